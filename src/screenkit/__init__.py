@@ -1,0 +1,64 @@
+"""screenkit: clinical-trial eligibility screening with pandas.
+
+Load a screening log, evaluate a protocol's criteria (pass / fail / unknown), see the
+screen-failure funnel, relax a threshold, forecast when the target is reached, and hand the
+results on as an Excel workbook.
+
+>>> import screenkit as sk
+>>> data = sk.load_sample()                        # doctest: +SKIP
+>>> result = sk.evaluate(data, sk.get_protocol("NCT07103668"))   # doctest: +SKIP
+>>> sk.funnel(result)                               # doctest: +SKIP
+
+Names are imported lazily so that ``import screenkit`` stays fast and the core works
+without the notebook stack (plotly, ipywidgets) installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_PUBLIC = {
+    # name: module
+    "InputError": "errors",
+    "ProtocolError": "errors",
+    "ScreenkitError": "errors",
+    "COLUMNS": "columns",
+    "load_screening": "normalize",
+    "ScreeningData": "normalize",
+    "LoadReport": "normalize",
+    "Protocol": "protocol",
+    "get_protocol": "protocol",
+    "load_protocol": "protocol",
+    "list_protocols": "protocol",
+    "evaluate": "evaluate",
+    "Evaluation": "evaluate",
+    "PatternCounts": "funnel",
+    "Funnel": "funnel",
+    "funnel": "funnel",
+    "load_sample": "datasets",
+    "make_sample": "datasets",
+    "RecruitmentForecast": "forecast",
+    "recruitment_rates": "forecast",
+    "export_excel": "export",
+    "export_html": "export",
+    "export_ie": "export",
+    "ScreeningExplorer": "widgets",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'screenkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"screenkit.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

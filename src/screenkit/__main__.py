@@ -1,0 +1,5 @@
+import sys
+
+from screenkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,52 @@
+"""The ``screenkit`` command line, for people who do not open Python.
+
+Each command lives in its own module under ``screenkit.cli`` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to a function taking the
+parsed arguments and returning an exit status.
+
+Exit status: 0 success; 2 bad input or usage (a :class:`~screenkit.errors.ScreenkitError`,
+printed as a plain message naming file, sheet, row and column, no traceback); 1 an
+internal error (a bug: the traceback is printed so it can be reported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from screenkit import __version__
+from screenkit.errors import ScreenkitError
+
+COMMANDS = ("evaluate", "report")  # helpers append their command here
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="screenkit",
+        description="Clinical-trial eligibility screening: statuses, funnels, forecasts.",
+    )
+    parser.add_argument("--version", action="version", version=f"screenkit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"screenkit.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (also used by ``python -m screenkit``)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ScreenkitError as err:
+        print(f"screenkit {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
