@@ -1,0 +1,309 @@
+"""Evaluate a protocol on a screening log: one pass / fail / unknown column per criterion.
+
+>>> import pandas as pd
+>>> from screenkit.protocol import get_protocol
+>>> frame = pd.DataFrame({"patient_id": ["P1", "P2"],
+...                       "spo2": pd.array([96, 95], dtype="Float64")})
+>>> result = evaluate(frame, get_protocol("NCT07103668"))
+>>> result.statuses["E7"].tolist()          # SpO2 <= 95% excludes
+[True, False]
+>>> result.status.tolist()                  # other criteria are unknown: no column for them
+['pending', 'screen_failed']
+>>> evaluate(frame, get_protocol("NCT07103668"), spo2_max_excluded_pct=93).statuses["E7"].tolist()
+[True, True]
+
+Statuses are pandas' nullable ``boolean``: True = the patient passes the criterion (for an
+exclusion: the excluding condition is absent), False = fails, ``<NA>`` = unknown (an input
+is missing). A patient is **eligible** when every criterion passes, **screen_failed** when
+any fails, **pending** otherwise. Unknown never becomes pass: overall status is computed
+with Kleene logic, not ``DataFrame.all`` (which skips NA by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from screenkit.columns import COLUMNS
+from screenkit.errors import InputError
+from screenkit.grammar import Namespace, Num, Truth, to_boolean, to_point
+from screenkit.protocol import Protocol, get_protocol
+
+if TYPE_CHECKING:
+    from screenkit.funnel import Funnel, PatternCounts
+
+__all__ = ["STATUSES", "Evaluation", "evaluate"]
+
+STATUSES = ("eligible", "screen_failed", "pending")
+_STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """The result of :func:`evaluate`: statuses per patient and criterion.
+
+    Attributes
+    ----------
+    data : the canonical frame that was evaluated (never modified).
+    protocol : the protocol, with ``parameters`` the threshold values actually used.
+    statuses : DataFrame of ``boolean``, one column per criterion ID in protocol order.
+    derived : DataFrame of derived values (e.g. ``crcl_cg``), ``<NA>`` where not a single
+        known value (an input missing, or e.g. CrCl with unknown sex).
+    missing_columns : criterion ID -> canonical columns it needs that the data lack.
+    """
+
+    data: pd.DataFrame
+    protocol: Protocol
+    parameters: Mapping[str, float]
+    statuses: pd.DataFrame
+    derived: pd.DataFrame
+    missing_columns: Mapping[str, tuple[str, ...]]
+    source: Any = None
+    _namespace: Namespace | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------ per patient
+    @property
+    def status(self) -> pd.Series:
+        """Overall status per patient: ``eligible`` / ``screen_failed`` / ``pending``."""
+        fails = _fail_matrix(self.statuses)
+        unknown = _unknown_matrix(self.statuses)
+        codes = np.where(fails.any(axis=1), 1, np.where(unknown.any(axis=1), 2, 0))
+        cat = pd.Categorical.from_codes(codes, dtype=_STATUS_DTYPE)
+        return pd.Series(cat, index=self.statuses.index, name="status")
+
+    def counts(self) -> dict[str, int]:
+        """Screened and each status; screened = eligible + screen_failed + pending.
+
+        >>> import pandas as pd
+        >>> from screenkit.protocol import get_protocol
+        >>> frame = pd.DataFrame({"spo2": pd.array([96, 95], dtype="Float64")})
+        >>> evaluate(frame, get_protocol("NCT07103668")).counts()
+        {'screened': 2, 'eligible': 0, 'screen_failed': 1, 'pending': 1}
+        """
+        vc = self.status.value_counts()
+        return {"screened": len(self.statuses), **{s: int(vc.get(s, 0)) for s in STATUSES}}
+
+    def to_frame(self, *, words: bool = True) -> pd.DataFrame:
+        """One row per patient: ``patient_id``, ``site_id``, ``status``, then criteria.
+
+        With ``words=True`` (default) criteria read ``pass`` / ``fail`` / ``unknown``;
+        otherwise the nullable booleans are returned.
+        """
+        out = pd.DataFrame(index=self.statuses.index)
+        for name in ("patient_id", "site_id"):
+            if name in self.data.columns:
+                out[name] = self.data[name]
+        out["status"] = self.status.astype("string")
+        if words:
+            labelled = {cid: _words(self.statuses[cid]) for cid in self.statuses.columns}
+            out = pd.concat([out, pd.DataFrame(labelled, index=out.index)], axis=1)
+        else:
+            out = pd.concat([out, self.statuses], axis=1)
+        return out
+
+    # ------------------------------------------------------------ what-if
+    def with_parameters(self, **overrides: float) -> Evaluation:
+        """Re-evaluate with other thresholds; only criteria using them are recomputed.
+
+        >>> import pandas as pd
+        >>> from screenkit.protocol import get_protocol
+        >>> frame = pd.DataFrame({"largest_lesion_cm": pd.array([4.0, 6.5], dtype="Float64")})
+        >>> base = evaluate(frame, get_protocol("NCT07103668"))
+        >>> base.with_parameters(lesion_max_cm=7).statuses["I5b"].tolist()
+        [True, True]
+        >>> base.statuses["I5b"].tolist()      # the original is untouched
+        [True, False]
+        """
+        values = self.protocol.check_parameters({**self.parameters, **overrides})
+        changed = {n for n, v in values.items() if v != self.parameters.get(n)}
+        if not changed:
+            return self
+        protocol = self.protocol.with_parameters(**values)
+        ns = self._namespace
+        if ns is None:  # pragma: no cover - always set by evaluate()
+            return evaluate(self.data, protocol)
+        ns = Namespace(ns.n, dict(ns.values), set(ns.absent), values)
+        stale_derived: set[str] = set()
+        for name, d in protocol.derived.items():
+            if d.rule.parameters & changed or d.rule.derived & stale_derived:
+                stale_derived.add(name)
+                ns.values[name] = d.rule.evaluate(ns)
+        statuses = self.statuses.copy()
+        for c in protocol.criteria:
+            if c.rule.parameters & changed or c.rule.derived & stale_derived:
+                statuses[c.id] = _criterion_status(c, ns)
+        derived = self.derived.copy()
+        for name in stale_derived:
+            value = ns.values[name]
+            if isinstance(value, Num):
+                derived[name] = to_point(value)
+        return replace(
+            self,
+            protocol=protocol,
+            parameters=values,
+            statuses=statuses,
+            derived=derived,
+            _namespace=ns,
+        )
+
+    # ------------------------------------------------------------ summaries
+    def patterns(self, by: tuple[str, ...] = ("site_id", "screening_month")) -> PatternCounts:
+        """The pattern histogram (see :class:`screenkit.funnel.PatternCounts`)."""
+        from screenkit.funnel import PatternCounts
+
+        return PatternCounts.from_evaluation(self, by=by)
+
+    def funnel(self, order=None, exclude=()) -> Funnel:
+        """Shortcut for ``funnel(evaluation, order=..., exclude=...)``."""
+        from screenkit.funnel import funnel
+
+        return funnel(self, order=order, exclude=exclude)
+
+    def _repr_html_(self) -> str:
+        c = self.counts()
+        head = (
+            f"<p><b>{self.protocol.id}</b>: {c['screened']} screened, "
+            f"{c['eligible']} eligible, {c['screen_failed']} screen-failed, "
+            f"{c['pending']} pending</p>"
+        )
+        missing = {k: v for k, v in self.missing_columns.items() if v}
+        if missing:
+            items = "".join(
+                f"<li>{cid}: {', '.join(cols)}</li>" for cid, cols in list(missing.items())[:10]
+            )
+            more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
+            head += f"<p>Criteria with columns missing from the data{more}:</p><ul>{items}</ul>"
+        return head + self.to_frame().head(20).to_html()
+
+    def __repr__(self) -> str:
+        c = self.counts()
+        return (
+            f"Evaluation({self.protocol.id}: screened={c['screened']}, eligible={c['eligible']},"
+            f" screen_failed={c['screen_failed']}, pending={c['pending']})"
+        )
+
+
+def evaluate(data: Any, protocol: Protocol | str = "NCT07103668", **param_overrides: float):
+    """Evaluate every criterion of ``protocol`` for every patient of ``data``.
+
+    Parameters
+    ----------
+    data : a :class:`~screenkit.normalize.ScreeningData` (from ``load_screening``) or a
+        canonical DataFrame (canonical column names; numbers, ``boolean`` yes/no columns).
+    protocol : a :class:`~screenkit.protocol.Protocol`, a shipped registry ID, or a path.
+    **param_overrides : new values for protocol parameters, e.g. ``lesion_max_cm=7``.
+
+    Returns
+    -------
+    Evaluation
+    """
+    protocol = get_protocol(protocol)
+    values = protocol.check_parameters(param_overrides)
+    frame, censored = _unwrap(data)
+    needed = set()
+    for c in protocol.criteria:
+        needed |= protocol.columns_needed(c.id)
+    _check_dtypes(frame, needed)
+    ns = Namespace.from_frame(frame[[c for c in frame.columns if c in needed]], censored, values)
+    derived = {}
+    for name, d in protocol.derived.items():
+        value = d.rule.evaluate(ns)
+        ns.values[name] = value
+        if isinstance(value, Num):
+            derived[name] = to_point(value)
+    statuses = pd.DataFrame(
+        {c.id: _criterion_status(c, ns) for c in protocol.criteria}, index=frame.index
+    )
+    derived_frame = pd.DataFrame(derived, index=frame.index)
+    missing = {
+        c.id: tuple(sorted(protocol.columns_needed(c.id) - set(frame.columns)))
+        for c in protocol.criteria
+    }
+    return Evaluation(
+        data=frame,
+        protocol=protocol.with_parameters(**values) if param_overrides else protocol,
+        parameters=values,
+        statuses=statuses,
+        derived=derived_frame,
+        missing_columns=missing,
+        source=data if frame is not data else None,
+        _namespace=ns,
+    )
+
+
+def _criterion_status(criterion, ns: Namespace) -> pd.arrays.BooleanArray:
+    truth: Truth = criterion.rule.evaluate(ns)
+    if criterion.kind == "exclusion":
+        truth = ~truth
+    return to_boolean(truth)
+
+
+def _unwrap(data: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    if isinstance(data, pd.DataFrame):
+        return data, None
+    frame = getattr(data, "data", None)
+    if isinstance(frame, pd.DataFrame):
+        return frame, getattr(data, "censored", None)
+    raise InputError(
+        "evaluate() needs a screening log",
+        value=type(data).__name__,
+        expected="the result of load_screening(...) or a pandas DataFrame with canonical columns",
+    )
+
+
+def _check_dtypes(frame: pd.DataFrame, needed: set[str]) -> None:
+    """Reject columns whose values the rules cannot read (instead of silently NaN)."""
+    for name in sorted(needed & set(frame.columns)):
+        kind = COLUMNS[name].kind
+        s = frame[name]
+        if kind == "bool":
+            if pd.api.types.is_bool_dtype(s) or s.isna().all():
+                continue
+            ok = s.dropna().map(lambda v: isinstance(v, bool | np.bool_))
+            if not ok.all():
+                _bad_value(frame, name, s.dropna()[~ok], "yes/no values (True/False)")
+        elif kind in ("number", "ordinal"):
+            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                continue
+            converted = pd.to_numeric(s, errors="coerce")
+            bad = s.notna() & converted.isna()
+            if bad.any():
+                _bad_value(frame, name, s[bad], f"numbers in {COLUMNS[name].unit or 'units'}")
+
+
+def _bad_value(frame, name, bad: pd.Series, expected: str) -> None:
+    row = bad.index[0]
+    raise InputError(
+        f"Column {name!r} holds values the criteria cannot read ({len(bad)} cell(s))",
+        row=row,
+        column=name,
+        value=bad.iloc[0],
+        expected=expected,
+        hint="load files with screenkit.load_screening(), which parses spellings such as "
+        "'Y', '是', '<0.5', 'ND' and converts units",
+    )
+
+
+def _fail_matrix(statuses: pd.DataFrame) -> np.ndarray:
+    """Patients x criteria: True where the criterion is known to fail."""
+    if statuses.shape[1] == 0:
+        return np.zeros((len(statuses), 0), bool)
+    return np.column_stack(
+        [(~statuses[c]).to_numpy(dtype=bool, na_value=False) for c in statuses.columns]
+    )
+
+
+def _unknown_matrix(statuses: pd.DataFrame) -> np.ndarray:
+    """Patients x criteria: True where the criterion is unknown."""
+    if statuses.shape[1] == 0:
+        return np.zeros((len(statuses), 0), bool)
+    return np.column_stack([statuses[c].isna().to_numpy() for c in statuses.columns])
+
+
+def _words(column: pd.Series) -> pd.Series:
+    out = np.where(column.isna(), "unknown", np.where(column.fillna(False), "pass", "fail"))
+    return pd.Series(out, index=column.index, dtype="string")

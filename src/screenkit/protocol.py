@@ -1,0 +1,413 @@
+"""Protocols as data: YAML files listing a trial's atomic eligibility criteria.
+
+A protocol file (see ``protocols/NCT07103668.yaml``) has::
+
+    id: NCT07103668
+    title: ...
+    version: ...
+    target: 150                  # patients to randomize (for forecasts and reports)
+    parameters:                  # every threshold a user may change, with a range
+      lesion_max_cm: {value: 5, unit: cm, min: 2, max: 10, step: 0.5, label: ...}
+    derived:                     # named values computed from columns, shown to users
+      crcl_cg: {rule: "crcl_cockcroft_gault(age_years, weight_kg, creat, sex)", unit: mL/min}
+    criteria:
+      - id: I5b
+        kind: inclusion          # or exclusion
+        label: Largest lesion <= 5 cm
+        rule: largest_lesion_cm <= lesion_max_cm
+        source: "Inclusion 5 of the registry record"
+
+For an **inclusion** the rule is the condition a patient must meet; for an **exclusion**
+it is the condition that excludes, as the protocol writes it. Either way the evaluated
+column is True when the patient passes. Rules use the grammar of :mod:`screenkit.grammar`
+(never ``eval``). Files are validated with pydantic; every problem is reported with its
+place in the file.
+
+>>> protocol = get_protocol("NCT07103668")
+>>> protocol.criteria[0].id, protocol.criteria[0].label
+('I1', 'Age >= 18 years')
+>>> protocol.parameters["spo2_max_excluded_pct"].value
+95.0
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from screenkit.errors import ProtocolError
+from screenkit.grammar import Rule, compile_rule
+
+__all__ = [
+    "Criterion",
+    "Derived",
+    "Parameter",
+    "Protocol",
+    "get_protocol",
+    "list_protocols",
+    "load_protocol",
+]
+
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+# ---------------------------------------------------------------- file schema (pydantic)
+class _ParameterSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: float
+    unit: str | None = None
+    min: float
+    max: float
+    step: float | None = None
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _range(self):
+        if not self.min <= self.value <= self.max:
+            raise ValueError(f"value {self.value} is outside min..max ({self.min}..{self.max})")
+        return self
+
+
+class _DerivedSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rule: str
+    unit: str | None = None
+    label: str = ""
+
+
+class _CriterionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=_ID.pattern)
+    kind: Literal["inclusion", "exclusion"]
+    label: str = Field(min_length=1)
+    rule: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    notes: str = ""
+
+
+class _ProtocolSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1)
+    title: str = ""
+    version: str = ""
+    registry: str = ""
+    target: int | None = None
+    start_date: str | None = None
+    primary_completion: str | None = None
+    notes: str = ""
+    parameters: dict[str, _ParameterSpec] = {}
+    derived: dict[str, _DerivedSpec] = {}
+    criteria: list[_CriterionSpec] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------- public objects
+@dataclass(frozen=True)
+class Parameter:
+    """A named threshold: its protocol value, unit and the range a user may explore."""
+
+    name: str
+    value: float
+    unit: str | None
+    min: float
+    max: float
+    step: float | None
+    label: str
+    criteria: tuple[str, ...] = ()  # IDs of the criteria whose rules use it
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A value computed from columns (e.g. Cockcroft-Gault CrCl), usable in rules."""
+
+    name: str
+    rule: Rule
+    unit: str | None
+    label: str
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One atomic criterion: one funnel row, one status column."""
+
+    id: str
+    kind: Literal["inclusion", "exclusion"]
+    label: str
+    rule: Rule
+    source: str
+    notes: str = ""
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """Canonical columns the rule reads (directly, not through derived values)."""
+        return self.rule.columns
+
+    @property
+    def parameters(self) -> frozenset[str]:
+        return self.rule.parameters
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A trial's eligibility criteria, parameters and derived values (immutable).
+
+    Use :meth:`with_parameters` for a copy with other thresholds; the original is
+    never changed.
+    """
+
+    id: str
+    title: str
+    version: str
+    criteria: tuple[Criterion, ...]
+    parameters: Mapping[str, Parameter]
+    derived: Mapping[str, Derived] = field(default_factory=dict)
+    target: int | None = None
+    start_date: str | None = None
+    primary_completion: str | None = None
+    registry: str = ""
+    notes: str = ""
+    path: str | None = None
+
+    @property
+    def ids(self) -> list[str]:
+        """Criterion IDs in protocol order."""
+        return [c.id for c in self.criteria]
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        for c in self.criteria:
+            if c.id == criterion_id:
+                return c
+        raise ProtocolError(
+            f"Protocol {self.id} has no criterion {criterion_id!r}",
+            accepted=", ".join(self.ids),
+        )
+
+    def columns_needed(self, criterion_id: str) -> frozenset[str]:
+        """Canonical columns a criterion needs, including through derived values."""
+        c = self.criterion(criterion_id)
+        cols = set(c.rule.columns)
+        for name in c.rule.derived:
+            cols |= self.derived[name].rule.columns
+        return frozenset(cols)
+
+    def parameter_values(self) -> dict[str, float]:
+        return {name: p.value for name, p in self.parameters.items()}
+
+    def check_parameters(self, overrides: Mapping[str, float]) -> dict[str, float]:
+        """Validate overrides; returns the full name -> value mapping."""
+        values = self.parameter_values()
+        for name, value in overrides.items():
+            if name not in self.parameters:
+                raise ProtocolError(
+                    f"Protocol {self.id} has no parameter {name!r}",
+                    accepted=", ".join(self.parameters),
+                )
+            try:
+                values[name] = float(value)
+            except (TypeError, ValueError):
+                raise ProtocolError(
+                    f"Parameter {name!r} needs a number", value=value, parameter=name
+                ) from None
+        return values
+
+    def with_parameters(self, **overrides: float) -> Protocol:
+        """A copy whose parameters take new default values.
+
+        >>> relaxed = get_protocol("NCT07103668").with_parameters(lesion_max_cm=7)
+        >>> relaxed.parameters["lesion_max_cm"].value
+        7.0
+        """
+        values = self.check_parameters(overrides)
+        params = {n: replace(p, value=values[n]) for n, p in self.parameters.items()}
+        return replace(self, parameters=params)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per criterion: id, kind, label, rule, parameters (with values), source."""
+        rows = []
+        for c in self.criteria:
+            params = "; ".join(
+                f"{n} = {self.parameters[n].value:g}"
+                + (f" {self.parameters[n].unit}" if self.parameters[n].unit else "")
+                for n in sorted(c.parameters)
+            )
+            rows.append(
+                {
+                    "criterion": c.id,
+                    "kind": c.kind,
+                    "label": c.label,
+                    "rule": c.rule.text,
+                    "parameters": params,
+                    "source": c.source,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        head = f"<p><b>{self.id}</b> {self.title} ({len(self.criteria)} criteria)</p>"
+        return head + self.to_frame().to_html(index=False)
+
+    def __repr__(self) -> str:
+        return f"Protocol({self.id!r}, {len(self.criteria)} criteria, {self.version!r})"
+
+
+# ---------------------------------------------------------------- loading
+def load_protocol(source: str | Path | Mapping) -> Protocol:
+    """Load a protocol from a YAML file (or an already parsed mapping).
+
+    Raises :class:`ProtocolError` naming the file, the place in it and the fix.
+    """
+    where = "<mapping>"
+    if isinstance(source, Mapping):
+        raw = dict(source)
+    else:
+        path = Path(source)
+        where = str(path)
+        if not path.is_file():
+            raise ProtocolError(
+                "Protocol file not found",
+                protocol=where,
+                hint="give a registry id such as NCT07103668 or the path of a .yaml file; "
+                f"shipped protocols: {', '.join(list_protocols())}",
+            )
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as err:
+            raise ProtocolError("Protocol file is not valid YAML", protocol=where, detail=str(err))
+        if not isinstance(raw, Mapping):
+            raise ProtocolError("Protocol file must hold a mapping at the top", protocol=where)
+    try:
+        spec = _ProtocolSpec.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        place = ".".join(str(p) for p in first["loc"])
+        raise ProtocolError(
+            f"Protocol file has {err.error_count()} problem(s); the first is at {place}",
+            protocol=where,
+            problem=first["msg"],
+            problems="; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+            ),
+        ) from None
+    return _build(spec, where)
+
+
+def _build(spec: _ProtocolSpec, where: str) -> Protocol:
+    for name in [*spec.parameters, *spec.derived]:
+        if not _NAME.match(name):
+            raise ProtocolError(
+                "Parameter and derived names must be lower_snake_case",
+                protocol=where,
+                found=name,
+            )
+    values = {n: p.value for n, p in spec.parameters.items()}
+    derived: dict[str, Derived] = {}
+    derived_kinds: dict[str, str] = {}
+    for name, d in spec.derived.items():
+        rule = compile_rule(d.rule, values, derived_kinds, where=f"{where}: derived.{name}")
+        derived[name] = Derived(name, rule, d.unit, d.label or name)
+        derived_kinds[name] = rule.kind
+    criteria = []
+    seen: set[str] = set()
+    for i, c in enumerate(spec.criteria):
+        if c.id in seen:
+            raise ProtocolError(
+                f"Criterion id {c.id!r} appears twice", protocol=where, place=f"criteria.{i}"
+            )
+        seen.add(c.id)
+        rule = compile_rule(c.rule, values, derived_kinds, where=f"{where}: criterion {c.id}")
+        if rule.kind != "truth":
+            raise ProtocolError(
+                f"Criterion {c.id} rule must be a yes/no condition, not a number",
+                protocol=where,
+                rule=c.rule,
+            )
+        criteria.append(Criterion(c.id, c.kind, c.label, rule, c.source, c.notes))
+    used_by: dict[str, list[str]] = {n: [] for n in spec.parameters}
+    for c in criteria:
+        names = set(c.rule.parameters)
+        for d in c.rule.derived:
+            names |= derived[d].rule.parameters
+        for n in names:
+            used_by[n].append(c.id)
+    unused = [n for n, ids in used_by.items() if not ids]
+    if unused:
+        raise ProtocolError(
+            "Protocol declares parameters no criterion uses",
+            protocol=where,
+            found=", ".join(unused),
+        )
+    parameters = {
+        n: Parameter(n, p.value, p.unit, p.min, p.max, p.step, p.label or n, tuple(used_by[n]))
+        for n, p in spec.parameters.items()
+    }
+    return Protocol(
+        id=spec.id,
+        title=spec.title,
+        version=spec.version,
+        criteria=tuple(criteria),
+        parameters=parameters,
+        derived=derived,
+        target=spec.target,
+        start_date=spec.start_date,
+        primary_completion=spec.primary_completion,
+        registry=spec.registry,
+        notes=spec.notes,
+        path=None if where == "<mapping>" else where,
+    )
+
+
+def _shipped() -> dict[str, resources.abc.Traversable]:
+    folder = resources.files("screenkit") / "protocols"
+    return {
+        entry.name.removesuffix(".yaml"): entry
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yaml")
+    }
+
+
+def list_protocols() -> list[str]:
+    """Registry IDs of the protocols shipped with screenkit.
+
+    >>> list_protocols()
+    ['CT041-ST-01', 'NCT07103668']
+    """
+    return sorted(_shipped())
+
+
+@cache
+def _shipped_protocol(protocol_id: str) -> Protocol:
+    entry = _shipped()[protocol_id]
+    with resources.as_file(entry) as path:
+        return load_protocol(path)
+
+
+def get_protocol(protocol: str | Path | Protocol = "NCT07103668") -> Protocol:
+    """A shipped protocol by registry ID, or a protocol file by path.
+
+    >>> get_protocol("NCT07103668").target
+    150
+    """
+    if isinstance(protocol, Protocol):
+        return protocol
+    key = str(protocol)
+    shipped = _shipped()
+    if key in shipped:
+        return _shipped_protocol(key)
+    upper = {k.upper(): k for k in shipped}
+    if key.upper() in upper:
+        return _shipped_protocol(upper[key.upper()])
+    if Path(key).suffix.lower() in (".yaml", ".yml") or Path(key).exists():
+        return load_protocol(key)
+    raise ProtocolError(
+        f"No shipped protocol {key!r} and no such protocol file",
+        accepted=", ".join(sorted(shipped)) + ", or the path of a .yaml protocol file",
+    )
