@@ -281,7 +281,9 @@ def load_protocol(source: str | Path | Mapping) -> Protocol:
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as err:
-            raise ProtocolError("Protocol file is not valid YAML", protocol=where, detail=str(err))
+            raise ProtocolError(
+                "Protocol file is not valid YAML", protocol=where, detail=str(err)
+            ) from None
         if not isinstance(raw, Mapping):
             raise ProtocolError("Protocol file must hold a mapping at the top", protocol=where)
     try:
