@@ -1,0 +1,392 @@
+"""A screening spreadsheet -> the canonical frame, with a report of every read.
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
+>>> _ = path.write_text("Subject,Hb (g/L),HIV Ab\\n007,80,N\\n008,ND,maybe\\n", encoding="utf-8")
+>>> sd = load_screening(path, columns={"HIV Ab": "hiv_pos"})
+>>> sd.data  # doctest: +NORMALIZE_WHITESPACE
+    patient_id site_id   hb  hiv_pos
+row
+2          007       1  8.0    False
+3          008       1 <NA>     <NA>
+>>> sd.report.problems[["row", "column", "value", "kind"]].to_dict("records")
+[{'row': 3, 'column': 'HIV Ab', 'value': 'maybe', 'kind': 'unparsed'}]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import units
+from .columns import COLUMNS, Column, canonical_order
+from .errors import InputError
+from .load import RawTable, read_table
+from .loadreport import CELL_COLUMNS, LoadReport, ScreeningData
+from .values import parse_series
+
+__all__ = ["LoadReport", "ScreeningData", "header_key", "load_screening", "match_header"]
+
+_UNIT_SUFFIX = re.compile(r"^(?P<name>.*?)[\s_\-]*(units?|单位)$", re.IGNORECASE)
+
+
+def header_key(text: str) -> str:
+    """Headers compare case-, space- and punctuation-insensitively.
+
+    >>> header_key("Patient_ID"), header_key(" patient id "), header_key("HGB.")
+    ('patientid', 'patientid', 'hgb')
+    """
+    return re.sub(r"[\W_]+", "", str(text).casefold())
+
+
+def _alias_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for col in COLUMNS.values():
+        for name in (col.name, *col.aliases):
+            index.setdefault(header_key(name), col.name)
+    return index
+
+
+_ALIASES = _alias_index()
+
+
+def match_header(header: str) -> tuple[str | None, str | None, str]:
+    """``(canonical, unit, how)`` for a header, ``how`` in {exact, alias, unmapped}.
+
+    >>> match_header("Hb (g/L)"), match_header("PLT [/uL]"), match_header("Weight lbs")
+    (('hb', 'g/L', 'alias'), ('plt', '/uL', 'alias'), ('weight_kg', 'lbs', 'alias'))
+    """
+    text = str(header).strip()
+
+    def lookup(name: str) -> tuple[str | None, str]:
+        if name in COLUMNS:
+            return name, "exact"
+        return _ALIASES.get(header_key(name)), "alias"
+
+    found, how = lookup(text)
+    if found:
+        return found, None, how
+    name, unit = units.split_header_unit(text)
+    if unit is not None:
+        found, how = lookup(name)
+        if found:
+            return found, unit or None, how
+    parts = re.split(r"[\s,;]+", text)
+    if len(parts) > 1:
+        found, how = lookup(" ".join(parts[:-1]))
+        if found and COLUMNS[found].unit and units.is_unit(parts[-1]):
+            return found, parts[-1], how
+    return None, None, "unmapped"
+
+
+def _read_user_map(columns: Any) -> dict[str, str | None]:
+    if columns is None:
+        return {}
+    if isinstance(columns, Mapping):
+        return {str(k): v for k, v in columns.items()}
+    path = Path(columns)
+    if not path.exists():
+        raise InputError("Column map file not found", file=path)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        loaded = json.loads(path.read_text(encoding="utf-8-sig"))
+    elif suffix in (".yaml", ".yml"):
+        import yaml
+
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    elif suffix == ".csv":
+        raw = read_table(path, is_header=lambda cells: True)
+        pairs = [tuple(raw.headers[:2])] + [tuple(r[:2]) for r in raw.frame.itertuples(False)]
+        loaded = {
+            str(k): v for k, v in pairs if [header_key(k), header_key(v)] != ["header", "canonical"]
+        }
+    else:
+        raise InputError("Column map must be .csv, .json or .yaml", file=path, value=suffix)
+    if not isinstance(loaded, Mapping):
+        raise InputError("Column map must map headers to canonical names", file=path)
+    return {str(k): v for k, v in loaded.items()}
+
+
+def _user_target(header: str, target: Any, source: Any) -> tuple[str | None, str | None]:
+    if target is None or (isinstance(target, str) and not target.strip()):
+        return None, None
+    name, unit = units.split_header_unit(str(target))
+    if name not in COLUMNS:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(COLUMNS), n=5)
+        raise InputError(
+            "Column map names an unknown canonical column",
+            file=source,
+            column=header,
+            value=str(target),
+            expected=", ".join(close) if close else "a name from screenkit.COLUMNS",
+        )
+    return name, unit
+
+
+def _map_headers(raw: RawTable, user: dict[str, Any], file: Any) -> pd.DataFrame:
+    """One row per file column: header, canonical, unit, how, unit_of (for unit columns)."""
+    by_key = {header_key(k): (k, v) for k, v in user.items()}
+    rows = []
+    for pos, header in enumerate(raw.headers):
+        canonical, unit, how = None, None, "unmapped"
+        if header in user or header_key(header) in by_key:
+            target = user[header] if header in user else by_key[header_key(header)][1]
+            canonical, unit = _user_target(header, target, file)
+            how = "user map" if canonical else "unmapped"
+            if canonical and unit is None:
+                _, unit = units.split_header_unit(header)
+                unit = unit if unit and COLUMNS[canonical].unit and units.is_unit(unit) else None
+        else:
+            canonical, unit, how = match_header(header)
+        rows.append(
+            {"pos": pos, "header": header, "canonical": canonical, "unit": unit, "how": how}
+        )
+    # unit columns: "<column> unit" or a bare "unit" right after a column with a unit
+    for row in rows:
+        if row["how"] != "unmapped":
+            continue
+        m = _UNIT_SUFFIX.match(row["header"])
+        if not m:
+            continue
+        prefix = m["name"].strip()
+        target = match_header(prefix)[0] if prefix else None
+        if target is None and not prefix and row["pos"] > 0:
+            target = rows[row["pos"] - 1]["canonical"]
+        if target and COLUMNS[target].unit:
+            owners = [r for r in rows if r["canonical"] == target and r["how"] != "unit column"]
+            if owners:
+                row.update(canonical=target, how="unit column")
+    seen: dict[str, str] = {}
+    for row in rows:
+        if row["canonical"] is None or row["how"] == "unit column":
+            continue
+        if row["canonical"] in seen:
+            raise InputError(
+                f"Two headers map to the same column {row['canonical']!r}",
+                file=file,
+                sheet=raw.sheet,
+                column=f"{seen[row['canonical']]!r} and {row['header']!r}",
+                hint="map one of them elsewhere with columns={header: name or None}",
+            )
+        seen[row["canonical"]] = row["header"]
+        if row["unit"] is not None:
+            units.conversion_factor(row["canonical"], row["unit"], header=row["header"])
+    return pd.DataFrame(rows)
+
+
+def _convert(
+    values: pd.Series, column: Column, header: str, unit: str | None, unit_cells: pd.Series | None
+) -> tuple[pd.Series, list[dict], list[tuple], list[tuple]]:
+    """Convert a parsed numeric column to canonical units.
+
+    Returns values, conversion rows, unit problems ``(row, unit, accepted)`` and converted
+    cells ``(row, unit)``. A unit cell overrides the header unit; a blank one falls back to it.
+    """
+    per_row = pd.Series(unit, index=values.index, dtype=object)
+    if unit_cells is not None:
+        given = unit_cells.map(lambda v: None if v is None else str(v).strip() or None)
+        per_row = given.where(given.notna(), per_row)
+    conversions, problems, converted = [], [], []
+    out = values.copy()
+    for text in per_row.dropna().unique():
+        rows = per_row.index[per_row == text]
+        try:
+            factor = units.conversion_factor(column.name, text, header=header)
+        except InputError as exc:
+            if unit_cells is None:
+                raise
+            problems += [(r, text, exc.expected) for r in rows]
+            out[rows] = pd.NA
+            continue
+        present = values[rows].dropna().index
+        if abs(factor - 1.0) > 1e-12:
+            out[rows] = units.convert_values(values[rows], column.name, text).to_numpy()
+            converted += [(r, text) for r in present]
+        conversions.append(
+            {
+                "column": column.name,
+                "from_unit": text,
+                "to_unit": column.unit,
+                "cells": len(present),
+            }
+        )
+    return out, conversions, problems, converted
+
+
+def _implausible(values: pd.Series, column: Column, unit_given: bool) -> list[tuple]:
+    low, high = column.plausible
+    bad = values[(values < low) | (values > high)].dropna()
+    notes = []
+    for row, value in bad.items():
+        detail = f"{value:g} outside the plausible range {low:g}-{high:g} {column.unit or ''}"
+        if not unit_given and column.unit:
+            for alt in units.accepted_units(column.name)[1:]:
+                guess = value * units.conversion_factor(column.name, alt)
+                if low <= guess <= high:
+                    detail += (
+                        f"; with no unit given: did you mean {alt} (= {guess:g} {column.unit})?"
+                    )
+                    break
+        notes.append((row, value, "implausible", detail.strip()))
+    return notes
+
+
+def _is_header(cells) -> bool:
+    mapped = sum(match_header(c)[0] is not None for c in cells if isinstance(c, str))
+    return mapped >= 1 and sum(c is not None for c in cells) >= 2
+
+
+def load_screening(
+    path: str | Path,
+    sheet: str | None = None,
+    columns: Mapping[str, str | None] | str | Path | None = None,
+    encoding: str | None = None,
+    strict: bool = False,
+) -> ScreeningData:
+    """Read a screening log into canonical columns and units, with a full load report.
+
+    ``sheet=None`` reads the first sheet of a workbook. ``columns`` maps headers as the
+    file spells them to canonical names (``"hb"``, ``"hb (g/L)"`` with a unit, or None to
+    leave a header unmapped), or names a .csv / .json / .yaml file holding that map.
+    ``encoding`` overrides detection for text files. ``strict=True`` raises on the first
+    unparsed cell instead of reporting it.
+    """
+    path = Path(path)
+    user = _read_user_map(columns)
+    raw = read_table(path, sheet=sheet, encoding=encoding, is_header=_is_header)
+    headers = _map_headers(raw, user, path)
+    notes: list[str] = []
+    if sheet is None and raw.sheets:
+        notes.append(f"sheet=None: read the first sheet {raw.sheet!r} of {list(raw.sheets)}")
+    if raw.encoding:
+        how = "detected" if raw.encoding_detected else "given"
+        notes.append(f"encoding {raw.encoding} ({how})")
+    if raw.header_row != 1:
+        notes.append(f"header on row {raw.header_row}")
+    missing_keys = sorted(set(user) - set(raw.headers))
+    if missing_keys:
+        notes.append(f"columns= names headers not in the file: {missing_keys}")
+    mapped = headers[headers["canonical"].notna() & (headers["how"] != "unit column")]
+    if "patient_id" not in set(mapped["canonical"]):
+        raise InputError(
+            "No patient ID column",
+            file=path,
+            sheet=raw.sheet,
+            value=", ".join(raw.headers),
+            expected=", ".join(["patient_id", *COLUMNS["patient_id"].aliases]),
+            hint="name it, or pass columns={'<your header>': 'patient_id'}",
+        )
+    frame = raw.frame
+    data: dict[str, pd.Series] = {}
+    censored: dict[str, pd.Series] = {}
+    cells, conversions = [], []
+    for spec in mapped.itertuples():
+        column = COLUMNS[spec.canonical]
+        parsed, censor, parse_notes = parse_series(frame[spec.pos], column)
+        for note in parse_notes.itertuples(index=False):
+            cells.append((note.row, spec.header, note.value, note.kind, note.detail))
+        unit_cols = headers[
+            (headers["how"] == "unit column") & (headers["canonical"] == column.name)
+        ]
+        unit_cells = frame[unit_cols["pos"].iloc[0]] if len(unit_cols) else None
+        if column.unit and (spec.unit is not None or unit_cells is not None):
+            parsed, conv, bad, converted = _convert(
+                parsed, column, spec.header, spec.unit, unit_cells
+            )
+            conversions += conv
+            for row, text, expected in bad:
+                detail = f"unit {text!r} not understood (accepted: {expected})"
+                cells.append((row, spec.header, frame.at[row, spec.pos], "unparsed", detail))
+            for row, text in converted:
+                detail = f"{text} -> {column.unit}: {parsed[row]:g}"
+                cells.append((row, spec.header, frame.at[row, spec.pos], "converted", detail))
+        if column.plausible and column.kind == "number":
+            given = spec.unit is not None or unit_cells is not None
+            cells += [
+                (r, spec.header, frame.at[r, spec.pos], k, d)
+                for r, _, k, d in _implausible(parsed, column, given)
+            ]
+        data[column.name] = parsed
+        if censor.notna().any():
+            censored[column.name] = censor
+    ids = data["patient_id"]
+    id_header = mapped.loc[mapped["canonical"] == "patient_id", "header"].iloc[0]
+    if ids.isna().any():
+        row = int(ids.index[ids.isna()][0])
+        raise InputError(
+            "Patient ID missing in a non-blank row",
+            file=path,
+            sheet=raw.sheet,
+            row=row,
+            column=id_header,
+            hint="fill in the ID, or delete the row",
+        )
+    dup = ids[ids.duplicated(keep=False)]
+    if len(dup):
+        first = dup.iloc[0]
+        rows = [int(r) for r in dup.index[dup == first]]
+        raise InputError(
+            f"Duplicate patient ID {first!r} on rows {rows[0]} and {rows[1]}",
+            file=path,
+            sheet=raw.sheet,
+            row=rows[1],
+            column=id_header,
+            value=first,
+            expected="one row per screened patient",
+        )
+    if "site_id" not in data:
+        data["site_id"] = pd.Series("1", index=frame.index, dtype="string")
+        notes.append("no site column: every patient set to site '1'")
+    if "age_years" not in data and {"birth_date", "screening_date"} <= set(data):
+        data["age_years"] = _age_years(data["birth_date"], data["screening_date"])
+        notes.append("age_years derived from birth_date and screening_date (completed years)")
+    names = canonical_order(list(data))
+    table = pd.DataFrame({n: data[n] for n in names}, index=frame.index)
+    cell_frame = pd.DataFrame(cells, columns=["row", "column", "value", "kind", "detail"])
+    cell_frame.insert(0, "sheet", raw.sheet)
+    cell_frame.insert(2, "patient_id", cell_frame["row"].map(ids))
+    cell_frame = cell_frame.sort_values(["row"], kind="stable").reset_index(drop=True)
+    cell_frame = cell_frame.astype({"sheet": "string", "row": "int64", "patient_id": "string"})
+    report = LoadReport(
+        file=str(path),
+        sheet=raw.sheet,
+        sheets=raw.sheets,
+        encoding=raw.encoding,
+        header_row=raw.header_row,
+        headers=headers[["header", "canonical", "unit", "how"]].astype("string"),
+        conversions=pd.DataFrame(conversions, columns=["column", "from_unit", "to_unit", "cells"]),
+        cells=cell_frame[CELL_COLUMNS],
+        skipped_rows=raw.skipped_rows,
+        rows_read=raw.rows_read,
+        rows_loaded=len(table),
+        notes=tuple(notes),
+    )
+    if strict and len(report.problems):
+        first = report.problems.iloc[0]
+        raise InputError(
+            f"Cell not understood ({len(report.problems)} in all; strict=True)",
+            file=path,
+            sheet=raw.sheet,
+            row=int(first["row"]),
+            column=first["column"],
+            value=first["value"],
+            expected=first["detail"],
+        )
+    censor_frame = pd.DataFrame(censored, index=frame.index, dtype="string")
+    return ScreeningData(table, censor_frame, report, str(path), raw.sheet)
+
+
+def _age_years(birth: pd.Series, screening: pd.Series) -> pd.Series:
+    """Completed years between two date columns (missing when either is missing)."""
+    years = screening.dt.year - birth.dt.year
+    before = (screening.dt.month < birth.dt.month) | (
+        (screening.dt.month == birth.dt.month) & (screening.dt.day < birth.dt.day)
+    )
+    return (years - before.astype(int)).astype("Float64")

@@ -1,0 +1,307 @@
+"""Reading cell values by column kind: numbers, yes/no, ordinals, categories, dates, text.
+
+Each distinct cell value is parsed once (so a column costs one parse per distinct value)
+into ``(value, kind, detail, censor)``; ``kind`` is None for a literal read, else one of
+``parsed`` (text read with a rule, e.g. ``1.2 H``, ``1,234``, an Excel serial date),
+``censored``, ``not done`` or ``unparsed`` (the cell becomes missing; a problem).
+
+Decisions (documented here and in the load report):
+
+- Not done -> missing: ``ND``, ``N/A``, ``NA``, ``pending``, ``-``, ``--``, ``not done``,
+  ``unknown``, ``未做``, ``未查``, ``不详``, ``未知`` (any case) and blank cells.
+  ``-`` is "not done" everywhere, also for yes/no and urine protein (never "negative").
+- Yes/no: Y/N, Yes/No, True/False, T/F, 1/0, 是/否, 有/无, and for findings
+  positive/negative, pos/neg, 阳性/阴性 (any case); Excel TRUE/FALSE and 1/0 cells. ``+``
+  and anything else is unparsed, never a silent False.
+- Numbers: ``1,234`` (comma thousands groups) -> 1234; ``1,5`` (decimal comma) is unparsed
+  because it is ambiguous; a trailing flag ``H``/``L``/``*``/``↑``/``↓`` is dropped;
+  ``<x``, ``<=x``, ``≤x`` keep x censored ``<``, and ``>``, ``>=``, ``≥`` likewise ``>``.
+- Dates: date/datetime cells; Excel serial numbers (1 to 2958465, origin 1899-12-30);
+  ISO ``YYYY-MM-DD`` (optionally with a time), ``YYYY/MM/DD``, ``YYYY.MM.DD``,
+  ``YYYY年M月D日``, ``DD-Mon-YYYY`` / ``DD Mon YYYY``; ``a/b/YYYY`` (also ``-`` or ``.``)
+  is day first (DD/MM/YYYY) unless some value of the same column is only valid as
+  month first (b > 12) and none only as day first; every value where both readings are
+  possible (and differ) is listed as ``parsed`` with the reading chosen.
+- Sex: M/F, Male/Female, 1/2 (1 = male, 2 = female), 男/女; ``U`` / unknown -> missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from .columns import Column
+
+__all__ = ["NOT_DONE", "Parsed", "parse_cell", "parse_series"]
+
+NOT_DONE = frozenset(
+    {"nd", "n/a", "na", "n.a.", "pending", "-", "--", "—", "not done", "unknown", "unk"}
+    | {"未做", "未查", "不详", "未知", "待定", "待查"}
+)
+_TRUE = frozenset({"y", "yes", "true", "t", "1", "是", "有", "positive", "pos", "阳性"})
+_FALSE = frozenset({"n", "no", "false", "f", "0", "否", "无", "negative", "neg", "阴性"})
+_YES_NO = "Y/N, Yes/No, True/False, 1/0, 是/否, 有/无, pos/neg, positive/negative, 阳性/阴性"
+_SEX = {"m": "M", "male": "M", "1": "M", "男": "M", "f": "F", "female": "F", "2": "F", "女": "F"}
+_SEX_MISSING = frozenset({"u", "unk"})
+_STEROIDS = {
+    "泼尼松": "prednisone",
+    "强的松": "prednisone",
+    "泼尼松龙": "prednisolone",
+    "甲泼尼龙": "methylprednisolone",
+    "甲强龙": "methylprednisolone",
+    "medrol": "methylprednisolone",
+    "solu-medrol": "methylprednisolone",
+    "氢化可的松": "hydrocortisone",
+    "cortisol": "hydrocortisone",
+    "地塞米松": "dexamethasone",
+    "decadron": "dexamethasone",
+    "倍他米松": "betamethasone",
+}
+_NO_STEROID = frozenset({"none", "no", "无", "否"})
+_ORDINAL_WORDS = {
+    "negative": "neg",
+    "阴性": "neg",
+    "tr": "trace",
+    "±": "trace",
+    "+-": "trace",
+    "+/-": "trace",
+    "微量": "trace",
+    "+": "1+",
+    "++": "2+",
+    "+++": "3+",
+    "++++": "4+",
+}
+_NUMBER = re.compile(
+    r"^(?P<op><=|>=|<|>|≤|≥|=)?\s*(?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|[+-]?\.\d+)"
+    r"\s*(?P<flag>[HL*↑↓]|high|low)?$",
+    re.IGNORECASE,
+)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_ISO = re.compile(
+    r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+)
+_CJK_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$")
+_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_MON = re.compile(r"^(\d{1,2})[-\s]([A-Za-z]{3})[A-Za-z]*\.?[-\s,]*(\d{4})$")
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+class Parsed(NamedTuple):
+    value: Any
+    kind: str | None = None
+    detail: str = ""
+    censor: str | None = None
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _not_done(value: Any) -> Parsed | None:
+    if isinstance(value, str) and value.strip().casefold() in NOT_DONE:
+        return Parsed(None, "not done", "not done / not available: read as missing")
+    return None
+
+
+def parse_number(value: Any) -> Parsed:
+    """``1.2 H`` -> 1.2; ``<0.5`` -> 0.5 censored ``<``; ``1,234`` -> 1234.
+
+    >>> parse_number("<0.5")
+    Parsed(value=0.5, kind='censored', detail='censored: kept the bound 0.5 (<)', censor='<')
+    """
+    if isinstance(value, bool):
+        return Parsed(None, "unparsed", "a TRUE/FALSE cell is not a number")
+    if isinstance(value, int | float):
+        return Parsed(float(value))
+    if not isinstance(value, str):
+        return Parsed(None, "unparsed", f"a {type(value).__name__} cell is not a number")
+    text = value.strip().replace("＜", "<").replace("＞", ">").replace("，", ",")
+    match = _NUMBER.match(text)
+    if not match:
+        hint = "decimal comma? write 1.5" if re.fullmatch(r"\d+,\d{1,2}", text) else "a number"
+        return Parsed(None, "unparsed", f"not a number (expected {hint})")
+    number = float(match["num"].replace(",", ""))
+    op = {"<=": "<", "≤": "<", ">=": ">", "≥": ">"}.get(match["op"] or "", match["op"])
+    if op in ("<", ">"):
+        return Parsed(number, "censored", f"censored: kept the bound {number:g} ({op})", op)
+    if text != match["num"]:
+        return Parsed(number, "parsed", f"read as {number:g}")
+    return Parsed(number)
+
+
+def parse_bool(value: Any) -> Parsed:
+    """Yes/no; anything not listed is unparsed.
+
+    >>> parse_bool("是").value, parse_bool("maybe").kind
+    (True, 'unparsed')
+    """
+    if isinstance(value, bool):
+        return Parsed(value)
+    if isinstance(value, int | float) and value in (0, 1):
+        return Parsed(bool(value))
+    key = _text(value).casefold()
+    if key in _TRUE:
+        return Parsed(True, None if key in {"y", "yes", "true", "1", "是"} else "parsed", "yes")
+    if key in _FALSE:
+        return Parsed(False, None if key in {"n", "no", "false", "0", "否"} else "parsed", "no")
+    return Parsed(None, "unparsed", f"not yes/no (accepted: {_YES_NO})")
+
+
+def parse_ordinal(value: Any, column: Column) -> Parsed:
+    """A position on ``column.scale``: urine protein ``trace`` -> 0.5, HER2 ``2`` -> 2.0."""
+    scale = column.scale
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        key = _text(value)
+    else:
+        key = _text(value).casefold().replace("＋", "+").replace(" ", "")
+    key = _ORDINAL_WORDS.get(key, key)
+    if key in scale:
+        return Parsed(float(scale[key]), None if key == _text(value) else "parsed", f"= {key}")
+    if f"{key}+" in scale:
+        return Parsed(float(scale[f"{key}+"]), "parsed", f"read as {key}+")
+    return Parsed(None, "unparsed", f"not on the scale ({', '.join(scale)})")
+
+
+def parse_category(value: Any, column: Column) -> Parsed:
+    """Sex (M / F) and steroid agents (lower-case canonical names)."""
+    key = _text(value).casefold()
+    if column.name == "sex":
+        if key in _SEX:
+            literal = _SEX[key] == _text(value)
+            return Parsed(_SEX[key], None if literal else "parsed", f"read as {_SEX[key]}")
+        if key in _SEX_MISSING:
+            return Parsed(None, "not done", "sex unknown: read as missing")
+        return Parsed(None, "unparsed", "not a sex (accepted: M/F, Male/Female, 1/2, 男/女)")
+    if column.name == "steroid_agent" and key in _NO_STEROID:
+        return Parsed(None, "not done", "no steroid: read as missing")
+    key = _STEROIDS.get(key, key)
+    if not column.categories or key in column.categories:
+        return Parsed(key, None if key == _text(value) else "parsed", f"read as {key}")
+    return Parsed(None, "unparsed", f"not one of {', '.join(column.categories)}")
+
+
+def _date(year: int, month: int, day: int) -> pd.Timestamp | None:
+    try:
+        return pd.Timestamp(dt.date(year, month, day))
+    except ValueError:
+        return None
+
+
+def parse_date(value: Any, day_first: bool = True) -> Parsed:
+    """One date cell. ``day_first`` decides ``a/b/YYYY`` when both readings are valid.
+
+    >>> parse_date(45292).value, parse_date("05-Mar-2024").value
+    (Timestamp('2024-01-01 00:00:00'), Timestamp('2024-03-05 00:00:00'))
+    """
+    if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
+        return Parsed(pd.Timestamp(value))
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if isinstance(value, str) and re.fullmatch(r"\d{1,7}(\.\d+)?", value.strip()):
+        number = float(value)
+    if number is not None:
+        if 1 <= number <= 2958465:
+            stamp = (_EXCEL_EPOCH + pd.Timedelta(days=float(number))).floor("D")
+            return Parsed(stamp, "parsed", f"Excel serial {number:g} = {stamp:%Y-%m-%d}")
+        return Parsed(None, "unparsed", "number out of the Excel date range")
+    text = _text(value)
+    for pattern in (_ISO, _CJK_DATE):
+        if m := pattern.match(text):
+            stamp = _date(int(m[1]), int(m[2]), int(m[3]))
+            if stamp is not None:
+                literal = pattern is _ISO and "-" in text[:8]
+                return Parsed(stamp, None if literal else "parsed", f"= {stamp:%Y-%m-%d}")
+    if (m := _MON.match(text)) and m[2].casefold() in _MONTHS:
+        stamp = _date(int(m[3]), _MONTHS[m[2].casefold()], int(m[1]))
+        if stamp is not None:
+            return Parsed(stamp, "parsed", f"= {stamp:%Y-%m-%d}")
+    if m := _DMY.match(text):
+        a, b, year = int(m[1]), int(m[2]), int(m[3])
+        dmy, mdy = _date(year, b, a), _date(year, a, b)
+        stamp = (dmy or mdy) if day_first else (mdy or dmy)
+        if stamp is not None:
+            how = "day first" if stamp == dmy else "month first"
+            note = "ambiguous day/month, " if dmy and mdy and a != b else ""
+            return Parsed(stamp, "parsed", f"{note}read {how} = {stamp:%Y-%m-%d}")
+    return Parsed(
+        None,
+        "unparsed",
+        "not a date (accepted: YYYY-MM-DD, DD/MM/YYYY, DD-Mon-YYYY, YYYY/MM/DD, Excel dates)",
+    )
+
+
+def _day_first(values: list[Any]) -> bool:
+    only_dmy = only_mdy = False
+    for v in values:
+        if isinstance(v, str) and (m := _DMY.match(v.strip())):
+            a, b = int(m[1]), int(m[2])
+            only_dmy |= a > 12 and b <= 12
+            only_mdy |= b > 12 and a <= 12
+    return not (only_mdy and not only_dmy)
+
+
+def parse_text(value: Any) -> Parsed:
+    if isinstance(value, dt.datetime | dt.date):
+        return Parsed(value.isoformat(), "parsed", "date cell read as text")
+    text = _text(value)
+    return Parsed(text, "parsed" if isinstance(value, float) else None, f"read as {text!r}")
+
+
+def parse_cell(value: Any, column: Column, day_first: bool = True) -> Parsed:
+    """Parse one cell for ``column`` (blank and not-done cells become missing)."""
+    if _missing(value):
+        return Parsed(None)
+    if column.kind not in ("id", "text") and (done := _not_done(value)) is not None:
+        return done
+    if column.kind == "number":
+        return parse_number(value)
+    if column.kind == "bool":
+        return parse_bool(value)
+    if column.kind == "ordinal":
+        return parse_ordinal(value, column)
+    if column.kind == "category":
+        return parse_category(value, column)
+    if column.kind == "date":
+        return parse_date(value, day_first)
+    return parse_text(value)
+
+
+def parse_series(raw: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+    """Parse a raw column: ``(values in the column's dtype, censor marks, cell notes)``.
+
+    Notes have columns ``row``, ``value``, ``kind``, ``detail`` (one per non-literal cell).
+    """
+    distinct = {}
+    day_first = _day_first(list(raw.dropna().unique())) if column.kind == "date" else True
+    for value in raw.dropna().unique():
+        distinct[_key(value)] = parse_cell(value, column, day_first)
+    keys = raw.map(_key)
+    results = keys.map(lambda k: distinct.get(k, Parsed(None)))
+    values = pd.Series([r.value for r in results], index=raw.index, dtype=object)
+    if column.kind == "date":
+        out = pd.to_datetime(values).astype("datetime64[ns]")
+    else:
+        out = values.astype(column.dtype)
+    censor = pd.Series([r.censor for r in results], index=raw.index, dtype="string")
+    noted = [(row, raw[row], r.kind, r.detail) for row, r in results.items() if r.kind]
+    notes = pd.DataFrame(noted, columns=["row", "value", "kind", "detail"])
+    return out, censor, notes
+
+
+def _key(value: Any) -> Any:
+    # keep 1 (int), 1.0 (float), True and "1" apart while staying hashable
+    return None if _missing(value) else (type(value).__name__, value)
