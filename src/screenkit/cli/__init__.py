@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from screenkit import __version__
 from screenkit.errors import ScreenkitError
 
-COMMANDS = ("evaluate", "report")  # helpers append their command here
+COMMANDS = ("evaluate", "report", "sample", "forecast")  # helpers append their command here
 
 
 def build_parser() -> argparse.ArgumentParser:
