@@ -429,7 +429,9 @@ def funnel(
     cols = np.array([index[c] for c in active_order], dtype=np.int64)
     ordered = fails[:, cols] if len(cols) else np.zeros((len(counts), 0), bool)
     any_fail = ordered.any(axis=1)
-    first = np.where(any_fail, ordered.argmax(axis=1), len(cols))
+    first = np.full(len(counts), len(cols), dtype=np.int64)
+    if len(cols):
+        first = np.where(any_fail, ordered.argmax(axis=1), len(cols))
     excluded_at = np.bincount(first, weights=counts, minlength=len(cols) + 1)[: len(cols)]
     excluded_at = excluded_at.astype(np.int64)
     remaining = screened - np.cumsum(excluded_at)
