@@ -82,7 +82,7 @@ def test_funnel_matches_a_per_patient_reference(case):
 @settings(max_examples=100, deadline=None)
 @given(screening())
 def test_counts_conserve_overall_and_per_site(case):
-    fails, unknown, sites, order, off = case
+    fails, unknown, sites, _order, off = case
     ids = [f"C{i}" for i in range(fails.shape[1])]
     f = funnel(_patterns(fails, unknown, sites), exclude=[ids[i] for i in off])
     assert f.screened == len(fails) == f.eligible + f.screen_failed + f.pending
@@ -105,7 +105,7 @@ def test_counts_conserve_overall_and_per_site(case):
 @settings(max_examples=100, deadline=None)
 @given(screening(), st.randoms(use_true_random=False))
 def test_order_changes_only_the_sequential_steps(case, rnd):
-    fails, unknown, sites, order, off = case
+    fails, unknown, sites, order, _off = case
     ids = [f"C{i}" for i in range(fails.shape[1])]
     patterns = _patterns(fails, unknown, sites)
     other = list(order)
