@@ -127,6 +127,25 @@ _BOOL_ITEMS = {
     "willing_to_comply": "Willing and able to comply",
 }
 
+_BOOL_ALIASES = {
+    "hiv_pos": ("hiv", "hiv ab", "anti-hiv", "hiv antibody"),
+    "hbsag_pos": ("hbsag",),
+    "hbcab_pos": ("hbcab", "anti-hbc", "hbc ab"),
+    "hbv_dna_pos": ("hbv dna", "hbv-dna"),
+    "hcv_ab_pos": ("hcv ab", "anti-hcv", "hcv antibody"),
+    "hcv_rna_pos": ("hcv rna", "hcv-rna"),
+    "syphilis_pos": ("syphilis", "syphilis ab", "tp ab", "梅毒"),
+    "ebv_igm_pos": ("ebv igm",),
+    "cmv_igm_pos": ("cmv igm",),
+    "htlv_pos": ("htlv",),
+    "liver_mets": ("liver metastases", "肝转移"),
+    "bone_mets": ("bone metastases", "骨转移"),
+    "her2_fish_pos": ("her2 fish", "fish"),
+    "consent_signed": ("informed consent", "icf signed", "consent", "知情同意"),
+    "pregnant_or_breastfeeding": ("pregnant", "pregnancy"),
+    "enrolled": ("入组",),
+}
+
 _ALL = [
     # identity and screening
     _c(
@@ -140,6 +159,11 @@ _ALL = [
         "usubjid",
         "patient",
         "screening number",
+        "id",
+        "patient no",
+        "pt id",
+        "subject number",
+        "患者编号",
         "screening no",
         "受试者编号",
         "筛选号",
@@ -407,7 +431,10 @@ _ALL = [
         "half-life",
         plausible=(0, 365),
     ),
-    *[_c(name, "bool", label) for name, label in _BOOL_ITEMS.items()],
+    *[
+        _c(name, "bool", label, None, *_BOOL_ALIASES.get(name, ()))
+        for name, label in _BOOL_ITEMS.items()
+    ],
 ]
 
 COLUMNS: MappingProxyType[str, Column] = MappingProxyType({c.name: c for c in _ALL})

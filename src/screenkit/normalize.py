@@ -77,7 +77,7 @@ def match_header(header: str) -> tuple[str | None, str | None, str]:
         if found:
             return found, unit or None, how
     parts = re.split(r"[\s,;]+", text)
-    if len(parts) > 1:
+    if len(parts) > 1 and not _UNIT_SUFFIX.match(parts[-1]):
         found, how = lookup(" ".join(parts[:-1]))
         if found and COLUMNS[found].unit and units.is_unit(parts[-1]):
             return found, parts[-1], how
@@ -178,7 +178,7 @@ def _map_headers(raw: RawTable, user: dict[str, Any], file: Any) -> pd.DataFrame
         seen[row["canonical"]] = row["header"]
         if row["unit"] is not None:
             units.conversion_factor(row["canonical"], row["unit"], header=row["header"])
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, dtype=object)
 
 
 def _convert(
@@ -225,7 +225,9 @@ def _implausible(values: pd.Series, column: Column, unit_given: bool) -> list[tu
     bad = values[(values < low) | (values > high)].dropna()
     notes = []
     for row, value in bad.items():
-        detail = f"{value:g} outside the plausible range {low:g}-{high:g} {column.unit or ''}"
+        detail = (
+            f"{value:g} outside the plausible range {low:g}-{high:g} {column.unit or ''}".strip()
+        )
         if not unit_given and column.unit:
             for alt in units.accepted_units(column.name)[1:]:
                 guess = value * units.conversion_factor(column.name, alt)
@@ -234,7 +236,7 @@ def _implausible(values: pd.Series, column: Column, unit_given: bool) -> list[tu
                         f"; with no unit given: did you mean {alt} (= {guess:g} {column.unit})?"
                     )
                     break
-        notes.append((row, value, "implausible", detail.strip()))
+        notes.append((row, value, "implausible", detail))
     return notes
 
 
@@ -289,6 +291,7 @@ def load_screening(
     cells, conversions = [], []
     for spec in mapped.itertuples():
         column = COLUMNS[spec.canonical]
+        unit = spec.unit if isinstance(spec.unit, str) else None
         parsed, censor, parse_notes = parse_series(frame[spec.pos], column)
         for note in parse_notes.itertuples(index=False):
             cells.append((note.row, spec.header, note.value, note.kind, note.detail))
@@ -296,10 +299,8 @@ def load_screening(
             (headers["how"] == "unit column") & (headers["canonical"] == column.name)
         ]
         unit_cells = frame[unit_cols["pos"].iloc[0]] if len(unit_cols) else None
-        if column.unit and (spec.unit is not None or unit_cells is not None):
-            parsed, conv, bad, converted = _convert(
-                parsed, column, spec.header, spec.unit, unit_cells
-            )
+        if column.unit and (unit is not None or unit_cells is not None):
+            parsed, conv, bad, converted = _convert(parsed, column, spec.header, unit, unit_cells)
             conversions += conv
             for row, text, expected in bad:
                 detail = f"unit {text!r} not understood (accepted: {expected})"
@@ -308,7 +309,7 @@ def load_screening(
                 detail = f"{text} -> {column.unit}: {parsed[row]:g}"
                 cells.append((row, spec.header, frame.at[row, spec.pos], "converted", detail))
         if column.plausible and column.kind == "number":
-            given = spec.unit is not None or unit_cells is not None
+            given = unit is not None or unit_cells is not None
             cells += [
                 (r, spec.header, frame.at[r, spec.pos], k, d)
                 for r, _, k, d in _implausible(parsed, column, given)

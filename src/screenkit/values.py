@@ -139,7 +139,7 @@ def parse_number(value: Any) -> Parsed:
     op = {"<=": "<", "≤": "<", ">=": ">", "≥": ">"}.get(match["op"] or "", match["op"])
     if op in ("<", ">"):
         return Parsed(number, "censored", f"censored: kept the bound {number:g} ({op})", op)
-    if text != match["num"]:
+    if text != match["num"] or "," in text:
         return Parsed(number, "parsed", f"read as {number:g}")
     return Parsed(number)
 
