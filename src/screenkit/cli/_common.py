@@ -1,0 +1,100 @@
+"""Arguments and steps shared by the commands that read a screening log."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from screenkit.errors import InputError, ScreenkitError
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """INPUT, --sheet, --protocol, --columns, --encoding, --param."""
+    parser.add_argument("input", metavar="INPUT", type=Path, help="screening log (.xlsx or .csv)")
+    parser.add_argument("--sheet", metavar="S", help="worksheet name (default: the first)")
+    parser.add_argument(
+        "--protocol",
+        default="NCT07103668",
+        metavar="ID|FILE",
+        help="shipped registry id or a protocol .yaml file (default: NCT07103668)",
+    )
+    parser.add_argument(
+        "--columns",
+        metavar="MAP",
+        help="header map file (.csv/.yaml/.json: header as in the file -> canonical name)",
+    )
+    parser.add_argument("--encoding", help="text encoding of a .csv (default: detected)")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="change a protocol threshold, e.g. --param lesion_max_cm=7 (repeatable)",
+    )
+
+
+def parse_params(items: list[str]) -> dict[str, float]:
+    """``["lesion_max_cm=7"]`` -> ``{"lesion_max_cm": 7.0}``, with a clear error otherwise."""
+    params: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            params[name.strip()] = float(value)
+        except ValueError:
+            raise ScreenkitError(
+                "--param needs NAME=NUMBER", value=item, expected="e.g. --param lesion_max_cm=7"
+            ) from None
+    return params
+
+
+def load_and_evaluate(args: argparse.Namespace):
+    """Load the input and evaluate the protocol; returns ``(data, evaluation)``."""
+    from screenkit.evaluate import evaluate
+    from screenkit.normalize import load_screening
+    from screenkit.protocol import get_protocol
+
+    protocol = get_protocol(args.protocol)
+    data = load_screening(
+        args.input, sheet=args.sheet, columns=args.columns, encoding=args.encoding
+    )
+    evaluation = evaluate(data, protocol, **parse_params(args.param))
+    problems = data.report.problems
+    if len(problems):
+        print(
+            f"note: {len(problems)} cell(s) could not be read and count as missing "
+            "(see the load report / the workbook's Data issues sheet)",
+            file=sys.stderr,
+        )
+    return data, evaluation
+
+
+def check_output(path: Path, inputs: list[Path], force: bool = True) -> Path:
+    """Refuse to write over an input file, into a missing folder, or (without force)
+    over an existing file."""
+    out = Path(path)
+    for given in inputs:
+        if given is not None and out.resolve() == Path(given).resolve():
+            raise InputError(
+                "Output path is the input file: screenkit never overwrites its input",
+                file=out,
+                hint="choose another output name",
+            )
+    if not out.parent.exists():
+        raise InputError("Output folder does not exist", file=out.parent)
+    if out.exists() and not force:
+        raise InputError(
+            "Output file exists", file=out, hint="use --force to replace it, or another name"
+        )
+    return out
+
+
+def safe_text(value):
+    """Text that a spreadsheet would read as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value

@@ -1,0 +1,53 @@
+"""``screenkit evaluate``: one row per patient with each criterion's pass / fail / unknown.
+
+    screenkit evaluate data/sample/screening_log.xlsx -o statuses.csv
+
+Columns: ``patient_id``, ``site_id``, ``status`` (eligible / screen_failed / pending), then
+one column per criterion ID in protocol order. Text that a spreadsheet would read as a
+formula (starting with = + - @) is written with a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from screenkit.cli._common import add_input_arguments, check_output, load_and_evaluate, safe_text
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="per-patient, per-criterion statuses as CSV",
+        description="Evaluate a protocol on a screening log and write one row per patient: "
+        "patient_id, site_id, status, then pass / fail / unknown per criterion.",
+    )
+    add_input_arguments(parser)
+    parser.add_argument(
+        "-o", "--output", type=Path, metavar="OUT.csv", help="output CSV (default: stdout)"
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing output")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    _data, evaluation = load_and_evaluate(args)
+    table = evaluation.to_frame().reset_index(drop=True)
+    if "site_id" not in table.columns:
+        table.insert(1, "site_id", "")
+    for name in ("patient_id", "site_id"):
+        table[name] = table[name].astype(object).map(safe_text)
+    if args.output is None or str(args.output) == "-":
+        table.to_csv(sys.stdout, index=False)
+        return 0
+    out = check_output(args.output, [args.input], force=args.force)
+    tmp = out.with_name(f".{out.name}.tmp")
+    table.to_csv(tmp, index=False, encoding="utf-8")
+    tmp.replace(out)
+    c = evaluation.counts()
+    print(
+        f"wrote {out}: {c['screened']} patients x {len(evaluation.protocol.criteria)} criteria "
+        f"({c['eligible']} eligible, {c['screen_failed']} screen-failed, {c['pending']} pending)"
+    )
+    return 0
