@@ -121,7 +121,7 @@ def _screening_schedule(
 
     Site 1 opens on the trial start, the others at random times over the first five months
     (staggered activation). Each site screens as a Poisson process with a rate drawn from
-    Gamma(shape 1.5) (Anisimov & Fedorov 2007). Conditioned on the total, the number per
+    Gamma(shape 2) (Anisimov & Fedorov 2007). Conditioned on the total, the number per
     site is multinomial with weights rate x open time, and the dates within a site's open
     window are uniform: exactly what those Poisson processes give.
     """
@@ -130,7 +130,7 @@ def _screening_schedule(
     max_open = min(150, days // 2)
     open_day = np.sort(rng.integers(0, max_open, size=n_sites))
     open_day[0] = 0
-    rate = rng.gamma(1.5, 1.0, size=n_sites)
+    rate = rng.gamma(2.0, 1.0, size=n_sites)
     weight = rate * (days - open_day)
     counts = rng.multinomial(n_patients, weight / weight.sum())
     site = np.repeat(np.arange(n_sites), counts)
