@@ -1,0 +1,23 @@
+"""Recruitment forecasting: rates from the screening log and the Poisson-gamma model.
+
+``recruitment_rates(log)`` counts screened / eligible / screen-failed / pending /
+randomized per site and month; ``RecruitmentForecast(...).fit(log).predict(target=150)``
+answers when the target is reached (Anisimov & Fedorov, Stat Med 2007), with parameter
+uncertainty, a decaying-rate alternative, and a what-if on eligibility.
+
+Modules: ``rates`` (counts from the log), ``model`` (likelihood and ML fit),
+``simulate`` (vectorized Monte Carlo kernels), ``estimator`` (``RecruitmentForecast``),
+``result`` (``ForecastResult``).
+"""
+
+from screenkit.forecast.estimator import RecruitmentForecast
+from screenkit.forecast.rates import RecruitmentRates, patient_outcomes, recruitment_rates
+from screenkit.forecast.result import ForecastResult
+
+__all__ = [
+    "ForecastResult",
+    "RecruitmentForecast",
+    "RecruitmentRates",
+    "patient_outcomes",
+    "recruitment_rates",
+]

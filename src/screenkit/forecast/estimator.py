@@ -1,0 +1,467 @@
+"""``RecruitmentForecast``: fit the Poisson-gamma model to a log, predict the time to target.
+
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(1)
+>>> days = np.sort(rng.integers(0, 300, 120))
+>>> log = pd.DataFrame({
+...     "patient_id": [f"P{i}" for i in range(120)],
+...     "site_id": rng.choice(["A", "B", "C", "D"], 120),
+...     "screening_date": pd.Timestamp("2025-08-06") + pd.to_timedelta(days, unit="D"),
+...     "randomized": rng.random(120) < 0.6,
+... })
+>>> fc = RecruitmentForecast(n_sims=2000, random_state=0).fit(log)
+>>> result = fc.predict(target=150, by_date="2027-05-31")
+>>> result.median_date < pd.Timestamp("2027-05-31")
+True
+>>> [key for key in result.to_dict()][:4]
+['target', 'as_of', 'randomized_so_far', 'median_date']
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import poisson
+
+from screenkit.errors import InputError, ScreenkitError
+from screenkit.forecast.model import (
+    Hyperparameters,
+    fit_hyperparameters,
+    site_data,
+    site_posterior,
+)
+from screenkit.forecast.rates import DAYS_PER_MONTH, RecruitmentRates, recruitment_rates
+from screenkit.forecast.result import ForecastResult
+from screenkit.forecast.simulate import cumulative_intensity, exposure, time_to_reach
+
+__all__ = ["RecruitmentForecast"]
+
+MODELS = ("constant", "decay", "auto")
+QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
+
+
+def _months(date: Any, as_of: pd.Timestamp) -> float:
+    return (pd.Timestamp(date) - as_of).days / DAYS_PER_MONTH
+
+
+def _date(months: float, as_of: pd.Timestamp) -> pd.Timestamp | None:
+    if not np.isfinite(months):
+        return None
+    return (as_of + pd.to_timedelta(months * DAYS_PER_MONTH, unit="D")).normalize()
+
+
+class RecruitmentForecast:
+    """Poisson-gamma recruitment forecast (Anisimov & Fedorov 2007), sklearn-like.
+
+    Parameters
+    ----------
+    model
+        ``"constant"`` site rates, ``"decay"`` (``lambda_i * exp(-gamma * months open)``) or
+        ``"auto"`` (the one with the lower AIC). Both are always fitted; ``aic_`` compares them.
+    n_sims
+        Monte Carlo simulations.
+    random_state
+        Seed (int) or ``numpy.random.Generator``; the same seed gives the same answers.
+    parameter_uncertainty
+        Draw (alpha, beta[, gamma]) from their sampling distribution (inverse Hessian on the
+        log scale) and the randomization probability from its Beta posterior. ``False`` gives
+        plug-in intervals, which are too narrow; kept for comparison.
+    randomized_given_eligible
+        Probability an eligible patient is randomized, used only when the log cannot
+        estimate it (no ``randomized`` column, or nobody randomized yet).
+    """
+
+    def __init__(
+        self,
+        model: str = "constant",
+        n_sims: int = 4000,
+        random_state: int | np.random.Generator | None = None,
+        parameter_uncertainty: bool = True,
+        randomized_given_eligible: float = 1.0,
+    ) -> None:
+        self.model = model
+        self.n_sims = n_sims
+        self.random_state = random_state
+        self.parameter_uncertainty = parameter_uncertainty
+        self.randomized_given_eligible = randomized_given_eligible
+
+    def __repr__(self) -> str:
+        return (
+            f"RecruitmentForecast(model={self.model!r}, n_sims={self.n_sims}, "
+            f"random_state={self.random_state!r})"
+        )
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        log: Any,
+        sites: pd.DataFrame | str | None = None,
+        as_of: Any = None,
+        eligibility: Any = None,
+    ) -> RecruitmentForecast:
+        """Estimate site rates and the randomization probability from a screening log.
+
+        ``log`` is a DataFrame, ``ScreeningData`` or ``Evaluation``; ``sites`` an optional
+        sites table (``site_id``, ``activation_date``, ``closing_date``); ``eligibility`` an
+        optional replacement for the log's eligibility (see :meth:`with_eligibility`).
+        """
+        if self.model not in MODELS:
+            raise ScreenkitError(
+                "Unknown forecast model", value=self.model, expected=", ".join(MODELS)
+            )
+        if not 0 < self.randomized_given_eligible <= 1:
+            raise ScreenkitError(
+                "randomized_given_eligible is a probability",
+                value=self.randomized_given_eligible,
+                expected="a number in (0, 1]",
+            )
+        rates = recruitment_rates(log, sites=sites, as_of=as_of)
+        data = site_data(rates)
+        fits = {m: fit_hyperparameters(data, m) for m in ("constant", "decay")}
+        self.rates_: RecruitmentRates = rates
+        self.site_data_ = data
+        self.fits_: dict[str, Hyperparameters] = fits
+        self.aic_ = {m: f.aic for m, f in fits.items()}
+        self.preferred_model_ = min(self.aic_, key=self.aic_.get)
+        self.model_ = self.preferred_model_ if self.model == "auto" else self.model
+        hyper = fits[self.model_]
+        self.hyper_ = hyper
+        self.alpha_, self.beta_, self.mu_, self.gamma_ = (
+            hyper.alpha,
+            hyper.beta,
+            hyper.mu,
+            hyper.gamma,
+        )
+        self.site_posterior_ = site_posterior(hyper, data)
+        notes = list(rates.notes)
+        if data.tau[data.tau > 0].size < 2:
+            notes.append(
+                "Only one site has been observed: the spread of rates between sites cannot "
+                f"be estimated, so it is fixed at gamma shape {hyper.alpha:g} "
+                "(typical of multicentre trials)."
+            )
+        elif hyper.at_bound:
+            notes.append(
+                "Site rates look alike (no extra-Poisson spread): the between-site shape "
+                "alpha sits at its bound."
+            )
+        delta = self.aic_["constant"] - self.aic_["decay"]
+        notes.append(
+            f"AIC: constant {self.aic_['constant']:.1f}, decay {self.aic_['decay']:.1f} "
+            f"(gamma {fits['decay'].gamma:+.3f}/month): the data "
+            + (
+                "support declining rates (AIC lower by more than 2)."
+                if delta > 2
+                else "do not favour declining over constant rates."
+            )
+        )
+        self._base_notes = notes
+        self._set_probability(eligibility)
+        return self
+
+    def _set_probability(self, eligibility: Any) -> None:
+        rates = self.rates_
+        pts = rates.patients
+        status = pts["status"]
+        rand = pts["randomized"]
+        notes = list(self._base_notes)
+        conv: tuple[float, float] | float
+        if rates.outcome == "randomized" and rates.has_status:
+            eligible = status.eq("eligible").fillna(False)
+            r = int(rand[eligible].fillna(False).sum())
+            e = int(eligible.sum())
+            conv = (0.5 + r, 0.5 + e - r)
+            elig: tuple[float, float] | float = (
+                0.5 + e,
+                0.5 + int(status.eq("screen_failed").fillna(False).sum()),
+            )
+            pending = int(status.eq("pending").fillna(False).sum())
+        elif rates.outcome == "randomized":
+            resolved = rand.notna()
+            r = int(rand[resolved].sum())
+            elig = (0.5 + r, 0.5 + int(resolved.sum()) - r)
+            conv = 1.0
+            pending = int((~resolved).sum())
+            if eligibility is not None:
+                conv = self.randomized_given_eligible
+                notes.append(
+                    "The log has no eligibility status, so the eligible-to-randomized "
+                    f"probability is assumed to be {conv:g}."
+                )
+        elif rates.has_status:
+            e = int(status.eq("eligible").sum())
+            elig = (0.5 + e, 0.5 + int(status.eq("screen_failed").sum()))
+            conv = self.randomized_given_eligible
+            pending = int(status.eq("pending").sum())
+        else:
+            raise InputError(
+                "The log records neither randomization nor eligibility, so the forecast "
+                "cannot tell how many screened patients are randomized",
+                expected="a 'randomized' (yes/no), 'status' or 'fail_reasons' column",
+                columns_found=", ".join(pts.columns),
+            )
+        if eligibility is not None:
+            elig, pending, label = self._eligibility_override(eligibility)
+            notes.append(f"Eligibility replaced by {label}.")
+        self.p_eligible_ = elig
+        self.p_conversion_ = conv
+        self.pending_ = pending
+        self.p_randomized_ = _mean(elig) * _mean(conv)
+        self.notes_ = tuple(notes)
+
+    def _eligibility_override(self, eligibility: Any) -> tuple[Any, int, str]:
+        if isinstance(eligibility, int | float) and not isinstance(eligibility, bool):
+            if not 0 < eligibility <= 1:
+                raise ScreenkitError(
+                    "An eligibility rate is a probability",
+                    value=eligibility,
+                    expected="a number in (0, 1]",
+                )
+            return float(eligibility), 0, f"a fixed eligibility rate of {eligibility:.1%}"
+        status = getattr(eligibility, "status", eligibility)
+        if not isinstance(status, pd.Series):
+            raise ScreenkitError(
+                "eligibility must be an Evaluation, a status Series or a rate",
+                value=type(eligibility).__name__,
+                expected="evaluate(data, protocol, ...), a Series of eligible/screen_failed/"
+                "pending indexed like the log, or a number in (0, 1]",
+            )
+        idx = self.rates_.patients.index
+        status = status.reindex(idx).astype("string")
+        e, f = int(status.eq("eligible").sum()), int(status.eq("screen_failed").sum())
+        pending = int(status.eq("pending").sum())
+        if e + f == 0:
+            raise ScreenkitError(
+                "The eligibility statuses match no patient of the log",
+                hint="pass the Evaluation of the same log (its index must match the log's).",
+            )
+        params = getattr(eligibility, "parameters", None)
+        label = "the what-if evaluation"
+        if isinstance(params, dict) and params:
+            label += " (" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")"
+        return (0.5 + e, 0.5 + f), pending, f"{label}: {e} of {e + f} eligible"
+
+    def with_eligibility(self, eligibility: Any) -> RecruitmentForecast:
+        """A copy using another eligibility (what-if); site rates are not refitted.
+
+        ``eligibility``: an ``Evaluation`` of the same log with relaxed parameters, a status
+        Series indexed like the log, or a fixed eligibility rate. The eligible-to-randomized
+        probability still comes from the log. The original forecast is unchanged.
+        """
+        self._check_fitted()
+        other = copy.copy(self)
+        other._set_probability(eligibility)
+        return other
+
+    # -------------------------------------------------------------- predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "hyper_"):
+            raise ScreenkitError(
+                "This RecruitmentForecast is not fitted yet", hint="call .fit(log) first."
+            )
+
+    def _rng(self) -> np.random.Generator:
+        if isinstance(self.random_state, np.random.Generator):
+            return self.random_state
+        return np.random.default_rng(self.random_state)
+
+    def _draw_p(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        p = np.ones(n)
+        for part in (self.p_eligible_, self.p_conversion_):
+            if isinstance(part, tuple):
+                p = p * (rng.beta(*part, size=n) if self.parameter_uncertainty else _mean(part))
+            else:
+                p = p * part
+        return p
+
+    def predict(
+        self,
+        target: int = 150,
+        by_date: Any = "2027-05-31",
+        new_sites_open: Any = None,
+        new_sites_probability: float = 0.8,
+        max_new_sites: int = 200,
+    ) -> ForecastResult:
+        """Date the target is reached, P(target by ``by_date``), and sites needed.
+
+        ``new_sites_open``: when additional sites would open (default three months after
+        the as-of date); they recruit at rates drawn from the fitted Gamma(alpha, beta).
+        """
+        self._check_fitted()
+        if int(target) != target or target < 1:
+            raise ScreenkitError("The target is a positive whole number", value=target)
+        target = int(target)
+        rates, data = self.rates_, self.site_data_
+        as_of = rates.as_of
+        by_date = pd.Timestamp(by_date).normalize()
+        so_far = rates.randomized_so_far
+        notes = list(self.notes_)
+        base = {
+            "target": target,
+            "as_of": as_of,
+            "by_date": by_date,
+            "randomized_so_far": so_far,
+            "outcome": rates.outcome,
+            "model": self.model_,
+            "rates": rates,
+            "site_posterior": self.site_posterior_,
+            "observed": _observed(rates),
+            "alpha": self.alpha_,
+            "beta": self.beta_,
+            "gamma": self.gamma_,
+            "p_randomized": self.p_randomized_,
+            "aic": dict(self.aic_),
+            "n_sims": self.n_sims,
+        }
+        if so_far >= target:
+            reached = _observed(rates)
+            when = reached.loc[reached["cumulative"] >= target, "date"].iloc[0]
+            notes.append(f"The target of {target} was already reached on {when.date()}.")
+            return ForecastResult(
+                **base,
+                reached=True,
+                median_date=when,
+                pi80=(when, when),
+                pi90=(when, when),
+                prob_by_date=float(when <= by_date),
+                expected_by_date=float(so_far),
+                count_pi80_by_date=(so_far, so_far),
+                additional_sites=0,
+                new_sites_open=None,
+                fan=pd.DataFrame(),
+                times=np.zeros(0),
+                notes=tuple(notes),
+            )
+        close = data.close
+        if not np.any(close > 0):
+            raise InputError(
+                f"All sites are closed as of {as_of.date()}: no further patients can be "
+                f"recruited, and {so_far} of the target {target} are randomized",
+                hint="add sites that will open (--sites with activation dates) or move "
+                "closing dates later.",
+            )
+        rng = self._rng()
+        n = int(self.n_sims)
+        par = self.hyper_.draw(rng, n, self.parameter_uncertainty)
+        p = self._draw_p(rng, n)
+        e_fit = exposure(data.tau[None, :], par["gamma"][:, None])
+        shape = par["alpha"][:, None] + data.k[None, :]
+        rate = par["beta"][:, None] + e_fit
+        lam = rng.gamma(shape, 1.0 / rate)  # posterior; prior for sites not yet observed
+        lam = lam * p[:, None]
+        pend = rng.binomial(self.pending_, p) if self.pending_ else np.zeros(n, int)
+        need = target - so_far - pend
+        act, open_ = data.act, data.open_
+        level = rng.gamma(np.maximum(need, 1), 1.0)
+        times = time_to_reach(lam, par["gamma"], act, open_, close, np.where(need > 0, level, 0))
+        d = _months(by_date, as_of)
+        cum_d = cumulative_intensity(lam, par["gamma"], act, open_, close, np.array([max(d, 0)]))
+        cum_d = cum_d[:, 0]
+        expected = float(np.mean(so_far + pend + cum_d))
+        count_draw = so_far + pend + rng.poisson(cum_d)
+        q = _quantiles(times)
+        if not np.isfinite(q[0.5]):
+            notes.append(
+                "In most simulations the target is never reached (sites close or rates run out)."
+            )
+        horizon = _horizon(times, d)
+        grid = np.linspace(0, horizon, int(np.ceil(horizon)) + 1)
+        cum_grid = cumulative_intensity(lam, par["gamma"], act, open_, close, grid)
+        steps = rng.poisson(np.diff(cum_grid, axis=1, prepend=0.0))
+        paths = so_far + pend[:, None] + np.cumsum(steps, axis=1)
+        fan = pd.DataFrame(
+            {
+                "date": [_date(t, as_of) for t in grid],
+                "mean": paths.mean(axis=0),
+                **{f"q{round(k * 100):02d}": np.quantile(paths, k, axis=0) for k in QUANTILES},
+            }
+        )
+        open_date = (
+            as_of + pd.DateOffset(months=3)
+            if new_sites_open is None
+            else pd.Timestamp(new_sites_open).normalize()
+        )
+        extra = _additional_sites(
+            rng,
+            par,
+            p,
+            need,
+            cum_d,
+            _months(open_date, as_of),
+            d,
+            new_sites_probability,
+            max_new_sites,
+        )
+        if extra is None:
+            notes.append(
+                f"No number of sites opening on {open_date.date()} up to {max_new_sites} "
+                f"reaches the target by {by_date.date()} with "
+                f"{new_sites_probability:.0%} probability."
+            )
+        return ForecastResult(
+            **base,
+            reached=False,
+            median_date=_date(q[0.5], as_of),
+            pi80=(_date(q[0.1], as_of), _date(q[0.9], as_of)),
+            pi90=(_date(q[0.05], as_of), _date(q[0.95], as_of)),
+            prob_by_date=float(np.mean(times <= d)),
+            expected_by_date=expected,
+            count_pi80_by_date=(
+                int(np.quantile(count_draw, 0.1)),
+                int(np.quantile(count_draw, 0.9)),
+            ),
+            additional_sites=extra,
+            new_sites_open=open_date,
+            new_sites_probability=new_sites_probability,
+            fan=fan,
+            times=times,
+            notes=tuple(notes),
+        )
+
+
+def _mean(part: tuple[float, float] | float) -> float:
+    return part[0] / (part[0] + part[1]) if isinstance(part, tuple) else float(part)
+
+
+def _quantiles(times: np.ndarray) -> dict[float, float]:
+    return {k: float(np.quantile(times, k, method="inverted_cdf")) for k in QUANTILES}
+
+
+def _horizon(times: np.ndarray, d: float) -> float:
+    finite = times[np.isfinite(times)]
+    top = np.quantile(finite, 0.97) if finite.size > times.size * 0.5 else d + 24
+    return float(min(max(top, d, 1.0) + 1.0, 240.0))
+
+
+def _observed(rates: RecruitmentRates) -> pd.DataFrame:
+    pts = rates.patients
+    flag = (
+        pts["randomized"].fillna(False).astype(bool)
+        if rates.outcome == "randomized"
+        else pts["status"].eq("eligible").fillna(False).astype(bool)
+    )
+    dates = pts.loc[flag, "screening_date"].sort_values()
+    return pd.DataFrame({"date": dates.to_numpy(), "cumulative": np.arange(1, dates.size + 1)})
+
+
+def _additional_sites(rng, par, p, need, cum_d, t_open, d, prob, max_sites) -> int | None:
+    """Smallest number of new sites (opening at ``t_open``) giving P(target by d) >= prob."""
+
+    def chance(extra):
+        return poisson.sf(need[:, None] - 1, cum_d[:, None] + extra).mean(axis=0)
+
+    if chance(np.zeros((need.size, 1)))[0] >= prob:
+        return 0
+    if t_open >= d:
+        return None
+    new = rng.gamma(
+        np.broadcast_to(par["alpha"][:, None], (need.size, max_sites)),
+        1.0 / par["beta"][:, None],
+    )
+    span = exposure(np.asarray(d - max(t_open, 0.0)), par["gamma"])
+    extra = np.cumsum(new, axis=1) * (p * span)[:, None]
+    ok = np.nonzero(chance(extra) >= prob)[0]
+    return int(ok[0]) + 1 if ok.size else None

@@ -1,0 +1,480 @@
+"""Recruitment rates from a screening log: per site, per month, and overall.
+
+The forecast needs only four things per patient: who (``patient_id``), where
+(``site_id``), when (``screening_date``) and an outcome, taken from the first of these
+that the log has:
+
+1. ``randomized`` (yes/no; ``enrolled`` is accepted as a synonym), optionally with
+2. a status (``eligible`` / ``screen_failed`` / ``pending``): the ``status`` of an
+   :class:`~screenkit.evaluate.Evaluation`, a ``status`` column, or
+3. ``fail_reasons`` (blank = no failure recorded = eligible).
+
+So it runs on a plain enrollment log with no clinical columns at all.
+
+>>> import pandas as pd
+>>> log = pd.DataFrame({
+...     "patient_id": ["P1", "P2", "P3", "P4", "P5"],
+...     "site_id": ["A", "A", "B", "B", "B"],
+...     "screening_date": pd.to_datetime(
+...         ["2025-09-01", "2025-10-15", "2025-09-10", "2025-11-02", "2025-12-01"]),
+...     "status": ["eligible", "screen_failed", "eligible", "eligible", "pending"],
+... })
+>>> rates = recruitment_rates(log)
+>>> rates.sites[["site_id", "screened", "eligible", "screen_failed", "pending"]]
+  site_id  screened  eligible  screen_failed  pending
+0       A         2         1              1        0
+1       B         3         2              0        1
+>>> round(rates.eligibility_rate, 2), rates.outcome
+(0.75, 'eligible')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from screenkit.errors import InputError
+from screenkit.stats import wilson_interval
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "RecruitmentRates",
+    "patient_outcomes",
+    "read_sites",
+    "recruitment_rates",
+]
+
+DAYS_PER_MONTH = 365.25 / 12
+STATUSES = ("eligible", "screen_failed", "pending")
+_STATUS_ALIASES = {
+    "eligible": "eligible",
+    "screen_failed": "screen_failed",
+    "screen_fail": "screen_failed",
+    "screenfailed": "screen_failed",
+    "failed": "screen_failed",
+    "ineligible": "screen_failed",
+    "pending": "pending",
+}
+_YES = {"y", "yes", "true", "1", "1.0", "是", "t"}
+_NO = {"n", "no", "false", "0", "0.0", "否", "f"}
+_SITE_ACTIVATION = ("activation_date", "activated", "open_date", "opened", "start_date")
+_SITE_CLOSING = ("closing_date", "closed", "close_date", "end_date")
+
+
+def _unwrap(log: Any) -> tuple[pd.DataFrame, pd.Series | None]:
+    """A DataFrame plus an optional status Series from a frame, ScreeningData or Evaluation."""
+    status = getattr(log, "status", None)
+    if isinstance(log, pd.DataFrame):
+        return log, None
+    data = getattr(log, "data", None)
+    if isinstance(data, pd.DataFrame):
+        return data, status if isinstance(status, pd.Series) else None
+    raise InputError(
+        "The forecast needs a screening log",
+        value=type(log).__name__,
+        expected="a pandas DataFrame, a ScreeningData (load_screening) or an Evaluation",
+    )
+
+
+def _as_bool(values: pd.Series, column: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("boolean")
+    if pd.api.types.is_numeric_dtype(values):
+        bad = values.notna() & ~values.isin([0, 1])
+        if bad.any():
+            raise InputError(
+                f"Column '{column}' must be yes/no",
+                column=column,
+                value=values[bad].iloc[0],
+                expected="True/False, Y/N, Yes/No, 1/0 (blank = not known yet)",
+            )
+        return values.astype("Float64").astype("boolean")
+    text = values.astype("string").str.strip().str.lower()
+    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    out[text.isin(_YES).fillna(False)] = True
+    out[text.isin(_NO).fillna(False)] = False
+    bad = text.notna() & (text != "") & out.isna()
+    if bad.any():
+        raise InputError(
+            f"Column '{column}' must be yes/no",
+            column=column,
+            value=values[bad].iloc[0],
+            expected="True/False, Y/N, Yes/No, 1/0 (blank = not known yet)",
+        )
+    return out
+
+
+def _as_status(values: pd.Series, column: str) -> pd.Series:
+    text = values.astype("string").str.strip().str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+    mapped = text.map(_STATUS_ALIASES, na_action="ignore").astype("string")
+    bad = text.notna() & (text != "") & mapped.isna()
+    if bad.any():
+        raise InputError(
+            "Screening status not understood",
+            column=column,
+            value=values[bad].iloc[0],
+            expected="eligible, screen_failed, pending (blank = pending)",
+        )
+    return mapped.fillna("pending")
+
+
+def patient_outcomes(log: Any) -> pd.DataFrame:
+    """One row per screened patient: ``site_id``, ``screening_date``, ``status``, ``randomized``.
+
+    ``status`` is ``eligible`` / ``screen_failed`` / ``pending`` or ``<NA>`` when the log
+    records no eligibility at all (a plain enrollment log); ``randomized`` is ``boolean``
+    (``<NA>`` when not recorded). A randomized patient is eligible.
+
+    >>> import pandas as pd
+    >>> log = pd.DataFrame({"patient_id": ["a", "b", "c"], "site_id": ["1", "1", "2"],
+    ...     "screening_date": pd.to_datetime(["2025-01-01", "2025-02-01", "2025-02-03"]),
+    ...     "fail_reasons": ["", "ECOG 2", None]})
+    >>> patient_outcomes(log)["status"].tolist()
+    ['eligible', 'screen_failed', 'eligible']
+    """
+    frame, status = _unwrap(log)
+    missing = [c for c in ("patient_id", "screening_date") if c not in frame.columns]
+    if missing:
+        raise InputError(
+            "The forecast needs a patient ID and a screening date for every patient",
+            column=", ".join(missing),
+            value=None,
+            expected="columns patient_id, site_id (optional), screening_date",
+            hint="map the log's headers to these names (load_screening(path, columns=...)).",
+            columns_found=", ".join(map(str, frame.columns)),
+        )
+    dates = pd.to_datetime(frame["screening_date"], errors="coerce")
+    if dates.notna().sum() == 0:
+        raise InputError(
+            "No screening dates: the forecast needs the date each patient was screened",
+            column="screening_date",
+            expected="dates such as 2025-09-14",
+            hint="fill in screening_date (rows without one are left out of the rates).",
+        )
+    sites = (
+        frame["site_id"].astype("string").fillna("(no site)")
+        if "site_id" in frame.columns
+        else pd.Series("1", index=frame.index, dtype="string")
+    )
+    out = pd.DataFrame(
+        {
+            "patient_id": frame["patient_id"].astype("string"),
+            "site_id": sites,
+            "screening_date": dates.astype("datetime64[ns]"),
+        },
+        index=frame.index,
+    )
+    if status is not None:
+        out["status"] = _as_status(status.reindex(frame.index), "status")
+    elif "status" in frame.columns:
+        out["status"] = _as_status(frame["status"], "status")
+    elif "fail_reasons" in frame.columns:
+        reasons = frame["fail_reasons"].astype("string").str.strip()
+        out["status"] = pd.Series(
+            np.where(reasons.fillna("").eq(""), "eligible", "screen_failed"),
+            index=frame.index,
+            dtype="string",
+        )
+    else:
+        out["status"] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    column = next((c for c in ("randomized", "enrolled") if c in frame.columns), None)
+    if column is not None:
+        out["randomized"] = _as_bool(frame[column], column)
+        if out["status"].notna().any():
+            out.loc[out["randomized"].fillna(False).astype(bool), "status"] = "eligible"
+    else:
+        out["randomized"] = pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    return out
+
+
+def read_sites(sites: pd.DataFrame | str | None) -> pd.DataFrame | None:
+    """A sites table as ``site_id``, ``activation_date``, ``closing_date`` (NaT = open)."""
+    if sites is None:
+        return None
+    if not isinstance(sites, pd.DataFrame):
+        try:
+            sites = pd.read_csv(sites, dtype=str)
+        except FileNotFoundError as err:
+            raise InputError("Sites file not found", file=sites) from err
+    lower = {str(c).strip().lower().replace(" ", "_"): c for c in sites.columns}
+    site_col = next((lower[c] for c in ("site_id", "site", "centre", "center") if c in lower), None)
+    act_col = next((lower[c] for c in _SITE_ACTIVATION if c in lower), None)
+    if site_col is None or act_col is None:
+        raise InputError(
+            "A sites table needs a site ID and an activation date for each site",
+            expected="columns site_id, activation_date and optionally closing_date",
+            columns_found=", ".join(map(str, sites.columns)),
+        )
+    close_col = next((lower[c] for c in _SITE_CLOSING if c in lower), None)
+    out = pd.DataFrame(
+        {
+            "site_id": sites[site_col].astype("string").str.strip(),
+            "activation_date": pd.to_datetime(sites[act_col], errors="coerce"),
+            "closing_date": (
+                pd.to_datetime(sites[close_col], errors="coerce")
+                if close_col is not None
+                else pd.Series(pd.NaT, index=sites.index, dtype="datetime64[ns]")
+            ),
+        }
+    )
+    bad = out["activation_date"].isna()
+    if bad.any():
+        raise InputError(
+            "Every site in the sites table needs an activation date",
+            column=str(act_col),
+            value=sites.loc[bad, act_col].iloc[0],
+            site=out.loc[bad, "site_id"].iloc[0],
+            expected="a date such as 2025-09-14",
+        )
+    if out["site_id"].duplicated().any():
+        raise InputError(
+            "Each site may appear once in the sites table",
+            column=str(site_col),
+            value=out.loc[out["site_id"].duplicated(), "site_id"].iloc[0],
+        )
+    return out.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class RecruitmentRates:
+    """Screening and randomization counts and rates from a log, as of a date.
+
+    Attributes hold plain DataFrames: ``sites`` (one row per site: activity window,
+    counts, rates per month), ``monthly`` (per site and calendar month), ``patients``
+    (the per-patient outcomes used). ``outcome`` names what the forecast counts:
+    ``"randomized"``, or ``"eligible"`` when the log records no randomization.
+    """
+
+    as_of: pd.Timestamp
+    sites: pd.DataFrame
+    monthly: pd.DataFrame
+    patients: pd.DataFrame
+    outcome: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def screened(self) -> int:
+        return int(self.sites["screened"].sum())
+
+    @property
+    def eligible(self) -> int:
+        return int(self.sites["eligible"].sum())
+
+    @property
+    def screen_failed(self) -> int:
+        return int(self.sites["screen_failed"].sum())
+
+    @property
+    def pending(self) -> int:
+        return int(self.sites["pending"].sum())
+
+    @property
+    def randomized(self) -> int:
+        return int(self.sites["randomized"].sum())
+
+    @property
+    def has_status(self) -> bool:
+        return bool(self.patients["status"].notna().any())
+
+    @property
+    def has_randomized(self) -> bool:
+        return bool(self.patients["randomized"].notna().any())
+
+    @property
+    def eligibility_rate(self) -> float:
+        """Eligible among patients with a decided outcome (pending left out)."""
+        decided = self.eligible + self.screen_failed
+        return self.eligible / decided if decided and self.has_status else float("nan")
+
+    @property
+    def eligibility_ci(self) -> tuple[float, float]:
+        """95% Wilson interval of :attr:`eligibility_rate`."""
+        if not self.has_status:
+            return (float("nan"), float("nan"))
+        return wilson_interval(self.eligible, self.eligible + self.screen_failed)
+
+    @property
+    def randomized_so_far(self) -> int:
+        """What the forecast counts: randomized, or eligible when nobody is randomized."""
+        return self.randomized if self.outcome == "randomized" else self.eligible
+
+    @property
+    def number_needed_to_screen(self) -> float:
+        """Patients screened per randomized (or eligible, see ``outcome``) patient."""
+        n = self.randomized_so_far
+        return self.screened / n if n else float("inf")
+
+    def overall(self) -> pd.DataFrame:
+        """Headline counts, rates and the eligibility CI as a one-column frame."""
+        lo, hi = self.eligibility_ci
+        rows = {
+            "as_of": self.as_of.date().isoformat(),
+            "sites": len(self.sites),
+            "screened": self.screened,
+            "eligible": self.eligible,
+            "screen_failed": self.screen_failed,
+            "pending": self.pending,
+            "randomized": self.randomized,
+            "eligibility_rate": self.eligibility_rate,
+            "eligibility_ci_low": lo,
+            "eligibility_ci_high": hi,
+            "number_needed_to_screen": self.number_needed_to_screen,
+            "site_months": float(self.sites["months_active"].sum()),
+            "screened_per_site_month": self.screened / max(self.sites["months_active"].sum(), 1e-9),
+        }
+        return pd.DataFrame({"value": pd.Series(rows, dtype=object)})
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-site table."""
+        return self.sites.copy()
+
+    def _repr_html_(self) -> str:
+        lo, hi = self.eligibility_ci
+        head = (
+            f"<p><b>Recruitment as of {self.as_of.date()}</b>: {self.screened} screened at "
+            f"{len(self.sites)} sites, {self.eligible} eligible, {self.randomized} randomized; "
+            f"eligibility {self.eligibility_rate:.1%} (95% CI {lo:.1%} to {hi:.1%}); "
+            f"{self.number_needed_to_screen:.1f} screened per {self.outcome} patient.</p>"
+        )
+        notes = "".join(f"<p><i>{n}</i></p>" for n in self.notes)
+        return head + notes + self.sites.to_html(index=False, float_format="{:.3f}".format)
+
+
+def _site_windows(
+    patients: pd.DataFrame, sites: pd.DataFrame | None, as_of: pd.Timestamp
+) -> tuple[pd.DataFrame, list[str]]:
+    notes: list[str] = []
+    first = patients.groupby("site_id")["screening_date"].min()
+    table = pd.DataFrame({"site_id": first.index.astype("string"), "first_screening": first.values})
+    if sites is None:
+        table["activation_date"] = table["first_screening"]
+        table["closing_date"] = pd.NaT
+        table["activation_source"] = "first screening"
+        notes.append(
+            "Site activation dates are taken as each site's first screening date "
+            "(pass a sites table for true activation and closing dates)."
+        )
+    else:
+        table = table.merge(sites, on="site_id", how="outer")
+        known = table["activation_date"].notna()
+        table["activation_source"] = np.where(known, "sites table", "first screening")
+        if (~known).any():
+            notes.append(
+                "Sites missing from the sites table use their first screening date as "
+                "activation: " + ", ".join(table.loc[~known, "site_id"].astype(str))
+            )
+        table.loc[~known, "activation_date"] = table.loc[~known, "first_screening"]
+        early = table["first_screening"].notna() & (
+            table["first_screening"] < table["activation_date"]
+        )
+        if early.any():
+            notes.append(
+                "Some sites screened before their activation date; activation moved to the "
+                "first screening: " + ", ".join(table.loc[early, "site_id"].astype(str))
+            )
+            table.loc[early, "activation_date"] = table.loc[early, "first_screening"]
+    table["activation_date"] = pd.to_datetime(table["activation_date"]).astype("datetime64[ns]")
+    table["closing_date"] = pd.to_datetime(table["closing_date"]).astype("datetime64[ns]")
+    end = table["closing_date"].where(table["closing_date"] < as_of, as_of)
+    months = (end - table["activation_date"]).dt.days / DAYS_PER_MONTH
+    table["months_active"] = months.clip(lower=0.0).astype(float)
+    state = np.where(
+        table["activation_date"] > as_of,
+        "not yet open",
+        np.where(
+            table["closing_date"].notna() & (table["closing_date"] <= as_of), "closed", "open"
+        ),
+    )
+    table["state"] = state
+    return table.drop(columns="first_screening"), notes
+
+
+def recruitment_rates(
+    log: Any, sites: pd.DataFrame | str | None = None, as_of: Any = None
+) -> RecruitmentRates:
+    """Screened / eligible / screen-failed / pending / randomized per site and per month.
+
+    Parameters
+    ----------
+    log
+        The screening log: a DataFrame, a ``ScreeningData`` or an ``Evaluation``.
+    sites
+        Optional sites table (DataFrame or CSV path) with ``site_id``,
+        ``activation_date`` and optionally ``closing_date``. Sites listed but without
+        patients count as open with nobody screened (or as not yet open). Without it a
+        site's activation is its first screening date.
+    as_of
+        The interim date (default: the last screening date). Later patients are left out.
+
+    Rates are per month (a month is 365.25 / 12 days).
+    """
+    patients = patient_outcomes(log)
+    notes: list[str] = []
+    undated = patients["screening_date"].isna()
+    if undated.any():
+        notes.append(f"{int(undated.sum())} patients without a screening date are left out.")
+        patients = patients[~undated]
+    as_of = patients["screening_date"].max() if as_of is None else pd.Timestamp(as_of).normalize()
+    later = patients["screening_date"] > as_of
+    if later.any():
+        notes.append(f"{int(later.sum())} patients screened after {as_of.date()} are left out.")
+        patients = patients[~later]
+    if patients.empty and sites is None:
+        raise InputError(
+            "No patients screened on or before the as-of date",
+            value=str(as_of.date()),
+            hint="choose a later --as-of date.",
+        )
+    windows, window_notes = _site_windows(patients, read_sites(sites), as_of)
+    notes.extend(window_notes)
+
+    status = patients["status"]
+    rand = patients["randomized"].fillna(False).astype(bool)
+    indicators = pd.DataFrame(
+        {
+            "site_id": patients["site_id"],
+            "month": patients["screening_date"].dt.to_period("M").dt.to_timestamp(),
+            "screened": 1,
+            "eligible": status.eq("eligible").fillna(False).astype(int),
+            "screen_failed": status.eq("screen_failed").fillna(False).astype(int),
+            "pending": status.eq("pending").fillna(False).astype(int),
+            "randomized": rand.astype(int),
+        }
+    )
+    if not patients["status"].notna().any():
+        # a plain enrollment log: unknown randomization outcome is the only pending kind
+        indicators["pending"] = patients["randomized"].isna().astype(int).to_numpy()
+    counts = ["screened", "eligible", "screen_failed", "pending", "randomized"]
+    monthly = indicators.groupby(["site_id", "month"], as_index=False)[counts].sum()
+    per_site = indicators.groupby("site_id", as_index=False)[counts].sum()
+    table = windows.merge(per_site, on="site_id", how="left")
+    table[counts] = table[counts].fillna(0).astype(int)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        months = table["months_active"].to_numpy()
+        table["screened_per_month"] = np.where(months > 0, table["screened"] / months, np.nan)
+        table["randomized_per_month"] = np.where(months > 0, table["randomized"] / months, np.nan)
+    table = table.sort_values("site_id", key=_natural_key).reset_index(drop=True)
+
+    has_rand = patients["randomized"].notna().any() and rand.any()
+    outcome = "randomized" if has_rand else "eligible"
+    if not has_rand and patients["status"].notna().any():
+        notes.append(
+            "No patient is recorded as randomized: counting eligible patients as randomized "
+            "(eligibility-based probability)."
+        )
+    return RecruitmentRates(
+        as_of=as_of,
+        sites=table,
+        monthly=monthly,
+        patients=patients,
+        outcome=outcome,
+        notes=tuple(notes),
+    )
+
+
+def _natural_key(values: pd.Series) -> pd.Series:
+    as_num = pd.to_numeric(values, errors="coerce")
+    return as_num if as_num.notna().all() else values

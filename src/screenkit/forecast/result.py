@@ -1,0 +1,166 @@
+"""``ForecastResult``: the answers of a recruitment forecast, as values, text, JSON and HTML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from screenkit.forecast.rates import RecruitmentRates
+
+__all__ = ["ForecastResult"]
+
+
+def _iso(date: pd.Timestamp | None) -> str | None:
+    return None if date is None else date.date().isoformat()
+
+
+def _words(date: pd.Timestamp | None) -> str:
+    return "never (in most simulations)" if date is None else date.strftime("%d %b %Y")
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    """When the target is reached, how likely by a date, and what it would take.
+
+    Dates are ``pandas.Timestamp`` (``None`` = not reached in that share of simulations).
+    ``fan`` holds quantiles of the cumulative count per month (``date``, ``mean``, ``q05``,
+    ``q10``, ``q50``, ``q90``, ``q95``); ``observed`` the count so far (``date``,
+    ``cumulative``); ``site_posterior`` the per-site observed and fitted rates; ``times`` the
+    simulated months from ``as_of`` to the target.
+    """
+
+    target: int
+    as_of: pd.Timestamp
+    by_date: pd.Timestamp
+    randomized_so_far: int
+    outcome: str
+    model: str
+    reached: bool
+    median_date: pd.Timestamp | None
+    pi80: tuple[pd.Timestamp | None, pd.Timestamp | None]
+    pi90: tuple[pd.Timestamp | None, pd.Timestamp | None]
+    prob_by_date: float
+    expected_by_date: float
+    count_pi80_by_date: tuple[int, int]
+    additional_sites: int | None
+    new_sites_open: pd.Timestamp | None
+    fan: pd.DataFrame
+    observed: pd.DataFrame
+    site_posterior: pd.DataFrame
+    rates: RecruitmentRates
+    times: np.ndarray
+    alpha: float
+    beta: float
+    gamma: float
+    p_randomized: float
+    aic: dict
+    n_sims: int
+    new_sites_probability: float = 0.8
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready answers (keys are a contract of ``screenkit forecast --json``)."""
+        return {
+            "target": self.target,
+            "as_of": _iso(self.as_of),
+            "randomized_so_far": self.randomized_so_far,
+            "median_date": _iso(self.median_date),
+            "pi80": [_iso(d) for d in self.pi80],
+            "pi90": [_iso(d) for d in self.pi90],
+            "prob_by_date": round(self.prob_by_date, 4),
+            "by_date": _iso(self.by_date),
+            "expected_by_date": round(self.expected_by_date, 1),
+            "count_pi80_by_date": list(self.count_pi80_by_date),
+            "additional_sites": self.additional_sites,
+            "new_sites_open": _iso(self.new_sites_open),
+            "new_sites_probability": self.new_sites_probability,
+            "outcome": self.outcome,
+            "model": self.model,
+            "reached": self.reached,
+            "sites": len(self.rates.sites),
+            "screened": self.rates.screened,
+            "eligibility_rate": _float(self.rates.eligibility_rate),
+            "eligibility_ci95": [_float(x) for x in self.rates.eligibility_ci],
+            "number_needed_to_screen": _float(self.rates.number_needed_to_screen),
+            "p_randomized": round(self.p_randomized, 4),
+            "alpha": round(self.alpha, 4),
+            "beta": round(self.beta, 4),
+            "gamma_per_month": round(self.gamma, 5),
+            "aic": {k: round(v, 2) for k, v in self.aic.items()},
+            "n_sims": self.n_sims,
+            "notes": list(self.notes),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """The answers as a two-column table (``quantity``, ``value``)."""
+        flat = self.to_dict()
+        rows = {k: v for k, v in flat.items() if k not in ("notes", "aic")}
+        return pd.DataFrame({"quantity": list(rows), "value": [str(v) for v in rows.values()]})
+
+    def summary(self) -> str:
+        """The answers in plain words."""
+        r = self.rates
+        what = self.outcome
+        lines = [
+            f"As of {self.as_of.date()}: {r.screened} patients screened at {len(r.sites)} "
+            f"sites, {self.randomized_so_far} {what} (target {self.target}).",
+        ]
+        if self.reached:
+            lines.append(f"The target of {self.target} was reached on {_words(self.median_date)}.")
+        else:
+            lo80, hi80 = self.pi80
+            lo90, hi90 = self.pi90
+            lines += [
+                f"The target of {self.target} {what} is expected on {_words(self.median_date)} "
+                f"(median; {self.model} site rates).",
+                f"  80% prediction interval: {_words(lo80)} to {_words(hi80)}",
+                f"  90% prediction interval: {_words(lo90)} to {_words(hi90)}",
+                f"Probability of reaching {self.target} by {self.by_date.date()}: "
+                f"{_percent(self.prob_by_date)}.",
+                f"Expected {what} by {self.by_date.date()}: {self.expected_by_date:.0f} "
+                f"(80% interval {self.count_pi80_by_date[0]} to {self.count_pi80_by_date[1]}).",
+            ]
+            if self.additional_sites == 0:
+                lines.append(
+                    "No additional sites are needed: the probability of reaching "
+                    f"{self.target} by {self.by_date.date()} is already at least "
+                    f"{self.new_sites_probability:.0%}."
+                )
+            elif self.additional_sites is not None:
+                lines.append(
+                    f"To reach {self.target} by {self.by_date.date()} with "
+                    f"{self.new_sites_probability:.0%} probability: "
+                    f"{self.additional_sites} additional sites opening on "
+                    f"{self.new_sites_open.date()} at the typical site rate."
+                )
+        if r.has_status:
+            lo, hi = r.eligibility_ci
+            lines.append(
+                f"Eligibility {r.eligibility_rate:.1%} (95% CI {lo:.1%} to {hi:.1%}); "
+                f"{r.number_needed_to_screen:.1f} screened per {what} patient."
+            )
+        lines += [f"Note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        body = "".join(f"<li>{line.strip()}</li>" for line in self.summary().splitlines())
+        return f"<div><b>Recruitment forecast</b><ul>{body}</ul></div>"
+
+
+def _percent(p: float) -> str:
+    """A probability in words that never rounds a possibility to 0% or 100%."""
+    if 0 < p < 0.01:
+        return "below 1%"
+    if 0.99 < p < 1:
+        return "above 99%"
+    return f"{p:.0%}"
+
+
+def _float(x: float) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), 4)

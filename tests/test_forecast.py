@@ -1,0 +1,281 @@
+"""Recruitment rates and the forecast estimator: outcomes, edge cases, what-if, contracts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screenkit.errors import InputError, ScreenkitError
+from screenkit.forecast import RecruitmentForecast, patient_outcomes, recruitment_rates
+from screenkit.forecast.model import site_data
+from screenkit.stats import wilson_interval
+
+START = pd.Timestamp("2025-08-06")
+
+
+def make_log(n=240, sites=6, days=360, seed=1, p_elig=0.6, p_rand=0.85, pending=0.05):
+    rng = np.random.default_rng(seed)
+    weights = rng.gamma(2.0, 1.0, sites)
+    status = rng.choice(
+        ["eligible", "screen_failed", "pending"], n, p=[p_elig, 1 - p_elig - pending, pending]
+    )
+    log = pd.DataFrame(
+        {
+            "patient_id": [f"P{i:04d}" for i in range(n)],
+            "site_id": rng.choice(
+                [f"{s + 1:02d}" for s in range(sites)], n, p=weights / weights.sum()
+            ),
+            "screening_date": START + pd.to_timedelta(np.sort(rng.integers(0, days, n)), unit="D"),
+            "status": status,
+        }
+    )
+    log["randomized"] = (log["status"] == "eligible") & (rng.random(n) < p_rand)
+    return log
+
+
+@pytest.fixture(scope="module")
+def log():
+    return make_log()
+
+
+# ---------------------------------------------------------------------------- rates
+def test_rates_conserve_counts_per_site_and_month(log):
+    rates = recruitment_rates(log)
+    for table in (rates.sites, rates.monthly):
+        assert (
+            table["screened"] == table["eligible"] + table["screen_failed"] + table["pending"]
+        ).all()
+    assert rates.screened == len(log)
+    assert rates.monthly["screened"].sum() == len(log)
+    assert rates.randomized == int(log["randomized"].sum())
+
+
+def test_eligibility_ci_is_wilson(log):
+    rates = recruitment_rates(log)
+    e = int((log["status"] == "eligible").sum())
+    f = int((log["status"] == "screen_failed").sum())
+    assert rates.eligibility_rate == pytest.approx(e / (e + f))
+    assert rates.eligibility_ci == pytest.approx(wilson_interval(e, e + f))
+    assert rates.number_needed_to_screen == pytest.approx(len(log) / log["randomized"].sum())
+
+
+def test_rates_literal_small_log():
+    log = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "d"],
+            "site_id": ["1", "1", "2", "2"],
+            "screening_date": pd.to_datetime(
+                ["2025-09-01", "2025-09-20", "2025-09-05", "2025-10-02"]
+            ),
+            "fail_reasons": ["", "ECOG 2", pd.NA, "Hb 7.1"],
+        }
+    )
+    rates = recruitment_rates(log, as_of="2025-10-31")
+    expected = pd.DataFrame(
+        {"site_id": ["1", "2"], "screened": [2, 2], "eligible": [1, 1], "screen_failed": [1, 1]}
+    )
+    got = rates.sites[["site_id", "screened", "eligible", "screen_failed"]]
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert rates.outcome == "eligible"  # no randomized column: eligible is what is counted
+    assert rates.sites["activation_source"].eq("first screening").all()
+    assert "<b>Recruitment as of 2025-10-31</b>" in rates._repr_html_()
+    assert rates.to_frame().equals(rates.sites)
+
+
+def test_sites_table_activation_closing_and_future_site(log):
+    sites = pd.DataFrame(
+        {
+            "site_id": ["01", "02", "99"],
+            "activation_date": ["2025-07-01", "2025-08-01", "2027-01-01"],
+            "closing_date": ["2026-03-01", None, None],
+        }
+    )
+    rates = recruitment_rates(log, sites=sites)
+    table = rates.sites.set_index("site_id")
+    assert table.loc["01", "state"] == "closed"
+    assert table.loc["99", "state"] == "not yet open"
+    assert table.loc["99", "screened"] == 0
+    assert table.loc["01", "months_active"] == pytest.approx(243 / (365.25 / 12))
+    assert any("missing from the sites table" in note for note in rates.notes)
+
+
+def test_first_screening_defines_window_and_is_not_counted():
+    log = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c"],
+            "site_id": ["1", "1", "1"],
+            "screening_date": pd.to_datetime(["2025-09-01", "2025-10-01", "2025-11-01"]),
+            "randomized": [True, False, True],
+        }
+    )
+    data = site_data(recruitment_rates(log))
+    assert data.k.tolist() == [2.0]  # three screenings, the first marks the start
+    with_table = site_data(
+        recruitment_rates(
+            log, sites=pd.DataFrame({"site_id": ["1"], "activation_date": ["2025-08-01"]})
+        )
+    )
+    assert with_table.k.tolist() == [3.0]
+
+
+def test_outcome_from_evaluation_like_object(log):
+    class FakeEvaluation:
+        data = log.drop(columns=["status", "randomized"])
+        status = pd.Series("screen_failed", index=log.index).where(log.index % 2 == 0, "eligible")
+
+    outcomes = patient_outcomes(FakeEvaluation())
+    assert outcomes["status"].value_counts().to_dict() == {
+        "screen_failed": len(log) // 2,
+        "eligible": len(log) // 2,
+    }
+
+
+def test_bad_status_and_bad_yes_no_values_are_named(log):
+    bad = log.assign(status=log["status"].where(log.index != 3, "maybe"))
+    with pytest.raises(InputError, match="Screening status not understood") as err:
+        recruitment_rates(bad)
+    assert "'maybe'" in str(err.value)
+    bad = log.assign(randomized=log["randomized"].astype(str).where(log.index != 2, "perhaps"))
+    with pytest.raises(InputError, match="'randomized' must be yes/no"):
+        recruitment_rates(bad)
+
+
+# ------------------------------------------------------------------- edge cases
+def test_no_dates_is_a_clear_error(log):
+    with pytest.raises(InputError, match="No screening dates") as err:
+        RecruitmentForecast().fit(log.assign(screening_date=pd.NaT))
+    assert "Fix: fill in screening_date" in str(err.value)
+    with pytest.raises(InputError, match="needs a patient ID and a screening date"):
+        RecruitmentForecast().fit(log.drop(columns="screening_date"))
+
+
+def test_one_site_fixes_the_between_site_shape(log):
+    one = log.assign(site_id="01")
+    fc = RecruitmentForecast(n_sims=500, random_state=0).fit(one)
+    assert any("Only one site has been observed" in n for n in fc.notes_)
+    assert fc.alpha_ == pytest.approx(1.5)
+    result = fc.predict(target=300)
+    assert result.median_date is not None and result.median_date > result.as_of
+
+
+def test_no_randomized_yet_falls_back_to_eligibility(log):
+    fc = RecruitmentForecast(n_sims=500, random_state=0).fit(log.assign(randomized=False))
+    result = fc.predict(target=300)
+    assert result.outcome == "eligible"
+    assert result.randomized_so_far == int((log["status"] == "eligible").sum())
+    message = "No patient is recorded as randomized: counting eligible patients as randomized"
+    assert any(message in n for n in result.notes)
+    assert message in result.summary()
+
+
+def test_no_outcome_at_all_is_a_clear_error(log):
+    with pytest.raises(InputError, match="neither randomization nor eligibility"):
+        RecruitmentForecast().fit(log.drop(columns=["status", "randomized"]))
+
+
+def test_target_already_reached(log):
+    result = RecruitmentForecast(n_sims=200, random_state=0).fit(log).predict(target=20)
+    assert result.reached and result.prob_by_date == 1.0
+    reached_on = log.loc[log["randomized"], "screening_date"].sort_values().iloc[19]
+    assert result.median_date == reached_on
+    assert f"The target of 20 was already reached on {reached_on.date()}" in result.summary()
+
+
+def test_all_sites_closed_is_a_clear_error(log):
+    sites = pd.DataFrame(
+        {
+            "site_id": sorted(log["site_id"].unique()),
+            "activation_date": "2025-08-01",
+            "closing_date": "2026-06-01",
+        }
+    )
+    fc = RecruitmentForecast(n_sims=200).fit(log, sites=sites, as_of="2026-07-01")
+    with pytest.raises(InputError, match="All sites are closed as of 2026-07-01") as err:
+        fc.predict(target=500)
+    assert "Fix: add sites that will open" in str(err.value)
+
+
+def test_unfitted_and_bad_arguments():
+    with pytest.raises(ScreenkitError, match="not fitted yet"):
+        RecruitmentForecast().predict()
+    with pytest.raises(ScreenkitError, match="Unknown forecast model"):
+        RecruitmentForecast(model="linear").fit(make_log(n=30))
+
+
+# ------------------------------------------------------------------- behaviour
+def test_plain_enrollment_log_without_clinical_columns():
+    full = make_log(n=150, seed=4)
+    plain = full.loc[full["randomized"], ["patient_id", "site_id", "screening_date"]]
+    plain = plain.assign(randomized="Y")
+    result = RecruitmentForecast(n_sims=500, random_state=1).fit(plain).predict(target=200)
+    assert result.outcome == "randomized"
+    assert result.randomized_so_far == len(plain)
+    assert result.pi80[0] <= result.median_date <= result.pi80[1]
+    assert result.pi90[0] <= result.pi80[0] and result.pi80[1] <= result.pi90[1]
+
+
+def test_seeded_and_reproducible_and_input_untouched(log):
+    before = log.copy()
+    a = RecruitmentForecast(n_sims=800, random_state=7).fit(log, as_of="2026-03-01").predict(150)
+    b = RecruitmentForecast(n_sims=800, random_state=7).fit(log, as_of="2026-03-01").predict(150)
+    assert a.to_dict() == b.to_dict()
+    pd.testing.assert_frame_equal(log, before)
+
+
+def test_json_contract_keys(log):
+    result = (
+        RecruitmentForecast(n_sims=500, random_state=0)
+        .fit(log, as_of="2026-02-01")
+        .predict(target=150, by_date="2027-05-31")
+    )
+    d = result.to_dict()
+    for key in (
+        "target",
+        "as_of",
+        "randomized_so_far",
+        "median_date",
+        "pi80",
+        "pi90",
+        "prob_by_date",
+        "by_date",
+    ):
+        assert key in d
+    assert d["as_of"] == "2026-02-01" and d["by_date"] == "2027-05-31"
+    assert len(d["pi80"]) == 2 and all(len(x) == 10 for x in d["pi80"] + d["pi90"])
+    assert 0 <= d["prob_by_date"] <= 1
+
+
+def test_what_if_higher_eligibility_is_earlier_and_original_unchanged(log):
+    fc = RecruitmentForecast(n_sims=1000, random_state=3).fit(log, as_of="2026-02-01")
+    before = fc.predict(target=200)
+    relaxed_status = log["status"].replace({"screen_failed": "eligible"})
+    relaxed = fc.with_eligibility(relaxed_status)
+    after = relaxed.predict(target=200)
+    assert after.median_date < before.median_date
+    assert relaxed.p_randomized_ > fc.p_randomized_
+    again = fc.predict(target=200)
+    assert again.median_date == before.median_date  # the original is untouched
+    assert any("Eligibility replaced" in n for n in after.notes)
+    with pytest.raises(ScreenkitError, match="eligibility must be an Evaluation"):
+        fc.with_eligibility("lots")
+
+
+def test_additional_sites_increase_with_an_earlier_by_date(log):
+    fc = RecruitmentForecast(n_sims=1000, random_state=5).fit(log, as_of="2026-02-01")
+    late = fc.predict(target=200, by_date="2028-06-30").additional_sites
+    early = fc.predict(target=200, by_date="2026-12-31").additional_sites
+    assert late is not None and early is not None and early > late
+
+
+def test_fan_quantiles_are_ordered_and_start_at_observed(log):
+    result = (
+        RecruitmentForecast(n_sims=500, random_state=0).fit(log, as_of="2026-02-01").predict(200)
+    )
+    fan = result.fan
+    assert (fan["q05"] <= fan["q10"]).all() and (fan["q10"] <= fan["q50"]).all()
+    assert (fan["q50"] <= fan["q90"]).all() and (fan["q90"] <= fan["q95"]).all()
+    assert fan["q50"].is_monotonic_increasing
+    assert fan["q05"].iloc[0] >= result.randomized_so_far
+    assert "Recruitment forecast" in result._repr_html_()
+    assert set(result.to_frame().columns) == {"quantity", "value"}
