@@ -9,8 +9,8 @@ results on as an Excel workbook.
 >>> result = sk.evaluate(data, sk.get_protocol("NCT07103668"))   # doctest: +SKIP
 >>> sk.funnel(result)                               # doctest: +SKIP
 
-Names are imported lazily so that ``import screenkit`` stays fast and the core works
-without the notebook stack (plotly, ipywidgets) installed.
+The core (loading, protocols, evaluation, funnel) is imported eagerly; the rest lazily,
+so the core works without the notebook stack (plotly, ipywidgets) installed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,14 @@ import importlib
 from typing import Any
 
 __version__ = "0.1.0"
+
+# Eager imports: the functions `evaluate` and `funnel` share their module's name, and
+# binding them here, after the submodules load, keeps `screenkit.evaluate` the function.
+from screenkit.evaluate import Evaluation as Evaluation
+from screenkit.evaluate import evaluate as evaluate
+from screenkit.funnel import Funnel as Funnel
+from screenkit.funnel import PatternCounts as PatternCounts
+from screenkit.funnel import funnel as funnel
 
 _PUBLIC = {
     # name: module

@@ -64,16 +64,26 @@ class Evaluation:
     missing_columns: Mapping[str, tuple[str, ...]]
     source: Any = None
     _namespace: Namespace | None = field(default=None, repr=False)
+    # patients x criteria: known to fail / unknown (protocol order); the statuses as numpy
+    _fails: np.ndarray | None = field(default=None, repr=False)
+    _unknown: np.ndarray | None = field(default=None, repr=False)
+    # group keys of the data (site, month), computed once and shared by what-if copies
+    _cache: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------ per patient
     @property
     def status(self) -> pd.Series:
         """Overall status per patient: ``eligible`` / ``screen_failed`` / ``pending``."""
-        fails = _fail_matrix(self.statuses)
-        unknown = _unknown_matrix(self.statuses)
+        fails, unknown = self.matrices()
         codes = np.where(fails.any(axis=1), 1, np.where(unknown.any(axis=1), 2, 0))
         cat = pd.Categorical.from_codes(codes, dtype=_STATUS_DTYPE)
         return pd.Series(cat, index=self.statuses.index, name="status")
+
+    def matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(fails, unknown)``: bool arrays, patients x criteria in protocol order."""
+        if self._fails is None or self._unknown is None:
+            return _fail_matrix(self.statuses), _unknown_matrix(self.statuses)
+        return self._fails, self._unknown
 
     def counts(self) -> dict[str, int]:
         """Screened and each status; screened = eligible + screen_failed + pending.
@@ -133,9 +143,13 @@ class Evaluation:
                 stale_derived.add(name)
                 ns.values[name] = d.rule.evaluate(ns)
         statuses = self.statuses.copy()
-        for c in protocol.criteria:
+        fails, unknown = (m.copy() for m in self.matrices())
+        for i, c in enumerate(protocol.criteria):
             if c.rule.parameters & changed or c.rule.derived & stale_derived:
-                statuses[c.id] = _criterion_status(c, ns)
+                truth = _criterion_truth(c, ns)
+                statuses[c.id] = to_boolean(truth)
+                fails[:, i] = truth.false
+                unknown[:, i] = ~(truth.true | truth.false)
         derived = self.derived.copy()
         for name in stale_derived:
             value = ns.values[name]
@@ -148,6 +162,8 @@ class Evaluation:
             statuses=statuses,
             derived=derived,
             _namespace=ns,
+            _fails=fails,
+            _unknown=unknown,
         )
 
     # ------------------------------------------------------------ summaries
@@ -215,8 +231,15 @@ def evaluate(data: Any, protocol: Protocol | str = "NCT07103668", **param_overri
         ns.values[name] = value
         if isinstance(value, Num):
             derived[name] = to_point(value)
+    truths = [_criterion_truth(c, ns) for c in protocol.criteria]
     statuses = pd.DataFrame(
-        {c.id: _criterion_status(c, ns) for c in protocol.criteria}, index=frame.index
+        {c.id: to_boolean(t) for c, t in zip(protocol.criteria, truths, strict=True)},
+        index=frame.index,
+    )
+    n = len(frame)
+    fails = np.column_stack([t.false for t in truths]) if truths else np.zeros((n, 0), bool)
+    unknown = (
+        np.column_stack([~(t.true | t.false) for t in truths]) if truths else np.zeros((n, 0), bool)
     )
     derived_frame = pd.DataFrame(derived, index=frame.index)
     missing = {
@@ -232,14 +255,15 @@ def evaluate(data: Any, protocol: Protocol | str = "NCT07103668", **param_overri
         missing_columns=missing,
         source=data if frame is not data else None,
         _namespace=ns,
+        _fails=fails,
+        _unknown=unknown,
     )
 
 
-def _criterion_status(criterion, ns: Namespace) -> pd.arrays.BooleanArray:
+def _criterion_truth(criterion, ns: Namespace) -> Truth:
+    """Passes (True) / fails (False) / unknown, whatever the criterion's kind."""
     truth: Truth = criterion.rule.evaluate(ns)
-    if criterion.kind == "exclusion":
-        truth = ~truth
-    return to_boolean(truth)
+    return ~truth if criterion.kind == "exclusion" else truth
 
 
 def _unwrap(data: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,21 +56,26 @@ NO_DATE = "(no date)"
 class PatternCounts:
     """Counts of distinct (fail set, unknown set, group) patterns.
 
+    Two levels: the **core** patterns are the distinct (fail set, unknown set) pairs;
+    each histogram row is a core pattern within one group (site, month) with its count.
+
     Attributes
     ----------
-    criteria : criterion IDs, protocol order (the columns of ``fails`` / ``unknown``).
+    criteria : criterion IDs, protocol order (the columns of the pattern matrices).
     labels, kinds : criterion labels and ``inclusion`` / ``exclusion``.
-    fails, unknown : bool arrays, patterns x criteria.
-    counts : int array, patients per pattern.
-    groups : DataFrame, one row per pattern, the grouping columns (``site_id``,
+    core_fails, core_unknown : bool arrays, core patterns x criteria.
+    pattern : int array, per histogram row, its core pattern (row of ``core_fails``).
+    counts : int array, patients per histogram row.
+    groups : DataFrame, one row per histogram row, the grouping columns (``site_id``,
         ``screening_month``; missing values read ``(no site)`` / ``(no date)``).
     """
 
     criteria: tuple[str, ...]
     labels: tuple[str, ...]
     kinds: tuple[str, ...]
-    fails: np.ndarray
-    unknown: np.ndarray
+    core_fails: np.ndarray
+    core_unknown: np.ndarray
+    pattern: np.ndarray
     counts: np.ndarray
     groups: pd.DataFrame
     protocol_id: str = ""
@@ -78,16 +84,19 @@ class PatternCounts:
     def from_evaluation(
         cls, evaluation: Evaluation, by: Sequence[str] = ("site_id", "screening_month")
     ) -> PatternCounts:
-        from screenkit.evaluate import _fail_matrix, _unknown_matrix
-
         protocol = evaluation.protocol
-        fails = _fail_matrix(evaluation.statuses)
-        unknown = _unknown_matrix(evaluation.statuses)
-        keys = _group_keys(evaluation.data, by)
-        return cls.from_matrices(
+        fails, unknown = evaluation.matrices()
+        cache_key = ("groups", tuple(by))
+        cached = evaluation._cache.get(cache_key)
+        if cached is None:  # the data never change between what-if copies: group once
+            cached = _group_codes(_group_keys(evaluation.data, by))
+            evaluation._cache[cache_key] = cached
+        group_id, group_table = cached
+        return cls._from_codes(
             fails,
             unknown,
-            keys,
+            group_id,
+            group_table,
             criteria=tuple(protocol.ids),
             labels=tuple(c.label for c in protocol.criteria),
             kinds=tuple(c.kind for c in protocol.criteria),
@@ -106,54 +115,91 @@ class PatternCounts:
         kinds: Sequence[str] | None = None,
         protocol_id: str = "",
     ) -> PatternCounts:
-        """Count distinct rows of (fails, unknown, keys); one row per patient in."""
-        n, k = fails.shape
-        codes = []
-        uniques = []
-        for name in keys.columns:
-            c, u = pd.factorize(keys[name], use_na_sentinel=False)
-            codes.append(c.astype(np.int64))
-            uniques.append(u)
-        packed = [_pack(fails), _pack(unknown), *[c[:, None] for c in codes]]
-        matrix = np.concatenate(packed, axis=1) if n else np.zeros((0, 1), np.int64)
-        rows, inverse, counts = np.unique(matrix, axis=0, return_inverse=True, return_counts=True)
-        first = np.zeros(len(rows), dtype=np.int64)
-        first[inverse.ravel()[::-1]] = np.arange(n)[::-1]
-        groups = pd.DataFrame(
-            {name: np.asarray(keys[name].to_numpy(dtype=object))[first] for name in keys.columns}
+        """Count distinct rows of (fails, unknown, keys); one row per patient in.
+
+        ``keys`` holds one column per grouping variable, one row per patient (any
+        values; they are factorized, so a missing value is a group of its own).
+        """
+        group_id, group_table = _group_codes(keys)
+        return cls._from_codes(
+            fails,
+            unknown,
+            group_id,
+            group_table,
+            criteria=criteria,
+            labels=labels,
+            kinds=kinds,
+            protocol_id=protocol_id,
         )
+
+    @classmethod
+    def _from_codes(
+        cls, fails, unknown, group_id, group_table, *, criteria, labels, kinds, protocol_id
+    ) -> PatternCounts:
+        n, k = fails.shape
+        words = np.concatenate([_pack(fails), _pack(unknown)], axis=1)
+        core_id = _combine_codes([words[:, j] for j in range(words.shape[1])], n)
+        n_groups = max(len(group_table), 1)
+        row_id, _ = pd.factorize(core_id * n_groups + group_id)
+        row_id = row_id.astype(np.int64)
+        n_rows = int(row_id.max()) + 1 if n else 0
+        counts = np.bincount(row_id, minlength=n_rows).astype(np.int64)
+        first_row = _first_index(row_id, n_rows)
+        n_core = int(core_id.max()) + 1 if n else 0
+        first_core = _first_index(core_id, n_core)
+        groups = group_table.iloc[group_id[first_row]].reset_index(drop=True)
         return cls(
             criteria=tuple(criteria),
             labels=tuple(labels or criteria),
             kinds=tuple(kinds or ["inclusion"] * k),
-            fails=fails[first] if n else np.zeros((0, k), bool),
-            unknown=unknown[first] if n else np.zeros((0, k), bool),
-            counts=counts.astype(np.int64),
+            core_fails=fails[first_core],
+            core_unknown=unknown[first_core],
+            pattern=core_id[first_row],
+            counts=counts,
             groups=groups,
             protocol_id=protocol_id,
         )
 
-    # ------------------------------------------------------------ subsets
+    # ------------------------------------------------------------ views
+    @property
+    def fails(self) -> np.ndarray:
+        """Bool array, histogram rows x criteria: the failed criteria of each row."""
+        return self.core_fails[self.pattern]
+
+    @property
+    def unknown(self) -> np.ndarray:
+        """Bool array, histogram rows x criteria: the unknown criteria of each row."""
+        return self.core_unknown[self.pattern]
+
     @property
     def screened(self) -> int:
         return int(self.counts.sum())
 
+    @cached_property
+    def _fails_f(self) -> np.ndarray:
+        return self.core_fails.astype(float)
+
+    @cached_property
+    def _unknown_f(self) -> np.ndarray:
+        return self.core_unknown.astype(float)
+
+    def core_counts(self) -> np.ndarray:
+        """Patients per core pattern (summed over groups), as floats for fast products."""
+        return np.bincount(self.pattern, weights=self.counts, minlength=len(self.core_fails))
+
+    # ------------------------------------------------------------ subsets
     def where(self, mask: np.ndarray) -> PatternCounts:
-        """The patterns where ``mask`` (one bool per pattern) holds."""
+        """The histogram rows where ``mask`` (one bool per row) holds."""
         mask = np.asarray(mask, bool)
-        return PatternCounts(
-            self.criteria,
-            self.labels,
-            self.kinds,
-            self.fails[mask],
-            self.unknown[mask],
-            self.counts[mask],
-            self.groups[mask].reset_index(drop=True),
-            self.protocol_id,
+        return replace(
+            self,
+            pattern=self.pattern[mask],
+            counts=self.counts[mask],
+            groups=self.groups[mask].reset_index(drop=True),
         )
 
     def filter(self, **values: Iterable[Any] | None) -> PatternCounts:
-        """Keep patterns whose group columns take one of the given values.
+        """Keep rows whose group columns take one of the given values.
 
         ``counts.filter(site_id=["S01", "S02"], screening_month=None)`` (``None`` = all).
         """
@@ -170,15 +216,17 @@ class PatternCounts:
         return self.where(mask)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per pattern: group columns, ``fails`` and ``unknown`` (IDs), ``patients``."""
+        """One row per histogram row: group columns, ``fails`` / ``unknown`` IDs, ``patients``."""
         ids = np.array(self.criteria, dtype=object)
+        core_f = np.array(["; ".join(ids[row]) for row in self.core_fails], dtype=object)
+        core_u = np.array(["; ".join(ids[row]) for row in self.core_unknown], dtype=object)
         return pd.concat(
             [
                 self.groups,
                 pd.DataFrame(
                     {
-                        "fails": ["; ".join(ids[row]) for row in self.fails],
-                        "unknown": ["; ".join(ids[row]) for row in self.unknown],
+                        "fails": core_f[self.pattern] if len(core_f) else [],
+                        "unknown": core_u[self.pattern] if len(core_u) else [],
                         "patients": self.counts,
                     }
                 ),
@@ -188,7 +236,8 @@ class PatternCounts:
 
     def _repr_html_(self) -> str:
         return (
-            f"<p>{len(self.counts)} distinct patterns over {self.screened} patients</p>"
+            f"<p>{len(self.core_fails)} distinct fail/unknown patterns in "
+            f"{len(self.counts)} site-month cells over {self.screened} patients</p>"
             + self.to_frame().sort_values("patients", ascending=False).head(20).to_html()
         )
 
@@ -200,6 +249,43 @@ def _pack(matrix: np.ndarray) -> np.ndarray:
     padded = np.zeros((n, words * 64), bool)
     padded[:, :k] = matrix
     return np.packbits(padded, axis=1).view(">u8").astype(np.int64)
+
+
+def _combine_codes(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """One dense id (0..m-1, in order of first appearance) per distinct row of the columns.
+
+    Hash-based (``pd.factorize``) one column at a time; the running id stays below n, so
+    ``id * cardinality + code`` never overflows int64.
+    """
+    ids = np.zeros(n, dtype=np.int64)
+    for i, column in enumerate(columns):
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        if i == 0:
+            ids = codes.astype(np.int64)
+            continue
+        ids, _ = pd.factorize(ids * len(uniques) + codes.astype(np.int64))
+        ids = ids.astype(np.int64)
+    return ids
+
+
+def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Per patient, a dense group id; and the table of group values (one row per id)."""
+    n = len(keys)
+    group_id = _combine_codes([keys[c].to_numpy(dtype=object) for c in keys.columns], n)
+    n_groups = int(group_id.max()) + 1 if n else 0
+    first = _first_index(group_id, n_groups)
+    table = pd.DataFrame(
+        {c: keys[c].to_numpy(dtype=object)[first] for c in keys.columns},
+        index=pd.RangeIndex(n_groups),
+    )
+    return group_id, table
+
+
+def _first_index(ids: np.ndarray, m: int) -> np.ndarray:
+    """Index of the first occurrence of each id 0..m-1."""
+    first = np.zeros(m, dtype=np.int64)
+    first[ids[::-1]] = np.arange(len(ids) - 1, -1, -1)
+    return first
 
 
 def _group_keys(data: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -271,33 +357,38 @@ class Funnel:
         )
 
     def combinations(self, top: int = 10) -> pd.DataFrame:
-        """The most frequent sets of failed (active) criteria among screen-failed patients."""
-        active = self._active_mask()
-        f = self.patterns.fails & active
-        failing = f.any(axis=1)
-        if not failing.any():
-            return pd.DataFrame(columns=["criteria", "n_criteria", "patients", "pct_of_failed"])
+        """The most frequent sets of failed (active) criteria among screen-failed patients.
+
+        ``criteria`` lists the IDs in protocol order joined by ``"; "``; ties are broken
+        towards fewer criteria.
+        """
+        columns = ["criteria", "n_criteria", "patients", "pct_of_failed"]
+        weights = self.patterns.core_counts()
+        f = self.patterns.core_fails & self._active_mask()
+        keep = f.any(axis=1) & (weights > 0)
+        if not keep.any():
+            return pd.DataFrame(columns=columns)
+        f, weights = f[keep], weights[keep]
+        words = _pack(f)
+        combo = _combine_codes([words[:, j] for j in range(words.shape[1])], len(f))
+        patients = np.bincount(combo, weights=weights).astype(np.int64)
+        first = _first_index(combo, len(patients))
+        n_criteria = f[first].sum(axis=1)
+        ranked = np.lexsort((n_criteria, -patients))[:top]
         ids = np.array(self.patterns.criteria, dtype=object)
-        labels = np.array(["; ".join(ids[row]) for row in f[failing]], dtype=object)
-        table = (
-            pd.DataFrame({"criteria": labels, "patients": self.patterns.counts[failing]})
-            .groupby("criteria", sort=False)["patients"]
-            .sum()
-            .reset_index()
-        )
-        table["n_criteria"] = table["criteria"].str.count(";") + 1
-        table["pct_of_failed"] = 100 * table["patients"] / max(self.screen_failed, 1)
-        table = table.sort_values(["patients", "n_criteria"], ascending=[False, True])
-        return (
-            table[["criteria", "n_criteria", "patients", "pct_of_failed"]]
-            .head(top)
-            .reset_index(drop=True)
+        return pd.DataFrame(
+            {
+                "criteria": ["; ".join(ids[f[first[i]]]) for i in ranked],
+                "n_criteria": n_criteria[ranked].astype(np.int64),
+                "patients": patients[ranked],
+                "pct_of_failed": 100 * patients[ranked] / max(self.screen_failed, 1),
+            }
         )
 
     def by(self, group: str = "site_id") -> pd.DataFrame:
         """Headline per group (``site_id`` or ``screening_month``) with a 95% Wilson CI
         of the screen-fail rate; every group's counts add up to its screened."""
-        status = _status_codes(self.patterns, self._active_mask())
+        status = _status_codes(self.patterns, self._active_mask())[self.patterns.pattern]
         frame = pd.DataFrame(
             {
                 group: self.patterns.groups[group].to_numpy(),
@@ -314,6 +405,7 @@ class Funnel:
         low, high = wilson_interval(table["screen_failed"], table["screened"])
         table["screen_fail_rate"] = table["screen_failed"] / table["screened"]
         table["ci_low"], table["ci_high"] = low, high
+        table.columns.name = None
         return table.sort_index().reset_index()
 
     def by_site(self) -> pd.DataFrame:
@@ -324,11 +416,16 @@ class Funnel:
 
     def fails_by(self, group: str = "site_id") -> pd.DataFrame:
         """Groups x criteria: patients failing each criterion (all, not only the first)."""
-        frame = pd.DataFrame(
-            self.patterns.fails * self.patterns.counts[:, None], columns=self.patterns.criteria
+        p = self.patterns
+        codes, uniques = pd.factorize(p.groups[group], sort=True)
+        weights = np.zeros((len(uniques), len(p.core_fails)))
+        np.add.at(weights, (codes, p.pattern), p.counts)
+        table = pd.DataFrame(
+            (weights @ p.core_fails).round().astype(np.int64),
+            index=pd.Index(uniques, name=group),
+            columns=list(p.criteria),
         )
-        frame[group] = self.patterns.groups[group].to_numpy()
-        return frame.groupby(group).sum().sort_index()
+        return table
 
     def to_frame(self) -> pd.DataFrame:
         """The sequential attrition (``steps``) as a plain DataFrame."""
@@ -388,9 +485,9 @@ class Funnel:
 
 
 def _status_codes(patterns: PatternCounts, active: np.ndarray) -> np.ndarray:
-    """0 eligible, 1 screen_failed, 2 pending, per pattern."""
-    failed = (patterns.fails & active).any(axis=1)
-    unknown = (patterns.unknown & active).any(axis=1)
+    """0 eligible, 1 screen_failed, 2 pending, per CORE pattern."""
+    failed = (patterns.core_fails & active).any(axis=1)
+    unknown = (patterns.core_unknown & active).any(axis=1)
     return np.where(failed, 1, np.where(unknown, 2, 0))
 
 
@@ -421,19 +518,22 @@ def funnel(
     full_order = [*order, *[c for c in ids if c not in order]]
     active_order = [c for c in full_order if c not in excluded]
     active = np.array([c not in excluded for c in ids])
-    counts = patterns.counts
-    fails = patterns.fails
-    screened = int(counts.sum())
+    # everything below works on the distinct (fails, unknown) patterns, weighted by
+    # their patient counts (zero for patterns filtered away), with float matrices so
+    # that the sums are BLAS matrix-vector products
+    counts = patterns.core_counts()
+    fails, fails_f, unknown_f = patterns.core_fails, patterns._fails_f, patterns._unknown_f
+    act = active.astype(float)
+    screened = round(float(counts.sum()))
 
     # sequential attrition: each pattern leaves at its first failing criterion in order
     cols = np.array([index[c] for c in active_order], dtype=np.int64)
-    ordered = fails[:, cols] if len(cols) else np.zeros((len(counts), 0), bool)
-    any_fail = ordered.any(axis=1)
     first = np.full(len(counts), len(cols), dtype=np.int64)
     if len(cols):
-        first = np.where(any_fail, ordered.argmax(axis=1), len(cols))
+        ordered = fails[:, cols]
+        first = np.where(ordered.any(axis=1), ordered.argmax(axis=1), len(cols))
     excluded_at = np.bincount(first, weights=counts, minlength=len(cols) + 1)[: len(cols)]
-    excluded_at = excluded_at.astype(np.int64)
+    excluded_at = excluded_at.round().astype(np.int64)
     remaining = screened - np.cumsum(excluded_at)
     steps = pd.DataFrame(
         {
@@ -448,11 +548,10 @@ def funnel(
     )
 
     # order-free per-criterion figures
-    f_active = fails & active
-    n_fail = f_active.sum(axis=1)
+    n_fail = fails_f @ act  # active criteria each pattern fails
     share = np.divide(counts, n_fail, out=np.zeros(len(counts)), where=n_fail > 0)
-    only = n_fail == 1
-    fails_total = counts @ fails
+    only = counts * (n_fail == 1)
+    fails_total = (counts @ fails_f).round()
     low, high = wilson_interval(fails_total, np.full(len(ids), screened))
     criteria = pd.DataFrame(
         {
@@ -461,16 +560,18 @@ def funnel(
             "kind": list(patterns.kinds),
             "active": active,
             "fails": fails_total.astype(np.int64),
-            "unknown": (counts @ patterns.unknown).astype(np.int64),
-            "fails_only": (counts @ (f_active & only[:, None])).astype(np.int64),
-            "attribution": share @ f_active,
+            "unknown": (counts @ unknown_f).round().astype(np.int64),
+            "fails_only": ((only @ fails_f) * act).round().astype(np.int64),
+            "attribution": (share @ fails_f) * act,
             "fail_rate": fails_total / screened if screened else np.nan,
             "fail_rate_ci_low": low,
             "fail_rate_ci_high": high,
         }
     )
-    status = _status_codes(patterns, active)
-    totals = np.bincount(status, weights=counts, minlength=3).astype(np.int64)
+    failed = n_fail > 0
+    pending = ~failed & ((unknown_f @ act) > 0)
+    status = np.where(failed, 1, np.where(pending, 2, 0))
+    totals = np.bincount(status, weights=counts, minlength=3).round().astype(np.int64)
     return Funnel(
         patterns=patterns,
         order=tuple(active_order),

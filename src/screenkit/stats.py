@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-__all__ = ["wilson_interval", "wilson_frame"]
+__all__ = ["wilson_frame", "wilson_interval"]
 
 
 def wilson_interval(successes, trials, confidence: float = 0.95):
@@ -26,7 +28,7 @@ def wilson_interval(successes, trials, confidence: float = 0.95):
     """
     k = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
-    z = norm.ppf(0.5 + confidence / 2)
+    z = _z(confidence)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = k / n
         denom = 1 + z**2 / n
@@ -37,6 +39,11 @@ def wilson_interval(successes, trials, confidence: float = 0.95):
     if low.ndim == 0:
         return float(low), float(high)
     return low, high
+
+
+@cache
+def _z(confidence: float) -> float:
+    return float(norm.ppf(0.5 + confidence / 2))
 
 
 def wilson_frame(successes, trials, confidence: float = 0.95) -> pd.DataFrame:
