@@ -204,7 +204,7 @@ class RecruitmentForecast:
                 columns_found=", ".join(pts.columns),
             )
         if eligibility is not None:
-            elig, pending, label = self._eligibility_override(eligibility)
+            elig, label = self._eligibility_override(eligibility)
             notes.append(f"Eligibility replaced by {label}.")
         self.p_eligible_ = elig
         self.p_conversion_ = conv
@@ -212,7 +212,7 @@ class RecruitmentForecast:
         self.p_randomized_ = _mean(elig) * _mean(conv)
         self.notes_ = tuple(notes)
 
-    def _eligibility_override(self, eligibility: Any) -> tuple[Any, int, str]:
+    def _eligibility_override(self, eligibility: Any) -> tuple[Any, str]:
         if isinstance(eligibility, int | float) and not isinstance(eligibility, bool):
             if not 0 < eligibility <= 1:
                 raise ScreenkitError(
@@ -220,7 +220,7 @@ class RecruitmentForecast:
                     value=eligibility,
                     expected="a number in (0, 1]",
                 )
-            return float(eligibility), 0, f"a fixed eligibility rate of {eligibility:.1%}"
+            return float(eligibility), f"a fixed eligibility rate of {eligibility:.1%}"
         status = getattr(eligibility, "status", eligibility)
         if not isinstance(status, pd.Series):
             raise ScreenkitError(
@@ -232,17 +232,16 @@ class RecruitmentForecast:
         idx = self.rates_.patients.index
         status = status.reindex(idx).astype("string")
         e, f = int(status.eq("eligible").sum()), int(status.eq("screen_failed").sum())
-        pending = int(status.eq("pending").sum())
         if e + f == 0:
             raise ScreenkitError(
                 "The eligibility statuses match no patient of the log",
                 hint="pass the Evaluation of the same log (its index must match the log's).",
             )
-        params = getattr(eligibility, "parameters", None)
         label = "the what-if evaluation"
-        if isinstance(params, dict) and params:
-            label += " (" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")"
-        return (0.5 + e, 0.5 + f), pending, f"{label}: {e} of {e + f} eligible"
+        changed = _changed_parameters(eligibility)
+        if changed:
+            label += " (" + ", ".join(f"{k}={v:g}" for k, v in changed.items()) + ")"
+        return (0.5 + e, 0.5 + f), f"{label}: {e} of {e + f} eligible"
 
     def with_eligibility(self, eligibility: Any) -> RecruitmentForecast:
         """A copy using another eligibility (what-if); site rates are not refitted.
@@ -420,6 +419,25 @@ class RecruitmentForecast:
             times=times,
             notes=tuple(notes),
         )
+
+
+def _changed_parameters(evaluation: Any) -> dict[str, float]:
+    """Parameters of an Evaluation that differ from its protocol's defaults."""
+    params = getattr(evaluation, "parameters", None)
+    protocol = getattr(evaluation, "protocol", None)
+    if not isinstance(params, dict):
+        return {}
+    try:  # the shipped protocol's values; the Evaluation's protocol holds the ones used
+        from screenkit.protocol import get_protocol
+
+        defaults = get_protocol(protocol.id).parameters
+    except Exception:
+        defaults = getattr(protocol, "parameters", {}) or {}
+    return {
+        name: value
+        for name, value in params.items()
+        if name not in defaults or getattr(defaults[name], "value", None) != value
+    }
 
 
 def _mean(part: tuple[float, float] | float) -> float:

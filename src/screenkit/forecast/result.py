@@ -119,7 +119,11 @@ class ForecastResult:
                 f"  80% prediction interval: {_words(lo80)} to {_words(hi80)}",
                 f"  90% prediction interval: {_words(lo90)} to {_words(hi90)}",
                 f"Probability of reaching {self.target} by {self.by_date.date()}: "
-                f"{_percent(self.prob_by_date)}.",
+                + (
+                    f"{_percent(self.prob_by_date)}."
+                    if self.prob_by_date > 0
+                    else f"below 1 in {self.n_sims} (no simulation reached it)."
+                ),
                 f"Expected {what} by {self.by_date.date()}: {self.expected_by_date:.0f} "
                 f"(80% interval {self.count_pi80_by_date[0]} to {self.count_pi80_by_date[1]}).",
             ]
