@@ -294,3 +294,23 @@ def test_what_if_with_a_real_evaluation_of_the_sample():
     assert relaxed.p_randomized_ >= base.p_randomized_
     assert any("lesion_max_cm=15" in n for n in relaxed.notes_)
     assert relaxed.predict(150).median_date <= base.predict(150).median_date
+
+
+def test_sites_opening_later_bring_the_date_forward_and_closing_sites_delay_it(log):
+    ids = sorted(log["site_id"].unique())
+    base_sites = pd.DataFrame({"site_id": ids, "activation_date": "2025-08-01"})
+    more = pd.concat(
+        [
+            base_sites,
+            pd.DataFrame({"site_id": ["N1", "N2", "N3", "N4"], "activation_date": "2026-03-01"}),
+        ],
+        ignore_index=True,
+    )
+    closing = base_sites.assign(closing_date=["2026-04-01"] * 3 + [None] * (len(ids) - 3))
+
+    def median(sites):
+        fc = RecruitmentForecast(n_sims=1000, random_state=9)
+        return fc.fit(log, sites=sites, as_of="2026-02-01").predict(target=250).median_date
+
+    base = median(base_sites)
+    assert median(more) < base < median(closing)

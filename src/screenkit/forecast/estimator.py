@@ -24,9 +24,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import poisson
 
 from screenkit.errors import InputError, ScreenkitError
+from screenkit.forecast.answers import (
+    QUANTILES,
+    additional_sites,
+    horizon,
+    observed_counts,
+    time_quantiles,
+)
 from screenkit.forecast.model import (
     Hyperparameters,
     fit_hyperparameters,
@@ -40,7 +46,6 @@ from screenkit.forecast.simulate import cumulative_intensity, exposure, time_to_
 __all__ = ["RecruitmentForecast"]
 
 MODELS = ("constant", "decay", "auto")
-QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
 
 
 def _months(date: Any, as_of: pd.Timestamp) -> float:
@@ -307,7 +312,7 @@ class RecruitmentForecast:
             "model": self.model_,
             "rates": rates,
             "site_posterior": self.site_posterior_,
-            "observed": _observed(rates),
+            "observed": observed_counts(rates),
             "alpha": self.alpha_,
             "beta": self.beta_,
             "gamma": self.gamma_,
@@ -316,7 +321,7 @@ class RecruitmentForecast:
             "n_sims": self.n_sims,
         }
         if so_far >= target:
-            reached = _observed(rates)
+            reached = observed_counts(rates)
             when = reached.loc[reached["cumulative"] >= target, "date"].iloc[0]
             notes.append(f"The target of {target} was already reached on {when.date()}.")
             return ForecastResult(
@@ -361,13 +366,13 @@ class RecruitmentForecast:
         cum_d = cum_d[:, 0]
         expected = float(np.mean(so_far + pend + cum_d))
         count_draw = so_far + pend + rng.poisson(cum_d)
-        q = _quantiles(times)
+        q = time_quantiles(times)
         if not np.isfinite(q[0.5]):
             notes.append(
                 "In most simulations the target is never reached (sites close or rates run out)."
             )
-        horizon = _horizon(times, d)
-        grid = np.linspace(0, horizon, int(np.ceil(horizon)) + 1)
+        end = horizon(times, d)
+        grid = np.linspace(0, end, int(np.ceil(end)) + 1)
         cum_grid = cumulative_intensity(lam, par["gamma"], act, open_, close, grid)
         steps = rng.poisson(np.diff(cum_grid, axis=1, prepend=0.0))
         paths = so_far + pend[:, None] + np.cumsum(steps, axis=1)
@@ -383,7 +388,7 @@ class RecruitmentForecast:
             if new_sites_open is None
             else pd.Timestamp(new_sites_open).normalize()
         )
-        extra = _additional_sites(
+        extra = additional_sites(
             rng,
             par,
             p,
@@ -442,44 +447,3 @@ def _changed_parameters(evaluation: Any) -> dict[str, float]:
 
 def _mean(part: tuple[float, float] | float) -> float:
     return part[0] / (part[0] + part[1]) if isinstance(part, tuple) else float(part)
-
-
-def _quantiles(times: np.ndarray) -> dict[float, float]:
-    return {k: float(np.quantile(times, k, method="inverted_cdf")) for k in QUANTILES}
-
-
-def _horizon(times: np.ndarray, d: float) -> float:
-    finite = times[np.isfinite(times)]
-    top = np.quantile(finite, 0.97) if finite.size > times.size * 0.5 else d + 24
-    return float(min(max(top, d, 1.0) + 1.0, 240.0))
-
-
-def _observed(rates: RecruitmentRates) -> pd.DataFrame:
-    pts = rates.patients
-    flag = (
-        pts["randomized"].fillna(False).astype(bool)
-        if rates.outcome == "randomized"
-        else pts["status"].eq("eligible").fillna(False).astype(bool)
-    )
-    dates = pts.loc[flag, "screening_date"].sort_values()
-    return pd.DataFrame({"date": dates.to_numpy(), "cumulative": np.arange(1, dates.size + 1)})
-
-
-def _additional_sites(rng, par, p, need, cum_d, t_open, d, prob, max_sites) -> int | None:
-    """Smallest number of new sites (opening at ``t_open``) giving P(target by d) >= prob."""
-
-    def chance(extra):
-        return poisson.sf(need[:, None] - 1, cum_d[:, None] + extra).mean(axis=0)
-
-    if chance(np.zeros((need.size, 1)))[0] >= prob:
-        return 0
-    if t_open >= d:
-        return None
-    new = rng.gamma(
-        np.broadcast_to(par["alpha"][:, None], (need.size, max_sites)),
-        1.0 / par["beta"][:, None],
-    )
-    span = exposure(np.asarray(d - max(t_open, 0.0)), par["gamma"])
-    extra = np.cumsum(new, axis=1) * (p * span)[:, None]
-    ok = np.nonzero(chance(extra) >= prob)[0]
-    return int(ok[0]) + 1 if ok.size else None

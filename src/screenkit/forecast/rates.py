@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from screenkit.errors import InputError
+from screenkit.forecast.sites import DAYS_PER_MONTH, read_sites, site_windows
 from screenkit.stats import wilson_interval
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
     "recruitment_rates",
 ]
 
-DAYS_PER_MONTH = 365.25 / 12
 STATUSES = ("eligible", "screen_failed", "pending")
 _STATUS_ALIASES = {
     "eligible": "eligible",
@@ -60,8 +60,6 @@ _STATUS_ALIASES = {
 }
 _YES = {"y", "yes", "true", "1", "1.0", "是", "t"}
 _NO = {"n", "no", "false", "0", "0.0", "否", "f"}
-_SITE_ACTIVATION = ("activation_date", "activated", "open_date", "opened", "start_date")
-_SITE_CLOSING = ("closing_date", "closed", "close_date", "end_date")
 
 
 def _unwrap(log: Any) -> tuple[pd.DataFrame, pd.Series | None]:
@@ -190,54 +188,6 @@ def patient_outcomes(log: Any) -> pd.DataFrame:
     return out
 
 
-def read_sites(sites: pd.DataFrame | str | None) -> pd.DataFrame | None:
-    """A sites table as ``site_id``, ``activation_date``, ``closing_date`` (NaT = open)."""
-    if sites is None:
-        return None
-    if not isinstance(sites, pd.DataFrame):
-        try:
-            sites = pd.read_csv(sites, dtype=str)
-        except FileNotFoundError as err:
-            raise InputError("Sites file not found", file=sites) from err
-    lower = {str(c).strip().lower().replace(" ", "_"): c for c in sites.columns}
-    site_col = next((lower[c] for c in ("site_id", "site", "centre", "center") if c in lower), None)
-    act_col = next((lower[c] for c in _SITE_ACTIVATION if c in lower), None)
-    if site_col is None or act_col is None:
-        raise InputError(
-            "A sites table needs a site ID and an activation date for each site",
-            expected="columns site_id, activation_date and optionally closing_date",
-            columns_found=", ".join(map(str, sites.columns)),
-        )
-    close_col = next((lower[c] for c in _SITE_CLOSING if c in lower), None)
-    out = pd.DataFrame(
-        {
-            "site_id": sites[site_col].astype("string").str.strip(),
-            "activation_date": pd.to_datetime(sites[act_col], errors="coerce"),
-            "closing_date": (
-                pd.to_datetime(sites[close_col], errors="coerce")
-                if close_col is not None
-                else pd.Series(pd.NaT, index=sites.index, dtype="datetime64[ns]")
-            ),
-        }
-    )
-    bad = out["activation_date"].isna()
-    if bad.any():
-        raise InputError(
-            "Every site in the sites table needs an activation date",
-            column=str(act_col),
-            value=sites.loc[bad, act_col].iloc[0],
-            site=out.loc[bad, "site_id"].iloc[0],
-            expected="a date such as 2025-09-14",
-        )
-    if out["site_id"].duplicated().any():
-        raise InputError(
-            "Each site may appear once in the sites table",
-            column=str(site_col),
-            value=out.loc[out["site_id"].duplicated(), "site_id"].iloc[0],
-        )
-    return out.reset_index(drop=True)
-
-
 @dataclass(frozen=True)
 class RecruitmentRates:
     """Screening and randomization counts and rates from a log, as of a date.
@@ -343,55 +293,6 @@ class RecruitmentRates:
         return head + notes + self.sites.to_html(index=False, float_format="{:.3f}".format)
 
 
-def _site_windows(
-    patients: pd.DataFrame, sites: pd.DataFrame | None, as_of: pd.Timestamp
-) -> tuple[pd.DataFrame, list[str]]:
-    notes: list[str] = []
-    first = patients.groupby("site_id")["screening_date"].min()
-    table = pd.DataFrame({"site_id": first.index.astype("string"), "first_screening": first.values})
-    if sites is None:
-        table["activation_date"] = table["first_screening"]
-        table["closing_date"] = pd.NaT
-        table["activation_source"] = "first screening"
-        notes.append(
-            "Site activation dates are taken as each site's first screening date "
-            "(pass a sites table for true activation and closing dates)."
-        )
-    else:
-        table = table.merge(sites, on="site_id", how="outer")
-        known = table["activation_date"].notna()
-        table["activation_source"] = np.where(known, "sites table", "first screening")
-        if (~known).any():
-            notes.append(
-                "Sites missing from the sites table use their first screening date as "
-                "activation: " + ", ".join(table.loc[~known, "site_id"].astype(str))
-            )
-        table.loc[~known, "activation_date"] = table.loc[~known, "first_screening"]
-        early = table["first_screening"].notna() & (
-            table["first_screening"] < table["activation_date"]
-        )
-        if early.any():
-            notes.append(
-                "Some sites screened before their activation date; activation moved to the "
-                "first screening: " + ", ".join(table.loc[early, "site_id"].astype(str))
-            )
-            table.loc[early, "activation_date"] = table.loc[early, "first_screening"]
-    table["activation_date"] = pd.to_datetime(table["activation_date"]).astype("datetime64[ns]")
-    table["closing_date"] = pd.to_datetime(table["closing_date"]).astype("datetime64[ns]")
-    end = table["closing_date"].where(table["closing_date"] < as_of, as_of)
-    months = (end - table["activation_date"]).dt.days / DAYS_PER_MONTH
-    table["months_active"] = months.clip(lower=0.0).astype(float)
-    state = np.where(
-        table["activation_date"] > as_of,
-        "not yet open",
-        np.where(
-            table["closing_date"].notna() & (table["closing_date"] <= as_of), "closed", "open"
-        ),
-    )
-    table["state"] = state
-    return table.drop(columns="first_screening"), notes
-
-
 def recruitment_rates(
     log: Any, sites: pd.DataFrame | str | None = None, as_of: Any = None
 ) -> RecruitmentRates:
@@ -428,7 +329,7 @@ def recruitment_rates(
             value=str(as_of.date()),
             hint="choose a later --as-of date.",
         )
-    windows, window_notes = _site_windows(patients, read_sites(sites), as_of)
+    windows, window_notes = site_windows(patients, read_sites(sites), as_of)
     notes.extend(window_notes)
 
     status = patients["status"]
