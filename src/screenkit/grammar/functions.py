@@ -1,0 +1,118 @@
+"""The named functions rules may call (clinical formulas and helpers), interval-aware."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from screenkit.grammar.values import Cat, Num, Truth, unknown_where
+
+_INF = np.inf
+
+
+# ---------------------------------------------------------------- functions
+_PREDNISONE_FACTOR = {
+    "prednisone": 1.0,
+    "prednisolone": 1.0,
+    "methylprednisolone": 1.25,
+    "hydrocortisone": 0.25,
+    "dexamethasone": 6.67,
+    "betamethasone": 8.33,
+}
+
+
+def _fn_min(*args: Num) -> Num:
+    return Num(np.minimum.reduce([a.lo for a in args]), np.minimum.reduce([a.hi for a in args]))
+
+
+def _fn_max(*args: Num) -> Num:
+    return Num(np.maximum.reduce([a.lo for a in args]), np.maximum.reduce([a.hi for a in args]))
+
+
+def _fn_coalesce(*args):
+    first = args[0]
+    if isinstance(first, Truth):
+        true, false = first.true.copy(), first.false.copy()
+        for nxt in args[1:]:
+            unknown = ~(true | false)
+            true |= unknown & nxt.true
+            false |= unknown & nxt.false
+        return Truth(true, false)
+    lo, hi = first.lo.copy(), first.hi.copy()
+    for nxt in args[1:]:
+        missing = np.isneginf(lo) & np.isposinf(hi)
+        lo = np.where(missing, nxt.lo, lo)
+        hi = np.where(missing, nxt.hi, hi)
+    return Num(lo, hi)
+
+
+def _fn_known_true(truth: Truth) -> Truth:
+    return Truth(truth.true.copy(), ~truth.true)
+
+
+def _fn_is_missing(value) -> Truth:
+    missing = ~(value.true | value.false) if isinstance(value, Truth) else value.missing
+    return Truth(missing, ~missing)
+
+
+def _fn_crcl(age: Num, weight: Num, creat: Num, sex: Cat) -> Num:
+    """Cockcroft-Gault creatinine clearance (mL/min), creatinine in mg/dL."""
+    female = sex.values == "F"
+    male = sex.values == "M"
+    f_lo = np.where(male, 1.0, 0.85)
+    f_hi = np.where(female, 0.85, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo = (140.0 - age.hi) * weight.lo / (72.0 * creat.hi) * f_lo
+        hi = (140.0 - age.lo) * weight.hi / (72.0 * creat.lo) * f_hi
+    bad = age.missing | weight.missing | creat.missing | np.isnan(lo) | np.isnan(hi)
+    return unknown_where(Num(np.maximum(lo, 0.0), hi), bad)
+
+
+def _fn_qtcf(qt: Num, heart_rate: Num) -> Num:
+    """Fridericia: QTcF = QT / RR^(1/3), RR = 60 / HR seconds."""
+    with np.errstate(invalid="ignore"):
+        lo = qt.lo * np.cbrt(heart_rate.lo / 60.0)
+        hi = qt.hi * np.cbrt(heart_rate.hi / 60.0)
+    bad = qt.missing | heart_rate.missing | np.isnan(lo) | np.isnan(hi)
+    return unknown_where(Num(lo, hi), bad)
+
+
+def _fn_prednisone(agent: Cat, dose: Num) -> Num:
+    """Prednisone-equivalent dose; an unknown agent spans the whole table of factors."""
+    factor = pd.Series(agent.values, dtype=object).str.lower().map(_PREDNISONE_FACTOR)
+    f = factor.to_numpy(dtype=float, na_value=np.nan)
+    f_lo = np.where(np.isnan(f), min(_PREDNISONE_FACTOR.values()), f)
+    f_hi = np.where(np.isnan(f), max(_PREDNISONE_FACTOR.values()), f)
+    with np.errstate(invalid="ignore"):
+        lo, hi = dose.lo * f_lo, dose.hi * f_hi
+    return unknown_where(Num(lo, hi), dose.missing | np.isnan(lo) | np.isnan(hi))
+
+
+@dataclass(frozen=True)
+class Function:
+    impl: Callable
+    args: tuple[str, ...] | None  # kinds ("num", "truth", "cat", "any"); None = variadic num
+    returns: str
+    doc: str
+
+
+FUNCTIONS: Mapping[str, Function] = {
+    "min": Function(_fn_min, None, "num", "smallest of its arguments"),
+    "max": Function(_fn_max, None, "num", "largest of its arguments"),
+    "coalesce": Function(_fn_coalesce, None, "same", "first argument that is not missing"),
+    "known_true": Function(_fn_known_true, ("truth",), "truth", "True only if known True"),
+    "is_missing": Function(_fn_is_missing, ("any",), "truth", "True where the value is missing"),
+    "crcl_cockcroft_gault": Function(
+        _fn_crcl,
+        ("num", "num", "num", "cat"),
+        "num",
+        "(140 - age) x weight / (72 x creatinine mg/dL), x 0.85 if female; mL/min",
+    ),
+    "qtcf_fridericia": Function(_fn_qtcf, ("num", "num"), "num", "QT / (60 / HR)^(1/3); ms"),
+    "prednisone_equivalent": Function(
+        _fn_prednisone, ("cat", "num"), "num", "dose x agent factor (prednisone = 1)"
+    ),
+}
