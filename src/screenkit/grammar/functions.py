@@ -10,9 +10,6 @@ import pandas as pd
 
 from screenkit.grammar.values import Cat, Num, Truth, unknown_where
 
-_INF = np.inf
-
-
 # ---------------------------------------------------------------- functions
 _PREDNISONE_FACTOR = {
     "prednisone": 1.0,
