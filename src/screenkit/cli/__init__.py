@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from screenkit import __version__
 from screenkit.errors import ScreenkitError
 
-COMMANDS = ("evaluate", "report", "sample", "forecast")  # helpers append their command here
+# helpers append their command here
+COMMANDS = ("evaluate", "report", "sample", "forecast", "explore")
 
 
 def build_parser() -> argparse.ArgumentParser:

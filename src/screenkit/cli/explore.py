@@ -1,0 +1,101 @@
+"""``screenkit explore``: the screening explorer as a standalone web page (Voila).
+
+    screenkit explore data/sample/screening_log.xlsx
+    screenkit explore log.csv --protocol my_protocol.yaml --port 8870 --no-browser
+
+Serves the dashboard notebook shipped in ``screenkit/_dashboard/explore.ipynb`` with Voila
+on ``http://127.0.0.1:PORT/`` (localhost only, no token). The input is checked first, so a
+bad file fails here with a plain message instead of in the browser. Voila runs in this
+process: stopping this process (Ctrl+C, or SIGTERM to its PID) stops the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from importlib import resources
+from pathlib import Path
+
+from screenkit.cli._common import add_input_arguments, parse_params
+
+ENV_INPUT = "SCREENKIT_EXPLORE_INPUT"
+ENV_PROTOCOL = "SCREENKIT_EXPLORE_PROTOCOL"
+ENV_OPTIONS = "SCREENKIT_EXPLORE_OPTIONS"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "explore",
+        help="interactive funnel explorer in the browser (Voila, localhost)",
+        description="Serve the screening explorer (thresholds, criteria on/off, funnel "
+        "order, site and date filters, drill-down) as a web page on 127.0.0.1.",
+    )
+    add_input_arguments(parser)
+    parser.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    parser.add_argument(
+        "--show-ids",
+        action="store_true",
+        help="show patient IDs in the drill-down (default: masked as P0001, ...)",
+    )
+    parser.set_defaults(func=run)
+
+
+def dashboard_path() -> Path:
+    """The dashboard notebook shipped with screenkit."""
+    return Path(str(resources.files("screenkit") / "_dashboard" / "explore.ipynb"))
+
+
+def voila_argv(notebook: Path, port: int, open_browser: bool) -> list[str]:
+    """Voila's command line: localhost only, no token, the given port.
+
+    >>> voila_argv(Path("explore.ipynb"), 8866, False)[1:]
+    ['--Voila.ip=127.0.0.1', '--Voila.port=8866', '--Voila.port_retries=0', \
+'--Voila.open_browser=False', '--Voila.auto_token=False', '--no-browser']
+    """
+    argv = [
+        str(notebook),
+        "--Voila.ip=127.0.0.1",
+        f"--Voila.port={port}",
+        "--Voila.port_retries=0",
+        f"--Voila.open_browser={open_browser}",
+        "--Voila.auto_token=False",
+    ]
+    if not open_browser:
+        argv.append("--no-browser")
+    return argv
+
+
+def environment(args: argparse.Namespace) -> dict[str, str]:
+    """The ``SCREENKIT_EXPLORE_*`` variables the dashboard notebook reads."""
+    options = {
+        "sheet": args.sheet,
+        "columns": str(Path(args.columns).resolve()) if args.columns else None,
+        "encoding": args.encoding,
+        "mask_ids": not args.show_ids,
+        "parameters": parse_params(args.param),
+    }
+    protocol = args.protocol
+    if Path(protocol).suffix.lower() in (".yaml", ".yml") and Path(protocol).exists():
+        protocol = str(Path(protocol).resolve())
+    return {
+        ENV_INPUT: str(Path(args.input).resolve()),
+        ENV_PROTOCOL: protocol,
+        ENV_OPTIONS: json.dumps(options),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from screenkit.cli._common import load_and_evaluate
+
+    load_and_evaluate(args)  # fail fast, with the CLI's plain error messages
+    os.environ.update(environment(args))  # Voila's kernels inherit this environment
+    from voila.app import Voila
+
+    print(
+        f"screenkit explore: serving http://127.0.0.1:{args.port}/ (Ctrl+C to stop)",
+        flush=True,
+    )
+    Voila.launch_instance(argv=voila_argv(dashboard_path(), args.port, not args.no_browser))
+    return 0

@@ -1,0 +1,482 @@
+"""``ScreeningExplorer``: the screen-failure funnel in JupyterLab, with controls.
+
+One state model (:class:`~screenkit.widgets.state.ExplorerState`) holds what the user
+chose. Controls only write to it. The explorer observes it, recomputes what changed (a
+threshold: ``Evaluation.with_parameters`` + the pattern histogram once; an order, toggle
+or filter: only the funnel, from the pattern histogram, never the patient rows) and tells
+its views, which copy the pure figures of :mod:`screenkit.plots.funnel` into their
+existing ``FigureWidget`` inside ``batch_update()``.
+
+>>> from screenkit.datasets import load_sample
+>>> explorer = ScreeningExplorer(load_sample())          # doctest: +SKIP
+>>> explorer.set_parameter("lesion_max_cm", 7)           # doctest: +SKIP
+>>> explorer.current.headline()["eligible"]              # doctest: +SKIP
+78
+>>> explorer                                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from screenkit.errors import ScreenkitError
+from screenkit.evaluate import Evaluation, evaluate
+from screenkit.funnel import NO_DATE, NO_SITE, Funnel, PatternCounts, funnel
+from screenkit.plots.funnel import FIGURE_SPECS, step_label
+from screenkit.protocol import Protocol, get_protocol
+from screenkit.widgets.drilldown import failing_patients, table_html
+from screenkit.widgets.state import ExplorerState
+
+__all__ = ["ScreeningExplorer"]
+
+
+def update_in_place(widget: go.FigureWidget, spec: dict) -> None:
+    """Copy a figure spec's traces and layout into ``widget`` inside one ``batch_update``.
+
+    ``spec`` is ``{"data": [trace dicts], "layout": {...}}`` (see
+    :data:`screenkit.plots.funnel.FIGURE_SPECS`). The spec functions return a fixed number
+    of traces, so traces are updated, not replaced; the template is not re-sent.
+    """
+    with widget.batch_update():
+        if len(widget.data) != len(spec["data"]):  # pragma: no cover - fixed trace counts
+            widget.data = ()
+            widget.add_traces(spec["data"])
+        else:
+            for target, source in zip(widget.data, spec["data"], strict=True):
+                target.update({k: v for k, v in source.items() if k != "type"}, overwrite=True)
+        layout = {k: v for k, v in spec["layout"].items() if k != "template"}
+        widget.layout.update(layout, overwrite=True)
+
+
+def _decimals(step: float | None) -> int:
+    if not step:
+        return 2
+    text = f"{step:.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+class ScreeningExplorer:
+    """Explore a screening log's funnel: thresholds, criteria, order, sites, dates.
+
+    Parameters
+    ----------
+    data : a :class:`~screenkit.normalize.ScreeningData` or a canonical DataFrame
+        (never modified).
+    protocol : a :class:`~screenkit.protocol.Protocol`, a shipped ID, or a protocol file.
+    mask_ids : show patients in the drill-down as ``P0001`` ... (row position) instead of
+        their screening IDs.
+
+    Attributes
+    ----------
+    state : :class:`~screenkit.widgets.state.ExplorerState`, the single state model.
+    evaluation : the current :class:`~screenkit.evaluate.Evaluation` (current thresholds).
+    patterns : its :class:`~screenkit.funnel.PatternCounts` (by site and month).
+    current : the current :class:`~screenkit.funnel.Funnel` (order, toggles, filters).
+    figures : ``go.FigureWidget`` by name: ``funnel``, ``criteria``, ``heatmap``,
+        ``combinations``.
+    headline : ``ipywidgets.HTML`` with ``Funnel.headline_text()`` (class
+        ``screenkit-headline``).
+    sliders, toggles : one control per protocol parameter / criterion, by name / ID.
+    widget : the whole UI (an ``ipywidgets.VBox``); displaying the explorer shows it.
+    """
+
+    def __init__(
+        self, data: Any, protocol: Protocol | str = "NCT07103668", *, mask_ids: bool = True
+    ) -> None:
+        self.protocol = get_protocol(protocol)
+        self.mask_ids = mask_ids
+        self.evaluation: Evaluation = evaluate(data, self.protocol)
+        self.patterns: PatternCounts = self.evaluation.patterns()
+        self._row_sites, self._row_months = self._row_groups(self.evaluation.data)
+        self._filtered: tuple[tuple, PatternCounts] | None = None
+        self.state = ExplorerState(
+            order=tuple(self.protocol.ids),
+            parameters=dict(self.evaluation.parameters),
+        )
+        self._funnel = self._compute_funnel()
+        self.state.drilldown = self._top_criterion()
+        self._views: list[Callable[[Funnel], None]] = []
+        self._build_views()
+        self._build_controls()
+        self.widget = self._layout()
+        self.state.observe(self._on_parameters, names=["parameters"])
+        self.state.observe(self._on_funnel_inputs, names=["order", "excluded", "sites", "months"])
+        self.state.observe(self._on_drilldown, names=["drilldown"])
+
+    # ------------------------------------------------------------ public API
+    @property
+    def current(self) -> Funnel:
+        """The funnel for the current thresholds, order, toggles and filters."""
+        return self._funnel
+
+    def set_parameter(self, name: str, value: float) -> None:
+        """Set one threshold (re-evaluates only the criteria that use it)."""
+        p = self.protocol.parameters.get(name)
+        if p is None:
+            raise ScreenkitError(
+                f"Protocol {self.protocol.id} has no parameter {name!r}",
+                accepted=", ".join(self.protocol.parameters),
+            )
+        value = round(float(value), 10)
+        if not p.min <= value <= p.max:
+            raise ScreenkitError(
+                f"Parameter {name!r} must stay within its range",
+                value=value,
+                accepted=f"{p.min:g} to {p.max:g}",
+            )
+        self.state.parameters = {**self.state.parameters, name: value}
+
+    def toggle(self, criterion: str, on: bool) -> None:
+        """Switch a criterion on (it excludes patients) or off (it excludes nobody)."""
+        self.protocol.criterion(criterion)
+        excluded = [c for c in self.state.excluded if c != criterion]
+        if not on:
+            excluded.append(criterion)
+        self.state.excluded = tuple(c for c in self.state.order if c in excluded)
+
+    def move(self, criterion: str, step: int) -> None:
+        """Move a criterion ``step`` places in the funnel order (-1 = earlier)."""
+        order = list(self.state.order)
+        if criterion not in order:
+            raise ScreenkitError(
+                f"Unknown criterion {criterion!r}", accepted=", ".join(self.protocol.ids)
+            )
+        i = order.index(criterion)
+        j = min(max(i + int(step), 0), len(order) - 1)
+        order.insert(j, order.pop(i))
+        self.state.order = tuple(order)
+
+    def set_order(self, order: Sequence[str]) -> None:
+        """Put these criteria first, in this order; the others follow as they were."""
+        first = list(dict.fromkeys(order))
+        for c in first:
+            self.protocol.criterion(c)
+        self.state.order = (*first, *[c for c in self.state.order if c not in first])
+
+    def filter(self, sites: Sequence[str] | None = None, months: Sequence[str] | None = None):
+        """Restrict to sites (``None`` / empty = all) and a ``(first, last)`` month range."""
+        with self.state.hold_trait_notifications():
+            self.state.sites = tuple(sites or ())
+            self.state.months = tuple(months or ())
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"ScreeningExplorer({self.protocol.id}: {self._funnel.headline_text()})"
+
+    # ------------------------------------------------------------ the model
+    @staticmethod
+    def _row_groups(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Site and screening month per patient (for the drill-down's filters)."""
+        n = len(data)
+        if "site_id" in data.columns:
+            site = data["site_id"].astype(object)
+            sites = site.where(site.notna(), NO_SITE).to_numpy(dtype=object)
+        else:
+            sites = np.full(n, NO_SITE, dtype=object)
+        if "screening_date" in data.columns:
+            dates = pd.to_datetime(data["screening_date"])
+            month = dates.dt.strftime("%Y-%m").astype(object)
+            months = month.where(dates.notna(), NO_DATE).to_numpy(dtype=object)
+        else:
+            months = np.full(n, NO_DATE, dtype=object)
+        return sites, months
+
+    def _all_months(self) -> list[str]:
+        return sorted(set(self.patterns.groups["screening_month"]) - {NO_DATE})
+
+    def _month_values(self) -> list[str] | None:
+        if not self.state.months:
+            return None
+        first, last = self.state.months
+        return [m for m in self._all_months() if first <= m <= last]
+
+    def _filtered_patterns(self) -> PatternCounts:
+        key = (id(self.patterns), self.state.sites, self.state.months)
+        if self._filtered is None or self._filtered[0] != key:
+            sites = list(self.state.sites) or None
+            patterns = self.patterns.filter(site_id=sites, screening_month=self._month_values())
+            self._filtered = (key, patterns)
+        return self._filtered[1]
+
+    def _compute_funnel(self) -> Funnel:
+        return funnel(
+            self._filtered_patterns(), order=self.state.order, exclude=self.state.excluded
+        )
+
+    def _top_criterion(self) -> str:
+        crit = self._funnel.criteria
+        crit = crit[crit["active"] & (crit["fails"] > 0)]
+        if crit.empty:
+            return ""
+        return str(crit.sort_values("attribution", ascending=False)["criterion"].iloc[0])
+
+    def _on_parameters(self, change: dict) -> None:
+        self.evaluation = self.evaluation.with_parameters(**change["new"])
+        self.patterns = self.evaluation.patterns()
+        self._refresh()
+        self._render_drilldown()
+
+    def _on_funnel_inputs(self, change: dict) -> None:
+        self._refresh()
+        if change["name"] in ("sites", "months"):
+            self._render_drilldown()
+
+    def _on_drilldown(self, change: dict) -> None:
+        self._render_drilldown()
+
+    def _refresh(self) -> None:
+        self._funnel = self._compute_funnel()
+        for view in self._views:
+            view(self._funnel)
+
+    # ------------------------------------------------------------ views
+    def _build_views(self) -> None:
+        self.figures: dict[str, go.FigureWidget] = {
+            name: go.FigureWidget(**make(self._funnel)) for name, make in FIGURE_SPECS.items()
+        }
+        for name, make in FIGURE_SPECS.items():
+            fig = self.figures[name]
+            self._views.append(lambda f, fig=fig, make=make: update_in_place(fig, make(f)))
+        self.headline = w.HTML(self._headline_html(self._funnel))
+        self.headline.add_class("screenkit-headline")
+        self._views.append(lambda f: setattr(self.headline, "value", self._headline_html(f)))
+        self.drilldown_table = w.HTML()
+        self.drilldown_table.add_class("screenkit-drilldown-table")
+        self._render_drilldown()
+
+    def _headline_html(self, f: Funnel) -> str:
+        notes = []
+        changed = {
+            n: v for n, v in self.state.parameters.items() if v != self.protocol.parameters[n].value
+        }
+        if changed:
+            notes.append("thresholds: " + ", ".join(f"{n} = {v:g}" for n, v in changed.items()))
+        if self.state.excluded:
+            notes.append("switched off: " + ", ".join(self.state.excluded))
+        if self.state.sites:
+            notes.append("sites: " + ", ".join(self.state.sites))
+        if self.state.months:
+            notes.append("screened {} to {}".format(*self.state.months))
+        note = f"<br><small>{html.escape('; '.join(notes))}</small>" if notes else ""
+        return (
+            f'<div style="font-size: 1.15em"><b>{html.escape(self.protocol.id)}</b>: '
+            f"{html.escape(f.headline_text())}{note}</div>"
+        )
+
+    def _drilldown_rows(self) -> np.ndarray:
+        rows = np.ones(len(self._row_sites), bool)
+        if self.state.sites:
+            rows &= np.isin(self._row_sites, list(self.state.sites))
+        months = self._month_values()
+        if months is not None:
+            rows &= np.isin(self._row_months, months)
+        return rows
+
+    def _render_drilldown(self) -> None:
+        criterion = self.state.drilldown
+        if not criterion:
+            self.drilldown_table.value = (
+                "<i>Choose a criterion to list the patients failing it.</i>"
+            )
+            return
+        table = failing_patients(
+            self.evaluation, criterion, self._drilldown_rows(), mask_ids=self.mask_ids
+        )
+        label = self.protocol.criterion(criterion).label
+        self.drilldown_table.value = table_html(
+            table, f"{len(table):,} patients fail {criterion} {label}"
+        )
+
+    # ------------------------------------------------------------ controls
+    def _build_controls(self) -> None:
+        self.sliders: dict[str, w.FloatSlider] = {}
+        for name, p in self.protocol.parameters.items():
+            step = p.step or (p.max - p.min) / 100
+            slider = w.FloatSlider(
+                value=self.state.parameters[name],
+                min=p.min,
+                max=p.max,
+                step=step,
+                description=p.label,
+                description_allow_html=False,
+                tooltip=f"{p.label} ({p.unit or 'no unit'}); used by {', '.join(p.criteria)}",
+                continuous_update=False,
+                readout=True,
+                readout_format=f".{_decimals(step)}f",
+                style={"description_width": "50%"},
+                layout=w.Layout(width="98%"),
+            )
+            slider.add_class(f"screenkit-param-{name}")
+            slider.observe(
+                lambda change, name=name: self.set_parameter(name, change["new"]), names="value"
+            )
+            self.sliders[name] = slider
+        reset = w.Button(
+            description="Protocol thresholds", icon="undo", layout=w.Layout(width="auto")
+        )
+        reset.add_class("screenkit-reset-parameters")
+        reset.on_click(lambda _: self._reset_parameters())
+        self._reset_button = reset
+
+        self.toggles: dict[str, w.Checkbox] = {}
+        for c in self.protocol.criteria:
+            box = w.Checkbox(
+                value=True,
+                description=step_label(c.id, c.label, 70),
+                indent=False,
+                layout=w.Layout(width="98%"),
+            )
+            box.add_class(f"screenkit-toggle-{c.id}")
+            box.observe(lambda change, cid=c.id: self.toggle(cid, change["new"]), names="value")
+            self.toggles[c.id] = box
+
+        self.order_list = w.Select(
+            options=self._order_options(), rows=12, layout=w.Layout(width="98%")
+        )
+        self.order_list.add_class("screenkit-order")
+        buttons = []
+        for text, icon, css, action in (
+            ("Up", "arrow-up", "up", lambda c: self.move(c, -1)),
+            ("Down", "arrow-down", "down", lambda c: self.move(c, +1)),
+            ("First", "angle-double-up", "first", lambda c: self.set_order([c])),
+        ):
+            button = w.Button(description=text, icon=icon, layout=w.Layout(width="auto"))
+            button.add_class(f"screenkit-move-{css}")
+            button.on_click(lambda _, action=action: self._move_selected(action))
+            buttons.append(button)
+        protocol_order = w.Button(description="Protocol order", layout=w.Layout(width="auto"))
+        protocol_order.add_class("screenkit-reset-order")
+        protocol_order.on_click(lambda _: setattr(self.state, "order", tuple(self.protocol.ids)))
+        self._order_buttons = w.HBox([*buttons, protocol_order])
+
+        sites = sorted(set(self.patterns.groups["site_id"]))
+        self.site_filter = w.SelectMultiple(
+            options=sites,
+            rows=min(8, max(len(sites), 2)),
+            description="Sites",
+            tooltip="none selected = all sites",
+        )
+        self.site_filter.add_class("screenkit-sites")
+        self.site_filter.observe(
+            lambda change: setattr(self.state, "sites", tuple(change["new"])), names="value"
+        )
+        months = self._all_months()
+        self.month_filter = w.SelectionRangeSlider(
+            options=months or ["(no dates)"],
+            index=(0, max(len(months) - 1, 0)),
+            description="Screened",
+            continuous_update=False,
+            disabled=not months,
+            layout=w.Layout(width="98%"),
+        )
+        self.month_filter.add_class("screenkit-months")
+        self.month_filter.observe(self._on_month_slider, names="value")
+
+        self.drilldown = w.Dropdown(
+            options=[("(none)", "")]
+            + [(step_label(c.id, c.label, 70), c.id) for c in self.protocol.criteria],
+            value=self.state.drilldown,
+            description="Drill down",
+            layout=w.Layout(width="98%"),
+        )
+        self.drilldown.add_class("screenkit-drilldown")
+        self.drilldown.observe(
+            lambda change: setattr(self.state, "drilldown", change["new"]), names="value"
+        )
+
+        # state -> controls (so that set_parameter / move / toggle show in the UI)
+        self.state.observe(self._sync_controls)
+
+    def _order_options(self) -> list[tuple[str, str]]:
+        labels = {c.id: c.label for c in self.protocol.criteria}
+        off = set(self.state.excluded)
+        return [
+            (f"{i + 1}. {step_label(c, labels[c], 60)}{' (off)' if c in off else ''}", c)
+            for i, c in enumerate(self.state.order)
+        ]
+
+    def _move_selected(self, action: Callable[[str], None]) -> None:
+        if self.order_list.value:
+            action(self.order_list.value)
+
+    def _reset_parameters(self) -> None:
+        self.state.parameters = self.protocol.parameter_values()
+
+    def _on_month_slider(self, change: dict) -> None:
+        months = self._all_months()
+        first, last = change["new"]
+        full = not months or (first, last) == (months[0], months[-1])
+        self.state.months = () if full else (first, last)
+
+    def _sync_controls(self, change: dict) -> None:
+        name = change["name"]
+        if name == "parameters":
+            for pname, value in change["new"].items():
+                if self.sliders[pname].value != value:
+                    self.sliders[pname].value = value
+        elif name in ("order", "excluded"):
+            selected = self.order_list.value
+            self.order_list.options = self._order_options()
+            self.order_list.value = selected
+            for cid, box in self.toggles.items():
+                box.value = cid not in self.state.excluded
+        elif name == "sites":
+            self.site_filter.value = tuple(self.state.sites)
+        elif name == "months":
+            months = self._all_months()
+            if months:
+                self.month_filter.value = tuple(self.state.months) or (months[0], months[-1])
+        elif name == "drilldown":
+            self.drilldown.value = self.state.drilldown
+
+    # ------------------------------------------------------------ layout
+    def _layout(self) -> w.VBox:
+        def section(title: str, *children: w.Widget, height: str | None = None) -> w.VBox:
+            body = w.VBox(
+                list(children),
+                layout=w.Layout(max_height=height, overflow="auto") if height else w.Layout(),
+            )
+            return w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), body])
+
+        thresholds = section(
+            "Thresholds (protocol parameters)",
+            *self.sliders.values(),
+            height="260px",
+        )
+        criteria = section(
+            "Criteria: uncheck to switch off",
+            *self.toggles.values(),
+            height="200px",
+        )
+        order = section("Funnel order", self.order_list, self._order_buttons)
+        filters = section("Filters", self.site_filter, self.month_filter)
+        controls = w.VBox(
+            [thresholds, self._reset_button, criteria, order, filters],
+            layout=w.Layout(width="440px", min_width="360px", flex="0 0 auto"),
+        )
+        controls.add_class("screenkit-controls")
+        funnel_box = w.Box([self.figures["funnel"]], layout=w.Layout(flex="1 1 auto", width="100%"))
+        drill = w.VBox([self.drilldown, self.drilldown_table])
+        drill.add_class("screenkit-drilldown-box")
+        ui = w.VBox(
+            [
+                self.headline,
+                w.HBox([controls, funnel_box], layout=w.Layout(width="100%")),
+                self.figures["criteria"],
+                self.figures["combinations"],
+                self.figures["heatmap"],
+                drill,
+            ],
+            layout=w.Layout(width="100%"),
+        )
+        ui.add_class("screenkit-explorer")
+        return ui

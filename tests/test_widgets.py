@@ -1,0 +1,304 @@
+"""ScreeningExplorer: every control gives the numbers the Python API gives, reorder /
+toggle / filter never touch patient rows, and the input is never modified."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import ipywidgets as w
+import pandas as pd
+import pytest
+
+from screenkit.cli import main
+from screenkit.cli.explore import dashboard_path, environment, voila_argv
+from screenkit.datasets import load_sample, sample_path
+from screenkit.errors import ScreenkitError
+from screenkit.evaluate import Evaluation, evaluate
+from screenkit.funnel import PatternCounts, funnel
+from screenkit.widgets import ExplorerState, ScreeningExplorer
+
+PROTOCOL = "NCT07103668"
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_sample()
+
+
+@pytest.fixture
+def explorer(data):
+    return ScreeningExplorer(data, PROTOCOL)
+
+
+def assert_shows(explorer: ScreeningExplorer, expected) -> None:
+    """Headline, funnel figure and ``current`` all equal the expected Funnel."""
+    assert explorer.current.headline() == expected.headline()
+    assert expected.headline_text() in explorer.headline.value
+    trace = explorer.figures["funnel"].data[0]
+    assert list(trace.x) == [expected.screened, *expected.steps["remaining"].tolist()]
+    assert trace.y[0] == "Screened"
+    assert [y.split(" ")[0] for y in trace.y[1:]] == list(expected.order)
+    assert trace.x[-1] == expected.eligible + expected.pending
+
+
+# ---------------------------------------------------------------- the contract
+def test_initial_view_is_the_protocol_funnel(explorer, data):
+    assert_shows(explorer, funnel(evaluate(data, PROTOCOL)))
+    assert "400 screened: 71 eligible (17.8%)" in explorer.headline.value
+    assert "screenkit-headline" in explorer.headline._dom_classes
+    assert set(explorer.figures) >= {"funnel", "criteria", "heatmap", "combinations"}
+    assert isinstance(explorer.state, ExplorerState)
+    assert isinstance(explorer.widget, w.VBox)
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_one_slider_per_parameter_generated_from_the_protocol(explorer):
+    params = explorer.protocol.parameters
+    assert set(explorer.sliders) == set(params)
+    for name, slider in explorer.sliders.items():
+        p = params[name]
+        assert isinstance(slider, w.FloatSlider)
+        assert (slider.min, slider.max, slider.value) == (p.min, p.max, p.value)
+        assert slider.step == p.step
+        assert slider.description == p.label
+        assert slider.continuous_update is False
+        assert slider.readout is True
+        assert f"screenkit-param-{name}" in slider._dom_classes
+    for c in explorer.protocol.criteria:
+        assert f"screenkit-toggle-{c.id}" in explorer.toggles[c.id]._dom_classes
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("lesion_max_cm", 7), ("spo2_max_excluded_pct", 93), ("hb_min", 7.5), ("age_min_years", 21)],
+)
+def test_a_threshold_gives_the_api_funnel(explorer, data, name, value):
+    explorer.set_parameter(name, value)
+    assert_shows(explorer, funnel(evaluate(data, PROTOCOL, **{name: value})))
+    assert explorer.sliders[name].value == value
+    assert f"{name} = {value:g}" in explorer.headline.value
+
+
+def test_moving_a_slider_is_setting_the_parameter(explorer, data):
+    explorer.sliders["lesion_max_cm"].value = 7
+    explorer.sliders["spo2_max_excluded_pct"].value = 93
+    expected = funnel(evaluate(data, PROTOCOL, lesion_max_cm=7, spo2_max_excluded_pct=93))
+    assert_shows(explorer, expected)
+    assert explorer.state.parameters["lesion_max_cm"] == 7
+    explorer._reset_button.click()
+    assert_shows(explorer, funnel(evaluate(data, PROTOCOL)))
+    assert explorer.sliders["lesion_max_cm"].value == 5
+
+
+def test_slider_float_noise_is_rounded(explorer, data):
+    explorer.sliders["lym_min"].value = 0.1 + 0.2  # 0.30000000000000004
+    assert explorer.state.parameters["lym_min"] == 0.3
+    assert_shows(explorer, funnel(evaluate(data, PROTOCOL, lym_min=0.3)))
+
+
+def test_a_threshold_change_re_evaluates_once(explorer, monkeypatch):
+    calls = {"with_parameters": 0, "patterns": 0}
+    with_parameters, patterns = Evaluation.with_parameters, Evaluation.patterns
+
+    def spy_with(self, **kw):
+        calls["with_parameters"] += 1
+        return with_parameters(self, **kw)
+
+    def spy_patterns(self, *a, **kw):
+        calls["patterns"] += 1
+        return patterns(self, *a, **kw)
+
+    monkeypatch.setattr(Evaluation, "with_parameters", spy_with)
+    monkeypatch.setattr(Evaluation, "patterns", spy_patterns)
+    explorer.set_parameter("lesion_max_cm", 8)
+    assert calls == {"with_parameters": 1, "patterns": 1}
+
+
+def test_bad_parameters_are_refused(explorer):
+    with pytest.raises(ScreenkitError, match="no parameter"):
+        explorer.set_parameter("lesion_cm", 7)
+    with pytest.raises(ScreenkitError, match="within its range"):
+        explorer.set_parameter("lesion_max_cm", 99)
+
+
+def test_toggle_switches_a_criterion_off_and_on(explorer, data):
+    result = evaluate(data, PROTOCOL)
+    explorer.toggle("I3a", False)
+    assert_shows(explorer, funnel(result, exclude=["I3a"]))
+    assert explorer.toggles["I3a"].value is False
+    assert "switched off: I3a" in explorer.headline.value
+    explorer.toggles["E3"].value = False  # the checkbox does the same
+    assert_shows(explorer, funnel(result, exclude=["I3a", "E3"]))
+    explorer.toggle("I3a", True)
+    assert_shows(explorer, funnel(result, exclude=["E3"]))
+    assert explorer.toggles["I3a"].value is True
+
+
+def test_move_reorders_the_funnel(explorer, data):
+    result = evaluate(data, PROTOCOL)
+    explorer.move("E7", -3)
+    order = list(explorer.state.order)
+    assert order.index("E7") == result.protocol.ids.index("E7") - 3
+    assert_shows(explorer, funnel(result, order=order))
+    explorer.set_order(["I5b", "I6"])
+    assert explorer.state.order[:2] == ("I5b", "I6")
+    assert_shows(explorer, funnel(result, order=explorer.state.order))
+    explorer.order_list.value = "I6"
+    explorer._order_buttons.children[0].click()  # Up
+    assert explorer.state.order[:2] == ("I6", "I5b")
+    assert explorer.order_list.value == "I6"
+    assert explorer.order_list.options[0][1] == "I6"
+    explorer.move("I1", -5)  # clamps at the top
+    assert explorer.state.order[0] == "I1"
+
+
+def test_toggle_move_and_filter_never_touch_rows(explorer, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("patient rows touched")
+
+    monkeypatch.setattr(Evaluation, "patterns", refuse)
+    monkeypatch.setattr(Evaluation, "with_parameters", refuse)
+    monkeypatch.setattr(PatternCounts, "from_evaluation", refuse)
+    explorer.state.drilldown = ""  # the drill-down table is a row view by nature
+    explorer.toggle("I2b", False)
+    explorer.move("E7", -10)
+    explorer.filter(sites=["S01", "S03"], months=("2025-09", "2026-03"))
+    explorer.toggle("I2b", True)
+    assert explorer.current.screened > 0
+
+
+def test_site_filter_equals_the_subset(explorer, data):
+    explorer.site_filter.value = ("S01", "S02")
+    subset = data.data[data.data["site_id"].isin(["S01", "S02"])]
+    expected = funnel(evaluate(subset, PROTOCOL))
+    assert_shows(explorer, expected)
+    assert expected.screened == 51
+    explorer.site_filter.value = ()
+    assert explorer.current.screened == 400
+
+
+def test_month_filter_equals_the_subset(explorer, data):
+    months = list(explorer.month_filter.options)
+    explorer.month_filter.value = (months[2], months[5])
+    assert explorer.state.months == (months[2], months[5])
+    screened = data.data["screening_date"].dt.strftime("%Y-%m")
+    subset = data.data[(screened >= months[2]) & (screened <= months[5])]
+    assert_shows(explorer, funnel(evaluate(subset, PROTOCOL)))
+    explorer.month_filter.value = (months[0], months[-1])
+    assert explorer.state.months == ()
+    assert explorer.current.screened == 400
+
+
+def test_filters_combine_with_thresholds_and_toggles(explorer, data):
+    explorer.filter(sites=["S03"])
+    explorer.set_parameter("lesion_max_cm", 7)
+    explorer.toggle("I3a", False)
+    subset = data.data[data.data["site_id"] == "S03"]
+    assert_shows(explorer, funnel(evaluate(subset, PROTOCOL, lesion_max_cm=7), exclude=["I3a"]))
+    assert explorer.site_filter.value == ("S03",)
+
+
+def test_other_figures_follow_the_state(explorer, data):
+    explorer.set_parameter("lesion_max_cm", 7)
+    explorer.toggle("I3a", False)
+    expected = funnel(evaluate(data, PROTOCOL, lesion_max_cm=7), exclude=["I3a"])
+    heat = explorer.figures["heatmap"].data[0]
+    assert "I3a" not in heat.x
+    assert list(explorer.figures["combinations"].data[0].y) == (
+        expected.combinations(15)["patients"].tolist()
+    )
+    criteria = explorer.figures["criteria"].data[0]
+    table = expected.criteria.set_index("criterion")
+    assert list(criteria.x) == table.loc[list(criteria.customdata), "fails"].tolist()
+
+
+# ---------------------------------------------------------------- drill-down
+def _rows(html: str) -> list[list[str]]:
+    body = html.split("<tbody>")[1]
+    return [re.findall(r"<td>(.*?)</td>", tr) for tr in body.split("<tr>")[1:]]
+
+
+def test_drill_down_lists_failing_patients_with_masked_ids(explorer, data):
+    explorer.drilldown.value = "I5b"
+    result = evaluate(data, PROTOCOL)
+    failing = int((~result.statuses["I5b"]).fillna(False).sum())
+    html = explorer.drilldown_table.value
+    assert f"{failing} patients fail I5b" in html
+    rows = _rows(html)
+    assert len(rows) == min(failing, 50)
+    assert all(re.fullmatch(r"P\d{4}", row[0]) for row in rows)
+    assert not any(pid in html for pid in data.data["patient_id"])
+    assert "largest_lesion_cm" in html
+    explorer.set_parameter("lesion_max_cm", 7)
+    failing7 = int((~evaluate(data, PROTOCOL, lesion_max_cm=7).statuses["I5b"]).fillna(False).sum())
+    assert f"{failing7} patients fail I5b" in explorer.drilldown_table.value
+
+
+def test_drill_down_follows_the_filters(explorer, data):
+    explorer.drilldown.value = "I3a"
+    explorer.filter(sites=["S01"])
+    subset = data.data[data.data["site_id"] == "S01"]
+    failing = int((~evaluate(subset, PROTOCOL).statuses["I3a"]).fillna(False).sum())
+    assert f"{failing} patients fail I3a" in explorer.drilldown_table.value
+
+
+def test_unmasked_drill_down_shows_screening_ids(data):
+    explorer = ScreeningExplorer(data, PROTOCOL, mask_ids=False)
+    explorer.state.drilldown = "I5b"
+    rows = _rows(explorer.drilldown_table.value)
+    assert rows and all(row[0] in set(data.data["patient_id"]) for row in rows)
+    assert explorer.drilldown.value == "I5b"
+
+
+# ---------------------------------------------------------------- inputs
+@pytest.mark.parametrize("kind", ["ScreeningData", "DataFrame"])
+def test_the_input_is_never_modified(data, kind):
+    frame = data.data.copy(deep=True)
+    given = data if kind == "ScreeningData" else data.data
+    explorer = ScreeningExplorer(given, PROTOCOL)
+    explorer.set_parameter("lesion_max_cm", 7)
+    explorer.toggle("I3a", False)
+    explorer.move("E7", -2)
+    explorer.filter(sites=["S02"])
+    explorer.drilldown.value = "E7"
+    pd.testing.assert_frame_equal(data.data, frame)
+    assert explorer.current.screened == int((frame["site_id"] == "S02").sum())
+
+
+# ---------------------------------------------------------------- the dashboard
+def test_dashboard_notebook_builds_the_explorer(monkeypatch):
+    args = main.__globals__["build_parser"]().parse_args(
+        ["explore", str(sample_path()), "--param", "lesion_max_cm=7", "--no-browser"]
+    )
+    env = environment(args)
+    assert env["SCREENKIT_EXPLORE_INPUT"] == str(sample_path().resolve())
+    assert json.loads(env["SCREENKIT_EXPLORE_OPTIONS"])["parameters"] == {"lesion_max_cm": 7.0}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    notebook = json.loads(dashboard_path().read_text(encoding="utf-8"))
+    source = "".join(notebook["cells"][0]["source"])
+    namespace: dict = {}
+    exec(compile(source, str(dashboard_path()), "exec"), namespace)  # our own template
+    explorer = namespace["explorer"]
+    assert explorer.state.parameters["lesion_max_cm"] == 7
+    assert "78 eligible" in explorer.headline.value
+    assert explorer.mask_ids is True
+
+
+def test_voila_command_line_is_localhost_without_token():
+    argv = voila_argv(Path("x.ipynb"), 8870, open_browser=False)
+    assert "--Voila.ip=127.0.0.1" in argv
+    assert "--Voila.port=8870" in argv
+    assert "--no-browser" in argv
+    assert "--Voila.auto_token=False" in argv
+
+
+def test_explore_fails_fast_on_a_bad_input(tmp_path, capsys):
+    status = main(["explore", str(tmp_path / "missing.xlsx"), "--no-browser"])
+    assert status == 2
+    assert "not found" in capsys.readouterr().err.lower()
+    assert "SCREENKIT_EXPLORE_INPUT" not in os.environ
