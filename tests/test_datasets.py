@@ -225,12 +225,12 @@ def test_shipped_files_match_data_sample_and_generator():
     for kind, name in (("clean", "screening_log.xlsx"), ("messy", "screening_log_messy.xlsx")):
         shipped = datasets.sample_path(kind)
         committed = REPO / "data" / "sample" / name
-        a = pd.read_excel(shipped, sheet_name=None, header=None)
-        b = pd.read_excel(committed, sheet_name=None, header=None)
+        a = pd.read_excel(shipped, sheet_name=None, header=None, engine="calamine")
+        b = pd.read_excel(committed, sheet_name=None, header=None, engine="calamine")
         assert a.keys() == b.keys()
         for sheet in a:
             pd.testing.assert_frame_equal(a[sheet], b[sheet])
-    clean = pd.read_excel(datasets.sample_path("clean"))
+    clean = pd.read_excel(datasets.sample_path("clean"), engine="calamine")
     assert clean["patient_id"].tolist() == frame["patient_id"].tolist()
     assert np.allclose(clean["hb"], frame["hb"].astype(float))
 
