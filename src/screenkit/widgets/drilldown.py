@@ -17,10 +17,36 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from screenkit.funnel import NO_DATE, NO_SITE
+
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
 
-__all__ = ["failing_patients", "masked_ids", "table_html"]
+__all__ = ["failing_patients", "masked_ids", "row_groups", "table_html"]
+
+
+def row_groups(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Site and screening month (``"YYYY-MM"``) per patient, spelled as the pattern
+    histogram spells them (``(no site)`` / ``(no date)`` when missing).
+
+    >>> frame = pd.DataFrame({"site_id": ["S1", None],
+    ...     "screening_date": pd.to_datetime(["2025-09-03", None])})
+    >>> [a.tolist() for a in row_groups(frame)]
+    [['S1', '(no site)'], ['2025-09', '(no date)']]
+    """
+    n = len(data)
+    if "site_id" in data.columns:
+        site = data["site_id"].astype(object)
+        sites = site.where(site.notna(), NO_SITE).to_numpy(dtype=object)
+    else:
+        sites = np.full(n, NO_SITE, dtype=object)
+    if "screening_date" in data.columns:
+        dates = pd.to_datetime(data["screening_date"])
+        month = dates.dt.strftime("%Y-%m").astype(object)
+        months = month.where(dates.notna(), NO_DATE).to_numpy(dtype=object)
+    else:
+        months = np.full(n, NO_DATE, dtype=object)
+    return sites, months
 
 
 def masked_ids(n: int) -> np.ndarray:

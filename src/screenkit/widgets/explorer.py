@@ -23,43 +23,24 @@ from typing import Any
 
 import ipywidgets as w
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
 from screenkit.errors import ScreenkitError
 from screenkit.evaluate import Evaluation, evaluate
-from screenkit.funnel import NO_DATE, NO_SITE, Funnel, PatternCounts, funnel
-from screenkit.plots.funnel import FIGURE_SPECS, step_label
+from screenkit.funnel import NO_DATE, Funnel, PatternCounts, funnel
+from screenkit.plots.funnel import FIGURE_SPECS, site_fails, site_heatmap_spec, step_label
 from screenkit.protocol import Protocol, get_protocol
-from screenkit.widgets.drilldown import failing_patients, table_html
+from screenkit.widgets.controls import (
+    criterion_toggle,
+    order_options,
+    parameter_slider,
+    section,
+    update_in_place,
+)
+from screenkit.widgets.drilldown import failing_patients, row_groups, table_html
 from screenkit.widgets.state import ExplorerState
 
-__all__ = ["ScreeningExplorer"]
-
-
-def update_in_place(widget: go.FigureWidget, spec: dict) -> None:
-    """Copy a figure spec's traces and layout into ``widget`` inside one ``batch_update``.
-
-    ``spec`` is ``{"data": [trace dicts], "layout": {...}}`` (see
-    :data:`screenkit.plots.funnel.FIGURE_SPECS`). The spec functions return a fixed number
-    of traces, so traces are updated, not replaced; the template is not re-sent.
-    """
-    with widget.batch_update():
-        if len(widget.data) != len(spec["data"]):  # pragma: no cover - fixed trace counts
-            widget.data = ()
-            widget.add_traces(spec["data"])
-        else:
-            for target, source in zip(widget.data, spec["data"], strict=True):
-                target.update({k: v for k, v in source.items() if k != "type"}, overwrite=True)
-        layout = {k: v for k, v in spec["layout"].items() if k != "template"}
-        widget.layout.update(layout, overwrite=True)
-
-
-def _decimals(step: float | None) -> int:
-    if not step:
-        return 2
-    text = f"{step:.10f}".rstrip("0")
-    return len(text.split(".")[1]) if "." in text else 0
+__all__ = ["ScreeningExplorer", "update_in_place"]
 
 
 class ScreeningExplorer:
@@ -94,8 +75,9 @@ class ScreeningExplorer:
         self.mask_ids = mask_ids
         self.evaluation: Evaluation = evaluate(data, self.protocol)
         self.patterns: PatternCounts = self.evaluation.patterns()
-        self._row_sites, self._row_months = self._row_groups(self.evaluation.data)
-        self._filtered: tuple[tuple, PatternCounts] | None = None
+        self._row_sites, self._row_months = row_groups(self.evaluation.data)
+        self._filtered: tuple[PatternCounts, tuple, PatternCounts] | None = None
+        self._site_table: tuple[PatternCounts, Any] | None = None
         self.state = ExplorerState(
             order=tuple(self.protocol.ids),
             parameters=dict(self.evaluation.parameters),
@@ -173,23 +155,6 @@ class ScreeningExplorer:
         return f"ScreeningExplorer({self.protocol.id}: {self._funnel.headline_text()})"
 
     # ------------------------------------------------------------ the model
-    @staticmethod
-    def _row_groups(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Site and screening month per patient (for the drill-down's filters)."""
-        n = len(data)
-        if "site_id" in data.columns:
-            site = data["site_id"].astype(object)
-            sites = site.where(site.notna(), NO_SITE).to_numpy(dtype=object)
-        else:
-            sites = np.full(n, NO_SITE, dtype=object)
-        if "screening_date" in data.columns:
-            dates = pd.to_datetime(data["screening_date"])
-            month = dates.dt.strftime("%Y-%m").astype(object)
-            months = month.where(dates.notna(), NO_DATE).to_numpy(dtype=object)
-        else:
-            months = np.full(n, NO_DATE, dtype=object)
-        return sites, months
-
     def _all_months(self) -> list[str]:
         return sorted(set(self.patterns.groups["screening_month"]) - {NO_DATE})
 
@@ -200,12 +165,14 @@ class ScreeningExplorer:
         return [m for m in self._all_months() if first <= m <= last]
 
     def _filtered_patterns(self) -> PatternCounts:
-        key = (id(self.patterns), self.state.sites, self.state.months)
-        if self._filtered is None or self._filtered[0] != key:
+        """The pattern histogram restricted to the site and month filters (cached)."""
+        key = (self.state.sites, self.state.months)
+        cached = self._filtered
+        if cached is None or cached[0] is not self.patterns or cached[1] != key:
             sites = list(self.state.sites) or None
             patterns = self.patterns.filter(site_id=sites, screening_month=self._month_values())
-            self._filtered = (key, patterns)
-        return self._filtered[1]
+            self._filtered = cached = (self.patterns, key, patterns)
+        return cached[2]
 
     def _compute_funnel(self) -> Funnel:
         return funnel(
@@ -240,10 +207,11 @@ class ScreeningExplorer:
 
     # ------------------------------------------------------------ views
     def _build_views(self) -> None:
+        specs = {**FIGURE_SPECS, "heatmap": self._heatmap_spec}
         self.figures: dict[str, go.FigureWidget] = {
-            name: go.FigureWidget(**make(self._funnel)) for name, make in FIGURE_SPECS.items()
+            name: go.FigureWidget(**make(self._funnel)) for name, make in specs.items()
         }
-        for name, make in FIGURE_SPECS.items():
+        for name, make in specs.items():
             fig = self.figures[name]
             self._views.append(lambda f, fig=fig, make=make: update_in_place(fig, make(f)))
         self.headline = w.HTML(self._headline_html(self._funnel))
@@ -252,6 +220,13 @@ class ScreeningExplorer:
         self.drilldown_table = w.HTML()
         self.drilldown_table.add_class("screenkit-drilldown-table")
         self._render_drilldown()
+
+    def _heatmap_spec(self, f: Funnel) -> dict:
+        """Site x criterion rates depend only on the (filtered) pattern histogram: reuse
+        them while the user reorders or toggles."""
+        if self._site_table is None or self._site_table[0] is not f.patterns:
+            self._site_table = (f.patterns, site_fails(f) if f.screened else None)
+        return site_heatmap_spec(f, table=self._site_table[1])
 
     def _headline_html(self, f: Funnel) -> str:
         notes = []
@@ -300,22 +275,7 @@ class ScreeningExplorer:
     def _build_controls(self) -> None:
         self.sliders: dict[str, w.FloatSlider] = {}
         for name, p in self.protocol.parameters.items():
-            step = p.step or (p.max - p.min) / 100
-            slider = w.FloatSlider(
-                value=self.state.parameters[name],
-                min=p.min,
-                max=p.max,
-                step=step,
-                description=p.label,
-                description_allow_html=False,
-                tooltip=f"{p.label} ({p.unit or 'no unit'}); used by {', '.join(p.criteria)}",
-                continuous_update=False,
-                readout=True,
-                readout_format=f".{_decimals(step)}f",
-                style={"description_width": "50%"},
-                layout=w.Layout(width="98%"),
-            )
-            slider.add_class(f"screenkit-param-{name}")
+            slider = parameter_slider(p, self.state.parameters[name])
             slider.observe(
                 lambda change, name=name: self.set_parameter(name, change["new"]), names="value"
             )
@@ -329,13 +289,7 @@ class ScreeningExplorer:
 
         self.toggles: dict[str, w.Checkbox] = {}
         for c in self.protocol.criteria:
-            box = w.Checkbox(
-                value=True,
-                description=step_label(c.id, c.label, 70),
-                indent=False,
-                layout=w.Layout(width="98%"),
-            )
-            box.add_class(f"screenkit-toggle-{c.id}")
+            box = criterion_toggle(c)
             box.observe(lambda change, cid=c.id: self.toggle(cid, change["new"]), names="value")
             self.toggles[c.id] = box
 
@@ -398,11 +352,7 @@ class ScreeningExplorer:
 
     def _order_options(self) -> list[tuple[str, str]]:
         labels = {c.id: c.label for c in self.protocol.criteria}
-        off = set(self.state.excluded)
-        return [
-            (f"{i + 1}. {step_label(c, labels[c], 60)}{' (off)' if c in off else ''}", c)
-            for i, c in enumerate(self.state.order)
-        ]
+        return order_options(self.state.order, labels, self.state.excluded)
 
     def _move_selected(self, action: Callable[[str], None]) -> None:
         if self.order_list.value:
@@ -440,13 +390,6 @@ class ScreeningExplorer:
 
     # ------------------------------------------------------------ layout
     def _layout(self) -> w.VBox:
-        def section(title: str, *children: w.Widget, height: str | None = None) -> w.VBox:
-            body = w.VBox(
-                list(children),
-                layout=w.Layout(max_height=height, overflow="auto") if height else w.Layout(),
-            )
-            return w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), body])
-
         thresholds = section(
             "Thresholds (protocol parameters)",
             *self.sliders.values(),

@@ -1,0 +1,123 @@
+"""Widget factories for the explorer: generated from the protocol, never per criterion.
+
+Each function builds one control (with its CSS class, for the browser tests) and wires
+nothing: :class:`~screenkit.widgets.explorer.ScreeningExplorer` connects them to its state.
+
+>>> from screenkit.protocol import get_protocol
+>>> protocol = get_protocol("NCT07103668")
+>>> slider = parameter_slider(protocol.parameters["lesion_max_cm"])
+>>> slider.description, slider.min, slider.max, slider.step, slider.readout_format
+('Largest lesion, maximum diameter', 2.0, 15.0, 0.5, '.1f')
+>>> slider._dom_classes
+('screenkit-param-lesion_max_cm',)
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+import plotly.graph_objects as go
+
+from screenkit.plots.funnel import step_label
+from screenkit.protocol import Criterion, Parameter
+
+__all__ = [
+    "criterion_toggle",
+    "decimals",
+    "order_options",
+    "parameter_slider",
+    "section",
+    "update_in_place",
+]
+
+
+def update_in_place(widget: go.FigureWidget, spec: dict) -> None:
+    """Copy a figure spec's traces and layout into ``widget`` inside one ``batch_update``.
+
+    ``spec`` is ``{"data": [trace dicts], "layout": {...}}`` (see
+    :data:`screenkit.plots.funnel.FIGURE_SPECS`). The spec functions return a fixed number
+    of traces, so traces are updated, not replaced; the template is not re-sent.
+    """
+    with widget.batch_update():
+        if len(widget.data) != len(spec["data"]):  # pragma: no cover - fixed trace counts
+            widget.data = ()
+            widget.add_traces(spec["data"])
+        else:
+            for target, source in zip(widget.data, spec["data"], strict=True):
+                target.update({k: v for k, v in source.items() if k != "type"}, overwrite=True)
+        layout = {k: v for k, v in spec["layout"].items() if k != "template"}
+        widget.layout.update(layout, overwrite=True)
+
+
+def decimals(step: float | None) -> int:
+    """Decimals a slider readout needs for ``step``.
+
+    >>> decimals(1), decimals(0.5), decimals(0.05), decimals(2.5)
+    (0, 1, 2, 1)
+    """
+    if not step:
+        return 2
+    text = f"{step:.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def parameter_slider(parameter: Parameter, value: float | None = None) -> w.FloatSlider:
+    """A ``FloatSlider`` over the parameter's range: the label as description, an
+    editable readout, changes sent on release (``continuous_update=False``), CSS class
+    ``screenkit-param-<name>``."""
+    step = parameter.step or (parameter.max - parameter.min) / 100
+    unit = parameter.unit or "no unit"
+    slider = w.FloatSlider(
+        value=parameter.value if value is None else value,
+        min=parameter.min,
+        max=parameter.max,
+        step=step,
+        description=parameter.label,
+        description_allow_html=False,
+        tooltip=f"{parameter.label} ({unit}); used by {', '.join(parameter.criteria)}",
+        continuous_update=False,
+        readout=True,
+        readout_format=f".{decimals(step)}f",
+        style={"description_width": "50%"},
+        layout=w.Layout(width="98%"),
+    )
+    slider.add_class(f"screenkit-param-{parameter.name}")
+    return slider
+
+
+def criterion_toggle(criterion: Criterion) -> w.Checkbox:
+    """A checkbox switching one criterion on or off (class ``screenkit-toggle-<ID>``)."""
+    box = w.Checkbox(
+        value=True,
+        description=step_label(criterion.id, criterion.label, 70),
+        tooltip=f"{criterion.kind}: {criterion.rule.text}",
+        indent=False,
+        layout=w.Layout(width="98%"),
+    )
+    box.add_class(f"screenkit-toggle-{criterion.id}")
+    return box
+
+
+def order_options(
+    order: tuple[str, ...], labels: dict[str, str], excluded: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """``(text, criterion ID)`` options of the funnel-order list.
+
+    >>> order_options(("E7", "I1"), {"E7": "SpO2", "I1": "Age"}, ("I1",))
+    [('1. E7 SpO2', 'E7'), ('2. I1 Age (off)', 'I1')]
+    """
+    off = set(excluded)
+    return [
+        (f"{i + 1}. {step_label(c, labels[c], 60)}{' (off)' if c in off else ''}", c)
+        for i, c in enumerate(order)
+    ]
+
+
+def section(title: str, *children: w.Widget, height: str | None = None) -> w.VBox:
+    """A titled group of controls; with ``height``, a scrolling box of at most that height."""
+    body = w.VBox(
+        list(children),
+        layout=w.Layout(max_height=height, overflow="auto") if height else w.Layout(),
+    )
+    return w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), body])
