@@ -1,0 +1,67 @@
+"""``screenkit explore`` (the Voila dashboard) in headless Chromium.
+
+Starts ``screenkit explore data/sample/screening_log.xlsx --port P``, waits for the
+explorer, checks the headline and the funnel figure against the Python API, types a new
+haemoglobin limit into its control and checks that both follow. Screenshots:
+``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("playwright", reason="the browser tests need playwright")
+
+from .explorer_page import (
+    expected_funnel,
+    scroll_to_top,
+    set_parameter,
+    wait_for_counts,
+    wait_for_headline,
+)
+
+pytestmark = pytest.mark.browser
+
+PAGE_TIMEOUT_MS = 120_000
+# Of the thresholds a feasibility colleague would try, one that changes the counts here
+# and is not the one the JupyterLab test moves.
+PARAMETER, NEW_VALUE = "hb_min", 7.0
+
+
+def test_screenkit_explore_dashboard(voila, page, artifacts: Path):
+    started = time.monotonic()
+    before = expected_funnel(voila.input)
+    after = expected_funnel(voila.input, **{PARAMETER: NEW_VALUE})
+    assert after.headline() != before.headline(), "pick a threshold that changes the counts"
+
+    page.goto(f"{voila.url}/", timeout=PAGE_TIMEOUT_MS)
+    explorer = page.locator(".screenkit-explorer").first
+    headline = explorer.locator(".screenkit-headline")
+    try:
+        headline.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+    except Exception:
+        page.screenshot(path=artifacts / "voila-failed-no-explorer.png", full_page=True)
+        raise AssertionError(
+            "screenkit explore showed no explorer (.screenkit-explorer .screenkit-headline) "
+            f"within {PAGE_TIMEOUT_MS / 1000:.0f} s.\n"
+            + "\n".join(page.console_messages[-20:])
+            + "\n"
+            + voila.log_tail()
+        ) from None
+
+    wait_for_headline(headline, before)
+    wait_for_counts(page, explorer, before)
+    scroll_to_top(headline)
+    page.screenshot(path=artifacts / "voila-01-explorer.png")
+
+    set_parameter(explorer.locator(f".screenkit-param-{PARAMETER}"), NEW_VALUE)
+    wait_for_headline(headline, after)
+    counts = wait_for_counts(page, explorer, after)
+    assert counts[-1] == after.eligible + after.pending
+    scroll_to_top(headline)
+    page.screenshot(path=artifacts / "voila-02-hb-7.png")
+    page.screenshot(path=artifacts / "voila-03-hb-7-full-page.png", full_page=True)
+    print(f"Voila test took {time.monotonic() - started:.1f} s")
