@@ -10,14 +10,16 @@ from pathlib import Path
 
 import ipywidgets as w
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
-from screenkit.cli import main
+from screenkit.cli import build_parser, main
 from screenkit.cli.explore import dashboard_path, environment, voila_argv
 from screenkit.datasets import load_sample, sample_path
 from screenkit.errors import ScreenkitError
 from screenkit.evaluate import Evaluation, evaluate
 from screenkit.funnel import PatternCounts, funnel
+from screenkit.plots.funnel import FIGURE_SPECS
 from screenkit.widgets import ExplorerState, ScreeningExplorer
 
 PROTOCOL = "NCT07103668"
@@ -216,6 +218,27 @@ def test_other_figures_follow_the_state(explorer, data):
     assert list(criteria.x) == table.loc[list(criteria.customdata), "fails"].tolist()
 
 
+def test_figures_updated_in_place_equal_fresh_figures(explorer):
+    widgets = {name: explorer.figures[name] for name in FIGURE_SPECS}
+    explorer.set_parameter("lesion_max_cm", 7)
+    explorer.toggle("I3a", False)
+    explorer.move("E7", -5)
+    explorer.filter(sites=["S03", "S04"])
+    explorer.toggle("I3a", True)
+    for name, make in FIGURE_SPECS.items():
+        assert explorer.figures[name] is widgets[name]  # the same widget, updated
+        fresh = go.Figure(**make(explorer.current))
+        shown = explorer.figures[name]
+        for a, b in zip(shown.data, fresh.data, strict=True):
+            a, b = a.to_plotly_json(), b.to_plotly_json()
+            a.pop("uid", None)
+            assert a.keys() == b.keys()
+            for key in a:
+                assert str(a[key]) == str(b[key]), (name, key)
+        assert shown.layout.height == fresh.layout.height
+        assert shown.layout.title.text == fresh.layout.title.text
+
+
 # ---------------------------------------------------------------- drill-down
 def _rows(html: str) -> list[list[str]]:
     body = html.split("<tbody>")[1]
@@ -271,7 +294,7 @@ def test_the_input_is_never_modified(data, kind):
 
 # ---------------------------------------------------------------- the dashboard
 def test_dashboard_notebook_builds_the_explorer(monkeypatch):
-    args = main.__globals__["build_parser"]().parse_args(
+    args = build_parser().parse_args(
         ["explore", str(sample_path()), "--param", "lesion_max_cm=7", "--no-browser"]
     )
     env = environment(args)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 
 import ipywidgets as w
+import numpy as np
 import plotly.graph_objects as go
 
 from screenkit.plots.funnel import step_label
@@ -32,22 +33,53 @@ __all__ = [
 ]
 
 
-def update_in_place(widget: go.FigureWidget, spec: dict) -> None:
+def update_in_place(widget: go.FigureWidget, spec: dict, previous: dict | None = None) -> None:
     """Copy a figure spec's traces and layout into ``widget`` inside one ``batch_update``.
 
     ``spec`` is ``{"data": [trace dicts], "layout": {...}}`` (see
     :data:`screenkit.plots.funnel.FIGURE_SPECS`). The spec functions return a fixed number
-    of traces, so traces are updated, not replaced; the template is not re-sent.
+    of traces, so traces are updated, not replaced; the template is not re-sent. With
+    ``previous`` (the spec last copied into ``widget``), only properties that changed are
+    sent.
     """
+    old_data = previous["data"] if previous else [{}] * len(spec["data"])
+    old_layout = previous["layout"] if previous else {}
     with widget.batch_update():
         if len(widget.data) != len(spec["data"]):  # pragma: no cover - fixed trace counts
             widget.data = ()
             widget.add_traces(spec["data"])
         else:
-            for target, source in zip(widget.data, spec["data"], strict=True):
-                target.update({k: v for k, v in source.items() if k != "type"}, overwrite=True)
-        layout = {k: v for k, v in spec["layout"].items() if k != "template"}
-        widget.layout.update(layout, overwrite=True)
+            for target, source, old in zip(widget.data, spec["data"], old_data, strict=True):
+                changed = _changed(source, old, skip=("type",))
+                if changed:
+                    target.update(changed, overwrite=True)
+        changed = _changed(spec["layout"], old_layout, skip=("template",))
+        if changed:
+            widget.layout.update(changed, overwrite=True)
+
+
+def _changed(new: dict, old: dict, skip: tuple[str, ...]) -> dict:
+    return {
+        k: v for k, v in new.items() if k not in skip and (k not in old or not _same(v, old[k]))
+    }
+
+
+def _same(a: object, b: object) -> bool:
+    """Conservative equality of spec values (arrays, lists, dicts, scalars).
+
+    >>> import numpy as np
+    >>> _same(np.array([1.0, np.nan]), np.array([1.0, np.nan])), _same([1, 2], [1, 3])
+    (True, False)
+    """
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        x, y = np.asarray(a), np.asarray(b)
+        if x.shape != y.shape or x.dtype.kind != y.dtype.kind:
+            return False
+        return bool(np.array_equal(x, y, equal_nan=x.dtype.kind == "f"))
+    try:
+        return bool(a == b)
+    except (ValueError, TypeError):  # e.g. dicts holding arrays: send again
+        return False
 
 
 def decimals(step: float | None) -> int:

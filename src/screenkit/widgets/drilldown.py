@@ -17,36 +17,45 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from screenkit.funnel import NO_DATE, NO_SITE
-
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
 
-__all__ = ["failing_patients", "masked_ids", "row_groups", "table_html"]
+__all__ = ["failing_patients", "masked_ids", "row_groups", "rows_in", "table_html"]
 
 
 def row_groups(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Site and screening month (``"YYYY-MM"``) per patient, spelled as the pattern
-    histogram spells them (``(no site)`` / ``(no date)`` when missing).
+    """Site and screening month (``"YYYY-MM"``) per patient; ``None`` when missing.
 
     >>> frame = pd.DataFrame({"site_id": ["S1", None],
     ...     "screening_date": pd.to_datetime(["2025-09-03", None])})
     >>> [a.tolist() for a in row_groups(frame)]
-    [['S1', '(no site)'], ['2025-09', '(no date)']]
+    [['S1', None], ['2025-09', None]]
     """
     n = len(data)
+    sites = np.full(n, None, dtype=object)
+    months = np.full(n, None, dtype=object)
     if "site_id" in data.columns:
         site = data["site_id"].astype(object)
-        sites = site.where(site.notna(), NO_SITE).to_numpy(dtype=object)
-    else:
-        sites = np.full(n, NO_SITE, dtype=object)
+        sites[site.notna().to_numpy()] = site[site.notna()].to_numpy(dtype=object)
     if "screening_date" in data.columns:
         dates = pd.to_datetime(data["screening_date"])
-        month = dates.dt.strftime("%Y-%m").astype(object)
-        months = month.where(dates.notna(), NO_DATE).to_numpy(dtype=object)
-    else:
-        months = np.full(n, NO_DATE, dtype=object)
+        known = dates.notna().to_numpy()
+        months[known] = dates[known].dt.strftime("%Y-%m").to_numpy(dtype=object)
     return sites, months
+
+
+def rows_in(values: np.ndarray, selected: list) -> np.ndarray:
+    """Rows whose value is one of ``selected``; rows with no value match the histogram's
+    placeholder group (a selected value that no row has, such as ``(no site)``).
+
+    >>> rows_in(np.array(["S1", None, "S2"], dtype=object), ["S1", "(no site)"]).tolist()
+    [True, True, False]
+    """
+    rows = np.isin(values, selected)
+    present = set(values[values != None].tolist())  # noqa: E711 - elementwise on objects
+    if any(s not in present for s in selected):
+        rows |= pd.isna(values)
+    return rows
 
 
 def masked_ids(n: int) -> np.ndarray:

@@ -18,6 +18,7 @@ existing ``FigureWidget`` inside ``batch_update()``.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,7 +28,7 @@ import plotly.graph_objects as go
 
 from screenkit.errors import ScreenkitError
 from screenkit.evaluate import Evaluation, evaluate
-from screenkit.funnel import NO_DATE, Funnel, PatternCounts, funnel
+from screenkit.funnel import Funnel, PatternCounts, funnel
 from screenkit.plots.funnel import FIGURE_SPECS, site_fails, site_heatmap_spec, step_label
 from screenkit.protocol import Protocol, get_protocol
 from screenkit.widgets.controls import (
@@ -37,7 +38,7 @@ from screenkit.widgets.controls import (
     section,
     update_in_place,
 )
-from screenkit.widgets.drilldown import failing_patients, row_groups, table_html
+from screenkit.widgets.drilldown import failing_patients, row_groups, rows_in, table_html
 from screenkit.widgets.state import ExplorerState
 
 __all__ = ["ScreeningExplorer", "update_in_place"]
@@ -156,7 +157,9 @@ class ScreeningExplorer:
 
     # ------------------------------------------------------------ the model
     def _all_months(self) -> list[str]:
-        return sorted(set(self.patterns.groups["screening_month"]) - {NO_DATE})
+        """Screening months present (``YYYY-MM``; the no-date group is not a month)."""
+        months = {str(m) for m in self.patterns.groups["screening_month"]}
+        return sorted(m for m in months if re.fullmatch(r"\d{4}-\d{2}", m))
 
     def _month_values(self) -> list[str] | None:
         if not self.state.months:
@@ -208,18 +211,22 @@ class ScreeningExplorer:
     # ------------------------------------------------------------ views
     def _build_views(self) -> None:
         specs = {**FIGURE_SPECS, "heatmap": self._heatmap_spec}
+        self._specs = {name: make(self._funnel) for name, make in specs.items()}
         self.figures: dict[str, go.FigureWidget] = {
-            name: go.FigureWidget(**make(self._funnel)) for name, make in specs.items()
+            name: go.FigureWidget(**spec) for name, spec in self._specs.items()
         }
         for name, make in specs.items():
-            fig = self.figures[name]
-            self._views.append(lambda f, fig=fig, make=make: update_in_place(fig, make(f)))
+            self._views.append(lambda f, name=name, make=make: self._update_figure(name, make(f)))
         self.headline = w.HTML(self._headline_html(self._funnel))
         self.headline.add_class("screenkit-headline")
         self._views.append(lambda f: setattr(self.headline, "value", self._headline_html(f)))
         self.drilldown_table = w.HTML()
         self.drilldown_table.add_class("screenkit-drilldown-table")
         self._render_drilldown()
+
+    def _update_figure(self, name: str, spec: dict) -> None:
+        update_in_place(self.figures[name], spec, previous=self._specs[name])
+        self._specs[name] = spec
 
     def _heatmap_spec(self, f: Funnel) -> dict:
         """Site x criterion rates depend only on the (filtered) pattern histogram: reuse
@@ -250,10 +257,10 @@ class ScreeningExplorer:
     def _drilldown_rows(self) -> np.ndarray:
         rows = np.ones(len(self._row_sites), bool)
         if self.state.sites:
-            rows &= np.isin(self._row_sites, list(self.state.sites))
+            rows &= rows_in(self._row_sites, list(self.state.sites))
         months = self._month_values()
         if months is not None:
-            rows &= np.isin(self._row_months, months)
+            rows &= rows_in(self._row_months, months)
         return rows
 
     def _render_drilldown(self) -> None:
