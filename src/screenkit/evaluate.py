@@ -34,7 +34,8 @@ from screenkit.grammar import Namespace, Num, Truth, to_boolean, to_point
 from screenkit.protocol import Protocol, get_protocol
 
 if TYPE_CHECKING:
-    from screenkit.funnel import Funnel, PatternCounts
+    from screenkit.funnel import Funnel
+    from screenkit.patterns import PatternCounts
 
 __all__ = ["STATUSES", "Evaluation", "evaluate"]
 
@@ -169,7 +170,7 @@ class Evaluation:
     # ------------------------------------------------------------ summaries
     def patterns(self, by: tuple[str, ...] = ("site_id", "screening_month")) -> PatternCounts:
         """The pattern histogram (see :class:`screenkit.funnel.PatternCounts`)."""
-        from screenkit.funnel import PatternCounts
+        from screenkit.patterns import PatternCounts
 
         return PatternCounts.from_evaluation(self, by=by)
 

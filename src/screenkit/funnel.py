@@ -1,11 +1,9 @@
-"""Screen-failure funnels from the pattern histogram.
+"""Screen-failure funnels from the pattern histogram (:mod:`screenkit.patterns`).
 
-Each patient's evaluation is summarised by two sets: the criteria it fails and the criteria
-that are unknown. :class:`PatternCounts` counts the distinct (fail set, unknown set, site,
-screening month) combinations. That histogram is a sufficient statistic: every figure in a
-:class:`Funnel` (sequential attrition in any order, any criteria switched off, fails,
-fails-only-this, the equal-share attribution, combinations, by site or month) is computed
-from it without touching patient rows again.
+Every figure of a :class:`Funnel` (sequential attrition in any order, any criteria
+switched off, fails, fails-only-this, the equal-share attribution, combinations, by site or
+month) is computed from the :class:`~screenkit.patterns.PatternCounts` alone, without
+touching patient rows again.
 
 >>> import pandas as pd
 >>> from screenkit.evaluate import evaluate
@@ -33,285 +31,27 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from screenkit.errors import ScreenkitError
+from screenkit.patterns import (
+    NO_DATE,
+    NO_SITE,
+    PatternCounts,
+    _combine_codes,
+    _first_index,
+    _pack,
+)
 from screenkit.stats import wilson_interval
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
 
-__all__ = ["Funnel", "PatternCounts", "funnel"]
-
-NO_SITE = "(no site)"
-NO_DATE = "(no date)"
-
-
-@dataclass(frozen=True, eq=False)
-class PatternCounts:
-    """Counts of distinct (fail set, unknown set, group) patterns.
-
-    Two levels: the **core** patterns are the distinct (fail set, unknown set) pairs;
-    each histogram row is a core pattern within one group (site, month) with its count.
-
-    Attributes
-    ----------
-    criteria : criterion IDs, protocol order (the columns of the pattern matrices).
-    labels, kinds : criterion labels and ``inclusion`` / ``exclusion``.
-    core_fails, core_unknown : bool arrays, core patterns x criteria.
-    pattern : int array, per histogram row, its core pattern (row of ``core_fails``).
-    counts : int array, patients per histogram row.
-    groups : DataFrame, one row per histogram row, the grouping columns (``site_id``,
-        ``screening_month``; missing values read ``(no site)`` / ``(no date)``).
-    """
-
-    criteria: tuple[str, ...]
-    labels: tuple[str, ...]
-    kinds: tuple[str, ...]
-    core_fails: np.ndarray
-    core_unknown: np.ndarray
-    pattern: np.ndarray
-    counts: np.ndarray
-    groups: pd.DataFrame
-    protocol_id: str = ""
-
-    @classmethod
-    def from_evaluation(
-        cls, evaluation: Evaluation, by: Sequence[str] = ("site_id", "screening_month")
-    ) -> PatternCounts:
-        protocol = evaluation.protocol
-        fails, unknown = evaluation.matrices()
-        cache_key = ("groups", tuple(by))
-        cached = evaluation._cache.get(cache_key)
-        if cached is None:  # the data never change between what-if copies: group once
-            cached = _group_codes(_group_keys(evaluation.data, by))
-            evaluation._cache[cache_key] = cached
-        group_id, group_table = cached
-        return cls._from_codes(
-            fails,
-            unknown,
-            group_id,
-            group_table,
-            criteria=tuple(protocol.ids),
-            labels=tuple(c.label for c in protocol.criteria),
-            kinds=tuple(c.kind for c in protocol.criteria),
-            protocol_id=protocol.id,
-        )
-
-    @classmethod
-    def from_matrices(
-        cls,
-        fails: np.ndarray,
-        unknown: np.ndarray,
-        keys: pd.DataFrame,
-        *,
-        criteria: Sequence[str],
-        labels: Sequence[str] | None = None,
-        kinds: Sequence[str] | None = None,
-        protocol_id: str = "",
-    ) -> PatternCounts:
-        """Count distinct rows of (fails, unknown, keys); one row per patient in.
-
-        ``keys`` holds one column per grouping variable, one row per patient (any
-        values; they are factorized, so a missing value is a group of its own).
-        """
-        group_id, group_table = _group_codes(keys)
-        return cls._from_codes(
-            fails,
-            unknown,
-            group_id,
-            group_table,
-            criteria=criteria,
-            labels=labels,
-            kinds=kinds,
-            protocol_id=protocol_id,
-        )
-
-    @classmethod
-    def _from_codes(
-        cls, fails, unknown, group_id, group_table, *, criteria, labels, kinds, protocol_id
-    ) -> PatternCounts:
-        n, k = fails.shape
-        words = np.concatenate([_pack(fails), _pack(unknown)], axis=1)
-        core_id = _combine_codes([words[:, j] for j in range(words.shape[1])], n)
-        n_groups = max(len(group_table), 1)
-        row_id, _ = pd.factorize(core_id * n_groups + group_id)
-        row_id = row_id.astype(np.int64)
-        n_rows = int(row_id.max()) + 1 if n else 0
-        counts = np.bincount(row_id, minlength=n_rows).astype(np.int64)
-        first_row = _first_index(row_id, n_rows)
-        n_core = int(core_id.max()) + 1 if n else 0
-        first_core = _first_index(core_id, n_core)
-        groups = group_table.iloc[group_id[first_row]].reset_index(drop=True)
-        return cls(
-            criteria=tuple(criteria),
-            labels=tuple(labels or criteria),
-            kinds=tuple(kinds or ["inclusion"] * k),
-            core_fails=fails[first_core],
-            core_unknown=unknown[first_core],
-            pattern=core_id[first_row],
-            counts=counts,
-            groups=groups,
-            protocol_id=protocol_id,
-        )
-
-    # ------------------------------------------------------------ views
-    @property
-    def fails(self) -> np.ndarray:
-        """Bool array, histogram rows x criteria: the failed criteria of each row."""
-        return self.core_fails[self.pattern]
-
-    @property
-    def unknown(self) -> np.ndarray:
-        """Bool array, histogram rows x criteria: the unknown criteria of each row."""
-        return self.core_unknown[self.pattern]
-
-    @property
-    def screened(self) -> int:
-        return int(self.counts.sum())
-
-    @cached_property
-    def _fails_f(self) -> np.ndarray:
-        return self.core_fails.astype(float)
-
-    @cached_property
-    def _unknown_f(self) -> np.ndarray:
-        return self.core_unknown.astype(float)
-
-    def core_counts(self) -> np.ndarray:
-        """Patients per core pattern (summed over groups), as floats for fast products."""
-        return np.bincount(self.pattern, weights=self.counts, minlength=len(self.core_fails))
-
-    # ------------------------------------------------------------ subsets
-    def where(self, mask: np.ndarray) -> PatternCounts:
-        """The histogram rows where ``mask`` (one bool per row) holds."""
-        mask = np.asarray(mask, bool)
-        return replace(
-            self,
-            pattern=self.pattern[mask],
-            counts=self.counts[mask],
-            groups=self.groups[mask].reset_index(drop=True),
-        )
-
-    def filter(self, **values: Iterable[Any] | None) -> PatternCounts:
-        """Keep rows whose group columns take one of the given values.
-
-        ``counts.filter(site_id=["S01", "S02"], screening_month=None)`` (``None`` = all).
-        """
-        mask = np.ones(len(self.counts), bool)
-        for name, allowed in values.items():
-            if allowed is None:
-                continue
-            if name not in self.groups.columns:
-                raise ScreenkitError(
-                    f"Pattern counts are not grouped by {name!r}",
-                    accepted=", ".join(self.groups.columns),
-                )
-            mask &= self.groups[name].isin(list(allowed)).to_numpy()
-        return self.where(mask)
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per histogram row: group columns, ``fails`` / ``unknown`` IDs, ``patients``."""
-        ids = np.array(self.criteria, dtype=object)
-        core_f = np.array(["; ".join(ids[row]) for row in self.core_fails], dtype=object)
-        core_u = np.array(["; ".join(ids[row]) for row in self.core_unknown], dtype=object)
-        return pd.concat(
-            [
-                self.groups,
-                pd.DataFrame(
-                    {
-                        "fails": core_f[self.pattern] if len(core_f) else [],
-                        "unknown": core_u[self.pattern] if len(core_u) else [],
-                        "patients": self.counts,
-                    }
-                ),
-            ],
-            axis=1,
-        )
-
-    def _repr_html_(self) -> str:
-        return (
-            f"<p>{len(self.core_fails)} distinct fail/unknown patterns in "
-            f"{len(self.counts)} site-month cells over {self.screened} patients</p>"
-            + self.to_frame().sort_values("patients", ascending=False).head(20).to_html()
-        )
-
-
-def _pack(matrix: np.ndarray) -> np.ndarray:
-    """Pack bool columns into int64 words (64 criteria a word)."""
-    n, k = matrix.shape
-    words = max(1, -(-k // 64))
-    padded = np.zeros((n, words * 64), bool)
-    padded[:, :k] = matrix
-    return np.packbits(padded, axis=1).view(">u8").astype(np.int64)
-
-
-def _combine_codes(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
-    """One dense id (0..m-1, in order of first appearance) per distinct row of the columns.
-
-    Hash-based (``pd.factorize``) one column at a time; the running id stays below n, so
-    ``id * cardinality + code`` never overflows int64.
-    """
-    ids = np.zeros(n, dtype=np.int64)
-    for i, column in enumerate(columns):
-        codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        if i == 0:
-            ids = codes.astype(np.int64)
-            continue
-        ids, _ = pd.factorize(ids * len(uniques) + codes.astype(np.int64))
-        ids = ids.astype(np.int64)
-    return ids
-
-
-def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """Per patient, a dense group id; and the table of group values (one row per id)."""
-    n = len(keys)
-    group_id = _combine_codes([keys[c].to_numpy(dtype=object) for c in keys.columns], n)
-    n_groups = int(group_id.max()) + 1 if n else 0
-    first = _first_index(group_id, n_groups)
-    table = pd.DataFrame(
-        {c: keys[c].to_numpy(dtype=object)[first] for c in keys.columns},
-        index=pd.RangeIndex(n_groups),
-    )
-    return group_id, table
-
-
-def _first_index(ids: np.ndarray, m: int) -> np.ndarray:
-    """Index of the first occurrence of each id 0..m-1."""
-    first = np.zeros(m, dtype=np.int64)
-    first[ids[::-1]] = np.arange(len(ids) - 1, -1, -1)
-    return first
-
-
-def _group_keys(data: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    keys = {}
-    for name in by:
-        if name == "screening_month":
-            if "screening_date" in data.columns:
-                dates = pd.to_datetime(data["screening_date"])
-                month = dates.dt.strftime("%Y-%m").astype(object)
-                keys[name] = month.where(dates.notna(), NO_DATE).to_numpy(dtype=object)
-            else:
-                keys[name] = np.full(len(data), NO_DATE, dtype=object)
-        elif name == "site_id":
-            if "site_id" in data.columns:
-                site = data["site_id"].astype(object)
-                keys[name] = site.where(site.notna(), NO_SITE).to_numpy(dtype=object)
-            else:
-                keys[name] = np.full(len(data), NO_SITE, dtype=object)
-        elif name in data.columns:
-            keys[name] = data[name].astype(object).to_numpy(dtype=object)
-        else:
-            raise ScreenkitError(
-                f"Cannot group by {name!r}: not a column of the data",
-                accepted="site_id, screening_month, or a column of the data",
-            )
-    return pd.DataFrame(keys, index=pd.RangeIndex(len(data)))
+__all__ = ["NO_DATE", "NO_SITE", "Funnel", "PatternCounts", "funnel"]
 
 
 # ---------------------------------------------------------------- the funnel
