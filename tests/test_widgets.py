@@ -325,3 +325,26 @@ def test_explore_fails_fast_on_a_bad_input(tmp_path, capsys):
     assert status == 2
     assert "not found" in capsys.readouterr().err.lower()
     assert "SCREENKIT_EXPLORE_INPUT" not in os.environ
+
+
+def test_explore_refuses_a_threshold_outside_the_slider(capsys):
+    status = main(["explore", str(sample_path()), "--param", "lesion_max_cm=40", "--no-browser"])
+    assert status == 2
+    assert "lesion_max_cm" in capsys.readouterr().err
+
+
+def test_a_log_without_sites_or_dates_still_explores():
+    frame = pd.DataFrame(
+        {
+            "patient_id": ["A", "B", "C"],
+            "largest_lesion_cm": pd.array([3.0, 6.0, 8.0], dtype="Float64"),
+        }
+    )
+    explorer = ScreeningExplorer(frame, PROTOCOL, mask_ids=False)
+    assert explorer.month_filter.disabled
+    assert len(explorer.site_filter.options) == 1
+    explorer.site_filter.value = tuple(explorer.site_filter.options)
+    explorer.drilldown.value = "I5b"
+    assert explorer.current.screened == 3
+    assert "2 patients fail I5b" in explorer.drilldown_table.value
+    assert_shows(explorer, funnel(evaluate(frame, PROTOCOL)))

@@ -88,8 +88,17 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from screenkit.cli._common import load_and_evaluate
+    from screenkit.errors import ScreenkitError
 
-    load_and_evaluate(args)  # fail fast, with the CLI's plain error messages
+    _, evaluation = load_and_evaluate(args)  # fail fast, with the CLI's plain messages
+    for name, value in parse_params(args.param).items():
+        p = evaluation.protocol.parameters[name]
+        if not p.min <= value <= p.max:
+            raise ScreenkitError(
+                f"--param {name} is outside the range the explorer's slider offers",
+                value=value,
+                accepted=f"{p.min:g} to {p.max:g}",
+            )
     os.environ.update(environment(args))  # Voila's kernels inherit this environment
     from voila.app import Voila
 

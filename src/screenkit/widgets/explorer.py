@@ -7,12 +7,23 @@ or filter: only the funnel, from the pattern histogram, never the patient rows) 
 its views, which copy the pure figures of :mod:`screenkit.plots.funnel` into their
 existing ``FigureWidget`` inside ``batch_update()``.
 
->>> from screenkit.datasets import load_sample
->>> explorer = ScreeningExplorer(load_sample())          # doctest: +SKIP
->>> explorer.set_parameter("lesion_max_cm", 7)           # doctest: +SKIP
->>> explorer.current.headline()["eligible"]              # doctest: +SKIP
-78
->>> explorer                                             # doctest: +SKIP
+In a notebook, ``ScreeningExplorer(sk.load_sample())`` as the last line of a cell shows
+the whole UI. Everything the controls do is also a method:
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"patient_id": ["A", "B", "C"], "site_id": ["S1", "S1", "S2"],
+...     "largest_lesion_cm": pd.array([3.0, 6.0, 8.0], dtype="Float64")})
+>>> explorer = ScreeningExplorer(frame)
+>>> explorer.current.headline()
+{'screened': 3, 'eligible': 0, 'screen_failed': 2, 'pending': 1}
+>>> explorer.set_parameter("lesion_max_cm", 7)          # as the slider does
+>>> explorer.current.headline()["screen_failed"], list(explorer.figures["funnel"].data[0].x[:2])
+(1, [3, 3])
+>>> explorer.toggle("I5b", False)                       # as its checkbox does
+>>> explorer.move("I5b", -1)                            # as the Up button does
+>>> explorer.filter(sites=["S2"])                       # as the site list does
+>>> explorer.current.headline_text()
+'1 screened: 0 eligible (0.0%), 0 screen-failed (0.0%), 1 pending (100.0%)'
 """
 
 from __future__ import annotations
