@@ -348,3 +348,32 @@ def test_a_log_without_sites_or_dates_still_explores():
     assert explorer.current.screened == 3
     assert "2 patients fail I5b" in explorer.drilldown_table.value
     assert_shows(explorer, funnel(evaluate(frame, PROTOCOL)))
+
+
+def test_starting_thresholds(data):
+    explorer = ScreeningExplorer(data, PROTOCOL, parameters={"lesion_max_cm": 7})
+    assert_shows(explorer, funnel(evaluate(data, PROTOCOL, lesion_max_cm=7)))
+    assert explorer.sliders["lesion_max_cm"].value == 7
+    explorer._reset_button.click()
+    assert_shows(explorer, funnel(evaluate(data, PROTOCOL)))
+    with pytest.raises(ScreenkitError, match="within its range"):
+        ScreeningExplorer(data, PROTOCOL, parameters={"lesion_max_cm": 40})
+
+
+def test_changes_before_display_rebuild_the_figures(explorer, data):
+    """Voila shows a FigureWidget as constructed: updates made before the first display
+    must be in the constructor state of the widgets that get displayed."""
+    old = explorer.figures["funnel"]
+    explorer.set_parameter("lesion_max_cm", 7)
+    explorer._repr_mimebundle_()
+    new = explorer.figures["funnel"]
+    assert new is not old
+    expected = funnel(evaluate(data, PROTOCOL, lesion_max_cm=7))
+    assert list(new._widget_data[0]["x"]) == [
+        expected.screened,
+        *expected.steps["remaining"].tolist(),
+    ]
+    assert new in explorer.widget.children[1].children[1].children
+    explorer.set_parameter("lesion_max_cm", 8)  # after display: updated in place
+    assert explorer.figures["funnel"] is new
+    assert_shows(explorer, funnel(evaluate(data, PROTOCOL, lesion_max_cm=8)))

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ipywidgets as w
@@ -65,6 +65,8 @@ class ScreeningExplorer:
     protocol : a :class:`~screenkit.protocol.Protocol`, a shipped ID, or a protocol file.
     mask_ids : show patients in the drill-down as ``P0001`` ... (row position) instead of
         their screening IDs.
+    parameters : starting thresholds other than the protocol's, e.g.
+        ``{"lesion_max_cm": 7}`` (the sliders start there; "Protocol thresholds" resets).
 
     Attributes
     ----------
@@ -81,11 +83,20 @@ class ScreeningExplorer:
     """
 
     def __init__(
-        self, data: Any, protocol: Protocol | str = "NCT07103668", *, mask_ids: bool = True
+        self,
+        data: Any,
+        protocol: Protocol | str = "NCT07103668",
+        *,
+        mask_ids: bool = True,
+        parameters: Mapping[str, float] | None = None,
     ) -> None:
         self.protocol = get_protocol(protocol)
         self.mask_ids = mask_ids
-        self.evaluation: Evaluation = evaluate(data, self.protocol)
+        self.evaluation: Evaluation = evaluate(data, self.protocol, **dict(parameters or {}))
+        for name, value in self.evaluation.parameters.items():
+            self._check_range(name, value)
+        self._shown = False
+        self._stale_figures: set[str] = set()
         self.patterns: PatternCounts = self.evaluation.patterns()
         self._row_sites, self._row_months = row_groups(self.evaluation.data)
         self._filtered: tuple[PatternCounts, tuple, PatternCounts] | None = None
@@ -112,19 +123,7 @@ class ScreeningExplorer:
 
     def set_parameter(self, name: str, value: float) -> None:
         """Set one threshold (re-evaluates only the criteria that use it)."""
-        p = self.protocol.parameters.get(name)
-        if p is None:
-            raise ScreenkitError(
-                f"Protocol {self.protocol.id} has no parameter {name!r}",
-                accepted=", ".join(self.protocol.parameters),
-            )
-        value = round(float(value), 10)
-        if not p.min <= value <= p.max:
-            raise ScreenkitError(
-                f"Parameter {name!r} must stay within its range",
-                value=value,
-                accepted=f"{p.min:g} to {p.max:g}",
-            )
+        value = self._check_range(name, round(float(value), 10))
         self.state.parameters = {**self.state.parameters, name: value}
 
     def toggle(self, criterion: str, on: bool) -> None:
@@ -161,7 +160,37 @@ class ScreeningExplorer:
             self.state.months = tuple(months or ())
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        if not self._shown:
+            self._shown = True
+            self._rebuild_stale_figures()
         return self.widget._repr_mimebundle_(**kwargs)
+
+    def _rebuild_stale_figures(self) -> None:
+        """Figures changed before the first display get new widgets built from their
+        current spec: Voila renders a widget from its constructor state and drops the
+        updates sent before the page connected."""
+        if not self._stale_figures:
+            return
+        for name in sorted(self._stale_figures):
+            self.figures[name].close()
+            self.figures[name] = go.FigureWidget(**self._specs[name])
+        self._stale_figures.clear()
+        self.widget = self._layout()
+
+    def _check_range(self, name: str, value: float) -> float:
+        p = self.protocol.parameters.get(name)
+        if p is None:
+            raise ScreenkitError(
+                f"Protocol {self.protocol.id} has no parameter {name!r}",
+                accepted=", ".join(self.protocol.parameters),
+            )
+        if not p.min <= value <= p.max:
+            raise ScreenkitError(
+                f"Parameter {name!r} must stay within its range",
+                value=value,
+                accepted=f"{p.min:g} to {p.max:g}",
+            )
+        return value
 
     def __repr__(self) -> str:
         return f"ScreeningExplorer({self.protocol.id}: {self._funnel.headline_text()})"
@@ -238,6 +267,8 @@ class ScreeningExplorer:
     def _update_figure(self, name: str, spec: dict) -> None:
         update_in_place(self.figures[name], spec, previous=self._specs[name])
         self._specs[name] = spec
+        if not self._shown:
+            self._stale_figures.add(name)
 
     def _heatmap_spec(self, f: Funnel) -> dict:
         """Site x criterion rates depend only on the (filtered) pattern histogram: reuse
