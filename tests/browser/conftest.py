@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -138,6 +139,7 @@ class Server:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return "(no server log)"
+        text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # tracebacks arrive coloured
         tail = "\n".join(text.splitlines()[-lines:])
         return f"--- last {lines} lines of {self.log_path} ---\n{tail}"
 

@@ -67,6 +67,28 @@ def funnel_counts(explorer: Locator) -> list[int] | None:
     return drawn[0] if drawn else None
 
 
+ERROR_OUTPUTS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+VOILA_ERROR = "There was an error when executing cell"
+
+
+def wait_for_explorer(page: Page, headline: Locator, timeout_ms: int) -> str | None:
+    """Wait until the explorer's headline shows. Returns None when it does, else why not:
+    the text of the first cell error (JupyterLab traceback, Voila error notice) as soon as
+    one appears, or a timeout note."""
+    errors = page.locator(ERROR_OUTPUTS)
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        if headline.is_visible():
+            return None
+        texts = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error:" in t]
+        if page.get_by_text(VOILA_ERROR).count():
+            texts.append(page.get_by_text(VOILA_ERROR).first.inner_text())
+        if texts:
+            return "a cell raised:\n" + texts[0][-3000:]
+        page.wait_for_timeout(500)
+    return f"no explorer headline within {timeout_ms / 1000:.0f} s"
+
+
 def wait_for_counts(page: Page, explorer: Locator, f, timeout_ms: int = WAIT_MS) -> list[int]:
     """Wait until the funnel figure shows ``f``'s counts; return them."""
     want = expected_counts(f)
@@ -107,3 +129,22 @@ def scroll_to_top(locator: Locator) -> None:
     """Scroll the page (or JupyterLab's notebook panel) so ``locator`` is at the top."""
     locator.evaluate("e => e.scrollIntoView({block: 'start'})")
     locator.page.wait_for_timeout(300)
+
+
+def drag_slider(page: Page, control: Locator, dx: float) -> float:
+    """Drag a slider's handle ``dx`` pixels with the mouse; return the value it shows."""
+    from playwright.sync_api import expect
+
+    expect(control).to_be_visible(timeout=WAIT_MS)
+    control.scroll_into_view_if_needed()
+    readout = control.locator(".widget-readout")
+    before = readout.inner_text()
+    box = control.locator(".noUi-handle").bounding_box()
+    assert box is not None, "the slider has no handle on screen"
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y, steps=8)
+    page.mouse.up()
+    expect(readout).not_to_have_text(before, timeout=WAIT_MS)
+    return float(readout.inner_text())

@@ -26,6 +26,7 @@ from .explorer_page import (
     scroll_to_top,
     set_parameter,
     wait_for_counts,
+    wait_for_explorer,
     wait_for_headline,
 )
 
@@ -53,28 +54,6 @@ def _wait_for_connected_kernel(url: str, path: str, timeout: float = 60) -> None
                 return
         time.sleep(0.25)
     raise AssertionError(f"No idle, connected kernel for {path} after {timeout:.0f} s: {sessions}")
-
-
-def _wait_for_explorer(page, headline, server, artifacts: Path) -> None:
-    """Until the explorer's headline shows; fail at once when a cell raises."""
-    deadline = time.monotonic() + RUN_ALL_TIMEOUT_MS / 1000
-    stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    while time.monotonic() < deadline:
-        if headline.is_visible():
-            return
-        errors = [t for t in stderr.all_inner_texts() if "Traceback" in t or "Error:" in t]
-        if errors:
-            page.screenshot(path=artifacts / "jupyterlab-failed-cell-error.png", full_page=True)
-            raise AssertionError(f"A cell of {NOTEBOOK.name} raised:\n{errors[0][-3000:]}")
-        page.wait_for_timeout(500)
-    page.screenshot(path=artifacts / "jupyterlab-failed-no-explorer.png", full_page=True)
-    raise AssertionError(
-        "The explorer (.screenkit-explorer .screenkit-headline) did not appear within "
-        f"{RUN_ALL_TIMEOUT_MS / 1000:.0f} s of Run All.\n"
-        + "\n".join(page.console_messages[-20:])
-        + "\n"
-        + server.log_tail()
-    )
 
 
 def _close_left_sidebar(page) -> None:
@@ -112,7 +91,15 @@ def test_notebook_01_explorer_in_jupyterlab(jupyterlab, lab_root: Path, page, ar
 
     explorer = page.locator(".jp-OutputArea-output .screenkit-explorer").first
     headline = explorer.locator(".screenkit-headline")
-    _wait_for_explorer(page, headline, jupyterlab, artifacts)
+    problem = wait_for_explorer(page, headline, RUN_ALL_TIMEOUT_MS)
+    if problem:
+        page.screenshot(path=artifacts / "jupyterlab-failed-no-explorer.png", full_page=True)
+        raise AssertionError(
+            f"Run All in {NOTEBOOK.name} showed no explorer: {problem}\n"
+            + "\n".join(page.console_messages[-20:])
+            + "\n"
+            + jupyterlab.log_tail()
+        )
 
     # --- the explorer shows the API's numbers for the sample
     wait_for_headline(headline, before)

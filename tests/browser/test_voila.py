@@ -2,7 +2,8 @@
 
 Starts ``screenkit explore data/sample/screening_log.xlsx --port P``, waits for the
 explorer, checks the headline and the funnel figure against the Python API, types a new
-haemoglobin limit into its control and checks that both follow. Screenshots:
+haemoglobin limit into its control, drags the platelet slider with the mouse, and checks
+after each that both follow the API. Screenshots:
 ``test-artifacts/browser/``.
 """
 
@@ -16,10 +17,12 @@ import pytest
 pytest.importorskip("playwright", reason="the browser tests need playwright")
 
 from .explorer_page import (
+    drag_slider,
     expected_funnel,
     scroll_to_top,
     set_parameter,
     wait_for_counts,
+    wait_for_explorer,
     wait_for_headline,
 )
 
@@ -31,6 +34,12 @@ PAGE_TIMEOUT_MS = 120_000
 PARAMETER, NEW_VALUE = "hb_min", 7.0
 
 
+def before_plt_min() -> float:
+    import screenkit as sk
+
+    return sk.get_protocol("NCT07103668").parameters["plt_min"].value
+
+
 def test_screenkit_explore_dashboard(voila, page, artifacts: Path):
     started = time.monotonic()
     before = expected_funnel(voila.input)
@@ -40,17 +49,15 @@ def test_screenkit_explore_dashboard(voila, page, artifacts: Path):
     page.goto(f"{voila.url}/", timeout=PAGE_TIMEOUT_MS)
     explorer = page.locator(".screenkit-explorer").first
     headline = explorer.locator(".screenkit-headline")
-    try:
-        headline.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
-    except Exception:
+    problem = wait_for_explorer(page, headline, PAGE_TIMEOUT_MS)
+    if problem:
         page.screenshot(path=artifacts / "voila-failed-no-explorer.png", full_page=True)
         raise AssertionError(
-            "screenkit explore showed no explorer (.screenkit-explorer .screenkit-headline) "
-            f"within {PAGE_TIMEOUT_MS / 1000:.0f} s.\n"
+            f"screenkit explore showed no explorer: {problem}\n"
             + "\n".join(page.console_messages[-20:])
             + "\n"
-            + voila.log_tail()
-        ) from None
+            + voila.log_tail(60)
+        )
 
     wait_for_headline(headline, before)
     wait_for_counts(page, explorer, before)
@@ -63,5 +70,14 @@ def test_screenkit_explore_dashboard(voila, page, artifacts: Path):
     assert counts[-1] == after.eligible + after.pending
     scroll_to_top(headline)
     page.screenshot(path=artifacts / "voila-02-hb-7.png")
-    page.screenshot(path=artifacts / "voila-03-hb-7-full-page.png", full_page=True)
+
+    # drag the platelet slider to the left with the mouse; the API decides what to expect
+    plt_min = drag_slider(page, explorer.locator(".screenkit-param-plt_min"), -40)
+    assert plt_min < before_plt_min(), f"dragging left should lower plt_min, got {plt_min}"
+    both = expected_funnel(voila.input, **{PARAMETER: NEW_VALUE, "plt_min": plt_min})
+    wait_for_headline(headline, both)
+    wait_for_counts(page, explorer, both)
+    scroll_to_top(headline)
+    page.screenshot(path=artifacts / f"voila-03-hb-7-plt-{plt_min:g}.png")
+    page.screenshot(path=artifacts / "voila-04-full-page.png", full_page=True)
     print(f"Voila test took {time.monotonic() - started:.1f} s")
