@@ -8,8 +8,9 @@ Each row is the median of ``--repeats`` runs (wall clock, Python side, no browse
 core rows are what issue 3 sets targets for: a reorder or toggle recomputes the funnel
 from the pattern histogram (< 5 ms); a threshold change re-evaluates the criteria using
 the parameter, recomputes the pattern histogram once and the funnel (< 50 ms). The
-explorer rows add the explorer's own work: filtering the histogram and copying the four
-figures into their FigureWidgets (no front end attached).
+explorer rows add the explorer's own work: filtering the histogram, copying the four
+figures into their FigureWidgets (no front end attached) and, in the last row, the
+drill-down table (a row view by nature).
 """
 
 from __future__ import annotations
@@ -122,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     row("explorer: move (funnel + 4 figures)", lambda i: explorer.move("E7", 1 - 2 * (i % 2)), 9)
     row(
         "explorer: threshold (+ 4 figures)",
+        lambda i: explorer.set_parameter("lesion_max_cm", lesion[i % 2]),
+        slow,
+    )
+    explorer.state.drilldown = "I3a"  # the most costly criterion: a long table
+    row(
+        "explorer: threshold (+ figures + drill-down I3a)",
         lambda i: explorer.set_parameter("lesion_max_cm", lesion[i % 2]),
         slow,
     )

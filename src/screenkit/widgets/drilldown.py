@@ -58,14 +58,17 @@ def rows_in(values: np.ndarray, selected: list) -> np.ndarray:
     return rows
 
 
-def masked_ids(n: int) -> np.ndarray:
-    """``P0001, P0002, ...`` by row position (at least four digits).
+def masked_ids(n: int, positions: np.ndarray | None = None) -> np.ndarray:
+    """``P0001, P0002, ...`` by row position (at least four digits), for all ``n`` rows
+    or only the rows at ``positions``.
 
-    >>> masked_ids(3).tolist()
-    ['P0001', 'P0002', 'P0003']
+    >>> masked_ids(3).tolist(), masked_ids(12000, np.array([0, 11999])).tolist()
+    (['P0001', 'P0002', 'P0003'], ['P00001', 'P12000'])
     """
     width = max(4, len(str(n)))
-    return np.array([f"P{i:0{width}d}" for i in range(1, n + 1)], dtype=object)
+    rows = np.arange(n) if positions is None else np.asarray(positions)
+    numbers = pd.Series(rows + 1, dtype="int64").astype(str).str.zfill(width)
+    return ("P" + numbers).to_numpy(dtype=object)
 
 
 def failing_patients(
@@ -89,7 +92,7 @@ def failing_patients(
         failing &= rows
     out = pd.DataFrame(index=pd.RangeIndex(int(failing.sum())))
     if mask_ids or "patient_id" not in data.columns:
-        out["patient"] = masked_ids(len(data))[failing]
+        out["patient"] = masked_ids(len(data), np.flatnonzero(failing))
     else:
         out["patient"] = data["patient_id"].to_numpy(dtype=object)[failing]
     rule_columns = sorted(protocol.columns_needed(criterion) - {"site_id", "screening_date"})
