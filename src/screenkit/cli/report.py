@@ -3,6 +3,17 @@
     screenkit report data/sample/screening_log.xlsx
     screenkit report data/sample/screening_log.xlsx -o summary.xlsx --json funnel.json
     screenkit report data/sample/screening_log.xlsx --param lesion_max_cm=7 --exclude E26
+    screenkit report data/sample/screening_log.xlsx -o report.html --suppress-below 5
+    screenkit report data/sample/screening_log.xlsx -o summary.xlsx --patients
+    screenkit report data/sample/screening_log.xlsx --ie ie.csv
+
+Privacy by default: the workbook and HTML report hold aggregate counts only.
+``--patients`` adds a patient listing with pseudonymised IDs (random per export, not
+reversible); ``--identified`` uses the real IDs (and implies ``--patients``).
+``--suppress-below K`` shows counts under K as ``<K`` and hides other counts where needed
+so that no small count can be worked out from the rest of its table. ``--ie`` writes the
+criteria not met per patient in the shape of the CDISC SDTM IE domain (real subject IDs,
+as SDTM requires).
 
 The JSON holds ``protocol``, ``screened``, ``eligible``, ``screen_failed``, ``pending``,
 ``criteria`` (protocol order: ``id``, ``fails``, ``unknown``, ``fails_only``,
@@ -13,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +49,28 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--exclude", metavar="IDS", help="criteria to switch off, comma-separated IDs"
+    )
+    parser.add_argument(
+        "--patients",
+        action="store_true",
+        help="add a patient listing to the workbook / report (pseudonymised IDs)",
+    )
+    parser.add_argument(
+        "--identified",
+        action="store_true",
+        help="use real patient IDs in the patient listing (implies --patients)",
+    )
+    parser.add_argument(
+        "--suppress-below",
+        type=int,
+        metavar="K",
+        help="show counts under K as <K, with complementary suppression (K >= 3)",
+    )
+    parser.add_argument(
+        "--ie",
+        type=Path,
+        metavar="OUT.csv",
+        help="criteria not met per patient, shaped like the CDISC SDTM IE domain",
     )
     parser.add_argument("--force", action="store_true", help="replace existing output files")
     parser.set_defaults(func=run)
@@ -77,12 +111,31 @@ def format_funnel(f) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from screenkit.export.privacy import check_k
     from screenkit.funnel import funnel
 
+    # fail fast on bad options, before the (slow) loading
+    if check_k(args.suppress_below) is not None and (args.patients or args.identified):
+        from screenkit.errors import ScreenkitError
+
+        raise ScreenkitError(
+            "--suppress-below cannot be combined with a patient listing: every hidden count "
+            "could be recounted from the listing",
+            hint="drop --patients / --identified, or drop --suppress-below",
+        )
+    inputs = [args.input]
+    outputs = [p for p in (args.json, args.output, args.ie) if p is not None]
+    for out in outputs:
+        check_output(out, inputs, force=args.force)
+    if len({Path(p).resolve() for p in outputs}) < len(outputs):
+        from screenkit.errors import InputError
+
+        raise InputError("Two outputs have the same path", file=", ".join(map(str, outputs)))
+    if args.output is not None:
+        _format(args.output)
     data, evaluation = load_and_evaluate(args)
     result = funnel(evaluation, order=_ids(args.order), exclude=_ids(args.exclude))
     print(format_funnel(result))
-    inputs = [args.input]
     if args.json is not None:
         out = check_output(args.json, inputs, force=args.force)
         payload = result.to_dict()
@@ -92,26 +145,47 @@ def run(args: argparse.Namespace) -> int:
         tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
         tmp.replace(out)
         print(f"\nwrote {out}")
+        if args.suppress_below is not None:
+            print(f"note: {out} holds exact counts (suppression applies to -o)", file=sys.stderr)
     if args.output is not None:
         out = check_output(args.output, inputs, force=args.force)
         _write(out, result, evaluation, data, args)
         print(f"wrote {out}")
+        if args.identified:
+            print(f"note: {out} contains real patient IDs", file=sys.stderr)
+    if args.ie is not None:
+        from screenkit.export import export_ie
+
+        out = check_output(args.ie, inputs, force=args.force)
+        export_ie(evaluation, out, overwrite=True)
+        print(f"wrote {out} (SDTM IE shape, real subject IDs)")
     return 0
 
 
-def _write(out: Path, result, evaluation, data, args) -> None:
+def _format(out: Path) -> str:
     from screenkit.errors import InputError
 
     suffix = out.suffix.lower()
     if suffix == ".xlsx":
-        from screenkit.export import export_excel
+        return "xlsx"
+    if suffix in (".html", ".htm"):
+        return "html"
+    raise InputError(
+        "Unknown report format", file=out, expected=".xlsx (workbook) or .html (report)"
+    )
 
-        export_excel(result, out, evaluation=evaluation, data=data, overwrite=True)
-    elif suffix in (".html", ".htm"):
-        from screenkit.export import export_html
 
-        export_html(result, out, evaluation=evaluation, data=data, overwrite=True)
-    else:
-        raise InputError(
-            "Unknown report format", file=out, expected=".xlsx (workbook) or .html (report)"
-        )
+def _write(out: Path, result, evaluation, data, args) -> None:
+    from screenkit.export import export_excel, export_html
+
+    write = export_excel if _format(out) == "xlsx" else export_html
+    write(
+        result,
+        out,
+        evaluation=evaluation,
+        data=data,
+        patients=args.patients or args.identified,
+        identified=args.identified,
+        suppress_below=args.suppress_below,
+        overwrite=True,
+    )

@@ -1,0 +1,274 @@
+"""Privacy for shared outputs: pseudonymised patient IDs and small-count suppression.
+
+**Pseudonyms.** :func:`pseudonymise` maps patient IDs to codes such as ``PT-3F9A1C02B7``
+with an HMAC-SHA-256 keyed by a random salt drawn for each export and then discarded: the
+same patient gets the same code everywhere in one workbook, but nobody (screenkit
+included) can turn a code back into an ID or link two exports.
+
+**Suppression.** :func:`suppress` hides every count under ``k`` (shown as ``<k``) and then
+hides further counts ("complementary suppression", shown as ``hidden``) until no hidden
+count can be worked out from the shown ones. What a reader knows is modelled as linear
+equations between counts (row sums, column totals, ``remaining = previous - excluded``)
+plus bounds: a ``<k`` cell lies in ``0..k-1`` and a ``hidden`` cell is at least ``k``. A
+hidden count is protected when it can take at least two values under that knowledge,
+checked exactly with linear programming (the tables here are totally unimodular, so the
+linear-programming bounds are attained by integer tables).
+
+>>> values = {"a": 2, "b": 10, "total": 12}
+>>> s = suppress(values, [{"a": 1, "b": 1, "total": -1}], k=5)
+>>> sorted(s.primary), sorted(s.hidden)            # b is hidden too: a = total - b
+(['a'], ['a', 'b'])
+>>> s.show("a", 2), s.show("b", 10), s.show("total", 12)
+('<5', 'hidden', 12)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from screenkit.errors import ScreenkitError
+
+__all__ = ["HIDDEN", "Suppression", "check_k", "pseudonymise", "suppress"]
+
+HIDDEN = "hidden"
+_TOL = 1e-6
+
+
+def pseudonymise(ids: Iterable[Any], *, prefix: str = "PT-", salt: bytes | None = None) -> list:
+    """Codes that stand for ``ids``: stable within one call, not reversible.
+
+    ``salt`` defaults to 16 random bytes that are never stored. Codes are 10 hex digits,
+    lengthened if two IDs would collide.
+
+    >>> codes = pseudonymise(["P001", "P002", "P001"], salt=b"fixed for the doctest")
+    >>> codes[0] == codes[2], codes[0] != codes[1], len(codes[0])
+    (True, True, 13)
+    """
+    key = secrets.token_bytes(16) if salt is None else salt
+    ids = [str(i) for i in ids]
+    digests = {i: hmac.new(key, i.encode("utf-8"), hashlib.sha256).hexdigest() for i in ids}
+    for width in range(10, 65, 2):
+        codes = {i: d[:width].upper() for i, d in digests.items()}
+        if len(set(codes.values())) == len(codes):
+            break
+    return [prefix + codes[i] for i in ids]
+
+
+def check_k(k: Any) -> int | None:
+    """Validate a suppression threshold: ``None`` (off) or an integer >= 3.
+
+    With 2, the markers alone give counts away: two cells shown as ``<2`` (0 or 1) in a
+    row whose total is hidden (so at least 2) must both be 1.
+    """
+    if k is None:
+        return None
+    try:
+        value = int(k)
+    except (TypeError, ValueError):
+        value = None
+    if value is None or value != k or value < 3:
+        raise ScreenkitError(
+            "Small-count suppression needs a whole number of patients, at least 3",
+            value=k,
+            expected="e.g. --suppress-below 5 (counts 0-4 are shown as <5)",
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """Which counts are hidden. ``primary``: under ``k``; ``hidden``: primary + complements.
+
+    ``k=None`` means no suppression: every count is shown.
+    """
+
+    k: int | None = None
+    primary: frozenset = field(default_factory=frozenset)
+    hidden: frozenset = field(default_factory=frozenset)
+
+    @property
+    def active(self) -> bool:
+        return self.k is not None
+
+    def is_hidden(self, key: Hashable) -> bool:
+        return key in self.hidden
+
+    def show(self, key: Hashable, value: Any) -> Any:
+        """``value``, ``"<k"`` for a small count, or ``"hidden"`` for a complement."""
+        if key in self.primary:
+            return f"<{self.k}"
+        if key in self.hidden:
+            return HIDDEN
+        return value
+
+    def legend(self) -> str:
+        if not self.active:
+            return "off: every count is shown"
+        return (
+            f"counts under {self.k} are shown as <{self.k}; other counts are shown as "
+            f"'{HIDDEN}' where needed so that no small count can be worked out from the "
+            "totals and other cells of its table; rates and intervals of hidden counts "
+            "are hidden too"
+        )
+
+
+def suppress(
+    values: Mapping[Hashable, int],
+    constraints: Sequence[Mapping[Hashable, float]],
+    k: int | None,
+    *,
+    keep_shown: frozenset | set | None = None,
+) -> Suppression:
+    """Choose the counts to hide.
+
+    Parameters
+    ----------
+    values : count per key (a key names one quantity; a quantity shown in several
+        tables has one key, so it is hidden everywhere or nowhere).
+    constraints : linear equations a reader knows, ``{key: coefficient}`` summing to 0,
+        e.g. ``{"eligible": 1, "screen_failed": 1, "pending": 1, "screened": -1}``.
+    k : threshold; ``None`` switches suppression off.
+    keep_shown : keys to hide as complements only when nothing else will do (e.g. the
+        report's grand totals).
+    """
+    k = check_k(k)
+    if k is None:
+        return Suppression()
+    keys = list(values)
+    index = {key: i for i, key in enumerate(keys)}
+    v = np.array([float(values[key]) for key in keys])
+    rows = [
+        {index[key]: float(c) for key, c in eq.items() if c and key in index} for eq in constraints
+    ]
+    rows = [r for r in rows if r]
+    a = np.zeros((len(rows), len(keys)))
+    for i, r in enumerate(rows):
+        for j, c in r.items():
+            a[i, j] = c
+    primary = {j for j in range(len(keys)) if v[j] < k}
+    hidden = set(primary)
+    neighbours: list[set[int]] = [set() for _ in keys]
+    for r in rows:
+        for j in r:
+            neighbours[j] |= set(r) - {j}
+    # complements: the smallest shown cell, the report's grand totals last
+    cost = [(bool(keep_shown and key in keep_shown), v[j], j) for j, key in enumerate(keys)]
+    eq_cells = [sorted(r) for r in rows]
+    while True:
+        # 1. no equation may hide exactly one cell (it would equal the shown ones' sum)
+        changed = True
+        while changed:
+            changed = False
+            for cells in eq_cells:
+                if sum(j in hidden for j in cells) == 1:
+                    shown = [j for j in cells if j not in hidden]
+                    if shown:
+                        hidden.add(min(shown, key=lambda n: cost[n]))
+                        changed = True
+        # 2. exact check (linear algebra, then bounds); one more complement per group
+        exposed = _exposed(a, v, hidden, primary, k)
+        new = set()
+        for group in exposed:
+            shown = _nearest_shown(group[0], neighbours, hidden)
+            if shown:
+                new.add(min(shown, key=lambda n: cost[n]))
+        if not exposed:
+            break
+        if not new:  # nothing left to hide: refuse rather than publish a recoverable count
+            raise ScreenkitError(
+                f"Small-count suppression below {k} cannot protect every small count of "
+                "this report (every count linked to them is already hidden)",
+                hint="choose a larger --suppress-below, or share the report without it",
+            )
+        hidden |= new
+    return Suppression(
+        k=k,
+        primary=frozenset(keys[j] for j in primary),
+        hidden=frozenset(keys[j] for j in hidden),
+    )
+
+
+def _nearest_shown(j: int, neighbours: list[set[int]], hidden: set) -> list[int]:
+    """The shown cells closest to ``j`` through the equations (breadth-first)."""
+    seen, layer = {j}, {j}
+    while layer:
+        layer = {m for n in layer for m in neighbours[n]} - seen
+        shown = [m for m in layer if m not in hidden]
+        if shown:
+            return shown
+        seen |= layer
+    return []
+
+
+def _exposed(a: np.ndarray, v: np.ndarray, hidden: set, primary: set, k: int) -> list[list[int]]:
+    """Per group of linked hidden cells, those the shown cells, equations and bounds pin
+    down (groups with none left out)."""
+    out = []
+    for h, rows in _components(a, hidden):
+        exposed = _exposed_in(a[rows], v, h, primary, k)
+        if exposed:
+            out.append(exposed)
+    return out
+
+
+def _components(a: np.ndarray, hidden: set) -> list[tuple[list[int], np.ndarray]]:
+    """Groups of hidden cells linked by equations, each with the equations involved."""
+    h = sorted(hidden)
+    parent = {j: j for j in h}
+
+    def find(j: int) -> int:
+        while parent[j] != j:
+            parent[j] = parent[parent[j]]
+            j = parent[j]
+        return j
+
+    mask = np.zeros(a.shape[1], bool)
+    mask[h] = True
+    eq_cells = [np.flatnonzero((a[i] != 0) & mask) for i in range(len(a))]
+    for cells in eq_cells:
+        for j in cells[1:]:
+            parent[find(j)] = find(cells[0])
+    groups: dict[int, list[int]] = {}
+    for j in h:
+        groups.setdefault(find(j), []).append(j)
+    out = []
+    for root, members in groups.items():
+        rows = [i for i, cells in enumerate(eq_cells) if len(cells) and find(cells[0]) == root]
+        if rows:
+            out.append((members, np.array(rows, dtype=int)))
+    return out
+
+
+def _exposed_in(a: np.ndarray, v: np.ndarray, h: list[int], primary: set, k: int) -> list[int]:
+    a_h = a[:, h]
+    shown = np.ones(len(v), bool)
+    shown[h] = False
+    b = -(a[:, shown] @ v[shown])
+    # linear algebra first: x_j is determined when e_j lies in the row space of A_H
+    _, s, vt = np.linalg.svd(a_h)
+    rank = int((s > 1e-9).sum())
+    null = vt[rank:].T  # columns span the null space
+    determined = np.all(np.abs(null) < 1e-9, axis=1) if null.size else np.ones(len(h), bool)
+    exposed = [h[i] for i in range(len(h)) if determined[i]]
+    if exposed:
+        return exposed
+    # then bounds: <k cells lie in 0..k-1, hidden complements are >= k
+    from scipy.optimize import linprog
+
+    top = max(float(v.max()), k)  # no count exceeds the largest (the report's total)
+    bounds = [(0, k - 1) if j in primary else (k, top) for j in h]
+    for i, j in enumerate(h):
+        c = np.zeros(len(h))
+        c[i] = 1.0
+        low = linprog(c, A_eq=a_h, b_eq=b, bounds=bounds, method="highs")
+        high = linprog(-c, A_eq=a_h, b_eq=b, bounds=bounds, method="highs")
+        if low.status == 0 and high.status == 0 and (-high.fun) - low.fun < 1 - _TOL:
+            exposed.append(j)
+    return exposed

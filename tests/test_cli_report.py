@@ -1,0 +1,104 @@
+"""``screenkit report`` output options: -o (.xlsx / .html), --patients, --identified,
+--suppress-below, --ie, --force; exit codes and messages."""
+
+from __future__ import annotations
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from screenkit.cli import main
+from screenkit.datasets import sample_path
+from screenkit.evaluate import evaluate
+from screenkit.funnel import funnel
+from screenkit.normalize import load_screening
+
+CLEAN = sample_path("clean")
+
+
+@pytest.fixture(scope="module")
+def expected():
+    return funnel(evaluate(load_screening(CLEAN), "NCT07103668"))
+
+
+def test_workbook_and_html_from_the_command_line(tmp_path, capsys, expected):
+    book, page = tmp_path / "summary.xlsx", tmp_path / "report.html"
+    assert main(["report", str(CLEAN), "-o", str(book)]) == 0
+    assert main(["report", str(CLEAN), "-o", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {book}" in out and f"wrote {page}" in out
+    wb = openpyxl.load_workbook(book)
+    assert "Patients" not in wb.sheetnames
+    rows = {r[0]: r for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
+    assert rows["Screened"][1] == expected.screened
+    text = page.read_text(encoding="utf-8")
+    assert expected.headline_text() in text
+
+
+def test_patients_identified_and_suppression_options(tmp_path, expected):
+    pseud, ident, supp = (tmp_path / f"{n}.xlsx" for n in ("p", "i", "s"))
+    assert main(["report", str(CLEAN), "-o", str(pseud), "--patients"]) == 0
+    assert main(["report", str(CLEAN), "-o", str(ident), "--identified"]) == 0
+    assert main(["report", str(CLEAN), "-o", str(supp), "--suppress-below", "5"]) == 0
+    first = openpyxl.load_workbook(pseud)["Patients"]["A4"].value
+    assert first.startswith("PT-")
+    ids = [
+        r[0]
+        for r in openpyxl.load_workbook(ident)["Patients"].iter_rows(min_row=4, values_only=True)
+    ]
+    assert ids[: expected.screened] == load_screening(CLEAN).data["patient_id"].tolist()
+    wb = openpyxl.load_workbook(supp)
+    texts = {c.value for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "s"}
+    assert "<5" in texts
+
+
+def test_ie_option_writes_the_sdtm_shape(tmp_path, expected):
+    out = tmp_path / "ie.csv"
+    assert main(["report", str(CLEAN), "--ie", str(out)]) == 0
+    ie = pd.read_csv(out, dtype=str)
+    assert len(ie) == expected.criteria["fails"].sum()
+    assert ie["USUBJID"].nunique() == expected.screen_failed
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--suppress-below", "2"], "at least 3"),
+        (["--suppress-below", "5", "--patients"], "cannot be combined"),
+        (["-o", "{tmp}/r.pdf"], "Unknown report format"),
+        (["-o", "{tmp}/missing/r.xlsx"], "Output folder does not exist"),
+        (["-o", "{tmp}/same.xlsx", "--ie", "{tmp}/same.xlsx"], "same path"),
+    ],
+)
+def test_bad_options_exit_2_before_loading(tmp_path, capsys, extra, message):
+    argv = ["report", str(CLEAN), *[a.format(tmp=tmp_path) for a in extra]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert [p for p in tmp_path.iterdir() if p.is_file()] == []
+
+
+def test_missing_input_exits_2_naming_the_file(tmp_path, capsys):
+    missing = tmp_path / "nope.xlsx"
+    assert main(["report", str(missing), "-o", str(tmp_path / "o.xlsx")]) == 2
+    assert "nope.xlsx" in capsys.readouterr().err
+    assert not (tmp_path / "o.xlsx").exists()
+
+
+def test_never_the_input_and_force_to_replace(tmp_path, capsys):
+    log = tmp_path / "log.xlsx"
+    log.write_bytes(CLEAN.read_bytes())
+    before = log.read_bytes()
+    assert main(["report", str(log), "-o", str(log), "--force"]) == 2
+    assert "never overwrites its input" in capsys.readouterr().err
+    assert log.read_bytes() == before
+    out = tmp_path / "o.xlsx"
+    out.write_bytes(b"keep me")
+    assert main(["report", str(log), "-o", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err and out.read_bytes() == b"keep me"
+    assert main(["report", str(log), "-o", str(out), "--force"]) == 0
+    assert openpyxl.load_workbook(out).sheetnames[0] == "Summary"
+    ie = tmp_path / "ie.csv"
+    ie.write_text("old")
+    assert main(["report", str(log), "--ie", str(ie)]) == 2
+    assert ie.read_text() == "old"

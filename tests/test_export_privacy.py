@@ -1,0 +1,260 @@
+"""Small-count suppression: no hidden count can be recovered from the shown cells of its
+table, checked by brute force (every table of non-negative integers consistent with what
+the reader sees is enumerated); pseudonyms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from screenkit.errors import ScreenkitError
+from screenkit.evaluate import evaluate
+from screenkit.export.content import build_content
+from screenkit.export.privacy import HIDDEN, check_k, pseudonymise, suppress
+from screenkit.funnel import funnel
+
+from .conftest import canonical_frame, patient
+
+ACTIVE = ["I5b", "I6", "I7d", "E7"]
+
+
+# ---------------------------------------------------------------- brute force
+def feasible_values(cells: dict, equations: list[dict], k: int, upper: int) -> dict:
+    """For each unknown cell, values it takes in tables consistent with what is shown
+    (at least two when there are two): ``<k`` cells range over 0..k-1, ``hidden`` cells
+    over k..upper, shown numbers are fixed, and every equation (``{cell: coefficient}``
+    summing to 0) holds.
+
+    An exhaustive search over integer tables (interval propagation prunes it, nothing
+    is sampled): for each unknown cell, candidate values are tried in turn and each is
+    kept only if some complete table of integers satisfies everything.
+    """
+    lo, hi = {}, {}
+    for c, v in cells.items():
+        if isinstance(v, str):
+            lo[c], hi[c] = (0, k - 1) if v == f"<{k}" else (k, upper)
+        else:
+            lo[c] = hi[c] = int(v)
+
+    def propagate(lo: dict, hi: dict) -> bool:
+        changed = True
+        while changed:
+            changed = False
+            for eq in equations:
+                for c, a in eq.items():
+                    rest_min = sum(min(b * lo[d], b * hi[d]) for d, b in eq.items() if d != c)
+                    rest_max = sum(max(b * lo[d], b * hi[d]) for d, b in eq.items() if d != c)
+                    low, high = sorted((-rest_max / a, -rest_min / a))
+                    new_lo, new_hi = max(lo[c], math.ceil(low)), min(hi[c], math.floor(high))
+                    if new_lo > new_hi:
+                        return False
+                    if (new_lo, new_hi) != (lo[c], hi[c]):
+                        lo[c], hi[c] = new_lo, new_hi
+                        changed = True
+        return True
+
+    def feasible(lo: dict, hi: dict) -> bool:
+        lo, hi = dict(lo), dict(hi)
+        if not propagate(lo, hi):
+            return False
+        open_cells = [c for c in lo if lo[c] < hi[c]]
+        if not open_cells:
+            return all(sum(a * lo[c] for c, a in eq.items()) == 0 for eq in equations)
+        c = min(open_cells, key=lambda c: hi[c] - lo[c])
+        return any(feasible({**lo, c: x}, {**hi, c: x}) for x in range(lo[c], hi[c] + 1))
+
+    assert propagate(lo, hi), "the shown cells contradict each other"
+    seen: dict = {}
+    for c, v in cells.items():
+        if not isinstance(v, str):
+            continue
+        seen[c] = set()
+        for x in range(lo[c], hi[c] + 1):
+            if feasible({**lo, c: x}, {**hi, c: x}):
+                seen[c].add(x)
+                if len(seen[c]) == 2:
+                    break
+    return seen
+
+
+def assert_protected(cells, equations, k, upper, table):
+    hidden = [c for c, v in cells.items() if isinstance(v, str)]
+    for c in hidden:
+        assert cells[c] in (f"<{k}", HIDDEN), (table, c, cells[c])
+    for c, v in cells.items():
+        if not isinstance(v, str):
+            assert v >= k, (table, c, v)  # nothing under k is shown
+    seen = feasible_values(cells, equations, k, upper)
+    for c in hidden:
+        assert len(seen[c]) >= 2, f"{table}: {c} is recoverable as {seen[c]}"
+
+
+# ---------------------------------------------------------------- generic algorithm
+@pytest.mark.parametrize("seed", range(20))
+def test_random_two_way_tables_are_protected(seed):
+    rng = np.random.default_rng(seed)
+    r, c, k = int(rng.integers(2, 5)), int(rng.integers(2, 4)), int(rng.integers(3, 6))
+    body = rng.choice([0, 1, 2, 3, 5, 8], size=(r, c))
+    values = {(i, j): int(body[i, j]) for i in range(r) for j in range(c)}
+    values |= {(i, "row"): int(body[i].sum()) for i in range(r)}
+    values |= {("col", j): int(body[:, j].sum()) for j in range(c)}
+    values[("all",)] = int(body.sum())
+    eqs = [{**{(i, j): 1 for j in range(c)}, (i, "row"): -1} for i in range(r)]
+    eqs += [{**{(i, j): 1 for i in range(r)}, ("col", j): -1} for j in range(c)]
+    eqs += [{**{(i, "row"): 1 for i in range(r)}, ("all",): -1}]
+    s = suppress(values, eqs, k)
+    cells = {key: s.show(key, v) for key, v in values.items()}
+    assert s.primary == {key for key, v in values.items() if v < k}
+    assert_protected(cells, eqs, k, max(values[("all",)], k), f"seed {seed}")
+
+
+def test_no_suppression_shows_everything():
+    s = suppress({"a": 1, "b": 2}, [{"a": 1, "b": -1}], None)
+    assert not s.active and s.show("a", 1) == 1
+
+
+@pytest.mark.parametrize("k", [2, 1, 0, 2.5, "5"])
+def test_bad_threshold_is_refused(k):
+    with pytest.raises(ScreenkitError, match="at least 3"):
+        check_k(k)
+
+
+# ---------------------------------------------------------------- the report's tables
+def random_log(seed: int, n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        changes = {
+            "patient_id": f"P{i:03d}",
+            "site_id": str(rng.choice(["S1", "S2", "S3"])),
+            "screening_date": pd.Timestamp("2025-01-01")
+            + pd.Timedelta(days=int(rng.integers(0, 90))),
+        }
+        if rng.random() < 0.3:
+            changes["largest_lesion_cm"] = 6.0
+        if rng.random() < 0.15:
+            changes["spo2"] = 94.0
+        if rng.random() < 0.2:
+            changes["ecog"] = 2.0
+        if rng.random() < 0.1:
+            changes["hb"] = None
+        rows.append(patient(**changes))
+    return canonical_frame(rows)
+
+
+def report_tables(content, k):
+    """Each table of the report as (cells, equations) in the reader's terms."""
+    out = {}
+    head = dict(zip(content.headline["Status"], content.headline["Patients"], strict=True))
+    out["Summary"] = (
+        head,
+        [{"Screened": -1, "Eligible": 1, "Screen-failed": 1, "Pending": 1}],
+    )
+    for name in ("By site", "By month"):
+        t = content.tables[name]
+        label = t.frame.columns[0]
+        cols = ["Screened", "Eligible", "Screen-failed", "Pending"]
+        rows = [*t.frame.to_dict("records"), t.total]
+        cells = {(r[label], col): r[col] for r in rows for col in cols}
+        eqs = [{(r[label], "Screened"): -1, **{(r[label], c): 1 for c in cols[1:]}} for r in rows]
+        groups = [r[label] for r in rows[:-1]]
+        eqs += [{("All", col): -1, **{(g, col): 1 for g in groups}} for col in cols]
+        out[name] = (cells, eqs)
+    steps = content.tables["Funnel"].frame.to_dict("records")
+    cells = {("R", 0): steps[0]["Remaining"]}
+    eqs = []
+    for i, s in enumerate(steps[1:], start=1):
+        cells[("X", i)] = s["Excluded at this step"]
+        cells[("R", i)] = s["Remaining"]
+        eqs.append({("R", i - 1): 1, ("X", i): -1, ("R", i): -1})
+    out["Funnel"] = (cells, eqs)
+    crit = content.tables["Criteria"].frame
+    for col in ("Fails", "Unknown", "Fails only this"):
+        out[f"Criteria {col}"] = (dict(zip(crit["Criterion"], crit[col], strict=True)), [])
+    combos = content.tables["Combinations"].frame
+    out["Combinations"] = (
+        dict(zip(combos["Criteria failed"], combos["Patients"], strict=True)),
+        [],
+    )
+    return out
+
+
+@pytest.mark.parametrize(("seed", "n", "k"), [(1, 40, 3), (2, 40, 5), (3, 25, 4), (4, 60, 5)])
+def test_no_suppressed_count_is_recoverable_in_any_report_table(seed, n, k):
+    result = evaluate(random_log(seed, n), "NCT07103668")
+    f = funnel(result, exclude=[c for c in result.protocol.ids if c not in ACTIVE])
+    content = build_content(f, evaluation=result, suppress_below=k)
+    upper = max(n, k)
+    hidden_any = False
+    for name, (cells, eqs) in report_tables(content, k).items():
+        assert_protected(cells, eqs, k, upper, name)
+        hidden_any |= any(isinstance(v, str) for v in cells.values())
+    assert hidden_any
+
+
+@pytest.mark.parametrize(("seed", "k"), [(5, 3), (6, 5)])
+def test_rates_and_intervals_only_beside_shown_counts(seed, k):
+    result = evaluate(random_log(seed, 40), "NCT07103668")
+    f = funnel(result, exclude=[c for c in result.protocol.ids if c not in ACTIVE])
+    content = build_content(f, evaluation=result, suppress_below=k)
+    for name in ("By site", "By month"):
+        t = content.tables[name]
+        for r in [*t.frame.to_dict("records"), t.total]:
+            shown = not isinstance(r["Screened"], str) and not isinstance(r["Screen-failed"], str)
+            for col in ("Screen-fail rate", "95% CI low", "95% CI high"):
+                assert (r[col] != HIDDEN) == shown, (name, r)
+    for r in content.tables["Criteria"].frame.to_dict("records"):
+        if isinstance(r["Fails"], str):
+            assert r["Fail rate"] == HIDDEN and r["Share of screen failures"] == HIDDEN
+    shares = content.tables["Criteria"].frame["Share of screen failures"]
+    assert (shares == HIDDEN).sum() != 1  # one hidden share = total minus the others
+    for r in content.tables["Combinations"].frame.to_dict("records"):
+        if isinstance(r["Patients"], str):
+            assert r["% of screen-failed"] == HIDDEN
+    for row in content.reasons.to_dict("records"):
+        assert not isinstance(row["Fails"], str)
+
+
+def test_suppressed_workbook_shows_markers_as_text(tmp_path):
+    import openpyxl
+
+    from screenkit.export import export_excel
+
+    result = evaluate(random_log(7, 30), "NCT07103668")
+    f = funnel(result, exclude=[c for c in result.protocol.ids if c not in ACTIVE])
+    out = export_excel(f, tmp_path / "s.xlsx", evaluation=result, suppress_below=4)
+    wb = openpyxl.load_workbook(out)
+    texts = [c.value for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "s"]
+    assert "<4" in texts
+    summary = [r for r in wb["Summary"].iter_rows(values_only=True) if r[0]]
+    legend = next(r[1] for r in summary if r[0] == "Small-count suppression")
+    assert legend.startswith("counts under 4 are shown as <4")
+
+
+# ---------------------------------------------------------------- pseudonyms
+def test_pseudonyms_are_keyed_unique_and_unlinkable():
+    ids = [f"P{i:04d}" for i in range(2000)]
+    a, b = pseudonymise(ids), pseudonymise(ids)
+    assert len(set(a)) == len(ids)
+    assert not set(a) & set(b)
+    fixed = pseudonymise(ids[:3], salt=b"k"), pseudonymise(ids[:3], salt=b"k")
+    assert fixed[0] == fixed[1]
+    assert all(code.startswith("PT-") and code[3:] not in ids for code in a)
+
+
+def test_pseudonyms_lengthen_on_collision(monkeypatch):
+    import screenkit.export.privacy as privacy
+
+    class Same:
+        def __init__(self, key, msg, digestmod):
+            self.msg = msg
+
+        def hexdigest(self):  # collide on the first 10 digits, differ after
+            return "ab" * 5 + self.msg.hex().rjust(54, "0")
+
+    monkeypatch.setattr(privacy.hmac, "new", Same)
+    codes = pseudonymise(["x", "y"])
+    assert len(set(codes)) == 2 and len(codes[0]) > len("PT-") + 10
