@@ -3,6 +3,10 @@
     python bench/explorer.py            # 100,000 patients
     python bench/explorer.py --small    # 5,000 patients (CI)
     python bench/explorer.py --profile  # also print where a toggle and a threshold go
+    OPENBLAS_NUM_THREADS=1 python bench/explorer.py
+
+On a busy 2-core machine OpenBLAS's threads make the funnel's small matrix products
+several times slower; ``OPENBLAS_NUM_THREADS=1`` shows the single-thread cost.
 
 Each row is the median of ``--repeats`` runs (wall clock, Python side, no browser). The
 core rows are what issue 3 sets targets for: a reorder or toggle recomputes the funnel
@@ -18,6 +22,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import statistics
 import sys
@@ -136,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"screenkit explorer benchmark: {n:,} synthetic patients, "
         f"{len(patterns.counts):,} distinct patterns (by site and month), {len(ids)} criteria; "
-        f"make_sample {made:.1f} s; Python {sys.version.split()[0]}"
+        f"make_sample {made:.1f} s; Python {sys.version.split()[0]}; "
+        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}"
     )
     print()
     width = max(len(r[0]) for r in rows)

@@ -100,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
                 accepted=f"{p.min:g} to {p.max:g}",
             )
     os.environ.update(environment(args))  # Voila's kernels inherit this environment
+    # The explorer's matrix products are small: one BLAS thread each is fastest, and
+    # OpenBLAS's spinning threads slow them several-fold on a busy machine.
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
     from voila.app import Voila
 
     print(

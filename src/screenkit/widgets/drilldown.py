@@ -20,7 +20,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
 
-__all__ = ["failing_patients", "masked_ids", "row_groups", "rows_in", "table_html"]
+__all__ = ["failing_mask", "failing_patients", "masked_ids", "row_groups", "rows_in", "table_html"]
 
 
 def row_groups(data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -71,14 +71,24 @@ def masked_ids(n: int, positions: np.ndarray | None = None) -> np.ndarray:
     return ("P" + numbers).to_numpy(dtype=object)
 
 
+def failing_mask(
+    evaluation: Evaluation, criterion: str, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Bool per patient: fails ``criterion`` (known fail), within ``rows`` if given."""
+    failing = (~evaluation.statuses[criterion]).to_numpy(dtype=bool, na_value=False)
+    return failing & rows if rows is not None else failing
+
+
 def failing_patients(
     evaluation: Evaluation,
     criterion: str,
     rows: np.ndarray | None = None,
     *,
     mask_ids: bool = True,
+    limit: int | None = None,
 ) -> pd.DataFrame:
-    """Patients (restricted to ``rows``, a bool mask) who fail ``criterion``.
+    """Patients (restricted to ``rows``, a bool mask) who fail ``criterion``; the first
+    ``limit`` of them if given.
 
     Columns: ``patient`` (masked as ``P0001`` by row position unless ``mask_ids=False``),
     ``site_id``, ``screening_date`` when present, then the columns and derived values the
@@ -87,29 +97,29 @@ def failing_patients(
     protocol = evaluation.protocol
     rule = protocol.criterion(criterion).rule
     data = evaluation.data
-    failing = (~evaluation.statuses[criterion]).to_numpy(dtype=bool, na_value=False)
-    if rows is not None:
-        failing &= rows
-    out = pd.DataFrame(index=pd.RangeIndex(int(failing.sum())))
+    positions = np.flatnonzero(failing_mask(evaluation, criterion, rows))
+    if limit is not None:
+        positions = positions[:limit]
+    out = pd.DataFrame(index=pd.RangeIndex(len(positions)))
     if mask_ids or "patient_id" not in data.columns:
-        out["patient"] = masked_ids(len(data), np.flatnonzero(failing))
+        out["patient"] = masked_ids(len(data), positions)
     else:
-        out["patient"] = data["patient_id"].to_numpy(dtype=object)[failing]
+        out["patient"] = data["patient_id"].iloc[positions].to_numpy(dtype=object)
     rule_columns = sorted(protocol.columns_needed(criterion) - {"site_id", "screening_date"})
-    shown = ["site_id", "screening_date", *rule_columns]
-    for name in shown:
-        if name in data.columns:
-            out[name] = data[name].to_numpy()[failing]
-    for name in sorted(rule.derived):
-        if name in evaluation.derived.columns:
-            out[name] = evaluation.derived[name].to_numpy()[failing]
-    return out
+    shown = [c for c in ["site_id", "screening_date", *rule_columns] if c in data.columns]
+    derived = [c for c in sorted(rule.derived) if c in evaluation.derived.columns]
+    values = pd.concat(
+        [data[shown].iloc[positions], evaluation.derived[derived].iloc[positions]], axis=1
+    )
+    return pd.concat([out, values.reset_index(drop=True)], axis=1)
 
 
-def table_html(table: pd.DataFrame, title: str, limit: int = 50) -> str:
-    """A scrollable HTML table of the first ``limit`` rows under an escaped title."""
+def table_html(table: pd.DataFrame, title: str, limit: int = 50, total: int | None = None) -> str:
+    """A scrollable HTML table of the first ``limit`` rows under an escaped title;
+    ``total`` is the number of rows the table was cut from (default: its length)."""
     shown = table.head(limit)
-    more = f" (first {limit} shown)" if len(table) > limit else ""
+    total = len(table) if total is None else total
+    more = f" (first {len(shown)} shown)" if total > len(shown) else ""
     body = shown.to_html(
         index=False, na_rep="—", classes="screenkit-table", border=0, float_format="{:g}".format
     )

@@ -49,10 +49,18 @@ from screenkit.widgets.controls import (
     section,
     update_in_place,
 )
-from screenkit.widgets.drilldown import failing_patients, row_groups, rows_in, table_html
+from screenkit.widgets.drilldown import (
+    failing_mask,
+    failing_patients,
+    row_groups,
+    rows_in,
+    table_html,
+)
 from screenkit.widgets.state import ExplorerState
 
 __all__ = ["ScreeningExplorer", "update_in_place"]
+
+DRILLDOWN_ROWS = 50  # patients listed in the drill-down table (the title gives the total)
 
 
 class ScreeningExplorer:
@@ -312,12 +320,14 @@ class ScreeningExplorer:
                 "<i>Choose a criterion to list the patients failing it.</i>"
             )
             return
+        rows = self._drilldown_rows()
+        total = int(failing_mask(self.evaluation, criterion, rows).sum())
         table = failing_patients(
-            self.evaluation, criterion, self._drilldown_rows(), mask_ids=self.mask_ids
+            self.evaluation, criterion, rows, mask_ids=self.mask_ids, limit=DRILLDOWN_ROWS
         )
         label = self.protocol.criterion(criterion).label
         self.drilldown_table.value = table_html(
-            table, f"{len(table):,} patients fail {criterion} {label}"
+            table, f"{total:,} patients fail {criterion} {label}", DRILLDOWN_ROWS, total
         )
 
     # ------------------------------------------------------------ controls
