@@ -408,3 +408,18 @@ def test_ie_needs_patient_ids(tmp_path):
     frame = pd.DataFrame({"spo2": pd.array([90.0], dtype="Float64")})
     with pytest.raises(InputError, match="patient IDs"):
         export_ie(evaluate(frame, "NCT07103668"), tmp_path / "ie.csv")
+
+
+@pytest.mark.parametrize("suppress_below", [None, 5])
+def test_an_empty_log_gives_a_valid_workbook_and_report(tmp_path, suppress_below):
+    frame = pd.DataFrame(
+        {"patient_id": pd.Series([], dtype="string"), "spo2": pd.array([], dtype="Float64")}
+    )
+    result = evaluate(frame, "NCT07103668")
+    f = funnel(result)
+    book = export_excel(f, tmp_path / "e.xlsx", evaluation=result, suppress_below=suppress_below)
+    rows = labelled_rows(openpyxl.load_workbook(book)["Summary"])
+    assert rows["Screened"][1] == 0
+    page = export_html(f, tmp_path / "e.html", evaluation=result, suppress_below=suppress_below)
+    assert "0 screened" in page.read_text(encoding="utf-8")
+    assert pd.read_csv(export_ie(result, tmp_path / "e.csv")).empty

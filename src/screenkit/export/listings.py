@@ -1,0 +1,297 @@
+"""The descriptive parts of a report: the load report (Data issues), the protocol as
+evaluated, the optional patient listing, and the Summary's metadata.
+
+>>> from screenkit.protocol import get_protocol
+>>> changed_parameters(get_protocol("NCT07103668").with_parameters(lesion_max_cm=7))
+'lesion_max_cm: 5 -> 7 cm'
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from screenkit.export.tables import Table
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from screenkit.evaluate import Evaluation
+    from screenkit.export.privacy import Suppression
+    from screenkit.funnel import Funnel
+
+__all__ = [
+    "changed_parameters",
+    "criterion_parameters",
+    "file_sha256",
+    "issues_table",
+    "patients_table",
+    "protocol_table",
+    "report_meta",
+]
+
+
+def file_sha256(path: str | Path) -> str | None:
+    """SHA-256 of a file's bytes (hex), or ``None`` when it cannot be read.
+
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile(delete=False) as fh:
+    ...     _ = fh.write(b"abc")
+    >>> file_sha256(fh.name)[:16]
+    'ba7816bf8f01cfea'
+    >>> os.unlink(fh.name)
+    """
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def criterion_parameters(protocol) -> dict[str, str]:
+    if protocol is None:
+        return {}
+    frame = protocol.to_frame()
+    return dict(zip(frame["criterion"], frame["parameters"], strict=True))
+
+
+def issues_table(
+    data: Any, evaluation: Evaluation | None, patients: bool, identified: bool, pseudo: dict | None
+) -> Table:
+    """Unparsed cells, implausible values, unmapped headers, skipped rows, missing columns."""
+    report = getattr(data, "report", None)
+    rows = []
+    patient_col = "Patient" if patients else None
+    if report is not None:
+        cells = report.cells
+        cells = cells[~cells["kind"].isin(["converted", "parsed"])]
+        for c in cells.itertuples(index=False):
+            pid = None if pd.isna(c.patient_id) else str(c.patient_id)
+            rows.append(
+                {
+                    "Issue": {"unparsed": "value not understood (counts as missing)"}.get(
+                        c.kind, str(c.kind)
+                    ),
+                    "Sheet": c.sheet,
+                    "Row": c.row,
+                    "Patient": pid if identified else (pseudo or {}).get(pid, pid and "?"),
+                    "Column": c.column,
+                    "Value": None if pd.isna(c.value) else str(c.value),
+                    "Detail": c.detail,
+                }
+            )
+        for h in report.headers[report.headers["how"] == "unmapped"].itertuples(index=False):
+            rows.append(
+                {
+                    "Issue": "column not used (header not recognised)",
+                    "Sheet": report.sheet,
+                    "Row": report.header_row,
+                    "Column": h.header,
+                    "Detail": "not mapped to any screenkit column; map it with --columns",
+                }
+            )
+        for s in report.skipped_rows.itertuples(index=False):
+            rows.append(
+                {"Issue": "row skipped", "Sheet": s.sheet, "Row": s.row, "Detail": s.reason}
+            )
+        for cv in report.conversions.itertuples(index=False):
+            rows.append(
+                {
+                    "Issue": "unit converted",
+                    "Column": cv.column,
+                    "Detail": f"{cv.cells} cell(s) converted from {cv.from_unit} to {cv.to_unit}",
+                }
+            )
+        for note in report.notes:
+            rows.append({"Issue": "note", "Detail": note})
+    if evaluation is not None:
+        for cid, cols in evaluation.missing_columns.items():
+            if cols:
+                rows.append(
+                    {
+                        "Issue": "criterion cannot be evaluated",
+                        "Column": ", ".join(cols),
+                        "Detail": f"{cid} needs column(s) absent from the file; it is unknown "
+                        "for every patient",
+                    }
+                )
+    columns = ["Issue", "Sheet", "Row", "Patient", "Column", "Value", "Detail"]
+    frame = pd.DataFrame(rows, columns=columns)
+    if patient_col is None:
+        frame = frame.drop(columns="Patient")
+    where = (
+        f"{report.rows_read} rows read, {report.rows_loaded} loaded, "
+        f"{len(report.skipped_rows)} skipped. "
+        if report is not None
+        else "No load report (the data were not loaded from a file by screenkit). "
+    )
+    return Table(
+        "Data issues",
+        "Load report: everything that was not read as given",
+        where
+        + "Row = the row number as the spreadsheet shows it."
+        + ("" if patients else " Patient IDs are left out (privacy by default)."),
+        frame,
+        {"Row": "count"},
+        wrap=("Detail",),
+    )
+
+
+def protocol_table(protocol: Any, f: Funnel) -> Table:
+    """Each criterion's rule and parameters exactly as evaluated, with its funnel step."""
+    step = {c: i for i, c in enumerate(f.order, start=1)}
+    if protocol is not None:
+        frame = protocol.to_frame().rename(
+            columns={
+                "criterion": "Criterion",
+                "kind": "Kind",
+                "label": "Label",
+                "rule": "Rule",
+                "parameters": "Parameters (as evaluated)",
+                "source": "Source",
+            }
+        )
+    else:
+        frame = pd.DataFrame(
+            {
+                "Criterion": list(f.patterns.criteria),
+                "Kind": list(f.patterns.kinds),
+                "Label": list(f.patterns.labels),
+            }
+        )
+    frame["Funnel step"] = [step.get(c, "switched off") for c in frame["Criterion"]]
+    note = "Each criterion's rule and parameter values exactly as evaluated for this report."
+    if protocol is not None:
+        note += f" Protocol {protocol.id}, version: {protocol.version}."
+    return Table(
+        "Protocol",
+        "Criteria as evaluated",
+        note,
+        frame,
+        {"Funnel step": "count"},
+        wrap=("Label", "Rule", "Parameters (as evaluated)", "Source"),
+    )
+
+
+def patients_table(
+    evaluation: Evaluation, f: Funnel, identified: bool, pseudo: dict | None
+) -> Table:
+    """One row per patient: pseudonym (or ID), site, month (or date), status, criteria."""
+    data = evaluation.data
+    active = [c for c in evaluation.statuses.columns if c not in f.excluded]
+    st = evaluation.statuses[active]
+    fails = (~st).fillna(False).to_numpy(dtype=bool)
+    unknown = st.isna().to_numpy()
+    ids = np.array(active, dtype=object)
+    status = np.where(
+        fails.any(axis=1), "screen_failed", np.where(unknown.any(axis=1), "pending", "eligible")
+    )
+    pid = (
+        data["patient_id"].astype(str)
+        if "patient_id" in data
+        else pd.Series([str(i) for i in data.index], index=data.index)
+    )
+    frame = pd.DataFrame(
+        {
+            "Patient": pid.tolist() if identified else [pseudo[p] for p in pid],
+            "Site": data["site_id"].astype(str).tolist() if "site_id" in data else "",
+        }
+    )
+    if "screening_date" in data:
+        dates = pd.to_datetime(data["screening_date"])
+        if identified:
+            frame["Screening date"] = dates.dt.date.tolist()
+        else:
+            frame["Screening month"] = dates.dt.strftime("%Y-%m").fillna("").tolist()
+    frame["Status"] = status
+    frame["Criteria failed"] = ["; ".join(ids[r]) for r in fails]
+    frame["Criteria unknown"] = ["; ".join(ids[r]) for r in unknown]
+    if not identified:
+        frame = frame.sort_values("Patient").reset_index(drop=True)
+    return Table(
+        "Patients",
+        "Patient listing" + (" (real patient IDs)" if identified else " (pseudonymised)"),
+        "One row per screened patient; criteria switched off are not listed. "
+        + (
+            "Contains real patient IDs: share only under the trial's data agreements."
+            if identified
+            else "Codes are random for this workbook: they cannot be turned back into patient "
+            "IDs and differ in every export."
+        ),
+        frame,
+        {},
+        wrap=("Criteria failed", "Criteria unknown"),
+    )
+
+
+def report_meta(
+    f: Funnel,
+    protocol: Any,
+    data: Any,
+    now: datetime,
+    sup: Suppression,
+    patients: bool,
+    identified: bool,
+) -> list[tuple[str, Any]]:
+    """The Summary's key-value block: protocol, data file + SHA-256, date, target, ..."""
+    from screenkit import __version__
+
+    meta: list[tuple[str, Any]] = []
+    pid = f.patterns.protocol_id or (protocol.id if protocol else "")
+    meta.append(("Protocol", f"{pid}: {protocol.title}" if protocol else pid))
+    if protocol is not None:
+        meta.append(("Protocol version", protocol.version))
+    source = getattr(data, "source", None) or getattr(getattr(data, "report", None), "file", None)
+    if source:
+        meta.append(("Data file", Path(source).name))
+        sheet = getattr(data, "sheet", None)
+        if sheet:
+            meta.append(("Sheet", sheet))
+        meta.append(("Data file SHA-256", file_sha256(source) or "(file could not be read)"))
+    else:
+        meta.append(("Data file", "(data given in Python, no file)"))
+    meta.append(("Report date", now.strftime("%Y-%m-%d %H:%M UTC")))
+    if protocol is not None and protocol.target:
+        meta.append(("Recruitment target", int(protocol.target)))
+    changed = changed_parameters(protocol)
+    meta.append(("Thresholds changed from the protocol", changed or "none"))
+    meta.append(("Criteria switched off", ", ".join(f.excluded) or "none"))
+    meta.append(("Small-count suppression", sup.legend()))
+    meta.append(
+        (
+            "Patient listing",
+            "not included (aggregate counts only)"
+            if not patients
+            else "included, real patient IDs"
+            if identified
+            else "included, pseudonymised IDs",
+        )
+    )
+    meta.append(("screenkit version", __version__))
+    return meta
+
+
+def changed_parameters(protocol: Any) -> str:
+    """Thresholds that differ from the protocol file, e.g. ``lesion_max_cm: 5 -> 7 cm``."""
+    if protocol is None:
+        return ""
+    try:
+        from screenkit.protocol import get_protocol
+
+        original = get_protocol(protocol.path or protocol.id)
+    except Exception:  # a protocol built in Python: nothing to compare with
+        return ""
+    changes = []
+    for name, p in protocol.parameters.items():
+        before = original.parameters.get(name)
+        if before is not None and before.value != p.value:
+            unit = f" {p.unit}" if p.unit else ""
+            changes.append(f"{name}: {before.value:g} -> {p.value:g}{unit}")
+    return "; ".join(changes)
