@@ -145,3 +145,27 @@ def test_with_parameters_returns_a_new_protocol(imc002):
     assert imc002.parameters["lesion_max_cm"].value == 5
     table = relaxed.to_frame().set_index("criterion")
     assert "lesion_max_cm = 7 cm" in table.loc["I5b", "parameters"]
+
+
+def test_labels_show_the_thresholds_in_force(imc002):
+    relaxed = imc002.with_parameters(lesion_max_cm=7, hb_min=7, spo2_max_excluded_pct=93)
+    assert imc002.criterion("I5b").label == "Largest lesion <= 5 cm"
+    assert relaxed.criterion("I5b").label == "Largest lesion <= 7 cm"
+    assert relaxed.criterion("I7d").label == "Haemoglobin >= 7.0 g/dL"
+    assert relaxed.criterion("E7").label == "SpO2 <= 93% on room air"
+    assert imc002.criterion("I7j").label == "Urine protein <= 1+, or 24-h protein < 1 g"
+    dipstick = imc002.with_parameters(urine_protein_max_grade=0.5).criterion("I7j").label
+    assert dipstick.startswith("Urine protein <= trace,")
+    result = evaluate(canonical_frame([patient()]), imc002).with_parameters(lesion_max_cm=6.5)
+    assert result.protocol.criterion("I5b").label == "Largest lesion <= 6.5 cm"
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [("Hb >= {hb_mn} g/dL", "not a parameter"), ("Hb >= {hb_min.__class__}", "not a parameter"),
+     ("Hb >= {hb_min", "unbalanced"), ("Hb >= {hb_min:q}", "cannot show")],
+)  # fmt: skip
+def test_label_templates_may_only_name_parameters(tmp_path, label, message):
+    spec = {**BASE, "criteria": [{**BASE["criteria"][0], "label": label}]}
+    with pytest.raises(ProtocolError, match=message):
+        load_protocol(_write(tmp_path, spec))

@@ -13,7 +13,7 @@ A protocol file (see ``protocols/NCT07103668.yaml``) has::
     criteria:
       - id: I5b
         kind: inclusion          # or exclusion
-        label: Largest lesion <= 5 cm
+        label: Largest lesion <= {lesion_max_cm:g} cm   # shows the value in force
         rule: largest_lesion_cm <= lesion_max_cm
         source: "Inclusion 5 of the registry record"
 
@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from string import Formatter
 from typing import Literal
 
 import pandas as pd
@@ -145,6 +146,7 @@ class Criterion:
     rule: Rule
     source: str
     notes: str = ""
+    label_template: str = ""  # the label as written, e.g. "Largest lesion <= {lesion_max_cm:g} cm"
 
     @property
     def columns(self) -> frozenset[str]:
@@ -228,7 +230,11 @@ class Protocol:
         """
         values = self.check_parameters(overrides)
         params = {n: replace(p, value=values[n]) for n, p in self.parameters.items()}
-        return replace(self, parameters=params)
+        criteria = tuple(
+            replace(c, label=_render_label(c.label_template or c.label, values))
+            for c in self.criteria
+        )
+        return replace(self, parameters=params, criteria=criteria)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per criterion: id, kind, label, rule, parameters (with values), source."""
@@ -332,7 +338,9 @@ def _build(spec: _ProtocolSpec, where: str) -> Protocol:
                 protocol=where,
                 rule=c.rule,
             )
-        criteria.append(Criterion(c.id, c.kind, c.label, rule, c.source, c.notes))
+        _check_label(c.label, values, where, c.id)
+        label = _render_label(c.label, values)
+        criteria.append(Criterion(c.id, c.kind, label, rule, c.source, c.notes, c.label))
     used_by: dict[str, list[str]] = {n: [] for n in spec.parameters}
     for c in criteria:
         names = set(c.rule.parameters)
@@ -365,6 +373,48 @@ def _build(spec: _ProtocolSpec, where: str) -> Protocol:
         notes=spec.notes,
         path=None if where == "<mapping>" else where,
     )
+
+
+def _check_label(template: str, values: Mapping[str, float], where: str, cid: str) -> None:
+    """A label may name parameters in braces (``{lesion_max_cm:g}``) and nothing else."""
+    try:
+        fields = [f for _, f, _, _ in Formatter().parse(template) if f is not None]
+    except ValueError as err:
+        raise ProtocolError(
+            f"Criterion {cid} label has unbalanced braces", protocol=where, detail=str(err)
+        ) from None
+    for name in fields:
+        if name not in values:
+            raise ProtocolError(
+                f"Criterion {cid} label names {{{name}}}, which is not a parameter",
+                protocol=where,
+                accepted=", ".join(values) or "(no parameters)",
+                hint="write {parameter_name} or {parameter_name:g}; use {{ and }} for braces",
+            )
+    try:
+        _render_label(template, values)
+    except ValueError as err:
+        raise ProtocolError(
+            f"Criterion {cid} label cannot show its parameters",
+            protocol=where,
+            detail=str(err),
+            hint="use a number format such as {name:g} or {name:.1f}",
+        ) from None
+
+
+class _LabelValue(float):
+    """A parameter value in a label: any float format, plus ``:dipstick`` for urine
+    dipstick grades (0 -> ``neg``, 0.5 -> ``trace``, 2 -> ``2+``)."""
+
+    def __format__(self, spec: str) -> str:
+        if spec == "dipstick":
+            return {0.0: "neg", 0.5: "trace"}.get(float(self), f"{float(self):g}+")
+        return format(float(self), spec)
+
+
+def _render_label(template: str, values: Mapping[str, float]) -> str:
+    """The label with the current parameter values (``{lesion_max_cm:g}`` -> ``7``)."""
+    return template.format_map({k: _LabelValue(v) for k, v in values.items()})
 
 
 def _shipped() -> dict[str, resources.abc.Traversable]:
