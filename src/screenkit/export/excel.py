@@ -137,7 +137,7 @@ def write_workbook(content: Content) -> Workbook:
         ws = wb.create_sheet(name)
         end = _table_sheet(ws, table)
         if name == "Funnel":
-            _funnel_chart(ws, table, end)
+            _funnel_chart(ws, table, end, hidden=content.suppression.active)
     return wb
 
 
@@ -246,6 +246,8 @@ def write_table(
         for j, col in enumerate(columns):
             cell = put(ws, top + i, left + j, rec[col], table.formats.get(col))
             horizontal = cell.alignment.horizontal  # right for markers in number columns
+            if col in ("Step", "Rank"):
+                horizontal = "center"
             cell.alignment = Alignment(
                 wrap_text=col in table.wrap, vertical="top", horizontal=horizontal
             )
@@ -305,7 +307,9 @@ def _summary_sheet(ws: Worksheet, content: Content) -> None:
     put(ws, 2, 1, content.headline_text).font = Font(bold=True, size=12)
     row = 4
     for key, value in content.meta:
-        put(ws, row, 1, key).font = BOLD
+        key_cell = put(ws, row, 1, key)
+        key_cell.font = BOLD
+        key_cell.alignment = Alignment(vertical="top")
         cell = put(ws, row, 2, value)
         cell.alignment = Alignment(horizontal="left", wrap_text=True, vertical="top")
         ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=6)
@@ -395,7 +399,8 @@ def _summary_sheet(ws: Worksheet, content: Content) -> None:
     ws.sheet_view.showGridLines = False
 
 
-def _funnel_chart(ws: Worksheet, table: Table, end: int) -> None:
+def _funnel_chart(ws: Worksheet, table: Table, end: int, *, hidden: bool = False) -> None:
+    """Bar chart of patients remaining per step, beside the table and as tall as it."""
     columns = list(table.frame.columns)
     remaining = columns.index("Remaining") + 1
     crit = columns.index("Criterion") + 1
@@ -404,7 +409,9 @@ def _funnel_chart(ws: Worksheet, table: Table, end: int) -> None:
     chart = BarChart()
     chart.type = "bar"
     chart.style = 10
-    chart.title = "Patients remaining after each criterion"
+    chart.title = "Patients remaining after each criterion" + (
+        " (hidden counts not drawn)" if hidden else ""
+    )
     chart.x_axis.scaling.orientation = "maxMin"
     chart.x_axis.delete = False
     chart.y_axis.delete = False
@@ -416,6 +423,7 @@ def _funnel_chart(ws: Worksheet, table: Table, end: int) -> None:
     chart.set_categories(Reference(ws, min_col=crit, min_row=top + 1, max_row=top + n))
     chart.gapWidth = 40
     chart.x_axis.tickLblSkip = 1
-    chart.height = max(8.0, 0.5 * n + 2)
+    points = sum(ws.row_dimensions[r].height or 15 for r in range(top, top + n + 1))
+    chart.height = max(8.0, points * 0.0353 - 0.5)  # points to cm: ends with the table
     chart.width = 16
     ws.add_chart(chart, f"{get_column_letter(len(columns) + 2)}{top}")
