@@ -76,7 +76,11 @@ class LoadReport:
             f"  headers: {len(self.headers)} ({mapped} mapped, {len(self.unmapped)} unmapped"
             + (f": {', '.join(self.unmapped)}" if self.unmapped else "")
             + ")",
-            "  cells: " + ", ".join(f"{n} {k}" for k, n in self.counts().items() if n),
+            "  cells: "
+            + (
+                ", ".join(f"{n} {k}" for k, n in self.counts().items() if n)
+                or "all read as written"
+            ),
         ]
         lines += [f"  note: {n}" for n in self.notes]
         problems = self.problems
