@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from screenkit._blas import one_blas_thread
 from screenkit.errors import ScreenkitError
 from screenkit.patterns import (
     NO_DATE,
@@ -160,8 +161,10 @@ class Funnel:
         codes, uniques = pd.factorize(p.groups[group], sort=True)
         weights = np.zeros((len(uniques), len(p.core_fails)))
         np.add.at(weights, (codes, p.pattern), p.counts)
+        with one_blas_thread():
+            fails = weights @ p._fails_f
         table = pd.DataFrame(
-            (weights @ p.core_fails).round().astype(np.int64),
+            fails.round().astype(np.int64),
             index=pd.Index(uniques, name=group),
             columns=list(p.criteria),
         )
@@ -245,6 +248,11 @@ def funnel(
     exclude : criterion IDs switched off (they exclude nobody).
     """
     patterns = source if isinstance(source, PatternCounts) else source.patterns()
+    with one_blas_thread():
+        return _funnel(patterns, order, exclude)
+
+
+def _funnel(patterns: PatternCounts, order: Sequence[str] | None, exclude: Iterable[str]) -> Funnel:
     ids = list(patterns.criteria)
     index = {cid: i for i, cid in enumerate(ids)}
     excluded = tuple(dict.fromkeys(exclude))
