@@ -146,7 +146,7 @@ def test_formats_tables_freeze_print_and_charts(workbook):
     assert ws.freeze_panes == "B4"
     assert ws.page_setup.orientation == "landscape"
     assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
-    assert "Criteria" in ws.tables and ws.tables["Criteria"].ref.startswith("A3:")
+    assert ws.tables["tblCriteria"].ref.startswith("A3:")
     header = {c.value: c for c in ws[3]}
     col = header["Fail rate"].column
     assert ws.cell(4, col).number_format == "0.0%"
@@ -423,3 +423,18 @@ def test_an_empty_log_gives_a_valid_workbook_and_report(tmp_path, suppress_below
     page = export_html(f, tmp_path / "e.html", evaluation=result, suppress_below=suppress_below)
     assert "0 screened" in page.read_text(encoding="utf-8")
     assert pd.read_csv(export_ie(result, tmp_path / "e.csv")).empty
+
+
+def test_data_issues_use_the_listing_pseudonyms(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("patient_id,site_id,hb\nP1,S1,abc\nP2,S1,9.5\n", encoding="utf-8")
+    data = load_screening(log)
+    result = evaluate(data, "NCT07103668")
+    out = export_excel(
+        funnel(result), tmp_path / "o.xlsx", evaluation=result, data=data, patients=True
+    )
+    wb = openpyxl.load_workbook(out)
+    issues = sheet_frame(wb["Data issues"])
+    code = issues.loc[issues["Value"] == "abc", "Patient"].item()
+    assert code.startswith("PT-") and code in set(sheet_frame(wb["Patients"])["Patient"])
+    assert "P1" not in {c.value for ws in wb for row in ws.iter_rows() for c in row}

@@ -291,7 +291,7 @@ def _fit_rows(ws: Worksheet, table: Table, top: int, left: int, records: list[di
 # ---------------------------------------------------------------- sheets
 def _table_sheet(ws: Worksheet, table: Table) -> int:
     ncols = table.frame.shape[1]
-    end = write_table(ws, table, TABLE_HEADER_ROW, name=table.name.replace(" ", ""))
+    end = write_table(ws, table, TABLE_HEADER_ROW, name="tbl" + table.name.replace(" ", ""))
     _title(ws, table.title, table.note, ncols)
     freeze_col = 2 if table.name in ("Criteria", "Protocol", "Patients") else 1
     ws.freeze_panes = ws.cell(row=TABLE_HEADER_ROW + 1, column=freeze_col)
@@ -326,7 +326,7 @@ def _summary_sheet(ws: Worksheet, content: Content) -> None:
         content.headline,
         {"Patients": "count", "% of screened": "pct", "95% CI low": "pct", "95% CI high": "pct"},
     )
-    row = write_table(ws, headline, row + 1, name="Headline", widths=False) + 2
+    row = write_table(ws, headline, row + 1, name="tblHeadline", widths=False) + 2
 
     put(ws, row, 1, "Top reasons for screen failure").font = Font(bold=True, size=12, color=NAVY)
     reasons = content.reasons.copy()
@@ -356,7 +356,7 @@ def _summary_sheet(ws: Worksheet, content: Content) -> None:
         wrap=("Criterion", "In one sentence"),
     )
     top = row + 1
-    end = write_table(ws, table, top, name="TopReasons", widths=False)
+    end = write_table(ws, table, top, name="tblTopReasons", widths=False)
     for r in range(top + 1, end + 1):
         for c in range(1, 7):
             ws.cell(r, c).alignment = Alignment(vertical="top", wrap_text=c in (1, 6))
