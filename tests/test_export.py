@@ -438,3 +438,28 @@ def test_data_issues_use_the_listing_pseudonyms(tmp_path):
     code = issues.loc[issues["Value"] == "abc", "Patient"].item()
     assert code.startswith("PT-") and code in set(sheet_frame(wb["Patients"])["Patient"])
     assert "P1" not in {c.value for ws in wb for row in ws.iter_rows() for c in row}
+
+
+def test_routine_not_done_markers_are_counted_per_column(tmp_path):
+    data = load_screening(sample_path("messy"))
+    result = evaluate(data, "NCT07103668")
+    out = export_excel(funnel(result), tmp_path / "m.xlsx", evaluation=result, data=data)
+    issues = sheet_frame(openpyxl.load_workbook(out)["Data issues"])
+    kinds = data.report.cells["kind"].value_counts()
+    not_done = issues[issues["Issue"] == "not done / not available"]
+    assert not_done["Cells"].sum() == kinds["not done"]
+    assert len(not_done) < kinds["not done"] / 10  # grouped, not one line per cell
+    censored = issues[issues["Issue"].str.startswith("censored")]
+    assert len(censored) == kinds.get("censored", 0) and (censored["Cells"] == 1).all()
+
+
+def test_data_issues_put_unreadable_cells_first(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text("patient_id,site_id,hb,Extra\nP1,S1,ND,x\nP2,S1,abc,y\n", encoding="utf-8")
+    data = load_screening(log)
+    result = evaluate(data, "NCT07103668")
+    out = export_excel(funnel(result), tmp_path / "o.xlsx", evaluation=result, data=data)
+    issues = sheet_frame(openpyxl.load_workbook(out)["Data issues"])["Issue"].tolist()
+    assert issues[0] == "value not understood (counts as missing)"
+    assert issues[1] == "column not used (header not recognised)"
+    assert issues.index("not done / not available") > issues.index("criterion cannot be evaluated")

@@ -70,7 +70,7 @@ SHEETS = (
     "Protocol",
     "Patients",
 )
-FORMATS = {"count": "#,##0", "pct": "0.0%", "decimal": "0.0"}
+FORMATS = {"count": "#,##0", "int": "0", "pct": "0.0%", "decimal": "0.0"}
 NAVY = "1F3864"
 HEADER_FILL = PatternFill("solid", start_color=NAVY, end_color=NAVY)
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -246,7 +246,7 @@ def write_table(
         for j, col in enumerate(columns):
             cell = put(ws, top + i, left + j, rec[col], table.formats.get(col))
             horizontal = cell.alignment.horizontal  # right for markers in number columns
-            if col in ("Step", "Rank"):
+            if col in ("Step", "Rank", "Row", "Cells"):
                 horizontal = "center"
             cell.alignment = Alignment(
                 wrap_text=col in table.wrap, vertical="top", horizontal=horizontal

@@ -138,6 +138,8 @@ def _fmt(value: Any, fmt: str | None) -> str:
         return f"{100 * value:.1f}%"
     if fmt == "decimal":
         return f"{value:,.1f}"
+    if fmt == "int" and isinstance(value, int | float):
+        return f"{value:.0f}"
     if fmt == "count" and isinstance(value, int | float):
         return f"{value:,.0f}"
     return str(value)

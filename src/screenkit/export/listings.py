@@ -24,6 +24,26 @@ if TYPE_CHECKING:
     from screenkit.export.privacy import Suppression
     from screenkit.funnel import Funnel
 
+ISSUE_NAMES = {
+    "unparsed": "value not understood (counts as missing)",
+    "implausible": "implausible value",
+    "censored": "censored value (bound kept)",
+    "not done": "not done / not available",
+}
+
+#: Most actionable first: cells that became missing, then whole columns, rows, the rest.
+ISSUE_ORDER = (
+    ISSUE_NAMES["unparsed"],
+    "column not used (header not recognised)",
+    "criterion cannot be evaluated",
+    "row skipped",
+    ISSUE_NAMES["implausible"],
+    ISSUE_NAMES["censored"],
+    ISSUE_NAMES["not done"],
+    "unit converted",
+    "note",
+)
+
 __all__ = [
     "changed_parameters",
     "criterion_parameters",
@@ -71,22 +91,36 @@ def issues_table(
     patient_col = "Patient" if patients else None
     if report is not None:
         cells = report.cells
-        cells = cells[~cells["kind"].isin(["converted", "parsed"])]
-        for c in cells.itertuples(index=False):
+        one_by_one = cells[cells["kind"].isin(["unparsed", "implausible", "censored"])]
+        for c in one_by_one.itertuples(index=False):
             pid = None if pd.isna(c.patient_id) else str(c.patient_id)
             rows.append(
                 {
-                    "Issue": {"unparsed": "value not understood (counts as missing)"}.get(
-                        c.kind, str(c.kind)
-                    ),
+                    "Issue": ISSUE_NAMES.get(c.kind, str(c.kind)),
                     "Sheet": c.sheet,
                     "Row": c.row,
                     "Patient": pid if identified else (pseudo or {}).get(pid, pid and "?"),
                     "Column": c.column,
                     "Value": None if pd.isna(c.value) else str(c.value),
+                    "Cells": 1,
                     "Detail": c.detail,
                 }
             )
+        # "not done" markers (ND, N/A, pending, blank) are routine: one row per column + spelling
+        not_done = cells[cells["kind"] == "not done"]
+        if len(not_done):
+            grouped = not_done.groupby(["column", "value"], sort=True, dropna=False).size()
+            for (column, value), count in grouped.items():
+                rows.append(
+                    {
+                        "Issue": ISSUE_NAMES["not done"],
+                        "Sheet": report.sheet,
+                        "Column": column,
+                        "Value": None if pd.isna(value) else str(value),
+                        "Cells": int(count),
+                        "Detail": "read as missing (not done / not available)",
+                    }
+                )
         for h in report.headers[report.headers["how"] == "unmapped"].itertuples(index=False):
             rows.append(
                 {
@@ -122,8 +156,11 @@ def issues_table(
                         "for every patient",
                     }
                 )
-    columns = ["Issue", "Sheet", "Row", "Patient", "Column", "Value", "Detail"]
+    columns = ["Issue", "Sheet", "Row", "Patient", "Column", "Value", "Cells", "Detail"]
     frame = pd.DataFrame(rows, columns=columns)
+    priority = {name: i for i, name in enumerate(ISSUE_ORDER)}
+    rank = frame["Issue"].map(lambda issue: priority.get(issue, len(priority)))
+    frame = frame.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
     if patient_col is None:
         frame = frame.drop(columns="Patient")
     where = (
@@ -135,11 +172,11 @@ def issues_table(
     return Table(
         "Data issues",
         "Load report: everything that was not read as given",
-        where
-        + "Row = the row number as the spreadsheet shows it."
+        where + "Row = the row number as the spreadsheet shows it; Cells = how many cells a line "
+        "stands for (routine not-done markers such as ND or N/A are counted per column)."
         + ("" if patients else " Patient IDs are left out (privacy by default)."),
         frame,
-        {"Row": "count"},
+        {"Row": "int", "Cells": "count"},
         wrap=("Detail",),
     )
 
