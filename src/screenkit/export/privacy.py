@@ -260,15 +260,37 @@ def _exposed_in(a: np.ndarray, v: np.ndarray, h: list[int], primary: set, k: int
     if exposed:
         return exposed
     # then bounds: <k cells lie in 0..k-1, hidden complements are >= k
+    top = max(float(v.max()), k)  # no count exceeds the largest (the report's total)
+    low_b = np.array([0.0 if j in primary else float(k) for j in h])
+    high_b = np.array([k - 1.0 if j in primary else top for j in h])
+    # every feasible table found widens the known range of each cell; a cell whose range
+    # reaches 1 is not pinned. Start from the true table, a few random directions, then
+    # minimise / maximise each cell not yet shown to move.
     from scipy.optimize import linprog
 
-    top = max(float(v.max()), k)  # no count exceeds the largest (the report's total)
-    bounds = [(0, k - 1) if j in primary else (k, top) for j in h]
+    bounds = list(zip(low_b, high_b, strict=True))
+    seen_low, seen_high = v[h].copy(), v[h].copy()
+
+    def solve(c: np.ndarray) -> np.ndarray | None:
+        res = linprog(c, A_eq=a_h, b_eq=b, bounds=bounds, method="highs")
+        if res.status != 0:
+            return None
+        np.minimum(seen_low, res.x, out=seen_low)
+        np.maximum(seen_high, res.x, out=seen_high)
+        return res.x
+
+    rng = np.random.default_rng(0)
+    for _ in range(2):
+        c = rng.standard_normal(len(h))
+        solve(c)
+        solve(-c)
     for i, j in enumerate(h):
+        if seen_high[i] - seen_low[i] >= 1 - _TOL:
+            continue
         c = np.zeros(len(h))
         c[i] = 1.0
-        low = linprog(c, A_eq=a_h, b_eq=b, bounds=bounds, method="highs")
-        high = linprog(-c, A_eq=a_h, b_eq=b, bounds=bounds, method="highs")
-        if low.status == 0 and high.status == 0 and (-high.fun) - low.fun < 1 - _TOL:
+        solve(c)
+        solve(-c)
+        if seen_high[i] - seen_low[i] < 1 - _TOL:
             exposed.append(j)
     return exposed
