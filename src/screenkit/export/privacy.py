@@ -210,9 +210,12 @@ def _nearest_shown(j: int, neighbours: list[set[int]], hidden: set) -> list[int]
 def _exposed(a: np.ndarray, v: np.ndarray, hidden: set, primary: set, k: int) -> list[list[int]]:
     """Per group of linked hidden cells, those the shown cells, equations and bounds pin
     down (groups with none left out)."""
+    # a reader who sees the largest count (the report's total) knows nothing exceeds it
+    largest = set(np.flatnonzero(v == v.max()).tolist()) if len(v) else set()
+    top = float(v.max()) if largest - hidden else np.inf
     out = []
     for h, rows in _components(a, hidden):
-        exposed = _exposed_in(a[rows], v, h, primary, k)
+        exposed = _exposed_in(a[rows], v, h, primary, k, top)
         if exposed:
             out.append(exposed)
     return out
@@ -246,7 +249,9 @@ def _components(a: np.ndarray, hidden: set) -> list[tuple[list[int], np.ndarray]
     return out
 
 
-def _exposed_in(a: np.ndarray, v: np.ndarray, h: list[int], primary: set, k: int) -> list[int]:
+def _exposed_in(
+    a: np.ndarray, v: np.ndarray, h: list[int], primary: set, k: int, top: float
+) -> list[int]:
     a_h = a[:, h]
     shown = np.ones(len(v), bool)
     shown[h] = False
@@ -259,8 +264,7 @@ def _exposed_in(a: np.ndarray, v: np.ndarray, h: list[int], primary: set, k: int
     exposed = [h[i] for i in range(len(h)) if determined[i]]
     if exposed:
         return exposed
-    # then bounds: <k cells lie in 0..k-1, hidden complements are >= k
-    top = max(float(v.max()), k)  # no count exceeds the largest (the report's total)
+    # then bounds: <k cells lie in 0..k-1, hidden complements are >= k (and <= top)
     low_b = np.array([0.0 if j in primary else float(k) for j in h])
     high_b = np.array([k - 1.0 if j in primary else top for j in h])
     # every feasible table found widens the known range of each cell; a cell whose range
@@ -268,7 +272,7 @@ def _exposed_in(a: np.ndarray, v: np.ndarray, h: list[int], primary: set, k: int
     # minimise / maximise each cell not yet shown to move.
     from scipy.optimize import linprog
 
-    bounds = list(zip(low_b, high_b, strict=True))
+    bounds = [(lo, None if np.isinf(hi) else hi) for lo, hi in zip(low_b, high_b, strict=True)]
     seen_low, seen_high = v[h].copy(), v[h].copy()
 
     def solve(c: np.ndarray) -> np.ndarray | None:
@@ -290,7 +294,8 @@ def _exposed_in(a: np.ndarray, v: np.ndarray, h: list[int], primary: set, k: int
         c = np.zeros(len(h))
         c[i] = 1.0
         solve(c)
-        solve(-c)
+        if solve(-c) is None:  # unbounded above (no total in sight): not pinned
+            seen_high[i] = np.inf
         if seen_high[i] - seen_low[i] < 1 - _TOL:
             exposed.append(j)
     return exposed
