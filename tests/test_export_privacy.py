@@ -260,3 +260,19 @@ def test_pseudonyms_lengthen_on_collision(monkeypatch):
     monkeypatch.setattr(privacy.hmac, "new", Same)
     codes = pseudonymise(["x", "y"])
     assert len(set(codes)) == 2 and len(codes[0]) > len("PT-") + 10
+
+
+def test_suppressed_report_counts_data_issues_per_column(tmp_path):
+    from screenkit.export.content import build_content
+    from screenkit.normalize import load_screening
+
+    log = tmp_path / "log.csv"
+    rows = "".join(f"P{i},S1,{'abc' if i < 3 else 9.5},99\n" for i in range(10))
+    log.write_text("patient_id,site_id,hb,spo2\n" + rows, encoding="utf-8")
+    data = load_screening(log)
+    result = evaluate(data, "NCT07103668")
+    content = build_content(funnel(result), evaluation=result, data=data, suppress_below=3)
+    issues = content.tables["Data issues"].frame
+    assert "Value" not in issues.columns and "abc" not in issues.to_string()
+    unparsed = issues[issues["Issue"].str.startswith("value not understood")]
+    assert unparsed[["Column", "Cells"]].values.tolist() == [["hb", 3]]

@@ -114,7 +114,9 @@ def build_content(
     if evaluation is not None and patients and not identified and "patient_id" in evaluation.data:
         ids = evaluation.data["patient_id"].astype(str).tolist()
         pseudo = dict(zip(ids, pseudonymise(ids), strict=True))
-    tables["Data issues"] = issues_table(data, evaluation, patients, identified, pseudo)
+    tables["Data issues"] = issues_table(
+        data, evaluation, patients, identified, pseudo, aggregate=k is not None
+    )
     tables["Protocol"] = protocol_table(protocol, f)
     if patients and evaluation is not None:
         tables["Patients"] = patients_table(evaluation, f, identified, pseudo)
@@ -131,7 +133,7 @@ def build_content(
         meta=report_meta(f, protocol, data, now or datetime.now(UTC), sup, patients, identified),
         headline=headline,
         headline_text=headline_sentence(headline),
-        reasons=reasons_frame(f, criteria.frame, top_reasons),
+        reasons=reasons_frame(f, criteria, top_reasons),
         tables=tables,
         suppression=sup,
         funnel=f,

@@ -83,9 +83,19 @@ def criterion_parameters(protocol) -> dict[str, str]:
 
 
 def issues_table(
-    data: Any, evaluation: Evaluation | None, patients: bool, identified: bool, pseudo: dict | None
+    data: Any,
+    evaluation: Evaluation | None,
+    patients: bool,
+    identified: bool,
+    pseudo: dict | None,
+    *,
+    aggregate: bool = False,
 ) -> Table:
-    """Unparsed cells, implausible values, unmapped headers, skipped rows, missing columns."""
+    """Unparsed cells, implausible values, unmapped headers, skipped rows, missing columns.
+
+    With ``aggregate`` (reports with small-count suppression, meant for wide sharing) the
+    cells are counted per issue and column: no row numbers, no values.
+    """
     report = getattr(data, "report", None)
     rows = []
     patient_col = "Patient" if patients else None
@@ -163,6 +173,18 @@ def issues_table(
     frame = frame.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
     if patient_col is None:
         frame = frame.drop(columns="Patient")
+    if aggregate and len(frame):
+        per_cell = frame["Issue"].isin(ISSUE_NAMES.values())
+        counted = (
+            frame[per_cell]
+            .assign(Cells=frame["Cells"].fillna(1).astype(int))
+            .groupby(["Issue", "Column"], sort=False, dropna=False)["Cells"]
+            .sum()
+            .reset_index()
+            .assign(Detail="counted per column")
+        )
+        frame = pd.concat([counted, frame[~per_cell].drop(columns=["Value"])], ignore_index=True)
+        frame = frame.reindex(columns=[c for c in columns if c in frame.columns and c != "Value"])
     where = (
         f"{report.rows_read} rows read, {report.rows_loaded} loaded, "
         f"{len(report.skipped_rows)} skipped. "
@@ -172,8 +194,15 @@ def issues_table(
     return Table(
         "Data issues",
         "Load report: everything that was not read as given",
-        where + "Row = the row number as the spreadsheet shows it; Cells = how many cells a line "
-        "stands for (routine not-done markers such as ND or N/A are counted per column)."
+        where
+        + (
+            "Cells are counted per issue and column, without row numbers or values "
+            "(small-count suppression is on)."
+            if aggregate
+            else "Row = the row number as the spreadsheet shows it; Cells = how many cells a "
+            "line stands for (routine not-done markers such as ND or N/A are counted per "
+            "column)."
+        )
         + ("" if patients else " Patient IDs are left out (privacy by default)."),
         frame,
         {"Row": "int", "Cells": "count"},

@@ -318,11 +318,12 @@ def combinations_table(f: Funnel, sup: Suppression, combos: pd.DataFrame, top: i
     )
 
 
-def reasons_frame(f: Funnel, criteria: pd.DataFrame, top: int) -> pd.DataFrame:
+def reasons_frame(f: Funnel, criteria: Table, top: int) -> pd.DataFrame:
     """Top criteria by equal-share attribution, each with one sentence (shown counts only)."""
     crit = f.criteria[f.criteria["active"] & (f.criteria["fails"] > 0)]
     crit = crit.sort_values(["attribution", "fails"], ascending=False).head(top)
-    shown = criteria.set_index("Criterion")
+    shown = criteria.frame.set_index("Criterion")
+    failed = (criteria.total or {}).get("Share of screen failures", f.screen_failed)
     rows = []
     for rank, row in enumerate(crit.itertuples(index=False), start=1):
         d = shown.loc[row.criterion]
@@ -339,7 +340,7 @@ def reasons_frame(f: Funnel, criteria: pd.DataFrame, top: int) -> pd.DataFrame:
         sentence = (
             f"{row.criterion} ({row.label}): {fails} patients fail it{rate_text}; "
             f"{only} fail nothing else and would no longer be screen failures if it were "
-            f"dropped; it accounts for {share:.1f} of the {f.screen_failed} screen failures "
+            f"dropped; it accounts for {share:.1f} of the {failed} screen failures "
             "when each failure is shared equally among the criteria failed."
         )
         rows.append(
