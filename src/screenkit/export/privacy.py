@@ -9,10 +9,14 @@ included) can turn a code back into an ID or link two exports.
 hides further counts ("complementary suppression", shown as ``hidden``) until no hidden
 count can be worked out from the shown ones. What a reader knows is modelled as linear
 equations between counts (row sums, column totals, ``remaining = previous - excluded``)
-plus bounds: a ``<k`` cell lies in ``0..k-1`` and a ``hidden`` cell is at least ``k``. A
-hidden count is protected when it can take at least two values under that knowledge,
-checked exactly with linear programming (the tables here are totally unimodular, so the
-linear-programming bounds are attained by integer tables).
+plus bounds: a ``<k`` cell lies in ``0..k-1``, a ``hidden`` cell is at least ``k``, and no
+count exceeds the largest one when that (the report's total) is shown. A hidden count is
+protected when it can take at least two values under that knowledge, checked exactly with
+linear programming (the tables here are totally unimodular, so the linear-programming
+bounds are attained by integer tables); ``tests/test_export_privacy.py`` confirms it by
+enumerating integer tables. If no choice of further cells can protect a small count,
+:func:`suppress` raises instead of publishing it. ``k`` must be at least 3: with 2, two
+``<2`` cells in a row whose hidden total is at least 2 must both be 1.
 
 >>> values = {"a": 2, "b": 10, "total": 12}
 >>> s = suppress(values, [{"a": 1, "b": 1, "total": -1}], k=5)
