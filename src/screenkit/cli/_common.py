@@ -6,9 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from screenkit.errors import InputError, ScreenkitError
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+from screenkit.errors import ScreenkitError
 
 
 def add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,30 +69,3 @@ def load_and_evaluate(args: argparse.Namespace):
             file=sys.stderr,
         )
     return data, evaluation
-
-
-def check_output(path: Path, inputs: list[Path], force: bool = True) -> Path:
-    """Refuse to write over an input file, into a missing folder, or (without force)
-    over an existing file."""
-    out = Path(path)
-    for given in inputs:
-        if given is not None and out.resolve() == Path(given).resolve():
-            raise InputError(
-                "Output path is the input file: screenkit never overwrites its input",
-                file=out,
-                hint="choose another output name",
-            )
-    if not out.parent.exists():
-        raise InputError("Output folder does not exist", file=out.parent)
-    if out.exists() and not force:
-        raise InputError(
-            "Output file exists", file=out, hint="use --force to replace it, or another name"
-        )
-    return out
-
-
-def safe_text(value):
-    """Text that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value

@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from screenkit.cli._common import add_input_arguments, check_output, load_and_evaluate, safe_text
+from screenkit.cli._common import add_input_arguments, load_and_evaluate
+from screenkit.files import atomic_write, check_target, safe_text
 
 
 def register(subparsers) -> None:
@@ -41,10 +42,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None or str(args.output) == "-":
         table.to_csv(sys.stdout, index=False)
         return 0
-    out = check_output(args.output, [args.input], force=args.force)
-    tmp = out.with_name(f".{out.name}.tmp")
-    table.to_csv(tmp, index=False, encoding="utf-8")
-    tmp.replace(out)
+    out = check_target(args.output, overwrite=args.force, inputs=[args.input])
+    atomic_write(out, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8"))
     c = evaluation.counts()
     print(
         f"wrote {out}: {c['screened']} patients x {len(evaluation.protocol.criteria)} criteria "

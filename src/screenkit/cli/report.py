@@ -29,7 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from screenkit.cli._common import add_input_arguments, check_output, load_and_evaluate
+from screenkit.cli._common import add_input_arguments, load_and_evaluate
+from screenkit.files import atomic_write, check_target
 
 
 def register(subparsers) -> None:
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = [args.input]
     outputs = [p for p in (args.json, args.output, args.ie) if p is not None]
     for out in outputs:
-        check_output(out, inputs, force=args.force)
+        check_target(out, overwrite=args.force, inputs=inputs)
     if len({Path(p).resolve() for p in outputs}) < len(outputs):
         from screenkit.errors import InputError
 
@@ -137,18 +138,17 @@ def run(args: argparse.Namespace) -> int:
     result = funnel(evaluation, order=_ids(args.order), exclude=_ids(args.exclude))
     print(format_funnel(result))
     if args.json is not None:
-        out = check_output(args.json, inputs, force=args.force)
+        out = check_target(args.json, overwrite=args.force, inputs=inputs)
         payload = result.to_dict()
         payload["parameters"] = dict(evaluation.parameters)
         payload["input"] = str(args.input)
-        tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(out)
+        text = json.dumps(payload, indent=2, ensure_ascii=False)
+        atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         print(f"\nwrote {out}")
         if args.suppress_below is not None:
             print(f"note: {out} holds exact counts (suppression applies to -o)", file=sys.stderr)
     if args.output is not None:
-        out = check_output(args.output, inputs, force=args.force)
+        out = check_target(args.output, overwrite=args.force, inputs=inputs)
         _write(out, result, evaluation, data, args)
         print(f"wrote {out}")
         if args.identified:
@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     if args.ie is not None:
         from screenkit.export import export_ie
 
-        out = check_output(args.ie, inputs, force=args.force)
+        out = check_target(args.ie, overwrite=args.force, inputs=inputs)
         export_ie(evaluation, out, overwrite=True)
         print(f"wrote {out} (SDTM IE shape, real subject IDs)")
     return 0

@@ -42,7 +42,7 @@ from openpyxl.worksheet.table import Table as XLTable
 from openpyxl.worksheet.table import TableStyleInfo
 
 from screenkit.export.content import Content, Table, build_content
-from screenkit.export.files import (
+from screenkit.files import (
     FORMULA_START,
     atomic_write,
     check_target,

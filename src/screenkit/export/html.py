@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from screenkit.export.content import Content, Table, build_content
-from screenkit.export.files import atomic_write, check_target, input_paths
+from screenkit.files import atomic_write, check_target, input_paths
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from screenkit.errors import InputError
-from screenkit.export.files import atomic_write, check_target, input_paths, safe_text
+from screenkit.files import atomic_write, check_target, input_paths, safe_text
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation

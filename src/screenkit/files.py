@@ -1,5 +1,7 @@
 """Writing files safely: never over the input, never half-written, text never a formula.
 
+Shared by the command line (CSV, JSON) and the exports (workbook, HTML, SDTM IE).
+
 >>> safe_text("=HYPERLINK(\\"http://x\\",\\"y\\")")[:2]
 "'="
 >>> safe_text("S01"), safe_text(7)
