@@ -377,3 +377,15 @@ def test_changes_before_display_rebuild_the_figures(explorer, data):
     explorer.set_parameter("lesion_max_cm", 8)  # after display: updated in place
     assert explorer.figures["funnel"] is new
     assert_shows(explorer, funnel(evaluate(data, PROTOCOL, lesion_max_cm=8)))
+
+
+def test_labels_follow_the_threshold_in_every_control(explorer):
+    explorer.state.drilldown = "E7"
+    explorer.set_parameter("lesion_max_cm", 7)
+    order_texts = [text for text, cid in explorer.order_list.options if cid == "I5b"]
+    assert "Largest lesion <= 7 cm" in order_texts[0]
+    assert "<= 7 cm" in explorer.toggles["I5b"].description
+    assert any("<= 7 cm" in text for text, _ in explorer.drilldown.options)
+    assert explorer.drilldown.value == "E7" and explorer.state.drilldown == "E7"
+    explorer.set_parameter("lesion_max_cm", 5)
+    assert "<= 5 cm" in explorer.toggles["I5b"].description

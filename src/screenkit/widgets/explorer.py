@@ -240,8 +240,33 @@ class ScreeningExplorer:
     def _on_parameters(self, change: dict) -> None:
         self.evaluation = self.evaluation.with_parameters(**change["new"])
         self.patterns = self.evaluation.patterns()
+        self._relabel()
         self._refresh()
         self._render_drilldown()
+
+    def _relabel(self) -> None:
+        """Criterion labels carry the thresholds in force ("Largest lesion <= 7 cm"):
+        refresh the toggles, the order list and the drill-down choices that show them."""
+        criteria = self.evaluation.protocol.criteria
+        for c in criteria:
+            self.toggles[c.id].description = step_label(c.id, c.label, 70)
+        selected = self.order_list.value
+        self.order_list.options = self._order_options()
+        self.order_list.value = selected
+        # replacing a Dropdown's options resets its value: keep the state out of it
+        chosen = self.drilldown.value
+        self.drilldown.unobserve(self._drilldown_to_state, names="value")
+        self.drilldown.options = self._drilldown_options()
+        self.drilldown.value = chosen
+        self.drilldown.observe(self._drilldown_to_state, names="value")
+
+    def _drilldown_to_state(self, change: dict) -> None:
+        self.state.drilldown = change["new"]
+
+    def _drilldown_options(self) -> list[tuple[str, str]]:
+        return [("(none)", "")] + [
+            (step_label(c.id, c.label, 70), c.id) for c in self.evaluation.protocol.criteria
+        ]
 
     def _on_funnel_inputs(self, change: dict) -> None:
         self._refresh()
@@ -347,7 +372,7 @@ class ScreeningExplorer:
         self._reset_button = reset
 
         self.toggles: dict[str, w.Checkbox] = {}
-        for c in self.protocol.criteria:
+        for c in self.evaluation.protocol.criteria:
             box = criterion_toggle(c)
             box.observe(lambda change, cid=c.id: self.toggle(cid, change["new"]), names="value")
             self.toggles[c.id] = box
@@ -395,22 +420,19 @@ class ScreeningExplorer:
         self.month_filter.observe(self._on_month_slider, names="value")
 
         self.drilldown = w.Dropdown(
-            options=[("(none)", "")]
-            + [(step_label(c.id, c.label, 70), c.id) for c in self.protocol.criteria],
+            options=self._drilldown_options(),
             value=self.state.drilldown,
             description="Drill down",
             layout=w.Layout(width="98%"),
         )
         self.drilldown.add_class("screenkit-drilldown")
-        self.drilldown.observe(
-            lambda change: setattr(self.state, "drilldown", change["new"]), names="value"
-        )
+        self.drilldown.observe(self._drilldown_to_state, names="value")
 
         # state -> controls (so that set_parameter / move / toggle show in the UI)
         self.state.observe(self._sync_controls)
 
     def _order_options(self) -> list[tuple[str, str]]:
-        labels = {c.id: c.label for c in self.protocol.criteria}
+        labels = {c.id: c.label for c in self.evaluation.protocol.criteria}
         return order_options(self.state.order, labels, self.state.excluded)
 
     def _move_selected(self, action: Callable[[str], None]) -> None:
