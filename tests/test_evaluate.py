@@ -11,7 +11,8 @@ from screenkit.datasets import load_sample
 from screenkit.errors import InputError
 from screenkit.evaluate import STATUSES, evaluate
 from screenkit.funnel import funnel
-from screenkit.protocol import get_protocol
+from screenkit.grammar import Rule
+from screenkit.protocol import get_protocol, load_protocol
 
 from .conftest import canonical_frame, patient
 
@@ -79,6 +80,99 @@ def test_what_if_equals_a_fresh_evaluation(sample_result, params):
     pd.testing.assert_frame_equal(quick.statuses, fresh.statuses)
     assert funnel(quick).headline() == funnel(fresh).headline()
     assert quick.parameters == fresh.parameters
+
+
+def record_rule_evaluations(monkeypatch, protocol) -> list[str]:
+    """Spy on the rule interpreter: the list fills with the criterion ID or derived-value
+    name of every rule evaluated from now on."""
+    names: dict[str, list[str]] = {}
+    for c in protocol.criteria:
+        names.setdefault(c.rule.text, []).append(c.id)
+    for name, d in protocol.derived.items():
+        names.setdefault(d.rule.text, []).append(name)
+    assert all(len(v) == 1 for v in names.values()), "rule texts must identify the rule"
+    seen: list[str] = []
+    original = Rule.evaluate
+
+    def spy(self, namespace):
+        seen.extend(names[self.text])
+        return original(self, namespace)
+
+    monkeypatch.setattr(Rule, "evaluate", spy)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("overrides", "recomputed"),
+    [
+        ({"lesion_max_cm": 7}, ["I5b"]),  # one parameter, one criterion
+        ({"lesion_max_cm": 7, "hb_min": 7.5}, ["I5b", "I7d"]),  # two at once
+        ({"alt_max_uln": 3, "alt_max_uln_liver_mets": 6}, ["I7f"]),  # two, same criterion
+        # a parameter of a derived value: the value, then the criterion reading it
+        ({"washout_days": 21}, ["washout_required_days", "E18"]),
+        ({"lesion_max_cm": 5}, []),  # the value in force: nothing to do
+    ],
+)
+def test_a_threshold_change_re_evaluates_only_the_criteria_using_it(
+    sample_result, monkeypatch, overrides, recomputed
+):
+    seen = record_rule_evaluations(monkeypatch, sample_result.protocol)
+    quick = sample_result.with_parameters(**overrides)
+    assert seen == recomputed
+    fresh = evaluate(sample_result.data, "NCT07103668", **overrides)
+    pd.testing.assert_frame_equal(quick.statuses, fresh.statuses)
+    pd.testing.assert_frame_equal(quick.derived, fresh.derived)
+    others = [c for c in sample_result.statuses.columns if c not in recomputed]
+    pd.testing.assert_frame_equal(quick.statuses[others], sample_result.statuses[others])
+    if not recomputed:
+        assert quick is sample_result
+
+
+SHARED = {
+    "id": "SHARED",
+    "parameters": {
+        "k": {"value": 8, "min": 6, "max": 11},
+        "j": {"value": 1, "min": 0, "max": 3},
+    },
+    "derived": {"hb_k": {"rule": "hb - k"}, "hb_k2": {"rule": "hb_k * 2"}},
+    "criteria": [
+        {"id": "I1", "kind": "inclusion", "label": "a", "rule": "hb >= k", "source": "x"},
+        {"id": "I2", "kind": "inclusion", "label": "b", "rule": "plt >= k", "source": "x"},
+        {"id": "I3", "kind": "inclusion", "label": "c", "rule": "hb_k2 >= j", "source": "x"},
+        {"id": "E1", "kind": "exclusion", "label": "d", "rule": "anc < j", "source": "x"},
+        {"id": "E2", "kind": "exclusion", "label": "e", "rule": "anc > 10", "source": "x"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "recomputed"),
+    [
+        # used by two criteria and, through a chain of two derived values, by a third
+        ({"k": 7}, ["hb_k", "hb_k2", "I1", "I2", "I3"]),
+        ({"j": 2}, ["I3", "E1"]),  # used by two criteria, no derived value
+    ],
+)
+def test_a_shared_parameter_re_evaluates_every_criterion_using_it(
+    monkeypatch, overrides, recomputed
+):
+    protocol = load_protocol(SHARED)
+    frame = pd.DataFrame(
+        {name: pd.array(values, dtype="Float64") for name, values in (
+            ("hb", [9.0, 7.5, 7.0, None]),
+            ("plt", [9.0, 7.0, 6.0, 8.0]),
+            ("anc", [2.0, 1.5, 0.5, 12.0]),
+        )}
+    )  # fmt: skip
+    base = evaluate(frame, protocol)
+    seen = record_rule_evaluations(monkeypatch, protocol)
+    quick = base.with_parameters(**overrides)
+    assert seen == recomputed
+    monkeypatch.undo()
+    fresh = evaluate(frame, protocol, **overrides)
+    pd.testing.assert_frame_equal(quick.statuses, fresh.statuses)
+    pd.testing.assert_frame_equal(quick.derived, fresh.derived)
+    assert not quick.statuses.equals(base.statuses)  # the change does change something
 
 
 def test_relaxing_the_lesion_rule_never_loses_patients(sample_result):
