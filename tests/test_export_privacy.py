@@ -176,15 +176,18 @@ def report_tables(content, k):
     crit = content.tables["Criteria"].frame
     for col in ("Fails", "Unknown", "Fails only this"):
         out[f"Criteria {col}"] = (dict(zip(crit["Criterion"], crit[col], strict=True)), [])
-    combos = content.tables["Combinations"].frame
-    out["Combinations"] = (
-        dict(zip(combos["Criteria failed"], combos["Patients"], strict=True)),
-        [],
-    )
+    # the combinations (with "all other combinations") partition the screen-failed total
+    combos = content.tables["Combinations"]
+    cells = dict(zip(combos.frame["Criteria failed"], combos.frame["Patients"], strict=True))
+    eqs = [{**dict.fromkeys(cells, 1), "Total": -1}] if cells else []
+    cells["Total"] = combos.total["Patients"]
+    out["Combinations"] = (cells, eqs)
     return out
 
 
-@pytest.mark.parametrize(("seed", "n", "k"), [(1, 40, 3), (2, 40, 5), (3, 25, 4), (4, 60, 5)])
+@pytest.mark.parametrize(
+    ("seed", "n", "k"), [(1, 40, 3), (2, 40, 5), (3, 25, 4), (4, 60, 5), (13, 40, 3), (8, 40, 4)]
+)
 def test_no_suppressed_count_is_recoverable_in_any_report_table(seed, n, k):
     result = evaluate(random_log(seed, n), "NCT07103668")
     f = funnel(result, exclude=[c for c in result.protocol.ids if c not in ACTIVE])
@@ -211,6 +214,8 @@ def test_rates_and_intervals_only_beside_shown_counts(seed, k):
     for r in content.tables["Criteria"].frame.to_dict("records"):
         if isinstance(r["Fails"], str):
             assert r["Fail rate"] == HIDDEN and r["Share of screen failures"] == HIDDEN
+        if isinstance(r["Fails only this"], str):  # the share would bound it
+            assert r["Share of screen failures"] == HIDDEN
     shares = content.tables["Criteria"].frame["Share of screen failures"]
     assert (shares == HIDDEN).sum() != 1  # one hidden share = total minus the others
     for r in content.tables["Combinations"].frame.to_dict("records"):
@@ -276,3 +281,21 @@ def test_suppressed_report_counts_data_issues_per_column(tmp_path):
     assert "Value" not in issues.columns and "abc" not in issues.to_string()
     unparsed = issues[issues["Issue"].str.startswith("value not understood")]
     assert unparsed[["Column", "Cells"]].values.tolist() == [["hb", 3]]
+
+
+def test_suppressed_data_issues_hide_small_counts_and_skipped_row_numbers(tmp_path):
+    from screenkit.normalize import load_screening
+
+    log = tmp_path / "log.csv"
+    rows = "".join(f"P{i},S1,{'abc' if i == 0 else 9.5},{'x' if i < 4 else 99}\n" for i in range(8))
+    log.write_text("patient_id,site_id,hb,spo2\n,,,\n" + rows, encoding="utf-8")
+    data = load_screening(log)
+    assert len(data.report.skipped_rows) == 1
+    result = evaluate(data, "NCT07103668")
+    content = build_content(funnel(result), evaluation=result, data=data, suppress_below=3)
+    issues = content.tables["Data issues"].frame
+    cells = dict(zip(issues["Column"], issues["Cells"], strict=False))
+    assert cells["hb"] == "<3" and cells["spo2"] == 4  # 1 unreadable hb cell, 4 spo2 cells
+    skipped = issues[issues["Issue"] == "row skipped"]
+    assert skipped["Cells"].tolist() == ["<3"]
+    assert "Row" not in issues.columns or skipped["Row"].isna().all()

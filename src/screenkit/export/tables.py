@@ -108,10 +108,27 @@ def suppression_for(f: Funnel, k: int | None, combos: pd.DataFrame | None = None
         eqs.append({previous: 1, excluded: -1, remaining: -1})
         previous = remaining
     eqs.append({previous: 1, ("headline", "eligible"): -1, ("headline", "pending"): -1})
-    for row in combos.itertuples(index=False):
-        values[combo_key(row.criteria)] = int(row.patients)
+    # the Combinations table is a partition of the screen-failed patients: its rows (plus
+    # "all other combinations" when the list is cut) add up to the screen-failed total
+    listed = {combo_key(row.criteria): int(row.patients) for row in combos.itertuples()}
+    values.update(listed)
+    partition = dict.fromkeys(listed, 1) | {("headline", "screen_failed"): -1}
+    other = other_combinations(f, combos)
+    if other:
+        values[OTHER_COMBINATIONS] = other
+        partition[OTHER_COMBINATIONS] = 1
+    if listed:
+        eqs.append(partition)
     totals = {("headline", name) for name in COUNTS}
     return suppress(values, eqs, k, keep_shown=totals)
+
+
+OTHER_COMBINATIONS = ("combination", "(all other combinations)")
+
+
+def other_combinations(f: Funnel, combos: pd.DataFrame) -> int:
+    """Screen-failed patients whose set of failed criteria is not among ``combos``."""
+    return int(f.screen_failed - combos["patients"].sum()) if len(combos) else 0
 
 
 def combo_key(criteria: str) -> tuple:
@@ -163,8 +180,13 @@ def criteria_table(f: Funnel, sup: Suppression, parameters: dict[str, str]) -> T
     """Per criterion: fails, unknown, fails only this, equal share, fail rate + 95% CI."""
     hidden_n = sup.is_hidden(("headline", "screened"))
     crit = f.criteria
+    # a share lies between fails_only + (fails - fails_only) / m and (fails + fails_only) / 2
+    # (m = criteria in the funnel), so beside a hidden fails-only count it would bound it
     attribution_hidden = {
-        cid for cid in crit["criterion"] if sup.is_hidden(("criterion", cid, "fails"))
+        cid
+        for cid in crit["criterion"]
+        if sup.is_hidden(("criterion", cid, "fails"))
+        or sup.is_hidden(("criterion", cid, "fails_only"))
     }
     # the shares add up to the screen-failed total: never hide exactly one of them
     if len(attribution_hidden) == 1 and not sup.is_hidden(("headline", "screen_failed")):
@@ -294,6 +316,20 @@ def combinations_table(f: Funnel, sup: Suppression, combos: pd.DataFrame, top: i
                 else row.pct_of_failed / 100,
             }
         )
+    other = other_combinations(f, combos)
+    if other:
+        rows.append(
+            {
+                "Rank": None,
+                "Criteria failed": "(all other combinations)",
+                "Labels": "every other set of failed criteria",
+                "Number of criteria": None,
+                "Patients": sup.show(OTHER_COMBINATIONS, other),
+                "% of screen-failed": HIDDEN
+                if sup.is_hidden(OTHER_COMBINATIONS) or hidden_failed
+                else other / f.screen_failed,
+            }
+        )
     columns = [
         "Rank",
         "Criteria failed",
@@ -306,13 +342,18 @@ def combinations_table(f: Funnel, sup: Suppression, combos: pd.DataFrame, top: i
         "Combinations",
         f"Most frequent sets of failed criteria (top {top})",
         "Each screen-failed patient is counted once, under the exact set of criteria they "
-        "fail (among criteria in the funnel).",
+        "fail (among criteria in the funnel); with the last row, the table adds up to the "
+        "screen-failed total.",
         pd.DataFrame(rows, columns=columns),
         {
             "Rank": "count",
             "Number of criteria": "count",
             "Patients": "count",
             "% of screen-failed": "pct",
+        },
+        total={
+            "Criteria failed": "Total (screen-failed)",
+            "Patients": sup.show(("headline", "screen_failed"), f.screen_failed),
         },
         wrap=("Labels",),
     )
