@@ -115,7 +115,7 @@ def build_content(
         ids = evaluation.data["patient_id"].astype(str).tolist()
         pseudo = dict(zip(ids, pseudonymise(ids), strict=True))
     tables["Data issues"] = issues_table(
-        data, evaluation, patients, identified, pseudo, aggregate=k is not None
+        data, evaluation, patients, identified, pseudo, suppress_below=k
     )
     tables["Protocol"] = protocol_table(protocol, f)
     if patients and evaluation is not None:

@@ -89,12 +89,13 @@ def issues_table(
     identified: bool,
     pseudo: dict | None,
     *,
-    aggregate: bool = False,
+    suppress_below: int | None = None,
 ) -> Table:
     """Unparsed cells, implausible values, unmapped headers, skipped rows, missing columns.
 
-    With ``aggregate`` (reports with small-count suppression, meant for wide sharing) the
-    cells are counted per issue and column: no row numbers, no values.
+    With ``suppress_below`` (reports with small-count suppression, meant for wide sharing)
+    cells are counted per issue and column and skipped rows per reason: no row numbers,
+    no values, and counts under the threshold shown as ``<k``.
     """
     report = getattr(data, "report", None)
     rows = []
@@ -143,7 +144,12 @@ def issues_table(
             )
         for s in report.skipped_rows.itertuples(index=False):
             rows.append(
-                {"Issue": "row skipped", "Sheet": s.sheet, "Row": s.row, "Detail": s.reason}
+                {
+                    "Issue": "row skipped",
+                    "Sheet": s.sheet,
+                    "Row": s.row,
+                    "Detail": s.reason,
+                }
             )
         for cv in report.conversions.itertuples(index=False):
             rows.append(
@@ -173,8 +179,10 @@ def issues_table(
     frame = frame.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
     if patient_col is None:
         frame = frame.drop(columns="Patient")
+    aggregate = suppress_below is not None
     if aggregate and len(frame):
         per_cell = frame["Issue"].isin(ISSUE_NAMES.values())
+        skipped = frame["Issue"] == "row skipped"
         counted = (
             frame[per_cell]
             .assign(Cells=frame["Cells"].fillna(1).astype(int))
@@ -183,8 +191,18 @@ def issues_table(
             .reset_index()
             .assign(Detail="counted per column")
         )
-        frame = pd.concat([counted, frame[~per_cell].drop(columns=["Value"])], ignore_index=True)
+        rows_skipped = (
+            frame[skipped]
+            .groupby(["Issue", "Detail"], sort=False)
+            .size()
+            .reset_index(name="Cells")
+            .assign(Detail=lambda t: t["Detail"] + " (rows counted per reason)")
+        )
+        rest = frame[~per_cell & ~skipped].drop(columns=["Value"])
+        frame = pd.concat([counted, rows_skipped, rest], ignore_index=True)
         frame = frame.reindex(columns=[c for c in columns if c in frame.columns and c != "Value"])
+        small = frame["Cells"].notna() & (frame["Cells"] < suppress_below)
+        frame["Cells"] = frame["Cells"].astype(object).where(~small, f"<{suppress_below}")
     where = (
         f"{report.rows_read} rows read, {report.rows_loaded} loaded, "
         f"{len(report.skipped_rows)} skipped. "
