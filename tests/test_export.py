@@ -125,7 +125,12 @@ def test_funnel_criteria_sites_months_match_the_api(workbook, sample):
     month = sheet_frame(wb["By month"])
     assert month["Screened"].iloc[:-1].sum() == f.screened
     combos = sheet_frame(wb["Combinations"])
-    assert combos["Patients"].tolist() == f.combinations(20)["patients"].tolist()
+    top = f.combinations(20)["patients"]
+    assert combos["Patients"].tolist() == top.tolist()
+    # the last rows: everyone else, then the screen-failed total the rows add up to
+    tail = {row[1]: row[4] for row in wb["Combinations"].iter_rows(values_only=True)}
+    assert tail["(all other combinations)"] == f.screen_failed - top.sum() > 0
+    assert tail["Total (screen-failed)"] == f.screen_failed
 
 
 def test_protocol_sheet_holds_rules_and_parameters_as_evaluated(sample, tmp_path):
@@ -274,6 +279,9 @@ def test_hostile_html_is_escaped_and_self_contained(hostile):
     assert not re.search(r"<script[^>]*\bsrc=", text)  # plotly.js inlined, nothing fetched
     assert not re.search(r"<link[^>]*\bhref=", text)
     assert text.count("<h2>") >= 9
+    # the funnel and criteria figures are drawn, with plotly.js inlined exactly once
+    assert text.count("Plotly.newPlot(") == 2
+    assert len(re.findall(r"plotly\.js v\d", text)) == 1
 
 
 def test_ie_csv_never_starts_a_field_with_a_formula(hostile):

@@ -174,28 +174,20 @@ def _row(rec: dict, cols: list, formats: dict, css: str = "") -> str:
 # ---------------------------------------------------------------- figures
 def _figures(content: Content) -> dict[str, str]:
     """``{"Funnel": html, "Criteria": html}``; plotly.js is inlined in the first one."""
-    try:
-        import plotly.graph_objects as go
-    except ImportError:  # pragma: no cover - plotly is part of the notebook extra
-        return {}
-    if content.suppression.active:
+    import plotly.graph_objects as go  # a core dependency, imported only for HTML
+
+    if content.suppression.active:  # draw only the counts the tables show
         figs = {
             "Funnel": _funnel_from_table(go, content.tables["Funnel"]),
             "Criteria": _criteria_from_table(go, content.tables["Criteria"]),
         }
     else:
-        try:
-            from screenkit.plots.funnel import criteria_figure, funnel_figure
+        from screenkit.plots.funnel import criteria_figure, funnel_figure
 
-            figs = {
-                "Funnel": funnel_figure(content.funnel),
-                "Criteria": criteria_figure(content.funnel),
-            }
-        except ImportError:  # pragma: no cover - plots not available
-            figs = {
-                "Funnel": _funnel_from_table(go, content.tables["Funnel"]),
-                "Criteria": _criteria_from_table(go, content.tables["Criteria"]),
-            }
+        figs = {
+            "Funnel": funnel_figure(content.funnel),
+            "Criteria": criteria_figure(content.funnel),
+        }
     out = {}
     first = True
     for name, fig in figs.items():
