@@ -1,5 +1,6 @@
 """ScreeningExplorer: every control gives the numbers the Python API gives, reorder /
-toggle / filter never touch patient rows, and the input is never modified."""
+toggle / filter never touch patient rows (only the drill-down table reads the rows of
+its own criterion), and the input is never modified."""
 
 from __future__ import annotations
 
@@ -158,19 +159,131 @@ def test_move_reorders_the_funnel(explorer, data):
     assert explorer.state.order[0] == "I1"
 
 
-def test_toggle_move_and_filter_never_touch_rows(explorer, monkeypatch):
+class RowGuard:
+    """Stands in for ``explorer.evaluation``: the protocol and the thresholds in force are
+    free to read; anything else (``data``, ``statuses``, ``derived``, ``matrices()``,
+    ``status``, ``patterns()``, ``with_parameters()``, ...) reaches the patient rows and
+    raises. With ``allow_rows`` set, ``data``, ``derived`` and single columns of
+    ``statuses`` (recorded in ``statuses_read``) may be read, nothing else."""
+
+    FREE = frozenset({"protocol", "parameters"})
+    ROWS = frozenset({"data", "statuses", "derived"})
+
+    def __init__(self, evaluation: Evaluation) -> None:
+        self.evaluation = evaluation
+        self.allow_rows = False
+        self.statuses_read: list[str] = []
+
+    def __getattr__(self, name: str):
+        if name in self.FREE:
+            return getattr(self.evaluation, name)
+        if not (self.allow_rows and name in self.ROWS):
+            raise AssertionError(f"patient rows touched: evaluation.{name}")
+        if name == "statuses":
+            return _ColumnRecorder(self.evaluation.statuses, self.statuses_read)
+        return getattr(self.evaluation, name)
+
+
+class _ColumnRecorder:
+    def __init__(self, frame: pd.DataFrame, seen: list[str]) -> None:
+        self.frame, self.seen = frame, seen
+
+    def __getitem__(self, key):
+        self.seen.append(key)
+        return self.frame[key]
+
+    def __getattr__(self, name: str):
+        raise AssertionError(f"statuses.{name} read: more than one criterion's column")
+
+
+class Untouchable:
+    """Stands in for the explorer's per-patient site and month arrays."""
+
+    def _refuse(self, *args, **kwargs):
+        raise AssertionError("per-patient site / month array touched")
+
+    __len__ = __iter__ = __getitem__ = __array__ = __eq__ = __ne__ = _refuse
+    __hash__ = None
+
+    def __getattr__(self, name: str):
+        self._refuse()
+
+
+def guard_rows(explorer: ScreeningExplorer, monkeypatch) -> RowGuard:
+    """Every way to the patient rows raises: the evaluation (see :class:`RowGuard`), the
+    per-patient group arrays, a new ``evaluate()`` and a new pattern histogram."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("patient rows touched")
 
+    guard = RowGuard(explorer.evaluation)
+    monkeypatch.setattr(explorer, "evaluation", guard)
+    monkeypatch.setattr(explorer, "_row_sites", Untouchable())
+    monkeypatch.setattr(explorer, "_row_months", Untouchable())
+    monkeypatch.setattr("screenkit.widgets.explorer.evaluate", refuse)
     monkeypatch.setattr(Evaluation, "patterns", refuse)
     monkeypatch.setattr(Evaluation, "with_parameters", refuse)
     monkeypatch.setattr(PatternCounts, "from_evaluation", refuse)
-    explorer.state.drilldown = ""  # the drill-down table is a row view by nature
+    return guard
+
+
+def test_reorder_and_toggle_never_touch_rows(explorer, data, monkeypatch):
+    """Order and toggles change only the funnel, computed from the pattern histogram;
+    the drill-down (left on) lists who fails its criterion whatever the order or
+    toggles, so it is not re-rendered either."""
+    explorer.state.drilldown = "I5b"
+    table = explorer.drilldown_table.value
+    guard_rows(explorer, monkeypatch)
     explorer.toggle("I2b", False)
+    explorer.toggles["E7"].value = False  # the checkbox
     explorer.move("E7", -10)
-    explorer.filter(sites=["S01", "S03"], months=("2025-09", "2026-03"))
+    explorer.set_order(["I5b", "I6"])
+    explorer.order_list.value = "I6"
+    explorer._order_buttons.children[0].click()  # Up
+    explorer._order_buttons.children[3].click()  # Protocol order
     explorer.toggle("I2b", True)
-    assert explorer.current.screened > 0
+    assert explorer.drilldown_table.value == table
+    monkeypatch.undo()
+    result = evaluate(data, PROTOCOL)
+    assert_shows(explorer, funnel(result, order=explorer.state.order, exclude=["E7"]))
+
+
+@pytest.mark.parametrize("drilldown", ["", "I5b"])
+def test_filters_touch_rows_only_for_the_drill_down(explorer, data, monkeypatch, drilldown):
+    """The funnel of a site / date filter comes from the pattern histogram. The drill-down
+    table is a row view by nature: it may read the rows of the filtered patients, for its
+    own criterion's status column only, and only while it renders."""
+    explorer.state.drilldown = drilldown
+    render = explorer._render_drilldown
+    sites, months = explorer._row_sites, explorer._row_months
+    guard = guard_rows(explorer, monkeypatch)
+    renders = []
+
+    def render_with_rows():
+        renders.append(explorer.state.drilldown)
+        guard.allow_rows = True
+        explorer._row_sites, explorer._row_months = sites, months
+        try:
+            render()
+        finally:
+            guard.allow_rows = False
+            explorer._row_sites, explorer._row_months = Untouchable(), Untouchable()
+
+    monkeypatch.setattr(explorer, "_render_drilldown", render_with_rows)
+    explorer.filter(sites=["S01", "S03"], months=("2025-09", "2026-03"))
+    explorer.site_filter.value = ("S01",)
+    assert renders and set(renders) == {drilldown}
+    assert set(guard.statuses_read) <= {drilldown}
+    assert bool(guard.statuses_read) == bool(drilldown)
+    monkeypatch.undo()
+    frame = data.data
+    month = frame["screening_date"].dt.strftime("%Y-%m")
+    subset = frame[(frame["site_id"] == "S01") & (month >= "2025-09") & (month <= "2026-03")]
+    expected = evaluate(subset, PROTOCOL)
+    assert_shows(explorer, funnel(expected))
+    if drilldown:
+        failing = int((~expected.statuses[drilldown]).fillna(False).sum())
+        assert f"{failing} patients fail {drilldown}" in explorer.drilldown_table.value
 
 
 def test_site_filter_equals_the_subset(explorer, data):
