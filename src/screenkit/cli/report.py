@@ -88,7 +88,7 @@ def format_funnel(f) -> str:
     table = pd.DataFrame(
         {
             "step": steps["step"],
-            "label": [label if len(label) <= 48 else label[:45] + "..." for label in steps["label"]],
+            "label": [x if len(x) <= 48 else x[:45] + "..." for x in steps["label"]],
             "fails": crit.loc[steps.index, "fails"],
             "unknown": crit.loc[steps.index, "unknown"],
             "only": crit.loc[steps.index, "fails_only"],
