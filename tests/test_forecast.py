@@ -314,3 +314,120 @@ def test_sites_opening_later_bring_the_date_forward_and_closing_sites_delay_it(l
 
     base = median(base_sites)
     assert median(more) < base < median(closing)
+
+
+# ------------------------------------------------- plain logs and unresolved outcomes
+def plain_log(randomized, n=60, seed=2):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "patient_id": [f"P{i}" for i in range(n)],
+            "site_id": rng.choice(["A", "B", "C"], n),
+            "screening_date": START + pd.to_timedelta(np.sort(rng.integers(0, 300, n)), unit="D"),
+            "randomized": randomized,
+        }
+    )
+
+
+def test_plain_log_nobody_randomized_yet_runs_with_a_stated_jeffreys_prior():
+    log = plain_log(["N"] * 60)
+    fc = RecruitmentForecast(n_sims=500, random_state=0).fit(log)
+    assert fc.rates_.outcome == "randomized"  # randomization is recorded: zero so far
+    assert fc.p_eligible_ == (0.5, 60.5) and fc.p_conversion_ == 1.0  # Beta(0.5, 0.5) + 0/60
+    assert fc.pending_ == 0
+    result = fc.predict(target=30)
+    assert result.randomized_so_far == 0 and result.outcome == "randomized"
+    assert result.notes[0].startswith("No patient has been randomized yet (0 of 60 screened")
+    assert "Jeffreys Beta(0.5, 0.5) prior updated with 0 of 60" in result.notes[0]
+    text = result.summary()
+    assert text.splitlines()[1].startswith("Caution: no patient has been randomized yet")
+    assert "status" not in text  # no column the user never gave
+    assert result.to_dict()["number_needed_to_screen"] is None
+    # few screened: the prior dominates and the forecast is wide but finite
+    small = RecruitmentForecast(n_sims=500, random_state=0).fit(plain_log(["N"] * 8, n=8))
+    assert small.predict(target=5).median_date is not None
+
+
+def test_plain_log_with_blank_randomized_is_a_clear_error():
+    for blank in ([""] * 60, [None] * 60):
+        with pytest.raises(InputError, match="'randomized' column is blank for every") as err:
+            RecruitmentForecast().fit(plain_log(blank))
+        text = str(err.value)
+        assert "Y/N" in text and "'status' column" in text and "'fail_reasons'" in text
+        assert "columns found" not in text and "neither randomization" not in text
+
+
+def test_no_outcome_lists_only_the_columns_the_user_gave(log):
+    with pytest.raises(InputError, match="neither randomization nor eligibility") as err:
+        RecruitmentForecast().fit(log.drop(columns=["status", "randomized"]))
+    assert "columns found: patient_id, site_id, screening_date\n" in str(err.value) + "\n"
+
+
+def _blank_conversion_log():
+    """59 eligible (28 randomized, 31 not known yet) and 100 screen-failed."""
+    log = make_log(n=159, seed=6, pending=0.0)
+    status = ["eligible"] * 59 + ["screen_failed"] * 100
+    randomized = [True] * 28 + [None] * 31 + [False] * 100
+    order = np.random.default_rng(0).permutation(159)
+    return log.assign(
+        status=np.array(status)[order], randomized=pd.array(np.array(randomized)[order])
+    )
+
+
+def test_blank_randomized_among_eligible_is_pending_not_a_failure():
+    log = _blank_conversion_log()
+    fc = RecruitmentForecast(n_sims=4000, random_state=0).fit(log)
+    assert fc.p_conversion_ == (28.5, 0.5)  # not (28.5, 31.5): blanks are unresolved
+    assert fc.pending_conversion_ == 31 and fc.pending_ == 0
+    assert any("31 eligible patients have no randomization outcome yet" in n for n in fc.notes_)
+    result = fc.predict(target=400)
+    # at the as-of date the 31 unresolved are randomized with P(randomized | eligible)
+    expected_now = 28 + 31 * 28.5 / 29
+    assert result.fan["mean"].iloc[0] == pytest.approx(expected_now, abs=0.3)
+    as_no = RecruitmentForecast(n_sims=500, random_state=0).fit(
+        log.assign(randomized=log["randomized"].fillna(False))
+    )
+    assert as_no.p_conversion_ == (28.5, 31.5) and as_no.pending_conversion_ == 0
+
+
+def test_what_if_recomputes_pending_from_the_new_evaluation(log):
+    fc = RecruitmentForecast(n_sims=300, random_state=0).fit(log)
+    was_pending = log["status"] == "pending"
+    assert fc.pending_ == int(was_pending.sum()) > 0 and fc.pending_conversion_ == 0
+    # the what-if decides the patients the log leaves open ...
+    resolved = fc.with_eligibility(log["status"].replace({"pending": "eligible"}))
+    assert resolved.pending_ == 0 and resolved.pending_conversion_ == int(was_pending.sum())
+    failed = fc.with_eligibility(log["status"].replace({"pending": "screen_failed"}))
+    assert failed.pending_ == 0 and failed.pending_conversion_ == 0
+    # ... but patients the log has settled stay settled
+    more = log["status"].where(log.index % 10 != 0, "pending")
+    assert fc.with_eligibility(more).pending_ == fc.pending_
+    assert fc.with_eligibility(0.5).pending_ == fc.pending_  # a rate says nothing about who
+    assert fc.pending_ == int(was_pending.sum())  # the original is unchanged
+    assert resolved.predict(200).fan["mean"].iloc[0] > 0
+
+
+def test_site_and_month_tables_have_eligibility_ci_and_number_needed_to_screen(log):
+    rates = recruitment_rates(log)
+    counts = ["screened", "eligible", "screen_failed", "pending", "randomized"]
+    added = ["eligibility_rate", "eligibility_ci_low", "eligibility_ci_high"]
+    added.append("number_needed_to_screen")
+    for table, keys in ((rates.sites, ["site_id"]), (rates.monthly, ["site_id", "month"])):
+        assert list(table.columns[: len(keys)]) == keys
+        assert set(counts + added) <= set(table.columns)
+        e, f = table["eligible"], table["screen_failed"]
+        lo, hi = wilson_interval(e.to_numpy(), (e + f).to_numpy())
+        np.testing.assert_allclose(table["eligibility_rate"], e / (e + f))
+        np.testing.assert_allclose(table["eligibility_ci_low"], lo)
+        np.testing.assert_allclose(table["eligibility_ci_high"], hi)
+        r = table["randomized"]
+        nns = table["number_needed_to_screen"]
+        np.testing.assert_allclose(nns[r > 0], (table["screened"] / r)[r > 0])
+        assert nns[r == 0].isna().all()
+    assert rates.monthly["randomized"].eq(0).any()  # the NaN branch is exercised
+    plain = recruitment_rates(log[["patient_id", "site_id", "screening_date"]].assign(enrolled=1))
+    assert plain.sites["eligibility_rate"].isna().all()
+    assert plain.sites["eligibility_ci_low"].isna().all()
+    np.testing.assert_allclose(plain.sites["number_needed_to_screen"], 1.0)
+    unknown = recruitment_rates(log.drop(columns="randomized"))
+    assert unknown.sites["number_needed_to_screen"].isna().all()

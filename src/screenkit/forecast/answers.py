@@ -36,7 +36,12 @@ def observed_counts(rates: RecruitmentRates) -> pd.DataFrame:
 
 
 def additional_sites(rng, par, p, need, cum_d, t_open, d, prob, max_sites) -> int | None:
-    """Smallest number of new sites (opening at ``t_open``) giving P(target by d) >= prob."""
+    """Smallest number of new sites (opening at ``t_open``) giving P(target by d) >= prob.
+
+    Each new site's screening rate is drawn, per simulation, from the fitted between-site
+    distribution Gamma(alpha, beta) of that simulation's parameters (not fixed at the mean
+    rate ``alpha / beta``), then thinned by the randomization probability ``p``.
+    """
 
     def chance(extra):
         return poisson.sf(need[:, None] - 1, cum_d[:, None] + extra).mean(axis=0)

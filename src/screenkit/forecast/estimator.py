@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import beta as beta_dist
 
 from screenkit.errors import InputError, ScreenkitError
 from screenkit.forecast.answers import (
@@ -46,6 +47,7 @@ from screenkit.forecast.simulate import cumulative_intensity, exposure, time_to_
 __all__ = ["RecruitmentForecast"]
 
 MODELS = ("constant", "decay", "auto")
+MAX_MONTHS = 1200.0  # 100 years: later is "not reached" (and beyond pandas' dates)
 
 
 def _months(date: Any, as_of: pd.Timestamp) -> float:
@@ -168,28 +170,59 @@ class RecruitmentForecast:
         return self
 
     def _set_probability(self, eligibility: Any) -> None:
+        """The randomization probability (Beta posteriors) and the patients still pending.
+
+        A screened patient is randomized with probability P(eligible) * P(randomized |
+        eligible), each a Beta posterior from a Jeffreys Beta(0.5, 0.5) prior. A blank
+        ``randomized`` is an unresolved outcome, not a "no": eligible patients with a blank
+        are left out of the P(randomized | eligible) denominator and are instead pending
+        conversion (each randomized with that probability in the simulation); patients
+        whose screening is pending are randomized with the full probability. On a plain
+        enrollment log (no status) the probability is screened-to-randomized among the
+        patients whose ``randomized`` is filled in; blanks are pending.
+        """
         rates = self.rates_
         pts = rates.patients
         status = pts["status"]
         rand = pts["randomized"]
         notes = list(self._base_notes)
         conv: tuple[float, float] | float
+        pending_conversion = 0
         if rates.outcome == "randomized" and rates.has_status:
             eligible = status.eq("eligible").fillna(False)
-            r = int(rand[eligible].fillna(False).sum())
-            e = int(eligible.sum())
+            known = eligible & rand.notna()
+            r = int(rand[known].sum())
+            e = int(known.sum())
             conv = (0.5 + r, 0.5 + e - r)
             elig: tuple[float, float] | float = (
-                0.5 + e,
+                0.5 + int(eligible.sum()),
                 0.5 + int(status.eq("screen_failed").fillna(False).sum()),
             )
             pending = int(status.eq("pending").fillna(False).sum())
+            pending_conversion = int((eligible & rand.isna()).sum())
+            if pending_conversion:
+                notes.append(
+                    f"{pending_conversion} eligible patients have no randomization outcome "
+                    "yet: they are left out of the eligible-to-randomized rate "
+                    f"({r} of {e} eligible with an outcome) and may still be randomized."
+                )
         elif rates.outcome == "randomized":
             resolved = rand.notna()
             r = int(rand[resolved].sum())
-            elig = (0.5 + r, 0.5 + int(resolved.sum()) - r)
+            m = int(resolved.sum())
+            elig = (0.5 + r, 0.5 + m - r)
             conv = 1.0
             pending = int((~resolved).sum())
+            if r == 0:
+                lo, hi = beta_dist.ppf([0.025, 0.975], *elig)
+                notes.insert(
+                    0,
+                    f"No patient has been randomized yet (0 of {m} screened patients with a "
+                    "recorded outcome), so the randomization rate is very uncertain: it is "
+                    f"the Jeffreys Beta(0.5, 0.5) prior updated with 0 of {m} (mean "
+                    f"{_mean(elig):.1%}, 95% interval {lo:.1%} to {hi:.1%}). Treat the "
+                    "forecast as a rough guide until patients are randomized.",
+                )
             if eligibility is not None:
                 conv = self.randomized_given_eligible
                 notes.append(
@@ -201,23 +234,52 @@ class RecruitmentForecast:
             elig = (0.5 + e, 0.5 + int(status.eq("screen_failed").sum()))
             conv = self.randomized_given_eligible
             pending = int(status.eq("pending").sum())
+        elif rates.has_randomized or any(
+            c in rates.log_columns for c in ("randomized", "enrolled")
+        ):
+            raise InputError(
+                "The 'randomized' column is blank for every patient, so the log records no "
+                "outcome yet and the forecast cannot tell how many screened patients are "
+                "randomized",
+                column=next(c for c in ("randomized", "enrolled") if c in rates.log_columns),
+                expected="'randomized' filled in as yes/no where the outcome is known "
+                "(Y/N, Yes/No, True/False, 1/0; N for everyone = nobody randomized yet; "
+                "blank = not known yet), or a 'status' column (eligible / screen_failed / "
+                "pending), or 'fail_reasons' (blank = eligible)",
+                hint="fill in 'randomized' for the patients whose outcome is known.",
+            )
         else:
             raise InputError(
                 "The log records neither randomization nor eligibility, so the forecast "
                 "cannot tell how many screened patients are randomized",
                 expected="a 'randomized' (yes/no), 'status' or 'fail_reasons' column",
-                columns_found=", ".join(pts.columns),
+                columns_found=", ".join(rates.log_columns) or None,
             )
         if eligibility is not None:
-            elig, label = self._eligibility_override(eligibility)
+            elig, label, new_status = self._eligibility_override(eligibility)
             notes.append(f"Eligibility replaced by {label}.")
+            if new_status is not None:
+                # patients whose outcome the log leaves open (screening pending, or eligible
+                # with randomization not known) are re-sorted by the what-if evaluation;
+                # settled ones (screen-failed, randomized, eligible and not randomized) stay
+                done = rand.fillna(False).astype(bool)
+                still_open = (
+                    (status.eq("pending").fillna(False) & ~done)
+                    | (status.isna() & rand.isna())
+                    | (status.eq("eligible").fillna(False) & rand.isna())
+                )
+                pending = int((still_open & new_status.eq("pending").fillna(False)).sum())
+                pending_conversion = int(
+                    (still_open & new_status.eq("eligible").fillna(False)).sum()
+                )
         self.p_eligible_ = elig
         self.p_conversion_ = conv
         self.pending_ = pending
+        self.pending_conversion_ = pending_conversion
         self.p_randomized_ = _mean(elig) * _mean(conv)
         self.notes_ = tuple(notes)
 
-    def _eligibility_override(self, eligibility: Any) -> tuple[Any, str]:
+    def _eligibility_override(self, eligibility: Any) -> tuple[Any, str, pd.Series | None]:
         if isinstance(eligibility, int | float) and not isinstance(eligibility, bool):
             if not 0 < eligibility <= 1:
                 raise ScreenkitError(
@@ -225,7 +287,7 @@ class RecruitmentForecast:
                     value=eligibility,
                     expected="a number in (0, 1]",
                 )
-            return float(eligibility), f"a fixed eligibility rate of {eligibility:.1%}"
+            return float(eligibility), f"a fixed eligibility rate of {eligibility:.1%}", None
         status = getattr(eligibility, "status", eligibility)
         if not isinstance(status, pd.Series):
             raise ScreenkitError(
@@ -246,14 +308,19 @@ class RecruitmentForecast:
         changed = _changed_parameters(eligibility)
         if changed:
             label += " (" + ", ".join(f"{k}={v:g}" for k, v in changed.items()) + ")"
-        return (0.5 + e, 0.5 + f), f"{label}: {e} of {e + f} eligible"
+        return (0.5 + e, 0.5 + f), f"{label}: {e} of {e + f} eligible", status
 
     def with_eligibility(self, eligibility: Any) -> RecruitmentForecast:
         """A copy using another eligibility (what-if); site rates are not refitted.
 
         ``eligibility``: an ``Evaluation`` of the same log with relaxed parameters, a status
         Series indexed like the log, or a fixed eligibility rate. The eligible-to-randomized
-        probability still comes from the log. The original forecast is unchanged.
+        probability still comes from the log. With an Evaluation or Series, the patients
+        whose outcome the log leaves open (screening pending, or eligible with a blank
+        ``randomized``) are re-sorted by it: pending there stays pending, eligible there
+        awaits randomization, screen-failed there drops out; patients the log has settled
+        stay settled. A fixed rate keeps the log's pending. The original forecast is
+        unchanged.
         """
         self._check_fitted()
         other = copy.copy(self)
@@ -272,14 +339,15 @@ class RecruitmentForecast:
             return self.random_state
         return np.random.default_rng(self.random_state)
 
-    def _draw_p(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        p = np.ones(n)
+    def _draw_p(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Draws of P(eligible) and P(randomized | eligible), each of length ``n``."""
+        draws = []
         for part in (self.p_eligible_, self.p_conversion_):
-            if isinstance(part, tuple):
-                p = p * (rng.beta(*part, size=n) if self.parameter_uncertainty else _mean(part))
+            if isinstance(part, tuple) and self.parameter_uncertainty:
+                draws.append(rng.beta(*part, size=n))
             else:
-                p = p * part
-        return p
+                draws.append(np.full(n, _mean(part)))
+        return draws[0], draws[1]
 
     def predict(
         self,
@@ -292,7 +360,10 @@ class RecruitmentForecast:
         """Date the target is reached, P(target by ``by_date``), and sites needed.
 
         ``new_sites_open``: when additional sites would open (default three months after
-        the as-of date); they recruit at rates drawn from the fitted Gamma(alpha, beta).
+        the as-of date). Each new site's screening rate is drawn from the fitted
+        between-site distribution Gamma(alpha, beta) (mean ``alpha / beta`` screened per
+        site-month), not set to the typical (mean) rate, so the spread between sites is
+        part of the answer; with the decay model new rates decline likewise.
         """
         self._check_fitted()
         if int(target) != target or target < 1:
@@ -350,17 +421,21 @@ class RecruitmentForecast:
         rng = self._rng()
         n = int(self.n_sims)
         par = self.hyper_.draw(rng, n, self.parameter_uncertainty)
-        p = self._draw_p(rng, n)
+        p_elig, p_conv = self._draw_p(rng, n)
+        p = p_elig * p_conv
         e_fit = exposure(data.tau[None, :], par["gamma"][:, None])
         shape = par["alpha"][:, None] + data.k[None, :]
         rate = par["beta"][:, None] + e_fit
         lam = rng.gamma(shape, 1.0 / rate)  # posterior; prior for sites not yet observed
         lam = lam * p[:, None]
         pend = rng.binomial(self.pending_, p) if self.pending_ else np.zeros(n, int)
+        if self.pending_conversion_:  # eligible, randomization outcome not known yet
+            pend = pend + rng.binomial(self.pending_conversion_, p_conv)
         need = target - so_far - pend
         act, open_ = data.act, data.open_
         level = rng.gamma(np.maximum(need, 1), 1.0)
         times = time_to_reach(lam, par["gamma"], act, open_, close, np.where(need > 0, level, 0))
+        times = np.where(times > MAX_MONTHS, np.inf, times)
         d = _months(by_date, as_of)
         cum_d = cumulative_intensity(lam, par["gamma"], act, open_, close, np.array([max(d, 0)]))
         cum_d = cum_d[:, 0]
@@ -369,7 +444,8 @@ class RecruitmentForecast:
         q = time_quantiles(times)
         if not np.isfinite(q[0.5]):
             notes.append(
-                "In most simulations the target is never reached (sites close or rates run out)."
+                "In most simulations the target is not reached within 100 years (sites "
+                "close, rates run out, or too few screened patients are randomized)."
             )
         end = horizon(times, d)
         grid = np.linspace(0, end, int(np.ceil(end)) + 1)

@@ -9,7 +9,15 @@ that the log has:
    :class:`~screenkit.evaluate.Evaluation`, a ``status`` column, or
 3. ``fail_reasons`` (blank = no failure recorded = eligible).
 
-So it runs on a plain enrollment log with no clinical columns at all.
+So it runs on a plain enrollment log with no clinical columns at all. In such a log a
+blank ``randomized`` means "not known yet" (pending); ``N`` for everyone means nobody has
+been randomized *yet*, which the forecast still counts as randomization (zero so far).
+
+The per-site (``sites``) and per-month (``monthly``) tables hold the counts plus
+``eligibility_rate`` (eligible among decided, pending left out) with its 95% Wilson
+interval (``eligibility_ci_low``, ``eligibility_ci_high``) and ``number_needed_to_screen``
+(screened per randomized patient; NaN when nobody there is randomized or the log does not
+record randomization).
 
 >>> import pandas as pd
 >>> log = pd.DataFrame({
@@ -195,7 +203,10 @@ class RecruitmentRates:
     Attributes hold plain DataFrames: ``sites`` (one row per site: activity window,
     counts, rates per month), ``monthly`` (per site and calendar month), ``patients``
     (the per-patient outcomes used). ``outcome`` names what the forecast counts:
-    ``"randomized"``, or ``"eligible"`` when the log records no randomization.
+    ``"randomized"``, or ``"eligible"`` when the log has an eligibility status but nobody
+    is recorded as randomized. A plain enrollment log (no status) whose ``randomized`` is
+    filled in but all "no" counts ``"randomized"`` (zero so far). ``log_columns`` are the
+    columns of the log as given (for messages).
     """
 
     as_of: pd.Timestamp
@@ -204,6 +215,7 @@ class RecruitmentRates:
     patients: pd.DataFrame
     outcome: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    log_columns: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def screened(self) -> int:
@@ -231,6 +243,7 @@ class RecruitmentRates:
 
     @property
     def has_randomized(self) -> bool:
+        """Whether the log records randomization (yes or no) for any patient."""
         return bool(self.patients["randomized"].notna().any())
 
     @property
@@ -313,6 +326,7 @@ def recruitment_rates(
     Rates are per month (a month is 365.25 / 12 days).
     """
     patients = patient_outcomes(log)
+    log_columns = tuple(map(str, _unwrap(log)[0].columns))
     notes: list[str] = []
     undated = patients["screening_date"].isna()
     if undated.any():
@@ -349,7 +363,7 @@ def recruitment_rates(
         # a plain enrollment log: unknown randomization outcome is the only pending kind
         indicators["pending"] = patients["randomized"].isna().astype(int).to_numpy()
     counts = ["screened", "eligible", "screen_failed", "pending", "randomized"]
-    monthly = indicators.groupby(["site_id", "month"], as_index=False)[counts].sum()
+    monthly = _with_rates(indicators.groupby(["site_id", "month"], as_index=False)[counts].sum())
     per_site = indicators.groupby("site_id", as_index=False)[counts].sum()
     table = windows.merge(per_site, on="site_id", how="left")
     table[counts] = table[counts].fillna(0).astype(int)
@@ -357,11 +371,15 @@ def recruitment_rates(
         months = table["months_active"].to_numpy()
         table["screened_per_month"] = np.where(months > 0, table["screened"] / months, np.nan)
         table["randomized_per_month"] = np.where(months > 0, table["randomized"] / months, np.nan)
-    table = table.sort_values("site_id", key=_natural_key).reset_index(drop=True)
+    table = _with_rates(table.sort_values("site_id", key=_natural_key).reset_index(drop=True))
 
-    has_rand = patients["randomized"].notna().any() and rand.any()
-    outcome = "randomized" if has_rand else "eligible"
-    if not has_rand and patients["status"].notna().any():
+    has_status = bool(patients["status"].notna().any())
+    recorded = bool(patients["randomized"].notna().any())
+    has_rand = bool(rand.any())
+    # with a status, "nobody randomized" falls back to counting eligible patients; a plain
+    # log has nothing else to count, so there it is randomization with zero so far
+    outcome = "randomized" if has_rand or (recorded and not has_status) else "eligible"
+    if not has_rand and has_status:
         notes.append(
             "No patient is recorded as randomized: counting eligible patients as randomized "
             "(eligibility-based probability)."
@@ -373,7 +391,24 @@ def recruitment_rates(
         patients=patients,
         outcome=outcome,
         notes=tuple(notes),
+        log_columns=log_columns,
     )
+
+
+def _with_rates(table: pd.DataFrame) -> pd.DataFrame:
+    """Add the eligibility rate, its 95% Wilson CI and the number needed to screen."""
+    eligible = table["eligible"].to_numpy(float)
+    decided = eligible + table["screen_failed"].to_numpy(float)
+    randomized = table["randomized"].to_numpy(float)
+    lo, hi = wilson_interval(eligible, decided)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["eligibility_rate"] = np.where(decided > 0, eligible / decided, np.nan)
+        table["eligibility_ci_low"] = lo
+        table["eligibility_ci_high"] = hi
+        table["number_needed_to_screen"] = np.where(
+            randomized > 0, table["screened"].to_numpy(float) / randomized, np.nan
+        )
+    return table
 
 
 def _natural_key(values: pd.Series) -> pd.Series:

@@ -18,14 +18,15 @@ def _iso(date: pd.Timestamp | None) -> str | None:
 
 
 def _words(date: pd.Timestamp | None) -> str:
-    return "never (in most simulations)" if date is None else date.strftime("%d %b %Y")
+    return "not within 100 years" if date is None else date.strftime("%d %b %Y")
 
 
 @dataclass(frozen=True)
 class ForecastResult:
     """When the target is reached, how likely by a date, and what it would take.
 
-    Dates are ``pandas.Timestamp`` (``None`` = not reached in that share of simulations).
+    Dates are ``pandas.Timestamp`` (``None`` = not reached within 100 years in that share
+    of simulations).
     ``fan`` holds quantiles of the cumulative count per month (``date``, ``mean``, ``q05``,
     ``q10``, ``q50``, ``q90``, ``q95``); ``observed`` the count so far (``date``,
     ``cumulative``); ``site_posterior`` the per-site observed and fitted rates; ``times`` the
@@ -108,14 +109,24 @@ class ForecastResult:
             f"As of {self.as_of.date()}: {r.screened} patients screened at {len(r.sites)} "
             f"sites, {self.randomized_so_far} {what} (target {self.target}).",
         ]
+        if self.outcome == "randomized" and self.randomized_so_far == 0:
+            lines.append(
+                "Caution: no patient has been randomized yet, so the randomization rate, and "
+                "with it this forecast, is very uncertain (see the first note)."
+            )
         if self.reached:
             lines.append(f"The target of {self.target} was reached on {_words(self.median_date)}.")
         else:
             lo80, hi80 = self.pi80
             lo90, hi90 = self.pi90
             lines += [
-                f"The target of {self.target} {what} is expected on {_words(self.median_date)} "
-                f"(median; {self.model} site rates).",
+                (
+                    f"The target of {self.target} {what} is expected on "
+                    f"{_words(self.median_date)} (median; {self.model} site rates)."
+                    if self.median_date is not None
+                    else f"The target of {self.target} {what} is not reached within 100 "
+                    f"years in most simulations ({self.model} site rates)."
+                ),
                 f"  80% prediction interval: {_words(lo80)} to {_words(hi80)}",
                 f"  90% prediction interval: {_words(lo90)} to {_words(hi90)}",
                 f"Probability of reaching {self.target} by {self.by_date.date()}: "
