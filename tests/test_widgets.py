@@ -352,6 +352,56 @@ def test_figures_updated_in_place_equal_fresh_figures(explorer):
         assert shown.layout.title.text == fresh.layout.title.text
 
 
+PLOTLY_MESSAGES = ("restyle", "relayout", "update", "addTraces", "deleteTraces", "moveTraces")
+
+
+def record_figure_messages(explorer: ScreeningExplorer, monkeypatch) -> dict[str, list[str]]:
+    """Figure name -> the kinds of messages its FigureWidget sends to the front end.
+
+    Outside ``batch_update()`` every property set sends its own ``restyle`` / ``relayout``
+    message; inside it, the changes leave as one ``update`` message when the block ends.
+    """
+    sent: dict[str, list[str]] = {name: [] for name in explorer.figures}
+    for name, figure in explorer.figures.items():
+        for kind in PLOTLY_MESSAGES:
+            method = getattr(figure, f"_send_{kind}_msg")
+
+            def spy(*args, _send=method, _log=sent[name], _kind=kind, **kwargs):
+                _log.append(_kind)
+                return _send(*args, **kwargs)
+
+            monkeypatch.setattr(figure, f"_send_{kind}_msg", spy)
+    return sent
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda e: e.set_parameter("lesion_max_cm", 7), id="threshold"),
+        pytest.param(lambda e: setattr(e.sliders["hb_min"], "value", 7.5), id="slider"),
+        pytest.param(lambda e: e.toggle("I3a", False), id="toggle"),
+        pytest.param(lambda e: e.move("E7", -3), id="reorder"),
+        pytest.param(lambda e: e.filter(sites=["S01", "S02"]), id="filter"),
+    ],
+)
+def test_figures_change_in_one_batch_update(explorer, monkeypatch, change):
+    explorer._repr_mimebundle_()  # displayed: figures are updated in place from now on
+    sent = record_figure_messages(explorer, monkeypatch)
+    before = list(explorer.figures["funnel"].data[0].x)
+    change(explorer)
+    assert list(explorer.figures["funnel"].data[0].x) != before
+    assert sent["funnel"] == ["update"], sent
+    for name, kinds in sent.items():
+        assert kinds in ([], ["update"]), (name, kinds)  # never a message per property
+
+
+def test_a_threshold_change_updates_every_figure_once(explorer, monkeypatch):
+    explorer._repr_mimebundle_()
+    sent = record_figure_messages(explorer, monkeypatch)
+    explorer.set_parameter("lesion_max_cm", 7)
+    assert sent == {name: ["update"] for name in explorer.figures}
+
+
 # ---------------------------------------------------------------- drill-down
 def _rows(html: str) -> list[list[str]]:
     body = html.split("<tbody>")[1]
