@@ -140,3 +140,25 @@ def test_importing_screenkit_forecast_does_not_import_plotly():
     code = "import sys, screenkit.forecast; print('plotly' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_cli_says_how_the_additional_sites_recruit(log_csv, capsys):
+    """New sites' rates are drawn from the fitted Gamma(alpha, beta), not set to its mean."""
+    code = run_cli([log_csv, "--target", 150, "--sims", 500, "--by-date", "2026-12-31"])
+    text = capsys.readouterr().out
+    fc = RecruitmentForecast(n_sims=500, random_state=0).fit(
+        pd.read_csv(log_csv).rename(
+            columns={
+                "Patient ID": "patient_id",
+                "Site": "site_id",
+                "Screening date": "screening_date",
+                "Randomized": "randomized",
+            }
+        )
+    )
+    line = next(x for x in text.splitlines() if "additional sites opening on" in x)
+    assert code == 0 and "typical site rate" not in text
+    assert line.endswith(
+        ", each with a screening rate drawn from the fitted between-site distribution "
+        f"(mean {fc.alpha_ / fc.beta_:.2f} screened/site/month)."
+    )

@@ -149,7 +149,11 @@ class ForecastResult:
                     f"To reach {self.target} by {self.by_date.date()} with "
                     f"{self.new_sites_probability:.0%} probability: "
                     f"{self.additional_sites} additional sites opening on "
-                    f"{self.new_sites_open.date()} at the typical site rate."
+                    f"{self.new_sites_open.date()}, each with a screening rate drawn from the "
+                    "fitted between-site distribution (mean "
+                    f"{self.alpha / self.beta:.2f} screened/site/month"
+                    + (", declining at the fitted decay rate" if self.gamma > 0 else "")
+                    + ")."
                 )
         if r.has_status:
             lo, hi = r.eligibility_ci
