@@ -130,3 +130,40 @@ def test_aic_prefers_decay_when_rates_decline_and_not_otherwise():
     flat, sites = _decaying_log(gamma=0.0, seed=4)
     fc = RecruitmentForecast(model="auto", n_sims=200).fit(flat, sites=sites, as_of="2026-07-01")
     assert fc.aic_["decay"] > fc.aic_["constant"] - 2
+
+
+def test_fit_predict_end_to_end_matches_the_closed_form_in_plug_in_mode():
+    """fit -> predict with the fitted (alpha, beta) held fixed (plug-in mode): C new sites,
+    all opening at the as-of date with no data, recruit at lambda_i * p with lambda_i ~
+    Gamma(alpha, beta), so the time to n more randomized is n beta / (p (C alpha - 1))."""
+    rng = np.random.default_rng(7)
+    past, start, as_of = 12, pd.Timestamp("2024-01-01"), pd.Timestamp("2025-06-01")
+    months = (pd.Timestamp("2025-01-01") - start).days / 30.4375
+    rows = []
+    for s in range(past):  # sites that recruited for a year and closed before the as-of date
+        lam = rng.gamma(2.0, 1.5 / 2.0)
+        t = np.sort(rng.uniform(0, months, rng.poisson(lam * months)))
+        rows += [(f"H{s}", start + pd.Timedelta(days=float(x) * 30.4375)) for x in t]
+    log = pd.DataFrame(rows, columns=["site_id", "screening_date"])
+    log["patient_id"] = [f"P{i}" for i in range(len(log))]
+    log["randomized"] = rng.random(len(log)) < 0.7
+    C = 10
+    sites = pd.DataFrame(
+        {
+            "site_id": [f"H{s}" for s in range(past)] + [f"N{s}" for s in range(C)],
+            "activation_date": [start] * past + [as_of] * C,
+            "closing_date": [pd.Timestamp("2025-01-01")] * past + [pd.NaT] * C,
+        }
+    )
+    fc = RecruitmentForecast(n_sims=40_000, random_state=1, parameter_uncertainty=False)
+    fc.fit(log, sites=sites, as_of=as_of)
+    assert fc.pending_ == 0 and C * fc.alpha_ > 2  # finite variance of T_n
+    n = 40
+    result = fc.predict(target=fc.rates_.randomized_so_far + n, by_date="2030-01-01")
+    times = result.times
+    assert np.isfinite(times).all()
+    expected = n * fc.beta_ / (fc.p_randomized_ * (C * fc.alpha_ - 1))
+    se = times.std() / np.sqrt(times.size)
+    assert abs(times.mean() - expected) < 4 * se
+    # and the median date is the median of those times
+    assert abs((result.median_date - as_of).days / 30.4375 - np.median(times)) < 1 / 30
