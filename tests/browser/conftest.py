@@ -1,9 +1,12 @@
 """Fixtures for the real-browser tests: headless Chromium and local Jupyter servers.
 
-The browser is Debian's chromium (``.ci/install-browser``) driven by Python playwright;
-``playwright install`` is never needed. Servers (JupyterLab, Voila) run as subprocesses on
-127.0.0.1 at a free port, in a temporary root directory with temporary settings, runtime
-and workspace directories, and are stopped by their PID when the test ends.
+The browser is Debian's chromium (``bash .ci/install-browser``) driven by Python
+playwright; ``playwright install`` is never needed. Without chromium or playwright the
+browser tests are skipped, except under CI (``CI`` set to a true value), where they fail.
+
+Servers (JupyterLab, Voila) run as subprocesses on 127.0.0.1 at a free port, in a
+temporary root directory with temporary settings, runtime and workspace directories, and
+are stopped by their PID when the test ends.
 
 Screenshots go to ``test-artifacts/browser/`` at the repository root (gitignored).
 """
@@ -22,7 +25,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,24 +39,70 @@ VENV_BIN = Path(sys.executable).parent
 SERVER_START_TIMEOUT_S = 60
 
 
-def _skip_reason() -> str | None:
+INSTALL_BROWSER = "bash .ci/install-browser"
+FALSE_VALUES = frozenset({"", "0", "false", "no", "off", "n", "f"})
+
+
+def in_ci(environ: Mapping[str, str] = os.environ) -> bool:
+    """True when the environment variable ``CI`` holds a true value, as CI runners set it.
+
+    >>> in_ci({"CI": "true"}), in_ci({"CI": "1"}), in_ci({"CI": "false"}), in_ci({})
+    (True, True, False, False)
+    """
+    return environ.get("CI", "").strip().lower() not in FALSE_VALUES
+
+
+def missing_requirement() -> str | None:
+    """Why the browser tests cannot run here (how to fix it), or None when they can."""
     if not CHROMIUM.exists():
-        return f"{CHROMIUM} not found: run .ci/install-browser (apt-get install chromium)"
+        return f"{CHROMIUM} not found: install it with `{INSTALL_BROWSER}` (Debian's chromium)"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "the Python package playwright is not installed (pip install 'screenkit[dev]')"
+        return (
+            "the Python package playwright is not installed: "
+            "`.venv/bin/python -m pip install -e '.[dev]'`"
+        )
     return None
 
 
-def pytest_collection_modifyitems(config, items):
-    reason = _skip_reason()
-    if reason is None:
+def requirement_outcome(
+    missing: str | None, environ: Mapping[str, str] = os.environ
+) -> tuple[str, str] | None:
+    """``None`` (run), ``("skip", reason)`` on a developer machine, or ``("fail", reason)``
+    under CI, where a missing browser must not turn the suite green without these tests.
+
+    >>> requirement_outcome(None, {"CI": "true"}) is None
+    True
+    >>> requirement_outcome("no chromium", {})
+    ('skip', 'no chromium')
+    >>> requirement_outcome("no chromium", {"CI": "true"})[0]
+    'fail'
+    """
+    if missing is None:
+        return None
+    if in_ci(environ):
+        return (
+            "fail",
+            f"{missing}. CI={environ.get('CI')!r}: under CI the browser tests fail instead "
+            "of being skipped (.ci/run installs both)",
+        )
+    return "skip", missing
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Browser tests (marked ``browser``) skip, or under CI fail, when chromium or
+    playwright is missing; doctests of these helper modules always run."""
+    if item.get_closest_marker("browser") is None:
         return
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.skip(reason=reason))
+    outcome = requirement_outcome(missing_requirement())
+    if outcome is None:
+        return
+    kind, reason = outcome
+    if kind == "fail":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
 
 
 # ---------------------------------------------------------------- servers

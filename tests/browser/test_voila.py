@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("playwright", reason="the browser tests need playwright")
-
 from .explorer_page import (
     drag_slider,
     expected_funnel,
