@@ -3,18 +3,25 @@
 nbval only compares the outputs a notebook holds: a cell saved without a run is executed
 but not compared, which silently turns ``--nbval`` into ``--nbval-lax``. So every code cell
 must be stored executed, in order, without errors; the kernel must be the venv's
-``python3``; and no stored widget state (anywidget puts plotly.js into it, megabytes per
-figure) may bloat the file.
+``python3``; no stored widget state (anywidget puts plotly.js into it, megabytes per
+figure) may bloat the file; and no output may hold a path of the machine that ran it.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+# /a/b/c or C:\a\b after a blank, quote, bracket or "=" (not the // of a URL)
+ABSOLUTE_PATH = re.compile(
+    r"""(?:^|[\s"'(\[=])((?:[A-Za-z]:)?[/\\](?:[\w.-]+[/\\])+[\w.-]+)""", re.M
+)
 MAX_BYTES = 1_500_000
 
 
@@ -57,3 +64,28 @@ def test_kernel_and_size(notebook):
     )
     size = path.stat().st_size
     assert size < MAX_BYTES, f"{path.name}: {size:,} bytes (limit {MAX_BYTES:,})"
+
+
+def _strings(value) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def test_outputs_hold_no_local_paths(notebook):
+    """A stored output with a path (``/home/me/screenkit/src/...``) leaks the machine
+    that ran the notebook, and no other machine can reproduce it."""
+    path, nb = notebook
+    found = []
+    for i, cell in enumerate(nb["cells"]):
+        for output in cell.get("outputs", []):
+            text = "\n".join(_strings(output))
+            found += [(i, m.group(1)) for m in ABSOLUTE_PATH.finditer(text)]
+            if str(REPO) in text:
+                found.append((i, str(REPO)))
+    assert not found, f"{path.name}: outputs (cell, path) hold local paths: {found}"
