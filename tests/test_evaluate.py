@@ -232,3 +232,9 @@ def test_pending_patient_with_one_missing_lab():
     result = evaluate(canonical_frame([patient(hb=None)]), "NCT07103668")
     assert result.status.tolist() == ["pending"]
     assert result.statuses["I7d"].isna().tolist() == [True]
+
+
+def test_a_parameter_lists_the_criteria_using_it_through_derived_chains():
+    protocol = load_protocol(SHARED)
+    assert protocol.parameters["k"].criteria == ("I1", "I2", "I3")  # I3 via hb_k2 <- hb_k
+    assert protocol.parameters["j"].criteria == ("I3", "E1")

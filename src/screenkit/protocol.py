@@ -341,12 +341,17 @@ def _build(spec: _ProtocolSpec, where: str) -> Protocol:
         _check_label(c.label, values, where, c.id)
         label = _render_label(c.label, values)
         criteria.append(Criterion(c.id, c.kind, label, rule, c.source, c.notes, c.label))
+    # parameters a derived value depends on, through earlier derived values too (a derived
+    # rule may use only the ones above it, so one pass in file order closes the chain)
+    derived_params: dict[str, set[str]] = {}
+    for name, d in derived.items():
+        derived_params[name] = set(d.rule.parameters).union(
+            *(derived_params[e] for e in d.rule.derived)
+        )
     used_by: dict[str, list[str]] = {n: [] for n in spec.parameters}
     for c in criteria:
-        names = set(c.rule.parameters)
-        for d in c.rule.derived:
-            names |= derived[d].rule.parameters
-        for n in names:
+        names = set(c.rule.parameters).union(*(derived_params[d] for d in c.rule.derived))
+        for n in sorted(names):
             used_by[n].append(c.id)
     unused = [n for n, ids in used_by.items() if not ids]
     if unused:
