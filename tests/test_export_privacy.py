@@ -22,11 +22,14 @@ ACTIVE = ["I5b", "I6", "I7d", "E7"]
 
 
 # ---------------------------------------------------------------- brute force
-def feasible_values(cells: dict, equations: list[dict], k: int, upper: int) -> dict:
+def feasible_values(
+    cells: dict, equations: list[dict], k: int, upper: int, ranges: dict | None = None
+) -> dict:
     """For each unknown cell, values it takes in tables consistent with what is shown
     (at least two when there are two): ``<k`` cells range over 0..k-1, ``hidden`` cells
-    over k..upper, shown numbers are fixed, and every equation (``{cell: coefficient}``
-    summing to 0) holds.
+    over k..upper, ``?`` cells (never shown, e.g. unlisted combinations) over 0..upper,
+    ``ranges`` overrides a cell's range, shown numbers are fixed, and every equation
+    (``{cell: coefficient}`` summing to 0) holds.
 
     An exhaustive search over integer tables (interval propagation prunes it, nothing
     is sampled): for each unknown cell, candidate values are tried in turn and each is
@@ -34,10 +37,14 @@ def feasible_values(cells: dict, equations: list[dict], k: int, upper: int) -> d
     """
     lo, hi = {}, {}
     for c, v in cells.items():
-        if isinstance(v, str):
+        if v == "?":
+            lo[c], hi[c] = 0, upper
+        elif isinstance(v, str):
             lo[c], hi[c] = (0, k - 1) if v == f"<{k}" else (k, upper)
         else:
             lo[c] = hi[c] = int(v)
+    for c, (low, high) in (ranges or {}).items():
+        lo[c], hi[c] = max(lo[c], low), min(hi[c], high)
 
     def propagate(lo: dict, hi: dict) -> bool:
         changed = True
@@ -69,7 +76,7 @@ def feasible_values(cells: dict, equations: list[dict], k: int, upper: int) -> d
     assert propagate(lo, hi), "the shown cells contradict each other"
     seen: dict = {}
     for c, v in cells.items():
-        if not isinstance(v, str):
+        if not isinstance(v, str) or v == "?":
             continue
         seen[c] = set()
         for x in range(lo[c], hi[c] + 1):
@@ -80,14 +87,16 @@ def feasible_values(cells: dict, equations: list[dict], k: int, upper: int) -> d
     return seen
 
 
-def assert_protected(cells, equations, k, upper, table):
-    hidden = [c for c, v in cells.items() if isinstance(v, str)]
+def assert_protected(cells, equations, k, upper, table, zeros=(), ranges=None):
+    """Every hidden cell takes two values; nothing under k is shown but the ``zeros``
+    (counts of nobody that the report states anyway)."""
+    hidden = [c for c, v in cells.items() if isinstance(v, str) and v != "?"]
     for c in hidden:
         assert cells[c] in (f"<{k}", HIDDEN), (table, c, cells[c])
     for c, v in cells.items():
         if not isinstance(v, str):
-            assert v >= k, (table, c, v)  # nothing under k is shown
-    seen = feasible_values(cells, equations, k, upper)
+            assert v >= k or (v == 0 and c in zeros), (table, c, v)
+    seen = feasible_values(cells, equations, k, upper, ranges)
     for c in hidden:
         assert len(seen[c]) >= 2, f"{table}: {c} is recoverable as {seen[c]}"
 
@@ -185,6 +194,69 @@ def report_tables(content, k):
     return out
 
 
+OTHER = "(all other combinations)"
+
+
+def cross_table(content, k):
+    """Criteria, Funnel and Combinations together, as a reader who links them knows them:
+    a criterion's fails (and the patients excluded at its funnel step) are the listed
+    combinations with it (first in the funnel order) plus, when the list is cut, unlisted
+    ones (``?``); a listed combination has at least one patient. Returns cells,
+    equations, ranges and the zeros the report may state."""
+    crit = content.tables["Criteria"].frame
+    crit = crit[crit["In funnel"] == "yes"]
+    steps = content.tables["Funnel"].frame.to_dict("records")
+    order = [s["Criterion"] for s in steps[1:]]
+    combos = content.tables["Combinations"]
+    listed = {
+        r["Criteria failed"]: r["Patients"]
+        for r in combos.frame.to_dict("records")
+        if r["Criteria failed"] != OTHER
+    }
+    sets = {name: name.split("; ") for name in listed}
+    cut = OTHER in set(combos.frame["Criteria failed"])
+    cells = {("R", 0): steps[0]["Remaining"], "Total": combos.total["Patients"]}
+    eqs = []
+    for i, s in enumerate(steps[1:], start=1):
+        cells[("X", i)], cells[("R", i)] = s["Excluded at this step"], s["Remaining"]
+        eqs.append({("R", i - 1): 1, ("X", i): -1, ("R", i): -1})
+    eqs.append({("R", 0): 1, "Total": -1, ("R", len(order)): -1})
+    for r in crit.to_dict("records"):
+        cells[("F", r["Criterion"])], cells[("O", r["Criterion"])] = (
+            r["Fails"],
+            r["Fails only this"],
+        )
+    for name, v in listed.items():
+        cells[("C", name)] = v
+    if cut:
+        cells[("C", OTHER)] = combos.frame.set_index("Criteria failed").loc[OTHER, "Patients"]
+    eqs.append({**{key: 1 for key in cells if key[0] == "C"}, "Total": -1})
+    eqs.append({("X", 1): 1, ("F", order[0]): -1})
+    zeros = set()
+    for i, c in enumerate(order, start=1):
+        with_c = [("C", n) for n, ids in sets.items() if c in ids]
+        first_c = [("C", n) for n, ids in sets.items() if min(map(order.index, ids)) == i - 1]
+        for total, parts in ((("F", c), with_c), (("X", i), first_c)):
+            eq = {total: 1, **dict.fromkeys(parts, -1)}
+            if cut:
+                cells[("S", total)] = "?"
+                eq[("S", total)] = -1
+            elif not parts:
+                zeros.add(total)
+            eqs.append(eq)
+        if c in listed:
+            eqs.append({("O", c): 1, ("C", c): -1})
+        elif not cut:
+            zeros.add(("O", c))
+            eqs.append({("O", c): 1})
+    if cut:
+        singles = [("O", c) for c in order if c not in listed]
+        cells[("S", "other")] = "?"
+        eqs.append({("C", OTHER): 1, **dict.fromkeys(singles, -1), ("S", "other"): -1})
+    ranges = {("C", n): (1, 10**6) for n in listed}
+    return cells, eqs, ranges, zeros
+
+
 @pytest.mark.parametrize(
     ("seed", "n", "k"), [(1, 40, 3), (2, 40, 5), (3, 25, 4), (4, 60, 5), (13, 40, 3), (8, 40, 4)]
 )
@@ -194,10 +266,30 @@ def test_no_suppressed_count_is_recoverable_in_any_report_table(seed, n, k):
     content = build_content(f, evaluation=result, suppress_below=k)
     upper = max(n, k)
     hidden_any = False
+    zeros = cross_table(content, k)[3]  # stated by a complete Combinations table
+    zeros_in = {
+        "Funnel": {key for key in zeros if key[0] == "X"},
+        "Criteria Fails": {key[1] for key in zeros if key[0] == "F"},
+        "Criteria Fails only this": {key[1] for key in zeros if key[0] == "O"},
+    }
     for name, (cells, eqs) in report_tables(content, k).items():
-        assert_protected(cells, eqs, k, upper, name)
+        assert_protected(cells, eqs, k, upper, name, zeros=zeros_in.get(name, ()))
         hidden_any |= any(isinstance(v, str) for v in cells.values())
     assert hidden_any
+
+
+@pytest.mark.parametrize("top", [20, 3])
+@pytest.mark.parametrize(("seed", "n", "k"), [(1, 40, 3), (13, 40, 3), (3, 25, 4), (9, 50, 3)])
+def test_no_suppressed_count_is_recoverable_across_criteria_funnel_and_combinations(
+    seed, n, k, top
+):
+    result = evaluate(random_log(seed, n), "NCT07103668")
+    f = funnel(result, exclude=[c for c in result.protocol.ids if c not in ACTIVE])
+    content = build_content(f, evaluation=result, suppress_below=k, top_combinations=top)
+    cells, eqs, ranges, zeros = cross_table(content, k)
+    cut = OTHER in set(content.tables["Combinations"].frame["Criteria failed"])
+    assert cut == (len(f.combinations(100)) > top)
+    assert_protected(cells, eqs, k, max(n, k), "cross-table", zeros=zeros, ranges=ranges)
 
 
 @pytest.mark.parametrize(("seed", "k"), [(5, 3), (6, 5)])

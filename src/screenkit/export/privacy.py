@@ -8,13 +8,16 @@ included) can turn a code back into an ID or link two exports.
 **Suppression.** :func:`suppress` hides every count under ``k`` (shown as ``<k``) and then
 hides further counts ("complementary suppression", shown as ``hidden``) until no hidden
 count can be worked out from the shown ones. What a reader knows is modelled as linear
-equations between counts (row sums, column totals, ``remaining = previous - excluded``)
-plus bounds: a ``<k`` cell lies in ``0..k-1``, a ``hidden`` cell is at least ``k``, and no
-count exceeds the largest one when that (the report's total) is shown. A hidden count is
-protected when it can take at least two values under that knowledge, checked exactly with
-linear programming (the tables here are totally unimodular, so the linear-programming
-bounds are attained by integer tables); ``tests/test_export_privacy.py`` confirms it by
-enumerating integer tables. If no choice of further cells can protect a small count,
+equations between counts (row sums, column totals, ``remaining = previous - excluded``;
+inequalities such as "a criterion's fails are at least the listed combinations that
+include it" become equations with a never-shown slack >= 0) plus bounds: a ``<k`` cell
+lies in ``0..k-1`` (``1..k-1`` when it is known to hold someone), a ``hidden`` cell is at
+least ``k``, and no count exceeds the largest one when that (the report's total) is
+shown. A hidden count is protected when it can take at least two values under that
+knowledge, checked exactly with integer programming (scipy's ``milp``);
+``tests/test_export_privacy.py`` confirms it by enumerating integer tables. A zero the
+report states anyway (a criterion in none of the combinations when they are all listed)
+is shown as it is. If no choice of further cells can protect a small count,
 :func:`suppress` raises instead of publishing it. ``k`` must be at least 3: with 2, two
 ``<2`` cells in a row whose hidden total is at least 2 must both be 1.
 
@@ -31,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +132,9 @@ def suppress(
     k: int | None,
     *,
     keep_shown: frozenset | set | None = None,
+    latent: Collection[Hashable] = (),
+    at_least_one: Collection[Hashable] = (),
+    disclosed: Collection[Hashable] = (),
 ) -> Suppression:
     """Choose the counts to hide.
 
@@ -141,12 +147,27 @@ def suppress(
     k : threshold; ``None`` switches suppression off.
     keep_shown : keys to hide as complements only when nothing else will do (e.g. the
         report's grand totals).
+    latent : keys of quantities the report never shows, only known to be >= 0: the
+        slack that turns an inequality a reader knows into an equation (a criterion's
+        fails are at least the listed combinations that include it). Never protected,
+        never a complement.
+    at_least_one : keys the reader knows are at least 1 (a listed combination has a
+        patient), so a small one ranges over ``1..k-1``.
+    disclosed : keys whose value the report states anyway (a criterion in none of the
+        combinations when they are all listed failed nobody): shown as they are.
+
+    >>> s = suppress({"fails": 4, "combo": 1, "rest": 3}, [{"fails": 1, "combo": -1, "rest": -1}],
+    ...              k=3, latent={"rest"}, at_least_one={"combo"})
+    >>> sorted(s.hidden)       # combo in 1..2 and combo <= fails = 4: not pinned
+    ['combo']
     """
     k = check_k(k)
     if k is None:
         return Suppression()
     keys = list(values)
     index = {key: i for i, key in enumerate(keys)}
+    slack = {index[key] for key in latent}
+    floor = {index[key] for key in at_least_one if key in index}
     v = np.array([float(values[key]) for key in keys])
     rows = [
         {index[key]: float(c) for key, c in eq.items() if c and key in index} for eq in constraints
@@ -156,8 +177,9 @@ def suppress(
     for i, r in enumerate(rows):
         for j, c in r.items():
             a[i, j] = c
-    primary = {j for j in range(len(keys)) if v[j] < k}
-    hidden = set(primary)
+    public = {index[key] for key in disclosed}
+    primary = {j for j in range(len(keys)) if v[j] < k and j not in slack | public}
+    hidden = primary | slack
     neighbours: list[set[int]] = [set() for _ in keys]
     for r in rows:
         for j in r:
@@ -165,22 +187,24 @@ def suppress(
     # complements: the smallest shown cell, the report's grand totals last
     cost = [(bool(keep_shown and key in keep_shown), v[j], j) for j, key in enumerate(keys)]
     eq_cells = [sorted(r) for r in rows]
+    checked: dict = {}
     while True:
         # 1. no equation may hide exactly one cell (it would equal the shown ones' sum)
         changed = True
         while changed:
             changed = False
             for cells in eq_cells:
-                if sum(j in hidden for j in cells) == 1:
-                    shown = [j for j in cells if j not in hidden]
+                # (an equation with a slack bounds its hidden cells: left to step 2)
+                if sum(j in hidden for j in cells) == 1 and not slack.intersection(cells):
+                    shown = [j for j in cells if j not in hidden | public]
                     if shown:
                         hidden.add(min(shown, key=lambda n: cost[n]))
                         changed = True
         # 2. exact check (linear algebra, then bounds); one more complement per group
-        exposed = _exposed(a, v, hidden, primary, k)
+        exposed = _exposed(a, v, hidden, primary, k, slack, floor, checked)
         new = set()
         for group in exposed:
-            shown = _nearest_shown(group[0], neighbours, hidden)
+            shown = _nearest_shown(group[0], neighbours, hidden, public)
             if shown:
                 new.add(min(shown, key=lambda n: cost[n]))
         if not exposed:
@@ -195,31 +219,49 @@ def suppress(
     return Suppression(
         k=k,
         primary=frozenset(keys[j] for j in primary),
-        hidden=frozenset(keys[j] for j in hidden),
+        hidden=frozenset(keys[j] for j in hidden - slack),
     )
 
 
-def _nearest_shown(j: int, neighbours: list[set[int]], hidden: set) -> list[int]:
-    """The shown cells closest to ``j`` through the equations (breadth-first)."""
+def _nearest_shown(j: int, neighbours: list[set[int]], hidden: set, public: set) -> list[int]:
+    """The shown cells closest to ``j`` through the equations (breadth-first), leaving
+    out the ``public`` ones (the report states them anyway)."""
     seen, layer = {j}, {j}
     while layer:
         layer = {m for n in layer for m in neighbours[n]} - seen
-        shown = [m for m in layer if m not in hidden]
+        shown = [m for m in layer if m not in hidden and m not in public]
         if shown:
             return shown
         seen |= layer
     return []
 
 
-def _exposed(a: np.ndarray, v: np.ndarray, hidden: set, primary: set, k: int) -> list[list[int]]:
+def _exposed(
+    a: np.ndarray,
+    v: np.ndarray,
+    hidden: set,
+    primary: set,
+    k: int,
+    slack: set,
+    floor: set,
+    checked: dict | None = None,
+) -> list[list[int]]:
     """Per group of linked hidden cells, those the shown cells, equations and bounds pin
-    down (groups with none left out)."""
+    down (groups with none left out; slacks are never reported).
+
+    ``checked`` remembers the answer per group from earlier rounds: a group with the same
+    cells and the same bound on counts has the same equations and the same shown values.
+    """
     # a reader who sees the largest count (the report's total) knows nothing exceeds it
     largest = set(np.flatnonzero(v == v.max()).tolist()) if len(v) else set()
     top = float(v.max()) if largest - hidden else np.inf
+    checked = {} if checked is None else checked
     out = []
     for h, rows in _components(a, hidden):
-        exposed = _exposed_in(a[rows], v, h, primary, k, top)
+        key = (frozenset(h), top)
+        if key not in checked:
+            checked[key] = _exposed_in(a[rows], v, h, primary, k, top, slack, floor)
+        exposed = checked[key]
         if exposed:
             out.append(exposed)
     return out
@@ -254,7 +296,14 @@ def _components(a: np.ndarray, hidden: set) -> list[tuple[list[int], np.ndarray]
 
 
 def _exposed_in(
-    a: np.ndarray, v: np.ndarray, h: list[int], primary: set, k: int, top: float
+    a: np.ndarray,
+    v: np.ndarray,
+    h: list[int],
+    primary: set,
+    k: int,
+    top: float,
+    slack: set,
+    floor: set,
 ) -> list[int]:
     a_h = a[:, h]
     shown = np.ones(len(v), bool)
@@ -265,22 +314,29 @@ def _exposed_in(
     rank = int((s > 1e-9).sum())
     null = vt[rank:].T  # columns span the null space
     determined = np.all(np.abs(null) < 1e-9, axis=1) if null.size else np.ones(len(h), bool)
-    exposed = [h[i] for i in range(len(h)) if determined[i]]
+    exposed = [h[i] for i in range(len(h)) if determined[i] and h[i] not in slack]
     if exposed:
         return exposed
-    # then bounds: <k cells lie in 0..k-1, hidden complements are >= k (and <= top)
-    low_b = np.array([0.0 if j in primary else float(k) for j in h])
+    # then bounds: <k cells lie in 0..k-1 (1..k-1 when known to be non-empty), hidden
+    # complements are >= k, slacks >= 0 (all <= top)
+    low_b = np.array(
+        [0.0 if j in slack else (1.0 if j in floor else 0.0) if j in primary else k for j in h]
+    )
     high_b = np.array([k - 1.0 if j in primary else top for j in h])
-    # every feasible table found widens the known range of each cell; a cell whose range
-    # reaches 1 is not pinned. Start from the true table, a few random directions, then
-    # minimise / maximise each cell not yet shown to move.
-    from scipy.optimize import linprog
+    # every feasible table of integers found widens the known range of each cell; a cell
+    # whose range reaches 1 is not pinned. Start from the true table, a few random
+    # directions, then minimise / maximise each cell not yet shown to move. Integer
+    # programs, so the ranges are exact for any equations (not only the unimodular ones
+    # within a table: the links between tables are not).
+    from scipy.optimize import Bounds, LinearConstraint, milp
 
-    bounds = [(lo, None if np.isinf(hi) else hi) for lo, hi in zip(low_b, high_b, strict=True)]
+    known = LinearConstraint(a_h, b, b)
+    bounds = Bounds(low_b, high_b)
+    integers = np.ones(len(h))
     seen_low, seen_high = v[h].copy(), v[h].copy()
 
     def solve(c: np.ndarray) -> np.ndarray | None:
-        res = linprog(c, A_eq=a_h, b_eq=b, bounds=bounds, method="highs")
+        res = milp(c, constraints=known, integrality=integers, bounds=bounds)
         if res.status != 0:
             return None
         np.minimum(seen_low, res.x, out=seen_low)
@@ -293,7 +349,7 @@ def _exposed_in(
         solve(c)
         solve(-c)
     for i, j in enumerate(h):
-        if seen_high[i] - seen_low[i] >= 1 - _TOL:
+        if j in slack or seen_high[i] - seen_low[i] >= 1 - _TOL:
             continue
         c = np.zeros(len(h))
         c[i] = 1.0

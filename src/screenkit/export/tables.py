@@ -117,10 +117,54 @@ def suppression_for(f: Funnel, k: int | None, combos: pd.DataFrame | None = None
     if other:
         values[OTHER_COMBINATIONS] = other
         partition[OTHER_COMBINATIONS] = 1
+    latent: set[Hashable] = set()
+    disclosed: set[Hashable] = set()
     if listed:
         eqs.append(partition)
+        # across tables: a criterion's fails, and the patients excluded at a funnel step,
+        # are the listed combinations with it (first in the order) plus unlisted ones
+        sets = {combo_key(r.criteria): r.criteria.split("; ") for r in combos.itertuples()}
+        first = {c: i for i, c in enumerate(f.order)}
+        for row in f.steps.itertuples(index=False):
+            cid = row.criterion
+            fails_key, step_key = ("criterion", cid, "fails"), step_keys(row.step, cid)[0]
+            pairs = [(fails_key, [key for key, ids in sets.items() if cid in ids])]
+            if step_key != fails_key:
+                at = [key for key, ids in sets.items() if min(first[c] for c in ids) == first[cid]]
+                pairs.append((step_key, at))
+            for total_key, parts in pairs:
+                eq = {total_key: 1, **dict.fromkeys(parts, -1)}
+                if other:  # the unlisted part: a slack the reader knows only to be >= 0
+                    rest = ("unlisted", total_key)
+                    values[rest] = values[total_key] - sum(listed[key] for key in parts)
+                    latent.add(rest)
+                    eq[rest] = -1
+                elif not parts:  # every combination listed, none with it: nobody
+                    disclosed.add(total_key)
+                eqs.append(eq)
+        # and "all other combinations" holds every unlisted single-criterion failure
+        if not other:
+            disclosed |= {("criterion", c, "fails_only") for c in f.order} - set(listed)
+        else:
+            singles = [
+                ("criterion", cid, "fails_only")
+                for cid in f.order
+                if ("criterion", cid, "fails_only") not in listed
+            ]
+            rest = ("unlisted", OTHER_COMBINATIONS)
+            values[rest] = other - sum(values[key] for key in singles)
+            latent.add(rest)
+            eqs.append({OTHER_COMBINATIONS: 1, **dict.fromkeys(singles, -1), rest: -1})
     totals = {("headline", name) for name in COUNTS}
-    return suppress(values, eqs, k, keep_shown=totals)
+    return suppress(
+        values,
+        eqs,
+        k,
+        keep_shown=totals,
+        latent=latent,
+        at_least_one=set(listed),
+        disclosed=disclosed,
+    )
 
 
 OTHER_COMBINATIONS = ("combination", "(all other combinations)")
