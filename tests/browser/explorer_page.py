@@ -30,6 +30,8 @@ _READ_FUNNEL_JS = """
                 found.push({
                     values: Array.from(values, Number),
                     drawn: !!(gd._fullData && gd.querySelector('.main-svg')),
+                    // the count labels as drawn in the SVG, e.g. "71 (17.8%)"
+                    texts: Array.from(gd.querySelectorAll('text.bartext'), t => t.textContent),
                 });
             }
         }
@@ -60,11 +62,24 @@ def expected_counts(f) -> list[int]:
     return [int(f.screened), *(int(x) for x in f.steps["remaining"])]
 
 
+def drawn_counts(texts: list[str]) -> list[int]:
+    """The leading counts of drawn bar labels.
+
+    >>> drawn_counts(["1,400 (100.0%)", "71 (17.8%)"])
+    [1400, 71]
+    """
+    return [int(t.split(" ")[0].replace(",", "")) for t in texts if t.strip()]
+
+
 def funnel_counts(explorer: Locator) -> list[int] | None:
-    """The counts of the explorer's funnel figure as drawn in the page (None if absent)."""
+    """The counts of the explorer's funnel figure as drawn in the page: the figure's data
+    when the SVG's count labels say the same, else the labels (None if not drawn)."""
     found = explorer.evaluate(_READ_FUNNEL_JS)
-    drawn = [f["values"] for f in found if f["drawn"]]
-    return drawn[0] if drawn else None
+    drawn = [f for f in found if f["drawn"]]
+    if not drawn:
+        return None
+    labels = drawn_counts(drawn[0]["texts"])
+    return drawn[0]["values"] if labels == drawn[0]["values"] else labels
 
 
 ERROR_OUTPUTS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
