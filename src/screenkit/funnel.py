@@ -175,7 +175,8 @@ class Funnel:
         return self.steps.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``screenkit report --json``."""
+        """The JSON shape of ``screenkit report --json`` (attributions rounded to 12
+        decimals, so 6.5 prints as 6.5 and not 6.499999999999999)."""
         crit = self.criteria
         return {
             "protocol": self.patterns.protocol_id,
@@ -191,7 +192,7 @@ class Funnel:
                     "fails": int(row.fails),
                     "unknown": int(row.unknown),
                     "fails_only": int(row.fails_only),
-                    "attribution": float(row.attribution),
+                    "attribution": round(float(row.attribution), 12),
                 }
                 for row in crit.itertuples()
             ],
