@@ -143,6 +143,23 @@ def test_protocol_sheet_holds_rules_and_parameters_as_evaluated(sample, tmp_path
     assert proto.loc["I5b", "Parameters (as evaluated)"] == "lesion_max_cm = 7 cm"
     rows = labelled_rows(wb["Summary"])
     assert rows["Thresholds changed from the protocol"][1] == "lesion_max_cm: 5 -> 7 cm"
+    crit = sheet_frame(wb["Criteria"]).set_index("Criterion")
+    assert crit.loc["I5b", "Parameters used"] == "lesion_max_cm = 7 cm"
+    assert crit.loc["I5b", "Label"] == "Largest lesion <= 7 cm"
+    assert crit.loc["E7", "Parameters used"] == "spo2_max_excluded_pct = 95 %"
+
+
+def test_funnel_sheet_follows_the_chosen_order_and_switched_off_criteria(sample, tmp_path):
+    data, result, _ = sample
+    f = funnel(result, order=["E7", "I5b", "I3a"], exclude=["E26"])
+    out = export_excel(f, tmp_path / "o.xlsx", evaluation=result, data=data)
+    ws = openpyxl.load_workbook(out)["Funnel"]
+    steps = sheet_frame(ws)
+    assert steps["Criterion"].tolist()[:4] == ["Screened", "E7", "I5b", "I3a"]
+    assert "E26" not in steps["Criterion"].tolist()
+    assert steps["Remaining"].tolist()[1:] == f.steps["remaining"].tolist()
+    note = ws.cell(2, 1).value
+    assert "the order chosen for this report" in note and "Switched off: E26" in note
 
 
 def test_formats_tables_freeze_print_and_charts(workbook):
@@ -158,6 +175,16 @@ def test_formats_tables_freeze_print_and_charts(workbook):
     assert ws.cell(4, header["Fails"].column).number_format == "#,##0"
     assert header["Fails"].font.bold
     assert len(wb["Funnel"]._charts) == 1 and len(wb["Summary"]._charts) == 1
+    # the funnel chart draws the sheet's Remaining column, step 0 to the last step
+    (chart,) = wb["Funnel"]._charts
+    assert chart.tagname == "barChart" and chart.type == "bar"
+    steps = sheet_frame(wb["Funnel"])
+    remaining = steps.columns.get_loc("Remaining") + 1
+    letter = openpyxl.utils.get_column_letter(remaining)
+    (series,) = chart.series
+    assert series.val.numRef.f == f"'Funnel'!${letter}$4:${letter}${3 + len(steps)}"
+    (top,) = wb["Summary"]._charts
+    assert top.tagname == "barChart" and len(top.series) == 3  # fails, fails only, share
     for name in wb.sheetnames[1:]:
         assert wb[name].tables, name
 
