@@ -253,7 +253,7 @@ def cross_table(content, k):
         singles = [("O", c) for c in order if c not in listed]
         cells[("S", "other")] = "?"
         eqs.append({("C", OTHER): 1, **dict.fromkeys(singles, -1), ("S", "other"): -1})
-    ranges = {("C", n): (1, 10**6) for n in listed}
+    ranges = {("C", n): (1, 10**6) for n in [*listed, *([OTHER] if cut else [])]}
     return cells, eqs, ranges, zeros
 
 

@@ -162,7 +162,7 @@ def suppression_for(f: Funnel, k: int | None, combos: pd.DataFrame | None = None
         k,
         keep_shown=totals,
         latent=latent,
-        at_least_one=set(listed),
+        at_least_one=set(listed) | ({OTHER_COMBINATIONS} if other else set()),  # listed rows
         disclosed=disclosed,
     )
 
