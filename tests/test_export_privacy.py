@@ -310,11 +310,16 @@ def test_rates_and_intervals_only_beside_shown_counts(seed, k):
             assert r["Share of screen failures"] == HIDDEN
     shares = content.tables["Criteria"].frame["Share of screen failures"]
     assert (shares == HIDDEN).sum() != 1  # one hidden share = total minus the others
+    # shares are sums of combinations / their sizes: beside a hidden combination, none
+    if content.tables["Combinations"].frame["Patients"].map(lambda v: isinstance(v, str)).any():
+        assert (shares == HIDDEN).all()
     for r in content.tables["Combinations"].frame.to_dict("records"):
         if isinstance(r["Patients"], str):
             assert r["% of screen-failed"] == HIDDEN
     for row in content.reasons.to_dict("records"):
         assert not isinstance(row["Fails"], str)
+        if row["Share of screen failures"] == HIDDEN:
+            assert "accounts for" not in row["In one sentence"]
 
 
 def test_suppressed_workbook_shows_markers_as_text(tmp_path):

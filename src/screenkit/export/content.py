@@ -39,6 +39,7 @@ from screenkit.export.listings import (
 from screenkit.export.privacy import Suppression, check_k, pseudonymise
 from screenkit.export.tables import (
     Table,
+    combinations_hidden,
     combinations_table,
     criteria_table,
     funnel_table,
@@ -102,7 +103,9 @@ def build_content(
     combos = f.combinations(top_combinations)
     sup = suppression_for(f, k, combos)
     headline = headline_frame(f, sup)
-    criteria = criteria_table(f, sup, criterion_parameters(protocol))
+    criteria = criteria_table(
+        f, sup, criterion_parameters(protocol), hide_shares=combinations_hidden(f, sup, combos)
+    )
     tables: dict[str, Table] = {
         "Funnel": funnel_table(f, sup),
         "Criteria": criteria,

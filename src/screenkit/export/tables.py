@@ -33,6 +33,7 @@ __all__ = [
     "COUNTS",
     "STATUS_NAMES",
     "Table",
+    "combinations_hidden",
     "combinations_table",
     "criteria_table",
     "funnel_table",
@@ -220,8 +221,22 @@ def headline_sentence(headline: pd.DataFrame) -> str:
     return f"{parts[0]}: " + ", ".join(parts[1:])
 
 
-def criteria_table(f: Funnel, sup: Suppression, parameters: dict[str, str]) -> Table:
-    """Per criterion: fails, unknown, fails only this, equal share, fail rate + 95% CI."""
+def combinations_hidden(f: Funnel, sup: Suppression, combos: pd.DataFrame) -> bool:
+    """Whether the Combinations table hides any count."""
+    keys = [combo_key(c) for c in combos["criteria"]]
+    keys += [OTHER_COMBINATIONS] if other_combinations(f, combos) else []
+    return any(sup.is_hidden(key) for key in keys)
+
+
+def criteria_table(
+    f: Funnel, sup: Suppression, parameters: dict[str, str], *, hide_shares: bool = False
+) -> Table:
+    """Per criterion: fails, unknown, fails only this, equal share, fail rate + 95% CI.
+
+    ``hide_shares`` hides every share: a share is a sum of combination counts divided by
+    their sizes, so beside a hidden combination (:func:`combinations_hidden`) the shares
+    and their total would let a reader work it out.
+    """
     hidden_n = sup.is_hidden(("headline", "screened"))
     crit = f.criteria
     # a share lies between fails_only + (fails - fails_only) / m and (fails + fails_only) / 2
@@ -229,7 +244,8 @@ def criteria_table(f: Funnel, sup: Suppression, parameters: dict[str, str]) -> T
     attribution_hidden = {
         cid
         for cid in crit["criterion"]
-        if sup.is_hidden(("criterion", cid, "fails"))
+        if hide_shares
+        or sup.is_hidden(("criterion", cid, "fails"))
         or sup.is_hidden(("criterion", cid, "fails_only"))
     }
     # the shares add up to the screen-failed total: never hide exactly one of them
@@ -268,7 +284,13 @@ def criteria_table(f: Funnel, sup: Suppression, parameters: dict[str, str]) -> T
         "pending if this criterion were dropped; Share of screen failures = each "
         "screen-failed patient shared equally among the criteria they fail (the column "
         "adds up to the screen-failed total). Fail rate = fails / screened with a 95% "
-        "Wilson interval.",
+        "Wilson interval."
+        + (
+            " Shares are not shown: some combination counts are hidden, and shares (sums "
+            "of combinations divided by their sizes) would let a reader work them out."
+            if hide_shares
+            else ""
+        ),
         pd.DataFrame(rows),
         {
             "Fails": "count",
@@ -413,7 +435,7 @@ def reasons_frame(f: Funnel, criteria: Table, top: int) -> pd.DataFrame:
     for rank, row in enumerate(crit.itertuples(index=False), start=1):
         d = shown.loc[row.criterion]
         fails, only, share = d["Fails"], d["Fails only this"], d["Share of screen failures"]
-        if any(x == HIDDEN or str(x).startswith("<") for x in (fails, share)):
+        if fails == HIDDEN or str(fails).startswith("<"):
             continue
         rate = d["Fail rate"]
         rate_text = (
@@ -422,11 +444,26 @@ def reasons_frame(f: Funnel, criteria: Table, top: int) -> pd.DataFrame:
             if rate != HIDDEN
             else ""
         )
+        if isinstance(only, str):  # "<k" or hidden
+            only_text = (
+                f"fewer than {only[1:]} fail nothing else"
+                if only.startswith("<")
+                else "how many fail nothing else is not shown"
+            )
+        else:
+            only_text = (
+                f"{only} fail nothing else and would no longer be screen failures if it "
+                "were dropped"
+            )
+        share_text = (
+            f"; it accounts for {share:.1f} of the {failed} screen failures when each "
+            "failure is shared equally among the criteria failed"
+            if isinstance(share, float)
+            else ""
+        )
         sentence = (
             f"{row.criterion} ({row.label}): {fails} patients fail it{rate_text}; "
-            f"{only} fail nothing else and would no longer be screen failures if it were "
-            f"dropped; it accounts for {share:.1f} of the {failed} screen failures "
-            "when each failure is shared equally among the criteria failed."
+            f"{only_text}{share_text}."
         )
         rows.append(
             {
