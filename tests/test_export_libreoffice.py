@@ -10,7 +10,6 @@ poppler-utils``).
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,8 +22,10 @@ from screenkit.export import export_excel
 from screenkit.funnel import funnel
 from screenkit.normalize import load_screening
 
+from .conftest import in_ci
+
 # Under CI (CI set to a true value) a missing libreoffice / pdftoppm fails, never skips.
-IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
+IN_CI = in_ci()
 pytestmark = [
     pytest.mark.libreoffice,
     pytest.mark.skipif(

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import in_ci
+
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -40,16 +42,6 @@ SERVER_START_TIMEOUT_S = 60
 
 
 INSTALL_BROWSER = "bash .ci/install-browser"
-FALSE_VALUES = frozenset({"", "0", "false", "no", "off", "n", "f"})
-
-
-def in_ci(environ: Mapping[str, str] = os.environ) -> bool:
-    """True when the environment variable ``CI`` holds a true value, as CI runners set it.
-
-    >>> in_ci({"CI": "true"}), in_ci({"CI": "1"}), in_ci({"CI": "false"}), in_ci({})
-    (True, True, False, False)
-    """
-    return environ.get("CI", "").strip().lower() not in FALSE_VALUES
 
 
 def missing_requirement() -> str | None:
