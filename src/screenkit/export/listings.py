@@ -144,12 +144,7 @@ def issues_table(
             )
         for s in report.skipped_rows.itertuples(index=False):
             rows.append(
-                {
-                    "Issue": "row skipped",
-                    "Sheet": s.sheet,
-                    "Row": s.row,
-                    "Detail": s.reason,
-                }
+                {"Issue": "row skipped", "Sheet": s.sheet, "Row": s.row, "Detail": s.reason}
             )
         for cv in report.conversions.itertuples(index=False):
             rows.append(

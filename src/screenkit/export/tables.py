@@ -112,6 +112,7 @@ def suppression_for(f: Funnel, k: int | None, combos: pd.DataFrame | None = None
     # the Combinations table is a partition of the screen-failed patients: its rows (plus
     # "all other combinations" when the list is cut) add up to the screen-failed total
     listed = {combo_key(row.criteria): int(row.patients) for row in combos.itertuples()}
+    sets = {combo_key(c): c.split("; ") for c in combos["criteria"]}  # the same keys
     values.update(listed)
     partition = dict.fromkeys(listed, 1) | {("headline", "screen_failed"): -1}
     other = other_combinations(f, combos)
@@ -124,7 +125,6 @@ def suppression_for(f: Funnel, k: int | None, combos: pd.DataFrame | None = None
         eqs.append(partition)
         # across tables: a criterion's fails, and the patients excluded at a funnel step,
         # are the listed combinations with it (first in the order) plus unlisted ones
-        sets = {combo_key(r.criteria): r.criteria.split("; ") for r in combos.itertuples()}
         first = {c: i for i, c in enumerate(f.order)}
         for row in f.steps.itertuples(index=False):
             cid = row.criterion
@@ -387,7 +387,7 @@ def combinations_table(f: Funnel, sup: Suppression, combos: pd.DataFrame, top: i
         rows.append(
             {
                 "Rank": None,
-                "Criteria failed": "(all other combinations)",
+                "Criteria failed": OTHER_COMBINATIONS[1],
                 "Labels": "every other set of failed criteria",
                 "Number of criteria": None,
                 "Patients": sup.show(OTHER_COMBINATIONS, other),

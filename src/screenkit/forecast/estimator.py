@@ -40,7 +40,12 @@ from screenkit.forecast.model import (
     site_data,
     site_posterior,
 )
-from screenkit.forecast.rates import DAYS_PER_MONTH, RecruitmentRates, recruitment_rates
+from screenkit.forecast.rates import (
+    DAYS_PER_MONTH,
+    OUTCOME_COLUMNS,
+    RecruitmentRates,
+    recruitment_rates,
+)
 from screenkit.forecast.result import ForecastResult
 from screenkit.forecast.simulate import cumulative_intensity, exposure, time_to_reach
 
@@ -234,14 +239,13 @@ class RecruitmentForecast:
             elig = (0.5 + e, 0.5 + int(status.eq("screen_failed").sum()))
             conv = self.randomized_given_eligible
             pending = int(status.eq("pending").sum())
-        elif rates.has_randomized or any(
-            c in rates.log_columns for c in ("randomized", "enrolled")
-        ):
+        elif given := next((c for c in OUTCOME_COLUMNS if c in rates.log_columns), None):
+            # (an outcome filled in anywhere would have made the outcome "randomized")
             raise InputError(
                 "The 'randomized' column is blank for every patient, so the log records no "
                 "outcome yet and the forecast cannot tell how many screened patients are "
                 "randomized",
-                column=next(c for c in ("randomized", "enrolled") if c in rates.log_columns),
+                column=given,
                 expected="'randomized' filled in as yes/no where the outcome is known "
                 "(Y/N, Yes/No, True/False, 1/0; N for everyone = nobody randomized yet; "
                 "blank = not known yet), or a 'status' column (eligible / screen_failed / "

@@ -70,6 +70,9 @@ _YES = {"y", "yes", "true", "1", "1.0", "是", "t"}
 _NO = {"n", "no", "false", "0", "0.0", "否", "f"}
 
 
+OUTCOME_COLUMNS = ("randomized", "enrolled")  # the first one the log has is the outcome
+
+
 def _unwrap(log: Any) -> tuple[pd.DataFrame, pd.Series | None]:
     """A DataFrame plus an optional status Series from a frame, ScreeningData or Evaluation."""
     status = getattr(log, "status", None)
@@ -186,7 +189,7 @@ def patient_outcomes(log: Any) -> pd.DataFrame:
         )
     else:
         out["status"] = pd.Series(pd.NA, index=frame.index, dtype="string")
-    column = next((c for c in ("randomized", "enrolled") if c in frame.columns), None)
+    column = next((c for c in OUTCOME_COLUMNS if c in frame.columns), None)
     if column is not None:
         out["randomized"] = _as_bool(frame[column], column)
         if out["status"].notna().any():
