@@ -69,3 +69,32 @@ def load_and_evaluate(args: argparse.Namespace):
             file=sys.stderr,
         )
     return data, evaluation
+
+
+def check_output(path: Path, *, force: bool, inputs: list[Path | None]) -> Path:
+    """:func:`screenkit.files.check_target` plus a writable-folder check, for a command's
+    output file: never an input (``None`` entries are skipped), ``--force`` to replace an
+    existing file, an :class:`InputError` for a missing or unwritable folder."""
+    import os
+
+    from screenkit.errors import InputError
+    from screenkit.files import check_target
+
+    out = check_target(path, overwrite=force, inputs=[p for p in inputs if p is not None])
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise InputError("Output folder is not writable", file=out.parent)
+    return out
+
+
+def write_text_output(out: Path, text: str) -> Path:
+    """Write ``text`` to ``out`` atomically (the old file or nothing, never half-written);
+    an operating-system failure (unwritable folder, disk full) is an :class:`InputError`."""
+    from screenkit.errors import InputError
+    from screenkit.files import atomic_write
+
+    try:
+        return atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except OSError as err:
+        raise InputError(
+            "Cannot write the output file", file=out, value=err.strerror or str(err)
+        ) from err

@@ -6,7 +6,9 @@
 
 Prints the answers in plain words; ``--json`` also writes them with the keys ``target``,
 ``as_of``, ``randomized_so_far``, ``median_date``, ``pi80``, ``pi90`` (pairs of ISO dates),
-``prob_by_date``, ``by_date`` (and more).
+``prob_by_date``, ``by_date`` (and more). Like every output, the JSON is never written over
+an input (the log or the sites file), an existing file is replaced only with ``--force``,
+and it is written atomically (the old file or the new one, never half of it).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+
+from screenkit.cli._common import check_output, write_text_output
 
 __all__ = ["register", "run"]
 
@@ -63,6 +67,7 @@ def register(subparsers) -> None:
         help="opening date of any additional sites (default: 3 months after --as-of)",
     )
     parser.add_argument("--json", type=Path, default=None, metavar="OUT.json")
+    parser.add_argument("--force", action="store_true", help="replace an existing --json file")
     parser.set_defaults(func=run)
 
 
@@ -90,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--target must be at least 1", value=args.target)
     if args.sites is not None and not args.sites.exists():
         raise InputError("Sites file not found", file=args.sites)
+    # fail fast on an unusable output, before the (slow) loading and simulation
+    inputs = [args.input, args.sites]
+    if args.json is not None:
+        check_output(args.json, force=args.force, inputs=inputs)
     data = load_screening(args.input, sheet=args.sheet)
     forecast = RecruitmentForecast(model=args.model, n_sims=args.sims, random_state=args.seed)
     forecast.fit(data, sites=args.sites, as_of=_date(args.as_of, "--as-of"))
@@ -100,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(result.summary())
     if args.json is not None:
-        args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+        out = check_output(args.json, force=args.force, inputs=inputs)
+        write_text_output(out, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {out}")
     return 0
