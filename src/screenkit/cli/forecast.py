@@ -1,14 +1,23 @@
 """``screenkit forecast``: when will the trial reach its randomization target?
 
-    screenkit forecast data/sample/screening_log.xlsx --target 150
-    screenkit forecast log.xlsx --target 150 --as-of 2026-06-30 --sites sites.csv \\
-        --by-date 2027-05-31 --seed 7 --json forecast.json
+    screenkit forecast data/sample/screening_log.xlsx
+    screenkit forecast data/sample/screening_log.xlsx --param lesion_max_cm=7
+    screenkit forecast log.xlsx --protocol my_protocol.yaml --target 150 --as-of 2026-06-30 \\
+        --sites sites.csv --by-date 2027-05-31 --seed 7 --json forecast.json
+
+The input options are those of ``screenkit report`` (``--sheet``, ``--columns``,
+``--encoding``, ``--protocol``, ``--param``): the protocol is evaluated and its status
+(eligible / screen_failed / pending) is the eligibility the forecast uses, exactly as
+``RecruitmentForecast().fit(evaluate(data, protocol, **params))`` does in Python. The target
+and the primary completion date (``--by-date``) come from the protocol file (``target:``,
+``primary_completion:``); ``--target`` / ``--by-date`` override them.
 
 Prints the answers in plain words; ``--json`` also writes them with the keys ``target``,
 ``as_of``, ``randomized_so_far``, ``median_date``, ``pi80``, ``pi90`` (pairs of ISO dates),
-``prob_by_date``, ``by_date`` (and more). Like every output, the JSON is never written over
-an input (the log or the sites file), an existing file is replaced only with ``--force``,
-and it is written atomically (the old file or the new one, never half of it).
+``prob_by_date``, ``by_date`` (and more: ``protocol``, ``parameters``, ``input``). Like every
+output, the JSON is never written over an input (the log, the sites file, the protocol or
+header-map file), an existing file is replaced only with ``--force``, and it is written
+atomically (the old file or the new one, never half of it).
 """
 
 from __future__ import annotations
@@ -17,11 +26,14 @@ import argparse
 import json
 from pathlib import Path
 
-from screenkit.cli._common import check_output, write_text_output
+from screenkit.cli._common import (
+    add_input_arguments,
+    check_output,
+    load_and_evaluate,
+    write_text_output,
+)
 
 __all__ = ["register", "run"]
-
-DEFAULT_BY_DATE = "2027-05-31"  # NCT07103668 primary completion (registry)
 
 
 def register(subparsers) -> None:
@@ -31,10 +43,15 @@ def register(subparsers) -> None:
         help="forecast when the randomization target is reached",
         description="Fit a Poisson-gamma recruitment model (Anisimov & Fedorov 2007) to a "
         "screening log and forecast the date the target is reached, with 80%% and 90%% "
-        "prediction intervals.",
+        "prediction intervals. Eligibility is the protocol's evaluation of the log.",
     )
-    parser.add_argument("input", type=Path, metavar="INPUT", help="screening log (.xlsx/.csv)")
-    parser.add_argument("--target", type=int, default=150, help="randomized patients (150)")
+    add_input_arguments(parser)
+    parser.add_argument(
+        "--target",
+        type=int,
+        default=None,
+        help="patients to randomize (default: the protocol file's target)",
+    )
     parser.add_argument(
         "--as-of", default=None, metavar="DATE", help="interim date (last screening)"
     )
@@ -47,11 +64,11 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--by-date",
-        default=DEFAULT_BY_DATE,
+        default=None,
         metavar="DATE",
-        help=f"date for the probability of reaching the target (default {DEFAULT_BY_DATE})",
+        help="date for the probability of reaching the target (default: the protocol "
+        "file's primary completion date)",
     )
-    parser.add_argument("--sheet", default=None, help="worksheet to read (default: the first)")
     parser.add_argument(
         "--model",
         choices=("constant", "decay", "auto"),
@@ -86,30 +103,52 @@ def _date(text: str | None, option: str):
         ) from err
 
 
+def _file(value) -> Path | None:
+    """An option's value as a path when it names an existing file (else ``None``)."""
+    if value is None:
+        return None
+    path = Path(str(value))
+    return path if path.is_file() else None
+
+
 def run(args: argparse.Namespace) -> int:
     from screenkit.errors import InputError
     from screenkit.forecast import RecruitmentForecast
-    from screenkit.normalize import load_screening
+    from screenkit.protocol import get_protocol
 
-    if args.target < 1:
+    if args.target is not None and args.target < 1:
         raise InputError("--target must be at least 1", value=args.target)
+    by_date = _date(args.by_date, "--by-date")
+    as_of = _date(args.as_of, "--as-of")
+    new_sites_open = _date(args.new_sites_open, "--new-sites-open")
     if args.sites is not None and not args.sites.exists():
         raise InputError("Sites file not found", file=args.sites)
     # fail fast on an unusable output, before the (slow) loading and simulation
-    inputs = [args.input, args.sites]
+    inputs = [args.input, args.sites, _file(args.protocol), _file(args.columns)]
     if args.json is not None:
         check_output(args.json, force=args.force, inputs=inputs)
-    data = load_screening(args.input, sheet=args.sheet)
+    protocol = get_protocol(args.protocol)
+    target = args.target if args.target is not None else protocol.target
+    if target is None:
+        raise InputError(
+            "The protocol file gives no target, so the forecast does not know how many "
+            "patients to randomize",
+            file=_file(args.protocol),
+            hint="pass --target N, or add 'target: N' to the protocol file.",
+        )
+    if by_date is None:
+        by_date = _date(protocol.primary_completion, "the protocol's primary_completion")
+    _data, evaluation = load_and_evaluate(args)
     forecast = RecruitmentForecast(model=args.model, n_sims=args.sims, random_state=args.seed)
-    forecast.fit(data, sites=args.sites, as_of=_date(args.as_of, "--as-of"))
-    result = forecast.predict(
-        target=args.target,
-        by_date=_date(args.by_date, "--by-date"),
-        new_sites_open=_date(args.new_sites_open, "--new-sites-open"),
-    )
+    forecast.fit(evaluation, sites=args.sites, as_of=as_of)
+    result = forecast.predict(target=target, by_date=by_date, new_sites_open=new_sites_open)
     print(result.summary())
     if args.json is not None:
         out = check_output(args.json, force=args.force, inputs=inputs)
-        write_text_output(out, json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        payload = result.to_dict()
+        payload["protocol"] = protocol.id
+        payload["parameters"] = dict(evaluation.parameters)
+        payload["input"] = str(args.input)
+        write_text_output(out, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
         print(f"wrote {out}")
     return 0

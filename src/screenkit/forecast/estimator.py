@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import betaincinv, gammaincinv
 from scipy.stats import beta as beta_dist
 
 from screenkit.errors import InputError, ScreenkitError
@@ -39,6 +40,14 @@ from screenkit.forecast.model import (
     fit_hyperparameters,
     site_data,
     site_posterior,
+)
+from screenkit.forecast.outcome import (
+    OPEN_AWAITING,
+    OPEN_PENDING,
+    OutcomeCounts,
+    baseline,
+    changed_parameters,
+    open_patients,
 )
 from screenkit.forecast.rates import (
     DAYS_PER_MONTH,
@@ -119,6 +128,12 @@ class RecruitmentForecast:
         ``log`` is a DataFrame, ``ScreeningData`` or ``Evaluation``; ``sites`` an optional
         sites table (``site_id``, ``activation_date``, ``closing_date``); ``eligibility`` an
         optional replacement for the log's eligibility (see :meth:`with_eligibility`).
+
+        An Evaluation with changed thresholds (``evaluate(data, protocol, lesion_max_cm=7)``)
+        is a what-if: ``fit(relaxed)`` is ``fit(as_run).with_eligibility(relaxed)``, where
+        ``as_run`` is the same data at the protocol's own values (see
+        :mod:`screenkit.forecast.outcome`). An Evaluation that decides no patient (a log
+        without the clinical columns) gives way to the log's own recorded outcome.
         """
         if self.model not in MODELS:
             raise ScreenkitError(
@@ -130,10 +145,14 @@ class RecruitmentForecast:
                 value=self.randomized_given_eligible,
                 expected="a number in (0, 1]",
             )
+        self.protocol_ = getattr(log, "protocol", None) if hasattr(log, "status") else None
+        log, what_if, source, notes = _resolve_log(log)
         rates = recruitment_rates(log, sites=sites, as_of=as_of)
         data = site_data(rates)
         fits = {m: fit_hyperparameters(data, m) for m in ("constant", "decay")}
+        self.base_rates_: RecruitmentRates = rates
         self.rates_: RecruitmentRates = rates
+        self._log, self._sites, self._source = log, sites, source
         self.site_data_ = data
         self.fits_: dict[str, Hyperparameters] = fits
         self.aic_ = {m: f.aic for m, f in fits.items()}
@@ -148,7 +167,7 @@ class RecruitmentForecast:
             hyper.gamma,
         )
         self.site_posterior_ = site_posterior(hyper, data)
-        notes = list(rates.notes)
+        notes = list(rates.notes) + notes
         if data.tau[data.tau > 0].size < 2:
             notes.append(
                 "Only one site has been observed: the spread of rates between sites cannot "
@@ -171,43 +190,38 @@ class RecruitmentForecast:
             )
         )
         self._base_notes = notes
-        self._set_probability(eligibility)
+        self._set_probability(what_if if eligibility is None else eligibility)
         return self
 
     def _set_probability(self, eligibility: Any) -> None:
-        """The randomization probability (Beta posteriors) and the patients still pending.
+        """The randomization probability (Beta posteriors) and the patients still open.
 
-        A screened patient is randomized with probability P(eligible) * P(randomized |
-        eligible), each a Beta posterior from a Jeffreys Beta(0.5, 0.5) prior. A blank
-        ``randomized`` is an unresolved outcome, not a "no": eligible patients with a blank
-        are left out of the P(randomized | eligible) denominator and are instead pending
-        conversion (each randomized with that probability in the simulation); patients
-        whose screening is pending are randomized with the full probability. On a plain
-        enrollment log (no status) the probability is screened-to-randomized among the
-        patients whose ``randomized`` is filled in; blanks are pending.
+        See :mod:`screenkit.forecast.outcome` for the definition. On a plain enrollment log
+        (no status) the probability is screened-to-randomized among the patients whose
+        ``randomized`` is filled in; blanks are pending.
         """
-        rates = self.rates_
-        pts = rates.patients
-        status = pts["status"]
-        rand = pts["randomized"]
+        base = self.base_rates_
         notes = list(self._base_notes)
+        rand = base.patients["randomized"]
+        ref_status = base.patients["status"]
+        rates, label = base, self._source
+        fixed: float | None = None
+        if eligibility is not None:
+            rates, ref_status, label, fixed = self._eligibility_override(eligibility)
+            if not _as_run(eligibility):
+                notes.append(f"Eligibility replaced by {label}.")
+        status = rates.patients["status"]
         conv: tuple[float, float] | float
-        pending_conversion = 0
         if rates.outcome == "randomized" and rates.has_status:
-            eligible = status.eq("eligible").fillna(False)
-            known = eligible & rand.notna()
+            as_run = ref_status.eq("eligible").fillna(False)
+            known = as_run & rand.notna()
             r = int(rand[known].sum())
             e = int(known.sum())
             conv = (0.5 + r, 0.5 + e - r)
-            elig: tuple[float, float] | float = (
-                0.5 + int(eligible.sum()),
-                0.5 + int(status.eq("screen_failed").fillna(False).sum()),
-            )
-            pending = int(status.eq("pending").fillna(False).sum())
-            pending_conversion = int((eligible & rand.isna()).sum())
-            if pending_conversion:
+            waiting = int((as_run & rand.isna()).sum())
+            if waiting:
                 notes.append(
-                    f"{pending_conversion} eligible patients have no randomization outcome "
+                    f"{waiting} eligible patients have no randomization outcome "
                     "yet: they are left out of the eligible-to-randomized rate "
                     f"({r} of {e} eligible with an outcome) and may still be randomized."
                 )
@@ -215,31 +229,27 @@ class RecruitmentForecast:
             resolved = rand.notna()
             r = int(rand[resolved].sum())
             m = int(resolved.sum())
-            elig = (0.5 + r, 0.5 + m - r)
             conv = 1.0
-            pending = int((~resolved).sum())
             if r == 0:
-                lo, hi = beta_dist.ppf([0.025, 0.975], *elig)
+                prior = (0.5 + r, 0.5 + m - r)
+                lo, hi = beta_dist.ppf([0.025, 0.975], *prior)
                 notes.insert(
                     0,
                     f"No patient has been randomized yet (0 of {m} screened patients with a "
                     "recorded outcome), so the randomization rate is very uncertain: it is "
                     f"the Jeffreys Beta(0.5, 0.5) prior updated with 0 of {m} (mean "
-                    f"{_mean(elig):.1%}, 95% interval {lo:.1%} to {hi:.1%}). Treat the "
+                    f"{_mean(prior):.1%}, 95% interval {lo:.1%} to {hi:.1%}). Treat the "
                     "forecast as a rough guide until patients are randomized.",
                 )
-            if eligibility is not None:
+            if eligibility is not None and status.notna().any():
                 conv = self.randomized_given_eligible
                 notes.append(
                     "The log has no eligibility status, so the eligible-to-randomized "
                     f"probability is assumed to be {conv:g}."
                 )
         elif rates.has_status:
-            e = int(status.eq("eligible").sum())
-            elig = (0.5 + e, 0.5 + int(status.eq("screen_failed").sum()))
             conv = self.randomized_given_eligible
-            pending = int(status.eq("pending").sum())
-        elif given := next((c for c in OUTCOME_COLUMNS if c in rates.log_columns), None):
+        elif given := next((c for c in OUTCOME_COLUMNS if c in base.log_columns), None):
             # (an outcome filled in anywhere would have made the outcome "randomized")
             raise InputError(
                 "The 'randomized' column is blank for every patient, so the log records no "
@@ -257,33 +267,40 @@ class RecruitmentForecast:
                 "The log records neither randomization nor eligibility, so the forecast "
                 "cannot tell how many screened patients are randomized",
                 expected="a 'randomized' (yes/no), 'status' or 'fail_reasons' column",
-                columns_found=", ".join(rates.log_columns) or None,
+                columns_found=", ".join(base.log_columns) or None,
             )
-        if eligibility is not None:
-            elig, label, new_status = self._eligibility_override(eligibility)
-            notes.append(f"Eligibility replaced by {label}.")
-            if new_status is not None:
-                # patients whose outcome the log leaves open (screening pending, or eligible
-                # with randomization not known) are re-sorted by the what-if evaluation;
-                # settled ones (screen-failed, randomized, eligible and not randomized) stay
-                done = rand.fillna(False).astype(bool)
-                still_open = (
-                    (status.eq("pending").fillna(False) & ~done)
-                    | (status.isna() & rand.isna())
-                    | (status.eq("eligible").fillna(False) & rand.isna())
-                )
-                pending = int((still_open & new_status.eq("pending").fillna(False)).sum())
-                pending_conversion = int(
-                    (still_open & new_status.eq("eligible").fillna(False)).sum()
-                )
+        if status.notna().any():
+            e = int(status.eq("eligible").sum())
+            f = int(status.eq("screen_failed").sum())
+            counts = OutcomeCounts(label, len(status), e, f, int(status.eq("pending").sum()))
+            elig: tuple[float, float] | float = (0.5 + e, 0.5 + f)
+            notes.append(counts.sentence())
+        else:  # a plain enrollment log: screened-to-randomized among the resolved
+            r = int(rand[rand.notna()].sum())
+            elig = (0.5 + r, 0.5 + int(rand.notna().sum()) - r)
+            counts = None
+        if fixed is not None:
+            elig = fixed
+        self.open_ = open_patients(
+            ref_status,
+            rand,
+            status if fixed is None else ref_status,
+            eligible_counted=rates.outcome == "eligible",
+        )
+        self.rates_ = rates
+        self.eligibility_ = counts
         self.p_eligible_ = elig
         self.p_conversion_ = conv
-        self.pending_ = pending
-        self.pending_conversion_ = pending_conversion
+        self.pending_ = int((self.open_ == OPEN_PENDING).sum())
+        self.pending_conversion_ = int((self.open_ == OPEN_AWAITING).sum())
         self.p_randomized_ = _mean(elig) * _mean(conv)
         self.notes_ = tuple(notes)
 
-    def _eligibility_override(self, eligibility: Any) -> tuple[Any, str, pd.Series | None]:
+    def _eligibility_override(
+        self, eligibility: Any
+    ) -> tuple[RecruitmentRates, pd.Series, str, float | None]:
+        """``(rates, status as run, label, fixed rate)`` for a what-if eligibility."""
+        base = self.base_rates_
         if isinstance(eligibility, int | float) and not isinstance(eligibility, bool):
             if not 0 < eligibility <= 1:
                 raise ScreenkitError(
@@ -291,7 +308,8 @@ class RecruitmentForecast:
                     value=eligibility,
                     expected="a number in (0, 1]",
                 )
-            return float(eligibility), f"a fixed eligibility rate of {eligibility:.1%}", None
+            label = f"a fixed eligibility rate of {eligibility:.1%}"
+            return base, base.patients["status"], label, float(eligibility)
         status = getattr(eligibility, "status", eligibility)
         if not isinstance(status, pd.Series):
             raise ScreenkitError(
@@ -300,7 +318,7 @@ class RecruitmentForecast:
                 expected="evaluate(data, protocol, ...), a Series of eligible/screen_failed/"
                 "pending indexed like the log, or a number in (0, 1]",
             )
-        idx = self.rates_.patients.index
+        idx = base.patients.index
         status = status.reindex(idx).astype("string")
         e, f = int(status.eq("eligible").sum()), int(status.eq("screen_failed").sum())
         if e + f == 0:
@@ -308,27 +326,50 @@ class RecruitmentForecast:
                 "The eligibility statuses match no patient of the log",
                 hint="pass the Evaluation of the same log (its index must match the log's).",
             )
-        label = "the what-if evaluation"
-        changed = _changed_parameters(eligibility)
+        if status is not eligibility and hasattr(eligibility, "protocol"):
+            # an Evaluation: P(randomized | eligible) comes from its protocol as run
+            ref = _with_randomized_eligible(
+                baseline(eligibility).status.reindex(idx).astype("string"),
+                base.patients["randomized"],
+            )
+        else:
+            ref = base.patients["status"]
+        protocol = getattr(getattr(eligibility, "protocol", None), "id", None)
+        label = (
+            f"the evaluation of {protocol}"
+            if protocol
+            else "the what-if evaluation"
+            if hasattr(eligibility, "status")
+            else "the what-if statuses"
+        )
+        changed = changed_parameters(eligibility)
         if changed:
             label += " (" + ", ".join(f"{k}={v:g}" for k, v in changed.items()) + ")"
-        return (0.5 + e, 0.5 + f), f"{label}: {e} of {e + f} eligible", status
+        frame = _unwrap_frame(self._log).loc[idx]
+        rates = recruitment_rates(
+            frame.assign(status=status.fillna("pending")), sites=self._sites, as_of=base.as_of
+        )
+        return rates, ref, label, None
 
     def with_eligibility(self, eligibility: Any) -> RecruitmentForecast:
         """A copy using another eligibility (what-if); site rates are not refitted.
 
         ``eligibility``: an ``Evaluation`` of the same log with relaxed parameters, a status
         Series indexed like the log, or a fixed eligibility rate. The eligible-to-randomized
-        probability still comes from the log. With an Evaluation or Series, the patients
-        whose outcome the log leaves open (screening pending, or eligible with a blank
-        ``randomized``) are re-sorted by it: pending there stays pending, eligible there
-        awaits randomization, screen-failed there drops out; patients the log has settled
-        stay settled. A fixed rate keeps the log's pending. The original forecast is
-        unchanged.
+        probability comes from the protocol as run (for an Evaluation, the same data at the
+        protocol's own values; otherwise the log's status). With an Evaluation or Series,
+        the patients whose outcome the log leaves open (screening pending, or eligible with
+        a blank ``randomized``) are re-sorted by it: pending there stays pending, eligible
+        there awaits randomization, screen-failed there drops out; patients the log has
+        settled stay settled. A fixed rate keeps the log's pending. The original forecast
+        is unchanged; ``fit(log).with_eligibility(evaluation)`` and ``fit(evaluation)`` give
+        the same forecast.
         """
         self._check_fitted()
         other = copy.copy(self)
         other._set_probability(eligibility)
+        if getattr(eligibility, "protocol", None) is not None:
+            other.protocol_ = eligibility.protocol  # its target and completion date
         return other
 
     # -------------------------------------------------------------- predict
@@ -343,25 +384,49 @@ class RecruitmentForecast:
             return self.random_state
         return np.random.default_rng(self.random_state)
 
-    def _draw_p(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Draws of P(eligible) and P(randomized | eligible), each of length ``n``."""
+    def _draw_p(self, u_elig: np.ndarray, u_conv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Draws of P(eligible) and P(randomized | eligible) by inverting the Beta CDFs at
+        the given uniforms: a higher eligibility gives a higher draw in every simulation."""
         draws = []
-        for part in (self.p_eligible_, self.p_conversion_):
+        for part, u in ((self.p_eligible_, u_elig), (self.p_conversion_, u_conv)):
             if isinstance(part, tuple) and self.parameter_uncertainty:
-                draws.append(rng.beta(*part, size=n))
+                draws.append(betaincinv(part[0], part[1], u))
             else:
-                draws.append(np.full(n, _mean(part)))
+                draws.append(np.full(u.size, _mean(part)))
         return draws[0], draws[1]
+
+    def _draw_open(self, rng: np.random.Generator, p: np.ndarray, p_conv: np.ndarray) -> np.ndarray:
+        """How many of the open patients are randomized, per simulation.
+
+        One uniform per simulation and open patient (the same patients for every what-if):
+        pending ones are randomized with ``p``, those awaiting randomization with ``p_conv``.
+        """
+        total = np.zeros(p.size, dtype=int)
+        codes = self.open_
+        for start in range(0, codes.size, 256):
+            chunk = codes[start : start + 256]
+            u = rng.random((p.size, chunk.size))
+            prob = np.where(
+                chunk[None, :] == OPEN_PENDING,
+                p[:, None],
+                np.where(chunk[None, :] == OPEN_AWAITING, p_conv[:, None], 0.0),
+            )
+            total += (u < prob).sum(axis=1)
+        return total
 
     def predict(
         self,
-        target: int = 150,
-        by_date: Any = "2027-05-31",
+        target: int | None = None,
+        by_date: Any = None,
         new_sites_open: Any = None,
         new_sites_probability: float = 0.8,
         max_new_sites: int = 200,
     ) -> ForecastResult:
         """Date the target is reached, P(target by ``by_date``), and sites needed.
+
+        ``target`` and ``by_date`` default to the ``target:`` and ``primary_completion:`` of
+        the protocol of the Evaluation the forecast was fitted on; without one, ``target``
+        must be given and ``by_date`` is one year after the as-of date (and a note says so).
 
         ``new_sites_open``: when additional sites would open (default three months after
         the as-of date). Each new site's screening rate is drawn from the fitted
@@ -370,6 +435,25 @@ class RecruitmentForecast:
         part of the answer; with the decay model new rates decline likewise.
         """
         self._check_fitted()
+        protocol = self.protocol_
+        by_date_note = None
+        if target is None:
+            target = getattr(protocol, "target", None)
+            if target is None:
+                raise ScreenkitError(
+                    "The forecast needs a target (patients to randomize)",
+                    hint="pass predict(target=...), or fit an Evaluation whose protocol file "
+                    "has a 'target:'.",
+                )
+        if by_date is None:
+            by_date = getattr(protocol, "primary_completion", None)
+            if by_date is None:
+                by_date = self.rates_.as_of + pd.DateOffset(years=1)
+                by_date_note = (
+                    "No primary completion date was given (predict(by_date=...), or a "
+                    "protocol file with 'primary_completion:'), so the probability is for "
+                    "one year after the as-of date."
+                )
         if int(target) != target or target < 1:
             raise ScreenkitError("The target is a positive whole number", value=target)
         target = int(target)
@@ -377,7 +461,7 @@ class RecruitmentForecast:
         as_of = rates.as_of
         by_date = pd.Timestamp(by_date).normalize()
         so_far = rates.randomized_so_far
-        notes = list(self.notes_)
+        notes = list(self.notes_) + ([by_date_note] if by_date_note else [])
         base = {
             "target": target,
             "as_of": as_of,
@@ -394,6 +478,7 @@ class RecruitmentForecast:
             "p_randomized": self.p_randomized_,
             "aic": dict(self.aic_),
             "n_sims": self.n_sims,
+            "eligibility": self.eligibility_,
         }
         if so_far >= target:
             reached = observed_counts(rates)
@@ -424,20 +509,23 @@ class RecruitmentForecast:
             )
         rng = self._rng()
         n = int(self.n_sims)
+        # common random numbers: the draws depend on the eligibility only through the
+        # probabilities, so a what-if with the same seed compares simulation by simulation
+        u_elig, u_conv, u_level = rng.random((3, n))
         par = self.hyper_.draw(rng, n, self.parameter_uncertainty)
-        p_elig, p_conv = self._draw_p(rng, n)
+        p_elig, p_conv = self._draw_p(u_elig, u_conv)
         p = p_elig * p_conv
         e_fit = exposure(data.tau[None, :], par["gamma"][:, None])
         shape = par["alpha"][:, None] + data.k[None, :]
         rate = par["beta"][:, None] + e_fit
         lam = rng.gamma(shape, 1.0 / rate)  # posterior; prior for sites not yet observed
         lam = lam * p[:, None]
-        pend = rng.binomial(self.pending_, p) if self.pending_ else np.zeros(n, int)
-        if self.pending_conversion_:  # eligible, randomization outcome not known yet
-            pend = pend + rng.binomial(self.pending_conversion_, p_conv)
+        pend = self._draw_open(rng, p, p_conv)
         need = target - so_far - pend
         act, open_ = data.act, data.open_
-        level = rng.gamma(np.maximum(need, 1), 1.0)
+        # the need-th recruit comes when the cumulative intensity reaches a Gamma(need, 1)
+        # draw, here its quantile at a uniform (fewer needed: never a later time)
+        level = gammaincinv(np.maximum(need, 1), u_level)
         times = time_to_reach(lam, par["gamma"], act, open_, close, np.where(need > 0, level, 0))
         times = np.where(times > MAX_MONTHS, np.inf, times)
         d = _months(by_date, as_of)
@@ -506,23 +594,43 @@ class RecruitmentForecast:
         )
 
 
-def _changed_parameters(evaluation: Any) -> dict[str, float]:
-    """Parameters of an Evaluation that differ from its protocol's defaults."""
-    params = getattr(evaluation, "parameters", None)
-    protocol = getattr(evaluation, "protocol", None)
-    if not isinstance(params, dict):
-        return {}
-    try:  # the shipped protocol's values; the Evaluation's protocol holds the ones used
-        from screenkit.protocol import get_protocol
+def _resolve_log(log: Any) -> tuple[Any, Any, str, list[str]]:
+    """``(log as run, what-if or None, label of the status source, notes)``."""
+    status = getattr(log, "status", None)
+    if isinstance(log, pd.DataFrame) or not isinstance(status, pd.Series):
+        frame = getattr(log, "data", log)
+        columns = getattr(frame, "columns", ())
+        if "status" in columns:
+            return log, None, "the log's status column", []
+        if "fail_reasons" in columns:
+            return log, None, "the log's fail_reasons (recorded; blank = eligible)", []
+        return log, None, "the log", []
+    protocol = getattr(getattr(log, "protocol", None), "id", None)
+    decided = status.astype("string").isin(["eligible", "screen_failed"]).any()
+    if not decided:
+        frame = log.data
+        note = (
+            f"The evaluation of {protocol or 'the protocol'} decides no patient (the log lacks "
+            "the columns its criteria need), so the forecast uses the log's recorded outcome."
+        )
+        return frame, None, "the log", [note]
+    label = f"the evaluation of {protocol}" if protocol else "the evaluation"
+    as_run = baseline(log)
+    return as_run, (log if as_run is not log else None), label, []
 
-        defaults = get_protocol(protocol.id).parameters
-    except Exception:
-        defaults = getattr(protocol, "parameters", {}) or {}
-    return {
-        name: value
-        for name, value in params.items()
-        if name not in defaults or getattr(defaults[name], "value", None) != value
-    }
+
+def _as_run(eligibility: Any) -> bool:
+    """Whether ``eligibility`` is an Evaluation at its protocol's own values (no what-if)."""
+    return hasattr(eligibility, "protocol") and not changed_parameters(eligibility)
+
+
+def _unwrap_frame(log: Any) -> pd.DataFrame:
+    return log if isinstance(log, pd.DataFrame) else log.data
+
+
+def _with_randomized_eligible(status: pd.Series, randomized: pd.Series) -> pd.Series:
+    """A randomized patient was eligible as run (the log's outcome wins over missing data)."""
+    return status.where(~randomized.fillna(False).astype(bool), "eligible")
 
 
 def _mean(part: tuple[float, float] | float) -> float:

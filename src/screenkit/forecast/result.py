@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from screenkit.forecast.outcome import OutcomeCounts
 from screenkit.forecast.rates import RecruitmentRates
+from screenkit.stats import wilson_interval
 
 __all__ = ["ForecastResult"]
 
@@ -61,6 +63,14 @@ class ForecastResult:
     n_sims: int
     new_sites_probability: float = 0.8
     notes: tuple[str, ...] = field(default_factory=tuple)
+    eligibility: OutcomeCounts | None = None
+
+    def _eligibility(self) -> tuple[float, tuple[float, float]]:
+        """The eligibility the forecast uses (eligible among decided) and its 95% CI."""
+        e = self.eligibility
+        if e is None:
+            return self.rates.eligibility_rate, self.rates.eligibility_ci
+        return e.rate, wilson_interval(e.eligible, e.decided)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready answers (keys are a contract of ``screenkit forecast --json``)."""
@@ -83,8 +93,9 @@ class ForecastResult:
             "reached": self.reached,
             "sites": len(self.rates.sites),
             "screened": self.rates.screened,
-            "eligibility_rate": _float(self.rates.eligibility_rate),
-            "eligibility_ci95": [_float(x) for x in self.rates.eligibility_ci],
+            "eligibility_rate": _float(self._eligibility()[0]),
+            "eligibility_ci95": [_float(x) for x in self._eligibility()[1]],
+            "eligibility": None if self.eligibility is None else self.eligibility.to_dict(),
             "number_needed_to_screen": _float(self.rates.number_needed_to_screen),
             "p_randomized": round(self.p_randomized, 4),
             "alpha": round(self.alpha, 4),
@@ -155,11 +166,13 @@ class ForecastResult:
                     + (", declining at the fitted decay rate" if self.gamma > 0 else "")
                     + ")."
                 )
-        if r.has_status:
-            lo, hi = r.eligibility_ci
+        if self.eligibility is not None:
+            rate, (lo, hi) = self._eligibility()
+            pending = self.eligibility.pending
             lines.append(
-                f"Eligibility {r.eligibility_rate:.1%} (95% CI {lo:.1%} to {hi:.1%}); "
-                f"{r.number_needed_to_screen:.1f} screened per {what} patient."
+                f"Eligibility {rate:.1%} of decided patients (95% CI {lo:.1%} to {hi:.1%}"
+                + (f"; {pending} pending left out" if pending else "")
+                + f"); {r.number_needed_to_screen:.1f} screened per {what} patient so far."
             )
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
