@@ -208,11 +208,22 @@ def test_plain_enrollment_log_without_clinical_columns():
     full = make_log(n=150, seed=4)
     plain = full.loc[full["randomized"], ["patient_id", "site_id", "screening_date"]]
     plain = plain.assign(randomized="Y")
-    result = RecruitmentForecast(n_sims=500, random_state=1).fit(plain).predict(target=200)
+    fc = RecruitmentForecast(model="constant", n_sims=500, random_state=1).fit(plain)
+    result = fc.predict(target=200)
     assert result.outcome == "randomized"
     assert result.randomized_so_far == len(plain)
     assert result.pi80[0] <= result.median_date <= result.pi80[1]
     assert result.pi90[0] <= result.pi80[0] and result.pi80[1] <= result.pi90[1]
+    # the default model lets rates decline and sites close: where the target may never be
+    # reached, the open upper end is said in words with the probability of reaching it
+    averaged = RecruitmentForecast(n_sims=500, random_state=1).fit(plain).predict(target=200)
+    assert averaged.pi90[0] <= averaged.median_date
+    assert 0 < averaged.prob_reached <= 1
+    if averaged.pi90[1] is None:
+        assert averaged.prob_reached < 0.95
+        assert f"reached at all in only {averaged.prob_reached:.0%}" in averaged.summary()
+    else:
+        assert averaged.prob_reached >= 0.95
 
 
 def test_seeded_and_reproducible_and_input_untouched(log):
@@ -344,7 +355,9 @@ def test_plain_log_nobody_randomized_yet_runs_with_a_stated_jeffreys_prior():
     assert "status" not in text  # no column the user never gave
     assert result.to_dict()["number_needed_to_screen"] is None
     # few screened: the prior dominates and the forecast is wide but finite
-    small = RecruitmentForecast(n_sims=500, random_state=0).fit(plain_log(["N"] * 8, n=8))
+    small = RecruitmentForecast(model="constant", n_sims=500, random_state=0).fit(
+        plain_log(["N"] * 8, n=8)
+    )
     assert small.predict(target=5).median_date is not None
 
 

@@ -155,7 +155,9 @@ def test_fit_predict_end_to_end_matches_the_closed_form_in_plug_in_mode():
             "closing_date": [pd.Timestamp("2025-01-01")] * past + [pd.NaT] * C,
         }
     )
-    fc = RecruitmentForecast(n_sims=40_000, random_state=1, parameter_uncertainty=False)
+    fc = RecruitmentForecast(
+        model="constant", n_sims=40_000, random_state=1, parameter_uncertainty=False
+    )
     fc.fit(log, sites=sites, as_of=as_of)
     assert fc.pending_ == 0 and C * fc.alpha_ > 2  # finite variance of T_n
     n = 40

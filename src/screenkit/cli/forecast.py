@@ -71,9 +71,10 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--model",
-        choices=("constant", "decay", "auto"),
-        default="constant",
-        help="site rates constant, decaying, or chosen by AIC (default constant)",
+        choices=("averaged", "constant", "decay", "auto"),
+        default="averaged",
+        help="averaged (default: constant and declining rates averaged by evidence, sites "
+        "may close), constant, decay, or auto (constant or decay by AIC)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--sims", type=int, default=4000, help="simulations (default 4000)")

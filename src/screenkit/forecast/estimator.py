@@ -57,10 +57,17 @@ from screenkit.forecast.rates import (
 )
 from screenkit.forecast.result import ForecastResult
 from screenkit.forecast.simulate import cumulative_intensity, exposure, time_to_reach
+from screenkit.forecast.uncertainty import (
+    CLOSURE_PRIOR,
+    DECAY_PRIOR_SCALE,
+    closure_hazard_posterior,
+    decay_posterior,
+    draw_closures,
+)
 
 __all__ = ["RecruitmentForecast"]
 
-MODELS = ("constant", "decay", "auto")
+MODELS = ("averaged", "constant", "decay", "auto")
 MAX_MONTHS = 1200.0  # 100 years: later is "not reached" (and beyond pandas' dates)
 
 
@@ -80,8 +87,12 @@ class RecruitmentForecast:
     Parameters
     ----------
     model
-        ``"constant"`` site rates, ``"decay"`` (``lambda_i * exp(-gamma * months open)``) or
-        ``"auto"`` (the one with the lower AIC). Both are always fitted; ``aic_`` compares them.
+        ``"averaged"`` (default): constant and declining rates averaged by their evidence,
+        with sites that may stop screening (see :mod:`screenkit.forecast.uncertainty`; the
+        one calibrated on trials that decline, stagger and lose sites,
+        ``bench/forecast_calibration.py``). ``"constant"`` site rates only, ``"decay"``
+        (``lambda_i * exp(-gamma * months open)``) only, or ``"auto"`` (the one of those two
+        with the lower AIC). Both are always fitted; ``aic_`` compares them.
     n_sims
         Monte Carlo simulations.
     random_state
@@ -97,7 +108,7 @@ class RecruitmentForecast:
 
     def __init__(
         self,
-        model: str = "constant",
+        model: str = "averaged",
         n_sims: int = 4000,
         random_state: int | np.random.Generator | None = None,
         parameter_uncertainty: bool = True,
@@ -158,7 +169,7 @@ class RecruitmentForecast:
         self.aic_ = {m: f.aic for m, f in fits.items()}
         self.preferred_model_ = min(self.aic_, key=self.aic_.get)
         self.model_ = self.preferred_model_ if self.model == "auto" else self.model
-        hyper = fits[self.model_]
+        hyper = fits["constant" if self.model_ == "averaged" else self.model_]
         self.hyper_ = hyper
         self.alpha_, self.beta_, self.mu_, self.gamma_ = (
             hyper.alpha,
@@ -166,6 +177,11 @@ class RecruitmentForecast:
             hyper.mu,
             hyper.gamma,
         )
+        self.decay_posterior_ = decay_posterior(fits["constant"], fits["decay"])
+        if self.model_ == "averaged":
+            post = self.decay_posterior_
+            self.gamma_ = post.weight * post.mean
+            hyper = fits["decay"] if post.weight > 0.5 else fits["constant"]
         self.site_posterior_ = site_posterior(hyper, data)
         notes = list(rates.notes) + notes
         if data.tau[data.tau > 0].size < 2:
@@ -179,19 +195,74 @@ class RecruitmentForecast:
                 "Site rates look alike (no extra-Poisson spread): the between-site shape "
                 "alpha sits at its bound."
             )
-        delta = self.aic_["constant"] - self.aic_["decay"]
-        notes.append(
-            f"AIC: constant {self.aic_['constant']:.1f}, decay {self.aic_['decay']:.1f} "
-            f"(gamma {fits['decay'].gamma:+.3f}/month): the data "
-            + (
-                "support declining rates (AIC lower by more than 2)."
-                if delta > 2
-                else "do not favour declining over constant rates."
-            )
-        )
+        notes += self._model_notes()
         self._base_notes = notes
         self._set_probability(what_if if eligibility is None else eligibility)
         return self
+
+    def _model_notes(self) -> list[str]:
+        """What model the forecast uses and why (one statement, consistent with the choice)."""
+        aic = self.aic_
+        fits = self.fits_
+        delta = aic["constant"] - aic["decay"]
+        evidence = (
+            f"AIC constant {aic['constant']:.1f}, decay {aic['decay']:.1f} (ML decline "
+            f"{fits['decay'].gamma:.1%}/month): the data "
+            + (
+                "support declining rates (AIC lower by more than 2)"
+                if delta > 2
+                else "do not clearly favour either"
+            )
+        )
+        if self.model_ == "averaged":
+            post = self.decay_posterior_
+            notes = [
+                "Model: constant and declining site rates averaged by their evidence, so the "
+                "intervals carry the doubt about which holds: declining rates get weight "
+                f"{post.weight:.0%} (decline {post.mean:.1%}/month on average when they "
+                f"decline; prior: even odds, decline half-normal with scale "
+                f"{DECAY_PRIOR_SCALE:.0%}/month), constant rates {1 - post.weight:.0%}; sites "
+                "may also stop screening unannounced (closure hazard prior mean "
+                f"{CLOSURE_PRIOR[0] / CLOSURE_PRIOR[1]:.1%}/month, updated with how long each "
+                f"site has been silent). For comparison, {evidence}."
+            ]
+            data = self.site_data_
+            rate_now = self.site_posterior_["fitted_rate"].to_numpy(float)
+            _, _, p_closed = closure_hazard_posterior(data, rate_now)
+            likely = np.nonzero(p_closed > 0.5)[0]
+            if likely.size:
+                notes.append(
+                    "Probably closed (silent far longer than their own rate implies; each "
+                    "is closed in that share of simulations): "
+                    + ", ".join(
+                        f"site {data.site_id[i]} (silent {data.silent[i]:.1f} months, "
+                        f"{p_closed[i]:.0%})"
+                        for i in likely
+                    )
+                    + "."
+                )
+            return notes
+        if self.model == "auto":
+            return [f"Model: {self.model_} site rates, chosen by AIC ({evidence})."]
+        return [f"Model: {self.model_} site rates, as requested ({evidence})."]
+
+    def _draw_parameters(self, rng: np.random.Generator, n: int) -> dict:
+        """``alpha``, ``beta``, ``gamma`` per simulation; for the averaged model each
+        simulation is constant or declining by the evidence weight."""
+        uncertain = self.parameter_uncertainty
+        if self.model_ != "averaged":
+            return self.hyper_.draw(rng, n, uncertain)
+        flat = self.fits_["constant"].draw(rng, n, uncertain)
+        decl = self.fits_["decay"].draw(rng, n, uncertain)
+        u_model, u_gamma = rng.random((2, n))
+        post = self.decay_posterior_
+        declining = u_model < post.weight
+        gamma = post.draw(u_gamma) if uncertain else np.full(n, post.mean)
+        return {
+            "alpha": np.where(declining, decl["alpha"], flat["alpha"]),
+            "beta": np.where(declining, decl["beta"], flat["beta"]),
+            "gamma": np.where(declining, gamma, 0.0),
+        }
 
     def _set_probability(self, eligibility: Any) -> None:
         """The randomization probability (Beta posteriors) and the patients still open.
@@ -512,13 +583,18 @@ class RecruitmentForecast:
         # common random numbers: the draws depend on the eligibility only through the
         # probabilities, so a what-if with the same seed compares simulation by simulation
         u_elig, u_conv, u_level = rng.random((3, n))
-        par = self.hyper_.draw(rng, n, self.parameter_uncertainty)
+        par = self._draw_parameters(rng, n)
         p_elig, p_conv = self._draw_p(u_elig, u_conv)
         p = p_elig * p_conv
         e_fit = exposure(data.tau[None, :], par["gamma"][:, None])
         shape = par["alpha"][:, None] + data.k[None, :]
         rate = par["beta"][:, None] + e_fit
         lam = rng.gamma(shape, 1.0 / rate)  # posterior; prior for sites not yet observed
+        if self.model_ == "averaged":  # sites that look closed, and closing later
+            lam, closing_gamma, _ = draw_closures(
+                rng, data, lam, par["gamma"], self.parameter_uncertainty
+            )
+            par = {**par, "gamma": closing_gamma}
         lam = lam * p[:, None]
         pend = self._draw_open(rng, p, p_conv)
         need = target - so_far - pend
@@ -591,6 +667,7 @@ class RecruitmentForecast:
             fan=fan,
             times=times,
             notes=tuple(notes),
+            prob_reached=float(np.mean(np.isfinite(times))),
         )
 
 

@@ -47,6 +47,13 @@ class SiteData:
     k: np.ndarray  # screenings used in the fit
     tau: np.ndarray  # months of activity observed
     age_sum: np.ndarray  # sum of event ages (months since activation)
+    last_age: np.ndarray | None = None  # age at the last screening (0 when none)
+
+    @property
+    def silent(self) -> np.ndarray:
+        """Months each site has been silent: since its last screening (or its opening)."""
+        last = np.zeros_like(self.tau) if self.last_age is None else self.last_age
+        return np.maximum(self.tau - last, 0.0)
 
     @property
     def open_(self) -> np.ndarray:
@@ -72,6 +79,8 @@ def site_data(rates: RecruitmentRates) -> SiteData:
     grouped = used.groupby("site_id")["age"]
     k = grouped.size().reindex(sites["site_id"], fill_value=0).to_numpy(float)
     age_sum = grouped.sum().reindex(sites["site_id"], fill_value=0.0).to_numpy(float)
+    # the last screening of a site, including one that only marked its start
+    last = pts.groupby("site_id")["age"].max().reindex(sites["site_id"], fill_value=0.0)
     return SiteData(
         site_id=sites["site_id"].to_numpy(str),
         act=act,
@@ -79,6 +88,7 @@ def site_data(rates: RecruitmentRates) -> SiteData:
         k=k,
         tau=sites["months_active"].to_numpy(float),
         age_sum=age_sum,
+        last_age=last.fillna(0.0).clip(lower=0.0).to_numpy(float),
     )
 
 

@@ -19,8 +19,13 @@ def _iso(date: pd.Timestamp | None) -> str | None:
     return None if date is None else date.date().isoformat()
 
 
-def _words(date: pd.Timestamp | None) -> str:
-    return "not within 100 years" if date is None else date.strftime("%d %b %Y")
+def _words(date: pd.Timestamp | None, never: str = "not within 100 years") -> str:
+    return never if date is None else date.strftime("%d %b %Y")
+
+
+_MODEL_WORDS = {
+    "averaged": "constant and declining site rates averaged by evidence, sites may close",
+}
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,7 @@ class ForecastResult:
     new_sites_probability: float = 0.8
     notes: tuple[str, ...] = field(default_factory=tuple)
     eligibility: OutcomeCounts | None = None
+    prob_reached: float = 1.0  # share of simulations that ever reach the target
 
     def _eligibility(self) -> tuple[float, tuple[float, float]]:
         """The eligibility the forecast uses (eligible among decided) and its 95% CI."""
@@ -103,6 +109,7 @@ class ForecastResult:
             "gamma_per_month": round(self.gamma, 5),
             "aic": {k: round(v, 2) for k, v in self.aic.items()},
             "n_sims": self.n_sims,
+            "prob_reached_ever": round(self.prob_reached, 4),
             "notes": list(self.notes),
         }
 
@@ -130,16 +137,25 @@ class ForecastResult:
         else:
             lo80, hi80 = self.pi80
             lo90, hi90 = self.pi90
+            model = _MODEL_WORDS.get(self.model, f"{self.model} site rates")
+            never = (
+                f" (the upper end is open: the target is reached at all in only "
+                f"{_percent(self.prob_reached)} of simulations, as rates decline or sites "
+                "stop screening)"
+            )
             lines += [
                 (
                     f"The target of {self.target} {what} is expected on "
-                    f"{_words(self.median_date)} (median; {self.model} site rates)."
+                    f"{_words(self.median_date)} (median; {model})."
                     if self.median_date is not None
-                    else f"The target of {self.target} {what} is not reached within 100 "
-                    f"years in most simulations ({self.model} site rates)."
+                    else f"The target of {self.target} {what} is not reached in most "
+                    f"simulations ({model}): the probability of ever reaching it is "
+                    f"{_percent(self.prob_reached)}."
                 ),
-                f"  80% prediction interval: {_words(lo80)} to {_words(hi80)}",
-                f"  90% prediction interval: {_words(lo90)} to {_words(hi90)}",
+                f"  80% prediction interval: {_words(lo80)} to {_words(hi80, 'not reached')}"
+                + (never if hi80 is None and lo80 is not None else ""),
+                f"  90% prediction interval: {_words(lo90)} to {_words(hi90, 'not reached')}"
+                + (never if hi90 is None and hi80 is not None and lo90 is not None else ""),
                 f"Probability of reaching {self.target} by {self.by_date.date()}: "
                 + (
                     f"{_percent(self.prob_by_date)}."
@@ -163,7 +179,13 @@ class ForecastResult:
                     f"{self.new_sites_open.date()}, each with a screening rate drawn from the "
                     "fitted between-site distribution (mean "
                     f"{self.alpha / self.beta:.2f} screened/site/month"
-                    + (", declining at the fitted decay rate" if self.gamma > 0 else "")
+                    + (
+                        ", declining and closing as in the simulations of the current sites"
+                        if self.model == "averaged"
+                        else ", declining at the fitted decay rate"
+                        if self.gamma > 0
+                        else ""
+                    )
                     + ")."
                 )
         if self.eligibility is not None:
