@@ -117,8 +117,15 @@ CASES = [
     ("I10", dict(consent_signed=NA), "unknown"),
     ("I11", dict(willing_to_comply=False), "fail"),
     # ---- exclusions
-    ("E1", dict(pregnant_or_breastfeeding=True), "fail"),
-    ("E1", dict(pregnant_or_breastfeeding=NA), "unknown"),
+    ("E1", dict(sex="F", pregnant_or_breastfeeding=True), "fail"),
+    ("E1", dict(sex="F", pregnant_or_breastfeeding=NA), "unknown"),
+    ("E1", dict(sex="F", pregnant_or_breastfeeding=False), "pass"),
+    # not applicable to men: passes whatever the cell holds
+    ("E1", dict(sex="M", pregnant_or_breastfeeding=NA), "pass"),
+    ("E1", dict(sex="M", pregnant_or_breastfeeding=True), "pass"),
+    ("E1", dict(sex=NA, pregnant_or_breastfeeding=NA), "unknown"),
+    ("E1", dict(sex=NA, pregnant_or_breastfeeding=False), "pass"),
+    ("E1", dict(sex=NA, pregnant_or_breastfeeding=True), "unknown"),
     ("E2", dict(hiv_pos=True), "fail"),
     ("E2", dict(hbcab_pos=True, hbv_dna_pos=False), "pass"),
     ("E2", dict(hbcab_pos=True, hbv_dna_pos=True), "fail"),

@@ -88,6 +88,8 @@ def record_rule_evaluations(monkeypatch, protocol) -> list[str]:
     names: dict[str, list[str]] = {}
     for c in protocol.criteria:
         names.setdefault(c.rule.text, []).append(c.id)
+        if c.applies is not None:
+            names.setdefault(c.applies.text, []).append(f"{c.id} applies")
     for name, d in protocol.derived.items():
         names.setdefault(d.rule.text, []).append(name)
     assert all(len(v) == 1 for v in names.values()), "rule texts must identify the rule"

@@ -170,5 +170,55 @@ def test_prednisone_equivalents_follow_the_label_table():
     )
     ns = Namespace.from_frame(frame)
     value = compile_rule("prednisone_equivalent(steroid_agent, steroid_dose_mg_day)").evaluate(ns)
-    np.testing.assert_allclose(value.lo[:3], [5.0, 5.0, 5.0], atol=0.01)
-    assert value.lo[3] == pytest.approx(2.5) and value.hi[3] == pytest.approx(83.3)
+    np.testing.assert_allclose(value.lo[:3], [5.0, 5.0, 5.0], rtol=1e-12)  # exact factors
+    assert value.lo[3] == pytest.approx(2.5) and value.hi[3] == pytest.approx(250 / 3)
+
+
+# each agent's exact factor (FDA prednisolone label: 5 mg prednisone = 5 prednisolone
+# = 4 methylprednisolone = 0.75 dexamethasone = 20 hydrocortisone; 0.6 betamethasone)
+_EQUIVALENT_TO_5_MG = {
+    "prednisone": 5.0,
+    "prednisolone": 5.0,
+    "methylprednisolone": 4.0,
+    "dexamethasone": 0.75,
+    "hydrocortisone": 20.0,
+    "betamethasone": 0.6,
+}
+
+
+@pytest.mark.parametrize("agent", sorted(_EQUIVALENT_TO_5_MG))
+def test_every_steroid_conversion_at_every_e14_threshold(imc002, agent):
+    """At each threshold the E14 slider can take, the agent's dose equivalent to exactly
+    the threshold passes (the rule is "> threshold") and a dose 0.5% higher fails."""
+    from screenkit.evaluate import evaluate
+
+    p = imc002.parameters["steroid_max_mg_day"]
+    thresholds = np.arange(p.min, p.max + p.step / 2, p.step)
+    at = thresholds * _EQUIVALENT_TO_5_MG[agent] / 5.0
+    doses = np.concatenate([at, at * 1.005])
+    n = len(doses)
+    frame = pd.DataFrame(
+        {
+            "steroid_agent": pd.array([agent] * n, dtype="string"),
+            "steroid_dose_mg_day": pd.array(doses, dtype="Float64"),
+            "steroid_days": pd.array([10.0] * n, dtype="Float64"),
+        }
+    )
+    for i, threshold in enumerate(thresholds):
+        result = evaluate(frame, imc002, steroid_max_mg_day=threshold).statuses["E14"]
+        assert result.iloc[i] == True, (agent, threshold, doses[i])  # noqa: E712
+        assert result.iloc[i + len(thresholds)] == False, (agent, threshold)  # noqa: E712
+
+
+def test_no_steroid_is_zero_whatever_the_dose_cell(imc002):
+    from screenkit.evaluate import evaluate
+
+    frame = pd.DataFrame(
+        {
+            "steroid_agent": pd.array(["none", "none", None], dtype="string"),
+            "steroid_dose_mg_day": pd.array([None, 0.0, 0.0], dtype="Float64"),
+            "steroid_days": pd.array([10.0, 10.0, 10.0], dtype="Float64"),
+        }
+    )
+    # a dose of 0 with no agent recorded is 0 whatever the agent
+    assert evaluate(frame, imc002).statuses["E14"].tolist() == [True, True, True]

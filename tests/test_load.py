@@ -58,7 +58,7 @@ def test_unknown_sheet_lists_sheets(workbook):
         f"  - file: {workbook}\n"
         "  - sheet: Log\n"
         "  - accepted: 'Cover', 'Screening'\n"
-        "  Fix: pass sheet= one of the sheets listed (sheet=None reads the first)"
+        "  Fix: pass sheet= one of the sheets listed (sheet=None finds the screening table)"
     )
 
 

@@ -98,7 +98,7 @@ def test_excel_serial_dates_and_datetime_cells(tmp_path):
         {"sheet": "Log", "row": 4, "reason": "blank row"}
     ]
     assert any("age_years derived" in n for n in sd.report.notes)
-    assert any("first sheet 'Log'" in n for n in sd.report.notes)
+    assert "read sheet 'Log' (the only visible worksheet)" in sd.report.notes
     serial = sd.report.cells[sd.report.cells["value"].astype(str) == "45292"]
     assert serial["detail"].tolist() == ["Excel serial 45292 = 2024-01-01"]
 
@@ -221,10 +221,12 @@ def test_header_unit_unknown_is_error(tmp_path):
 def test_implausible_with_hint(tmp_path):
     path = write_csv(tmp_path, "ID,Hb,Weight (lb)\n1,80,154.3236\n")
     sd = load_screening(path)
-    assert sd.data["hb"].tolist() == [80.0]
+    assert sd.data["hb"].isna().all()  # an impossible value is never evaluated
+    assert sd.unreadable["hb"].tolist() == [True]
     row = sd.report.cells[sd.report.cells["kind"] == "implausible"]
     assert row["detail"].item() == (
-        "80 outside the plausible range 2-25 g/dL; with no unit given: did you mean g/L (= 8 g/dL)?"
+        "80 outside the plausible range 2-25 g/dL; no unit given: written in g/L? (= 8 g/dL)"
+        "; read as missing"
     )
     assert sd.data["weight_kg"].tolist() == [70.00000747]
 
@@ -249,13 +251,13 @@ def test_user_map_files_and_no_mutation(tmp_path):
     assert sd.data["hb"].tolist() == [8.0]
     assert sd.report.headers["how"].tolist() == ["user map", "user map", "unmapped"]
     for name, text in [
-        ("map.json", json.dumps({"Pt": "patient_id", "Haem": "hb"})),
-        ("map.yaml", "Pt: patient_id\nHaem: hb\n"),
-        ("map.csv", "header,canonical\nPt,patient_id\nHaem,hb\n"),
+        ("map.json", json.dumps({"Pt": "patient_id", "Haem": "hb (g/L)"})),
+        ("map.yaml", "Pt: patient_id\nHaem: hb (g/L)\n"),
+        ("map.csv", "header,canonical\nPt,patient_id\nHaem,hb (g/L)\n"),
     ]:
         file = tmp_path / name
         file.write_text(text, encoding="utf-8")
-        assert load_screening(path, columns=file).data["hb"].tolist() == [80.0]
+        assert load_screening(path, columns=file).data["hb"].tolist() == [8.0]
     with pytest.raises(InputError, match="unknown canonical column") as err:
         load_screening(path, columns={"Pt": "patient_id", "Haem": "hgb"})
     assert "hb" in err.value.expected

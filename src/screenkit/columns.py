@@ -54,6 +54,9 @@ class Column:
     scale: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     categories: tuple[str, ...] = ()
     plausible: tuple[float, float] | None = None
+    integer: bool = False  # whole numbers only (ECOG, prior lines): 1.5 is implausible
+    zero_words: bool = False  # "none" / "no" / "无" read as 0 (a steroid dose)
+    doc: str = ""  # how to fill the column, and what spellings become
 
     @property
     def dtype(self) -> str:
@@ -62,6 +65,14 @@ class Column:
 
 _URINE_PROTEIN = {"neg": 0.0, "trace": 0.5, "1+": 1.0, "2+": 2.0, "3+": 3.0, "4+": 4.0}
 _HER2_IHC = {"0": 0.0, "1+": 1.0, "2+": 2.0, "3+": 3.0}
+_HER2_DOC = (
+    "IHC score 0, 1+, 2+ or 3+, in the usual wrappings (`IHC 3+`, `3+ (IHC)`, `HER2 2+`, "
+    "`+++`, `score 1`). An overall status is read too: `positive`, `pos`, `HER2+`, "
+    "`HER2 positive`, `阳性` become 3+ (positive means IHC 3+ or 2+ with ISH+, which the "
+    "rules treat alike); `negative`, `neg`, `HER2-`, `阴性` become 0 (not positive). "
+    "`2+ FISH+` / `2+ ISH positive` is positive (3+), `2+ FISH-` negative (0). Anything "
+    "else is unreadable: every criterion using HER2 is then unknown, never passed."
+)
 
 
 def _c(name: str, kind: str, label: str, unit: str | None = None, *aliases: str, **kw) -> Column:
@@ -82,6 +93,8 @@ _BOOL_ITEMS = {
     "unresectable": "Unresectable / inoperable",
     "prior_cldn18_therapy": "Prior CLDN18.2-targeted therapy",
     "cldn18_retested": "CLDN18.2 re-tested after prior CLDN18.2 therapy",
+    "first_line_triplet_pd": "First line was a triplet (taxane or anthracycline + platinum "
+    "+ fluoropyrimidine) and the disease progressed",
     "measurable_lesion": "Measurable or evaluable lesion (RECIST 1.1)",
     "her2_fish_pos": "HER2 FISH positive",
     "liver_mets": "Liver metastases",
@@ -144,6 +157,26 @@ _BOOL_ALIASES = {
     "consent_signed": ("informed consent", "icf signed", "consent", "知情同意"),
     "pregnant_or_breastfeeding": ("pregnant", "pregnancy"),
     "enrolled": ("入组",),
+    "first_line_triplet_pd": ("first line triplet", "triplet pd", "1l triplet pd", "triplet"),
+}
+
+_DOCS = {
+    "first_line_triplet_pd": (
+        "Yes when the patient's first-line regimen was a triplet of a taxane or an "
+        "anthracycline, a platinum and a fluoropyrimidine (e.g. DOS, FLOT, EOX) and the "
+        "disease progressed on it; No otherwise. NCT07103668 Inclusion 2 lets such a "
+        "patient enrol after one failed line. Leave blank when not known: a patient with "
+        "one failed line then stays unknown (pending) for I2b, never passes."
+    ),
+    "pregnant_or_breastfeeding": (
+        "Yes / No for women. A man's cell is not read for E1 (not applicable: E1 passes "
+        "whatever it holds); with sex unknown a blank cell leaves E1 unknown."
+    ),
+    "qtc_ms": (
+        "A QTc whose header names no formula (`QTc`): often Bazett. Used for the QTcF "
+        "criteria only when QT and heart rate are not both recorded, and then assumed to be "
+        "Fridericia (the load report says so). Name QTcF columns `QTcF`."
+    ),
 }
 
 _ALL = [
@@ -215,6 +248,7 @@ _ALL = [
         "prior lines",
         "lines of therapy",
         plausible=(0, 15),
+        integer=True,
     ),
     _c(
         "cldn18_pct_2plus",
@@ -246,8 +280,28 @@ _ALL = [
         "tumor size",
         plausible=(0, 40),
     ),
-    _c("ecog", "number", "ECOG performance status", None, "ecog ps", "ps", plausible=(0, 5)),
-    _c("her2_ihc", "ordinal", "HER2 IHC", None, "her2", "her2 ihc score", scale=_HER2_IHC),
+    _c(
+        "ecog",
+        "number",
+        "ECOG performance status",
+        None,
+        "ecog ps",
+        "ps",
+        plausible=(0, 5),
+        integer=True,
+    ),
+    _c(
+        "her2_ihc",
+        "ordinal",
+        "HER2 IHC",
+        None,
+        "her2",
+        "her2 ihc score",
+        "her2 status",
+        "her2 ihc",
+        scale=_HER2_IHC,
+        doc=_HER2_DOC,
+    ),
     # laboratory
     _c(
         "anc",
@@ -373,7 +427,27 @@ _ALL = [
         plausible=(20, 250),
     ),
     _c("qt_ms", "number", "QT interval", "ms", "qt", plausible=(200, 800)),
-    _c("qtcf_ms", "number", "QTcF (Fridericia)", "ms", "qtcf", "qtc", plausible=(200, 800)),
+    _c(
+        "qtcf_ms",
+        "number",
+        "QTcF (Fridericia)",
+        "ms",
+        "qtcf",
+        "qtc fridericia",
+        "qtcf interval",
+        plausible=(200, 800),
+    ),
+    _c(
+        "qtc_ms",
+        "number",
+        "QTc, formula not stated",
+        "ms",
+        "qtc",
+        "qtc interval",
+        "corrected qt",
+        plausible=(200, 800),
+        doc=_DOCS["qtc_ms"],
+    ),
     _c("pr_ms", "number", "PR interval", "ms", "pr", plausible=(50, 600)),
     _c("lvef", "number", "LVEF", "%", "ejection fraction", "ef", plausible=(5, 90)),
     # steroids and wash-out
@@ -384,6 +458,7 @@ _ALL = [
         "mg/day",
         "prednisone equivalent",
         plausible=(0, 2000),
+        zero_words=True,
     ),
     _c(
         "steroid_agent",
@@ -392,6 +467,7 @@ _ALL = [
         None,
         "steroid",
         categories=(
+            "none",
             "prednisone",
             "prednisolone",
             "methylprednisolone",
@@ -407,6 +483,7 @@ _ALL = [
         "mg/day",
         "steroid dose",
         plausible=(0, 2000),
+        zero_words=True,
     ),
     _c(
         "steroid_days",
@@ -414,6 +491,7 @@ _ALL = [
         "Days on systemic steroid (last 2 weeks)",
         "day",
         plausible=(0, 14),
+        zero_words=True,
     ),
     _c(
         "days_since_antitumor_tx",
@@ -432,7 +510,7 @@ _ALL = [
         plausible=(0, 365),
     ),
     *[
-        _c(name, "bool", label, None, *_BOOL_ALIASES.get(name, ()))
+        _c(name, "bool", label, None, *_BOOL_ALIASES.get(name, ()), doc=_DOCS.get(name, ""))
         for name, label in _BOOL_ITEMS.items()
     ],
 ]

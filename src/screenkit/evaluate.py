@@ -55,6 +55,9 @@ class Evaluation:
     derived : DataFrame of derived values (e.g. ``crcl_cg``), ``<NA>`` where not a single
         known value (an input missing, or e.g. CrCl with unknown sex).
     missing_columns : criterion ID -> canonical columns it needs that the data lack.
+    not_applicable : DataFrame of bool, one column per criterion with an ``applies``
+        condition: True where the criterion does not concern the patient (E1 for a man)
+        and therefore passes whatever its cells hold.
     """
 
     data: pd.DataFrame
@@ -64,6 +67,7 @@ class Evaluation:
     derived: pd.DataFrame
     missing_columns: Mapping[str, tuple[str, ...]]
     source: Any = None
+    not_applicable: pd.DataFrame | None = None
     _namespace: Namespace | None = field(default=None, repr=False)
     # patients x criteria: known to fail / unknown (protocol order); the statuses as numpy
     _fails: np.ndarray | None = field(default=None, repr=False)
@@ -137,7 +141,7 @@ class Evaluation:
         ns = self._namespace
         if ns is None:  # pragma: no cover - always set by evaluate()
             return evaluate(self.data, protocol)
-        ns = Namespace(ns.n, dict(ns.values), set(ns.absent), values)
+        ns = Namespace(ns.n, dict(ns.values), set(ns.absent), values, dict(ns.unreadable))
         stale_derived: set[str] = set()
         for name, d in protocol.derived.items():
             if d.rule.parameters & changed or d.rule.derived & stale_derived:
@@ -145,9 +149,12 @@ class Evaluation:
                 ns.values[name] = d.rule.evaluate(ns)
         statuses = self.statuses.copy()
         fails, unknown = (m.copy() for m in self.matrices())
+        not_applicable = None if self.not_applicable is None else self.not_applicable.copy()
         for i, c in enumerate(protocol.criteria):
-            if c.rule.parameters & changed or c.rule.derived & stale_derived:
-                truth = _criterion_truth(c, ns)
+            if c.parameters & changed or c.derived & stale_derived:
+                truth, na = _criterion_truth(c, ns)
+                if na is not None and not_applicable is not None:
+                    not_applicable[c.id] = na
                 statuses[c.id] = to_boolean(truth)
                 fails[:, i] = truth.false
                 unknown[:, i] = ~(truth.true | truth.false)
@@ -162,6 +169,7 @@ class Evaluation:
             parameters=values,
             statuses=statuses,
             derived=derived,
+            not_applicable=not_applicable,
             _namespace=ns,
             _fails=fails,
             _unknown=unknown,
@@ -220,19 +228,34 @@ def evaluate(data: Any, protocol: Protocol | str = "NCT07103668", **param_overri
     """
     protocol = get_protocol(protocol)
     values = protocol.check_parameters(param_overrides)
-    frame, censored = _unwrap(data)
+    frame, censored, unreadable = _unwrap(data)
     needed = set()
     for c in protocol.criteria:
         needed |= protocol.columns_needed(c.id)
     _check_dtypes(frame, needed)
-    ns = Namespace.from_frame(frame[[c for c in frame.columns if c in needed]], censored, values)
+    ns = Namespace.from_frame(
+        frame[[c for c in frame.columns if c in needed]], censored, values, unreadable
+    )
     derived = {}
     for name, d in protocol.derived.items():
         value = d.rule.evaluate(ns)
         ns.values[name] = value
+        mask = d.rule.unreadable(ns)
+        if mask is not None:
+            ns.unreadable[name] = mask
         if isinstance(value, Num):
             derived[name] = to_point(value)
-    truths = [_criterion_truth(c, ns) for c in protocol.criteria]
+    evaluated = [_criterion_truth(c, ns) for c in protocol.criteria]
+    truths = [t for t, _ in evaluated]
+    not_applicable = pd.DataFrame(
+        {
+            c.id: na
+            for c, (_, na) in zip(protocol.criteria, evaluated, strict=True)
+            if na is not None
+        },
+        index=frame.index,
+        dtype=bool,
+    )
     statuses = pd.DataFrame(
         {c.id: to_boolean(t) for c, t in zip(protocol.criteria, truths, strict=True)},
         index=frame.index,
@@ -255,24 +278,32 @@ def evaluate(data: Any, protocol: Protocol | str = "NCT07103668", **param_overri
         derived=derived_frame,
         missing_columns=missing,
         source=data if frame is not data else None,
+        not_applicable=not_applicable,
         _namespace=ns,
         _fails=fails,
         _unknown=unknown,
     )
 
 
-def _criterion_truth(criterion, ns: Namespace) -> Truth:
-    """Passes (True) / fails (False) / unknown, whatever the criterion's kind."""
+def _criterion_truth(criterion, ns: Namespace) -> tuple[Truth, np.ndarray | None]:
+    """Passes (True) / fails (False) / unknown, whatever the criterion's kind; and, for a
+    criterion with an ``applies`` condition, where it is known not to apply (it passes)."""
     truth: Truth = criterion.rule.evaluate(ns)
-    return ~truth if criterion.kind == "exclusion" else truth
+    if criterion.kind == "exclusion":
+        truth = ~truth
+    if criterion.applies is None:
+        return truth, None
+    applies: Truth = criterion.applies.evaluate(ns)
+    # not applicable passes; applicable -> the rule; unknown applicability -> Kleene
+    return (~applies) | truth, applies.false.copy()
 
 
-def _unwrap(data: Any) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+def _unwrap(data: Any) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     if isinstance(data, pd.DataFrame):
-        return data, None
+        return data, None, None
     frame = getattr(data, "data", None)
     if isinstance(frame, pd.DataFrame):
-        return frame, getattr(data, "censored", None)
+        return frame, getattr(data, "censored", None), getattr(data, "unreadable", None)
     raise InputError(
         "evaluate() needs a screening log",
         value=type(data).__name__,

@@ -106,13 +106,19 @@ class LoadReport:
 
 @dataclass(frozen=True)
 class ScreeningData:
-    """The canonical frame (``data``), censor marks (``censored``) and the ``report``."""
+    """The canonical frame (``data``), censor marks (``censored``) and the ``report``.
+
+    ``unreadable``: bool frame (columns with any), True where a cell held something that
+    could not be read or was impossible (listed in the report as unparsed / implausible);
+    such cells are missing in ``data`` and unknown for every criterion using them.
+    """
 
     data: pd.DataFrame
     censored: pd.DataFrame
     report: LoadReport
     source: str
     sheet: str | None
+    unreadable: pd.DataFrame | None = None
 
     def to_frame(self) -> pd.DataFrame:
         return self.data

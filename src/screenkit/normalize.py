@@ -221,28 +221,144 @@ def _convert(
 
 
 def _implausible(values: pd.Series, column: Column, unit_given: bool) -> list[tuple]:
+    """Values impossible in the column's canonical unit: ``(row, value, kind, detail)``.
+
+    They are made missing (unknown for every criterion using them), never evaluated; the
+    detail says what the value would be in a likely mistaken unit.
+    """
     low, high = column.plausible
-    bad = values[(values < low) | (values > high)].dropna()
+    outside = (values < low) | (values > high)
+    if column.integer:
+        outside = outside | (values != values.round())
+    bad = values[outside.fillna(False)].dropna()
     notes = []
+    unit = column.unit or ""
     for row, value in bad.items():
-        detail = (
-            f"{value:g} outside the plausible range {low:g}-{high:g} {column.unit or ''}".strip()
-        )
-        if not unit_given and column.unit:
-            for alt in units.accepted_units(column.name)[1:]:
-                guess = value * units.conversion_factor(column.name, alt)
-                if low <= guess <= high:
-                    detail += (
-                        f"; with no unit given: did you mean {alt} (= {guess:g} {column.unit})?"
-                    )
-                    break
-        notes.append((row, value, "implausible", detail))
+        if low <= value <= high:
+            detail = f"{value:g} is not a whole number ({column.label} is {low:g}-{high:g})"
+        else:
+            detail = f"{value:g} outside the plausible range {low:g}-{high:g} {unit}".strip()
+        hint = _unit_hint(value, column, unit_given)
+        notes.append((row, value, "implausible", detail + hint + "; read as missing"))
     return notes
 
 
+def _unit_hint(value: float, column: Column, unit_given: bool) -> str:
+    low, high = column.plausible
+    if column.unit == "%" and 0 < value <= 1 and low <= value * 100 <= high:
+        return f"; a fraction? ({value:g} = {value * 100:g} %)"
+    if not column.unit:
+        return ""
+    for alt in units.accepted_units(column.name)[1:]:
+        guess = value * units.conversion_factor(column.name, alt)
+        if low <= guess <= high:
+            said = "the header's unit" if unit_given else "no unit given"
+            return f"; {said}: written in {alt}? (= {guess:g} {column.unit})"
+    return ""
+
+
+# An analyte and its upper limit of normal must be in one unit before they are compared.
+_ULN_PAIRS = {
+    name: name.removesuffix("_uln")
+    for name in COLUMNS
+    if name.endswith("_uln") and name.removesuffix("_uln") in COLUMNS
+}
+
+
+def _plausible_share(values: pd.Series, column: Column, factor: float) -> float:
+    known = values.dropna().to_numpy(dtype=float) * factor
+    if not len(known):
+        return 1.0
+    low, high = column.plausible or (-float("inf"), float("inf"))
+    return float(((known >= low) & (known <= high)).mean())
+
+
+def _infer_uln_units(data, given_unit, source_of, frame, cells, unreadable, conversions) -> list:
+    """When only one of an analyte and its ULN names a unit, infer the other's.
+
+    The unitless column is read in the canonical unit or in its partner's unit, whichever
+    makes its values plausible; when neither reading (or both) is plausible for every
+    value, the unitless column is made unknown. Returns load-report notes.
+    """
+    notes = []
+    for uln, analyte in _ULN_PAIRS.items():
+        if uln not in data or analyte not in data:
+            continue
+        a_unit, u_unit = given_unit.get(analyte), given_unit.get(uln)
+        if (a_unit is None) == (u_unit is None):
+            continue
+        stated, bare = (analyte, uln) if u_unit is None else (uln, analyte)
+        unit = given_unit[stated]
+        if unit == "unit column" or units.conversion_factor(stated, unit) == 1.0:
+            continue  # the stated unit is the canonical one: nothing to infer
+        column = COLUMNS[bare]
+        factor = units.conversion_factor(bare, unit)
+        as_canonical = _plausible_share(data[bare], column, 1.0) == 1.0
+        as_partner = _plausible_share(data[bare], column, factor) == 1.0
+        header, pos = source_of[bare]
+        if as_partner and not as_canonical:
+            data[bare] = units.convert_values(data[bare], bare, unit).set_axis(data[bare].index)
+            given_unit[bare] = unit
+            present = data[bare].dropna().index
+            for row in present:
+                cells.append(
+                    (
+                        row,
+                        header,
+                        frame.at[row, pos],
+                        "converted",
+                        f"unit inferred from {source_of[stated][0]!r}: {unit} -> {column.unit}: "
+                        f"{data[bare][row]:g}",
+                    )
+                )
+            conversions.append(
+                {
+                    "column": bare,
+                    "from_unit": f"{unit} (inferred)",
+                    "to_unit": column.unit,
+                    "cells": len(present),
+                }
+            )
+            notes.append(
+                f"unit inferred: {header!r} names no unit; read in {unit} like "
+                f"{source_of[stated][0]!r} (its values are plausible only so)"
+            )
+        elif as_canonical and not as_partner:
+            given_unit[bare] = column.unit
+            notes.append(
+                f"unit inferred: {header!r} names no unit; read in {column.unit} (its values "
+                f"are plausible only so, not in {unit} like {source_of[stated][0]!r})"
+            )
+        else:
+            known = data[bare].notna()
+            for row in data[bare].index[known]:
+                cells.append(
+                    (
+                        row,
+                        header,
+                        frame.at[row, pos],
+                        "unparsed",
+                        f"no unit, and {source_of[stated][0]!r} is in {unit}: cannot tell which "
+                        f"unit this is in; read as missing (name the unit in the header)",
+                    )
+                )
+            unreadable[bare] = unreadable[bare] | known
+            data[bare] = data[bare].mask(known)
+            notes.append(
+                f"unit unknown: {header!r} names no unit and its values do not say whether "
+                f"they are in {column.unit} or {unit} like {source_of[stated][0]!r}: "
+                f"read as missing (criteria using it are unknown)"
+            )
+    return notes
+
+
+def _header_score(cells) -> int:
+    """How many cells of a row name distinct canonical columns (a header row scores high)."""
+    return len({match_header(c)[0] for c in cells if isinstance(c, str)} - {None})
+
+
 def _is_header(cells) -> bool:
-    mapped = sum(match_header(c)[0] is not None for c in cells if isinstance(c, str))
-    return mapped >= 1 and sum(c is not None for c in cells) >= 2
+    return _header_score(cells) >= 1 and sum(c is not None for c in cells) >= 2
 
 
 def load_screening(
@@ -254,7 +370,10 @@ def load_screening(
 ) -> ScreeningData:
     """Read a screening log into canonical columns and units, with a full load report.
 
-    ``sheet=None`` reads the first sheet of a workbook. ``columns`` maps headers as the
+    ``sheet=None`` reads, in a workbook of several sheets, the visible worksheet whose
+    header row maps best onto the canonical columns (a cover page, instructions or a data
+    dictionary first is skipped; a hidden sheet is read only when named); the report's
+    notes say which sheet was read and why. ``columns`` maps headers as the
     file spells them to canonical names (``"hb"``, ``"hb (g/L)"`` with a unit, or None to
     leave a header unmapped), or names a .csv / .json / .yaml file holding that map.
     ``encoding`` overrides detection for text files. ``strict=True`` raises on the first
@@ -262,11 +381,13 @@ def load_screening(
     """
     path = Path(path)
     user = _read_user_map(columns)
-    raw = read_table(path, sheet=sheet, encoding=encoding, is_header=_is_header)
+    raw = read_table(
+        path, sheet=sheet, encoding=encoding, is_header=_is_header, header_score=_header_score
+    )
     headers = _map_headers(raw, user, path)
     notes: list[str] = []
-    if sheet is None and raw.sheets:
-        notes.append(f"sheet=None: read the first sheet {raw.sheet!r} of {list(raw.sheets)}")
+    if raw.sheets:
+        notes.append(raw.sheet_choice)
     if raw.encoding:
         how = "detected" if raw.encoding_detected else "given"
         notes.append(f"encoding {raw.encoding} ({how})")
@@ -288,35 +409,63 @@ def load_screening(
     frame = raw.frame
     data: dict[str, pd.Series] = {}
     censored: dict[str, pd.Series] = {}
+    unreadable: dict[str, pd.Series] = {}
     cells, conversions = [], []
+    given_unit: dict[str, str | None] = {}  # canonical -> the unit the file states (or None)
+    source_of: dict[str, tuple[str, int]] = {}  # canonical -> (header, position)
     for spec in mapped.itertuples():
         column = COLUMNS[spec.canonical]
         unit = spec.unit if isinstance(spec.unit, str) else None
         parsed, censor, parse_notes = parse_series(frame[spec.pos], column)
         for note in parse_notes.itertuples(index=False):
             cells.append((note.row, spec.header, note.value, note.kind, note.detail))
+        bad = pd.Series(False, index=frame.index)
+        bad.loc[parse_notes.loc[parse_notes["kind"] == "unparsed", "row"].to_numpy()] = True
         unit_cols = headers[
             (headers["how"] == "unit column") & (headers["canonical"] == column.name)
         ]
         unit_cells = frame[unit_cols["pos"].iloc[0]] if len(unit_cols) else None
         if column.unit and (unit is not None or unit_cells is not None):
-            parsed, conv, bad, converted = _convert(parsed, column, spec.header, unit, unit_cells)
+            parsed, conv, bad_units, converted = _convert(
+                parsed, column, spec.header, unit, unit_cells
+            )
             conversions += conv
-            for row, text, expected in bad:
+            for row, text, expected in bad_units:
                 detail = f"unit {text!r} not understood (accepted: {expected})"
                 cells.append((row, spec.header, frame.at[row, spec.pos], "unparsed", detail))
+                bad[row] = True
             for row, text in converted:
                 detail = f"{text} -> {column.unit}: {parsed[row]:g}"
                 cells.append((row, spec.header, frame.at[row, spec.pos], "converted", detail))
-        if column.plausible and column.kind == "number":
-            given = unit is not None or unit_cells is not None
-            cells += [
-                (r, spec.header, frame.at[r, spec.pos], k, d)
-                for r, _, k, d in _implausible(parsed, column, given)
-            ]
+        given_unit[column.name] = (
+            unit if unit is not None else ("unit column" if unit_cells is not None else None)
+        )
+        source_of[column.name] = (spec.header, spec.pos)
         data[column.name] = parsed
+        unreadable[column.name] = bad
         if censor.notna().any():
             censored[column.name] = censor
+    notes += _infer_uln_units(data, given_unit, source_of, frame, cells, unreadable, conversions)
+    for name, (header, pos) in source_of.items():
+        column = COLUMNS[name]
+        if column.plausible and column.kind == "number":
+            given = given_unit.get(name) is not None
+            for r, _, k, d in _implausible(data[name], column, given):
+                cells.append((r, header, frame.at[r, pos], k, d))
+                unreadable[name][r] = True
+            if unreadable[name].any():  # impossible values are never evaluated
+                data[name] = data[name].mask(unreadable[name])
+    if "qtc_ms" in data:
+        both = {"qt_ms", "heart_rate_bpm"} <= set(data)
+        notes.append(
+            f"QTc {source_of['qtc_ms'][0]!r} names no formula: "
+            + (
+                "Fridericia from QT and heart rate is used where both are recorded, "
+                "elsewhere the QTc is assumed to be Fridericia"
+                if both
+                else "assumed to be Fridericia (QTcF) for the QTcF criteria"
+            )
+        )
     ids = data["patient_id"]
     id_header = mapped.loc[mapped["canonical"] == "patient_id", "header"].iloc[0]
     if ids.isna().any():
@@ -381,7 +530,12 @@ def load_screening(
             expected=first["detail"],
         )
     censor_frame = pd.DataFrame(censored, index=frame.index, dtype="string")
-    return ScreeningData(table, censor_frame, report, str(path), raw.sheet)
+    unreadable_frame = pd.DataFrame(
+        {n: m for n, m in unreadable.items() if m.any()}, index=frame.index, dtype=bool
+    )
+    return ScreeningData(
+        table, censor_frame, report, str(path), raw.sheet, unreadable=unreadable_frame
+    )
 
 
 def _age_years(birth: pd.Series, screening: pd.Series) -> pd.Series:

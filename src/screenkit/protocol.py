@@ -16,6 +16,17 @@ A protocol file (see ``protocols/NCT07103668.yaml``) has::
         label: Largest lesion <= {lesion_max_cm:g} cm   # shows the value in force
         rule: largest_lesion_cm <= lesion_max_cm
         source: "Inclusion 5 of the registry record"
+      - id: E1
+        kind: exclusion
+        label: Pregnant or breastfeeding
+        applies: sex == "F"      # optional: whom the criterion concerns
+        rule: pregnant_or_breastfeeding
+
+``applies`` (optional) is a yes/no condition saying whom a criterion concerns. Where it is
+known False the criterion is **not applicable** and passes whatever the rule's cells hold
+(a man's blank pregnancy cell); where it is True the rule decides; where it is unknown
+(sex not recorded) the criterion passes only if the rule passes, else it is unknown.
+``Evaluation.not_applicable`` shows which patients passed that way.
 
 For an **inclusion** the rule is the condition a patient must meet; for an **exclusion**
 it is the condition that excludes, as the protocol writes it. Either way the evaluated
@@ -92,6 +103,7 @@ class _CriterionSpec(BaseModel):
     kind: Literal["inclusion", "exclusion"]
     label: str = Field(min_length=1)
     rule: str = Field(min_length=1)
+    applies: str | None = None
     source: str = Field(min_length=1)
     notes: str = ""
 
@@ -147,15 +159,27 @@ class Criterion:
     source: str
     notes: str = ""
     label_template: str = ""  # the label as written, e.g. "Largest lesion <= {lesion_max_cm:g} cm"
+    applies: Rule | None = None  # whom the criterion concerns (None: everyone)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The rule, and the ``applies`` condition when there is one."""
+        return (self.rule,) if self.applies is None else (self.rule, self.applies)
 
     @property
     def columns(self) -> frozenset[str]:
-        """Canonical columns the rule reads (directly, not through derived values)."""
-        return self.rule.columns
+        """Canonical columns the criterion reads (directly, not through derived values)."""
+        return frozenset().union(*(r.columns for r in self.rules))
 
     @property
     def parameters(self) -> frozenset[str]:
-        return self.rule.parameters
+        """Parameters the criterion uses directly (not through derived values)."""
+        return frozenset().union(*(r.parameters for r in self.rules))
+
+    @property
+    def derived(self) -> frozenset[str]:
+        """Derived values the criterion uses directly."""
+        return frozenset().union(*(r.derived for r in self.rules))
 
 
 @dataclass(frozen=True)
@@ -196,9 +220,14 @@ class Protocol:
     def columns_needed(self, criterion_id: str) -> frozenset[str]:
         """Canonical columns a criterion needs, including through derived values."""
         c = self.criterion(criterion_id)
-        cols = set(c.rule.columns)
-        for name in c.rule.derived:
-            cols |= self.derived[name].rule.columns
+        cols = set(c.columns)
+        todo, seen = list(c.derived), set()
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                cols |= self.derived[name].rule.columns
+                todo += list(self.derived[name].rule.derived)
         return frozenset(cols)
 
     def parameter_values(self) -> dict[str, float]:
@@ -338,9 +367,22 @@ def _build(spec: _ProtocolSpec, where: str) -> Protocol:
                 protocol=where,
                 rule=c.rule,
             )
+        applies = None
+        if c.applies is not None:
+            applies = compile_rule(
+                c.applies, values, derived_kinds, where=f"{where}: criterion {c.id} applies"
+            )
+            if applies.kind != "truth":
+                raise ProtocolError(
+                    f"Criterion {c.id} 'applies' must be a yes/no condition, not a number",
+                    protocol=where,
+                    rule=c.applies,
+                )
         _check_label(c.label, values, where, c.id)
         label = _render_label(c.label, values)
-        criteria.append(Criterion(c.id, c.kind, label, rule, c.source, c.notes, c.label))
+        criteria.append(
+            Criterion(c.id, c.kind, label, rule, c.source, c.notes, c.label, applies=applies)
+        )
     # parameters a derived value depends on, through earlier derived values too (a derived
     # rule may use only the ones above it, so one pass in file order closes the chain)
     derived_params: dict[str, set[str]] = {}
@@ -350,7 +392,7 @@ def _build(spec: _ProtocolSpec, where: str) -> Protocol:
         )
     used_by: dict[str, list[str]] = {n: [] for n in spec.parameters}
     for c in criteria:
-        names = set(c.rule.parameters).union(*(derived_params[d] for d in c.rule.derived))
+        names = set(c.parameters).union(*(derived_params[d] for d in c.derived))
         for n in sorted(names):
             used_by[n].append(c.id)
     unused = [n for n, ids in used_by.items() if not ids]

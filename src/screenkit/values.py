@@ -10,9 +10,15 @@ Decisions (documented here and in the load report):
 - Not done -> missing: ``ND``, ``N/A``, ``NA``, ``pending``, ``-``, ``--``, ``not done``,
   ``unknown``, ``未做``, ``未查``, ``不详``, ``未知`` (any case) and blank cells.
   ``-`` is "not done" everywhere, also for yes/no and urine protein (never "negative").
-- Yes/no: Y/N, Yes/No, True/False, T/F, 1/0, 是/否, 有/无, and for findings
-  positive/negative, pos/neg, 阳性/阴性 (any case); Excel TRUE/FALSE and 1/0 cells. ``+``
-  and anything else is unparsed, never a silent False.
+- Yes/no: Y/N, Yes/No, True/False, T/F, 1/0, ``1.0``/``0.0`` (what pandas writes for a
+  yes/no column with blanks), 是/否, 有/无, and for findings positive/negative, pos/neg,
+  阳性/阴性 (any case); Excel TRUE/FALSE and 1/0 cells. ``+`` and anything else is
+  unparsed, never a silent False.
+- HER2 IHC: the score (0, 1+, 2+, 3+) in its usual wrappings (``IHC 3+``, ``3+ (IHC)``,
+  ``HER2 2+``, ``+++``), and an overall status: positive / ``HER2+`` / 阳性 -> 3+,
+  negative / ``HER2-`` / 阴性 -> 0 (see ``COLUMNS["her2_ihc"].doc``).
+- Steroid dose and days: ``none`` / ``no`` / 无 / 否 -> 0; steroid agent ``none`` / ``no``
+  / ``0`` / 无 -> ``none`` (no steroid, factor 0).
 - Numbers: ``1,234`` (comma thousands groups) -> 1234; ``1,5`` (decimal comma) is unparsed
   because it is ambiguous; a trailing flag ``H``/``L``/``*``/``↑``/``↓`` is dropped;
   ``<x``, ``<=x``, ``≤x`` keep x censored ``<``, and ``>``, ``>=``, ``≥`` likewise ``>``.
@@ -61,7 +67,14 @@ _STEROIDS = {
     "decadron": "dexamethasone",
     "倍他米松": "betamethasone",
 }
-_NO_STEROID = frozenset({"none", "no", "无", "否"})
+_NO_STEROID = frozenset({"none", "no", "无", "否", "0", "nil", "no steroid", "n"})
+_ZERO_WORDS = frozenset({"none", "no", "无", "否", "nil"})
+_HER2_POSITIVE = frozenset({"positive", "pos", "her2+", "her2positive", "阳性", "her2阳性", "+ve"})
+_HER2_NEGATIVE = frozenset({"negative", "neg", "her2-", "her2negative", "阴性", "her2阴性", "-ve"})
+_HER2_WRAPPING = re.compile(r"her-?2|ihc|score|[():：,/]")
+_HER2_ISH = re.compile(
+    r"^2\+?(?:fish|ish|sish|cish|ddish)(?P<ish>\+|-|pos|neg|positive|negative|阳性|阴性)$"
+)
 _ORDINAL_WORDS = {
     "negative": "neg",
     "阴性": "neg",
@@ -118,12 +131,18 @@ def _not_done(value: Any) -> Parsed | None:
     return None
 
 
-def parse_number(value: Any) -> Parsed:
+def parse_number(value: Any, zero_words: bool = False) -> Parsed:
     """``1.2 H`` -> 1.2; ``<0.5`` -> 0.5 censored ``<``; ``1,234`` -> 1234.
+
+    ``zero_words``: ``none`` / ``no`` / 无 read as 0 (a steroid dose).
 
     >>> parse_number("<0.5")
     Parsed(value=0.5, kind='censored', detail='censored: kept the bound 0.5 (<)', censor='<')
+    >>> parse_number("none", zero_words=True).value
+    0.0
     """
+    if zero_words and isinstance(value, str) and value.strip().casefold() in _ZERO_WORDS:
+        return Parsed(0.0, "parsed", f"{value.strip()!r}: none, read as 0")
     if isinstance(value, bool):
         return Parsed(None, "unparsed", "a TRUE/FALSE cell is not a number")
     if isinstance(value, int | float):
@@ -155,6 +174,10 @@ def parse_bool(value: Any) -> Parsed:
     if isinstance(value, int | float) and value in (0, 1):
         return Parsed(bool(value))
     key = _text(value).casefold()
+    if re.fullmatch(r"[01](?:\.0+)?", key):
+        return Parsed(
+            key.startswith("1"), None if key in {"0", "1"} else "parsed", f"{key} = yes/no"
+        )
     if key in _TRUE:
         return Parsed(True, None if key in {"y", "yes", "true", "1", "是"} else "parsed", "yes")
     if key in _FALSE:
@@ -168,13 +191,49 @@ def parse_ordinal(value: Any, column: Column) -> Parsed:
     if isinstance(value, int | float) and not isinstance(value, bool):
         key = _text(value)
     else:
-        key = _text(value).casefold().replace("＋", "+").replace(" ", "")
+        key = _text(value).casefold().replace("＋", "+").replace("－", "-").replace(" ", "")
+    if column.name == "her2_ihc" and not isinstance(value, int | float):
+        her2 = _her2(key)
+        if her2 is not None:
+            return Parsed(her2[0], "parsed" if her2[0] is not None else "unparsed", her2[1])
     key = _ORDINAL_WORDS.get(key, key)
     if key in scale:
         return Parsed(float(scale[key]), None if key == _text(value) else "parsed", f"= {key}")
     if f"{key}+" in scale:
         return Parsed(float(scale[f"{key}+"]), "parsed", f"read as {key}+")
     return Parsed(None, "unparsed", f"not on the scale ({', '.join(scale)})")
+
+
+def _her2(key: str) -> tuple[float | None, str] | None:
+    """HER2 spellings beyond the bare score: ``(position on the IHC scale, detail)``."""
+    if key in _HER2_POSITIVE:
+        return 3.0, "HER2 positive: read as 3+ (IHC 3+, or 2+ with ISH+)"
+    if key in _HER2_NEGATIVE:
+        return 0.0, "HER2 negative: read as 0 (not positive)"
+    bare = _HER2_WRAPPING.sub("", key)
+    if m := _HER2_ISH.match(bare):
+        positive = m["ish"] in ("+", "pos", "positive", "阳性")
+        if positive:
+            return 3.0, "IHC 2+ with ISH+: HER2 positive, read as 3+"
+        return 0.0, "IHC 2+ with ISH-: HER2 negative, read as 0"
+    if bare == "+":
+        return (
+            None,
+            "ambiguous: '+' is 1+ in some reports and positive in others (write 1+ or positive)",
+        )
+    if bare in ("-", "negative", "neg", "阴性"):
+        return 0.0, "HER2 negative: read as 0 (not positive)"
+    if bare in ("positive", "pos", "阳性"):
+        return 3.0, "HER2 positive: read as 3+ (IHC 3+, or 2+ with ISH+)"
+    bare = _ORDINAL_WORDS.get(bare, bare)
+    if bare != key and bare in _HER2_SCALE:
+        return _HER2_SCALE[bare], f"read as {bare}"
+    if bare != key and f"{bare}+" in _HER2_SCALE:
+        return _HER2_SCALE[f"{bare}+"], f"read as {bare}+"
+    return None
+
+
+_HER2_SCALE = {"0": 0.0, "1+": 1.0, "2+": 2.0, "3+": 3.0}
 
 
 def parse_category(value: Any, column: Column) -> Parsed:
@@ -188,7 +247,7 @@ def parse_category(value: Any, column: Column) -> Parsed:
             return Parsed(None, "not done", "sex unknown: read as missing")
         return Parsed(None, "unparsed", "not a sex (accepted: M/F, Male/Female, 1/2, 男/女)")
     if column.name == "steroid_agent" and key in _NO_STEROID:
-        return Parsed(None, "not done", "no steroid: read as missing")
+        return Parsed("none", None if key == "none" else "parsed", "no steroid: read as none")
     key = _STEROIDS.get(key, key)
     if not column.categories or key in column.categories:
         return Parsed(key, None if key == _text(value) else "parsed", f"read as {key}")
@@ -268,7 +327,7 @@ def parse_cell(value: Any, column: Column, day_first: bool = True) -> Parsed:
     if column.kind not in ("id", "text") and (done := _not_done(value)) is not None:
         return done
     if column.kind == "number":
-        return parse_number(value)
+        return parse_number(value, column.zero_words)
     if column.kind == "bool":
         return parse_bool(value)
     if column.kind == "ordinal":

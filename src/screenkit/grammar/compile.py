@@ -57,6 +57,13 @@ class Rule:
         """Evaluate for every patient of ``namespace``; returns :class:`Truth` or :class:`Num`."""
         return _Interpreter(namespace).visit(self.tree.body)
 
+    def unreadable(self, namespace: Namespace):
+        """Patients with an unreadable input anywhere in this rule (None if there are none)."""
+        if not namespace.unreadable:
+            return None
+        mask = _Interpreter(namespace).unreadable_under([self.tree.body])
+        return mask if mask.any() else None
+
 
 def compile_rule(
     text: str,

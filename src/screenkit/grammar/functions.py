@@ -11,14 +11,24 @@ import pandas as pd
 from screenkit.grammar.values import Cat, Num, Truth, unknown_where
 
 # ---------------------------------------------------------------- functions
-_PREDNISONE_FACTOR = {
+# Prednisone-equivalent factors, exact: 5 mg prednisone = 5 mg prednisolone = 4 mg
+# methylprednisolone = 0.75 mg dexamethasone = 0.6 mg betamethasone = 20 mg
+# hydrocortisone (FDA prednisolone label; betamethasone 0.6 mg as in standard
+# glucocorticoid equivalence tables). Written as fractions so that e.g. dexamethasone
+# 2.25 mg is exactly 15 mg prednisone (the rounded 6.67 gives 15.0075, which would
+# exclude at "> 15 mg").
+# ``none`` (no steroid) counts 0.
+PREDNISONE_FACTOR = {
+    "none": 0.0,
     "prednisone": 1.0,
     "prednisolone": 1.0,
-    "methylprednisolone": 1.25,
-    "hydrocortisone": 0.25,
-    "dexamethasone": 6.67,
-    "betamethasone": 8.33,
+    "methylprednisolone": 5 / 4,
+    "hydrocortisone": 1 / 4,
+    "dexamethasone": 20 / 3,
+    "betamethasone": 25 / 3,
 }
+_PREDNISONE_FACTOR = PREDNISONE_FACTOR
+_AGENT_FACTORS = [f for f in PREDNISONE_FACTOR.values() if f > 0]  # an unknown agent's span
 
 
 def _fn_min(*args: Num) -> Num:
@@ -81,11 +91,13 @@ def _fn_prednisone(agent: Cat, dose: Num) -> Num:
     """Prednisone-equivalent dose; an unknown agent spans the whole table of factors."""
     factor = pd.Series(agent.values, dtype=object).str.lower().map(_PREDNISONE_FACTOR)
     f = factor.to_numpy(dtype=float, na_value=np.nan)
-    f_lo = np.where(np.isnan(f), min(_PREDNISONE_FACTOR.values()), f)
-    f_hi = np.where(np.isnan(f), max(_PREDNISONE_FACTOR.values()), f)
+    f_lo = np.where(np.isnan(f), min(_AGENT_FACTORS), f)
+    f_hi = np.where(np.isnan(f), max(_AGENT_FACTORS), f)
+    none = f == 0.0  # no steroid: 0 whatever the dose cell holds
     with np.errstate(invalid="ignore"):
         lo, hi = dose.lo * f_lo, dose.hi * f_hi
-    return unknown_where(Num(lo, hi), dose.missing | np.isnan(lo) | np.isnan(hi))
+    lo, hi = np.where(none, 0.0, lo), np.where(none, 0.0, hi)
+    return unknown_where(Num(lo, hi), ~none & (dose.missing | np.isnan(lo) | np.isnan(hi)))
 
 
 @dataclass(frozen=True)

@@ -121,4 +121,31 @@ class _Interpreter:
         return Num.const(node.value, self.ns.n)
 
     def visit_Call(self, node: ast.Call):
-        return FUNCTIONS[node.func.id].impl(*(self.visit(a) for a in node.args))
+        args = [self.visit(a) for a in node.args]
+        result = FUNCTIONS[node.func.id].impl(*args)
+        if node.func.id in _DECIDES_ON_MISSING:
+            # "known X" / "X is missing" read a blank as "not recorded"; a cell that was
+            # written but could not be read (or was impossible) is not that: unknown
+            mask = self.unreadable_under(node.args) & _undecided(args[0])
+            result = Truth(result.true & ~mask, result.false & ~mask)
+        return result
+
+    def unreadable_under(self, nodes) -> np.ndarray:
+        """Patients with an unreadable cell in any column (or derived value) under ``nodes``."""
+        mask = np.zeros(self.ns.n, bool)
+        if not self.ns.unreadable:
+            return mask
+        for node in nodes:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Name) and sub.id in self.ns.unreadable:
+                    mask |= self.ns.unreadable[sub.id]
+        return mask
+
+
+_DECIDES_ON_MISSING = frozenset({"known_true", "is_missing"})
+
+
+def _undecided(value) -> np.ndarray:
+    if isinstance(value, Truth):
+        return ~(value.true | value.false)
+    return value.missing

@@ -80,12 +80,20 @@ def to_point(num: Num) -> pd.arrays.FloatingArray:
 # ---------------------------------------------------------------- namespace
 @dataclass
 class Namespace:
-    """What a rule can refer to: the data's columns, parameters and derived values."""
+    """What a rule can refer to: the data's columns, parameters and derived values.
+
+    ``unreadable`` maps a column (or derived value) to the patients whose cell held
+    something that could not be read or was impossible (the load report lists them).
+    Those cells are missing like blank ones, but a rule of the "known X" kind
+    (``known_true``, ``is_missing``) must not read them as "not recorded": there they
+    stay unknown.
+    """
 
     n: int
     values: dict[str, Num | Truth | Cat] = field(default_factory=dict)
     absent: set[str] = field(default_factory=set)
     parameters: Mapping[str, float] = field(default_factory=dict)
+    unreadable: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def from_frame(
@@ -93,11 +101,18 @@ class Namespace:
         frame: pd.DataFrame,
         censored: pd.DataFrame | None = None,
         parameters: Mapping[str, float] | None = None,
+        unreadable: pd.DataFrame | None = None,
     ) -> Namespace:
         """Build a namespace from a canonical frame (columns missing from it are unknown)."""
         ns = cls(len(frame), parameters=dict(parameters or {}))
         for name in frame.columns:
             ns.values[name] = _column_value(frame[name], name, censored)
+        if unreadable is not None:
+            for name in unreadable.columns:
+                if name in frame.columns:
+                    mask = unreadable[name].reindex(frame.index).fillna(False)
+                    if mask.any():
+                        ns.unreadable[name] = mask.to_numpy(dtype=bool)
         return ns
 
     def lookup(self, name: str) -> Num | Truth | Cat:
