@@ -54,8 +54,9 @@ all        2100 0.50 0.80 0.91  0.42   0.88 -0.02   0.72    0.66    0.76   0.55 
 
 Not yet in the goal (78-85% / 87-94%) for every family: the default over-covers when rates
 decline by 2% a month (0.92 / 0.97) and at 90% by 4% (0.96), under-covers an 8% decline
-(0.69 / 0.85, misses late) and is late-biased (+11-12%) on constant and closing trials, whose misses are early;
-the 90% upper end is open in 28% of trials (mostly early cuts, 25%: 47%). The constant-only
+(0.69 / 0.85, misses late) and is late-biased (+11-12%) on constant and closing trials,
+whose misses are early; the 90% upper end is open in 28% of trials (mostly early cuts,
+25%: 47%). The constant-only
 model is calibrated only where its assumptions hold (constant, staggered) and covers 27-48%
 of trials with a 4-8% decline.
 """
