@@ -185,7 +185,7 @@ def test_files_have_the_promised_layout(files):
 
     clean, messy = files
     book = load_workbook(messy)
-    assert book.sheetnames == ["Screening log", "Notes"]
+    assert book.sheetnames == ["Read me", "Screening log", "Notes"]
     rows = list(book["Screening log"].iter_rows(values_only=True))
     assert "SYNTHETIC" in rows[0][0] and all(v is None for v in rows[0][1:])
     assert "Hb (g/L)" in rows[1] and "PLT (/uL)" in rows[1] and "Weight (lb)" in rows[1]
@@ -251,13 +251,39 @@ def test_messy_file_gives_the_same_statuses_as_the_clean_file(files):
     from screenkit.normalize import load_screening
     from screenkit.protocol import get_protocol
 
+    from screenkit.datasets.files import IMPOSSIBLE_VALUES
+
     protocol = get_protocol(datasets.PROTOCOL_ID)
     clean, messy = (load_screening(p) for p in files)
     assert messy.report.problems.empty, messy.report.problems
-    a, b = evaluate(clean, protocol), evaluate(messy, protocol)
-    pd.testing.assert_frame_equal(
-        a.statuses.reset_index(drop=True), b.statuses.reset_index(drop=True)
+    # the cover sheet is skipped, the table behind it found, and the report says why
+    assert messy.sheet == "Screening log"
+    assert any(
+        n.startswith("read sheet 'Screening log' (its header row") for n in messy.report.notes
     )
+    # every impossible value is listed, and read as missing
+    implausible = messy.report.cells[messy.report.cells["kind"] == "implausible"]
+    assert len(implausible) == len(IMPOSSIBLE_VALUES)
+    headers = messy.report.headers.set_index("header")["canonical"]
+    listed = sorted(zip(implausible["column"].map(headers), implausible["value"], strict=True))
+    assert listed == sorted(IMPOSSIBLE_VALUES)
+    for row, column in zip(implausible["row"], implausible["column"].map(headers), strict=True):
+        assert pd.isna(messy.data.at[row, column]) and messy.unreadable.at[row, column]
+    a, b = evaluate(clean, protocol), evaluate(messy, protocol)
+    sa, sb = a.statuses.reset_index(drop=True), b.statuses.reset_index(drop=True)
+    # where the values are the same, the statuses are the same
+    affected = pd.DataFrame(False, index=sa.index, columns=sa.columns)
+    position = {row: i for i, row in enumerate(messy.data.index)}
+    for row, column in zip(implausible["row"], implausible["column"].map(headers), strict=True):
+        for cid in protocol.ids:
+            if column in protocol.columns_needed(cid):
+                affected.at[position[row], cid] = True
+    assert affected.any(axis=None)
+    pd.testing.assert_frame_equal(sa.mask(affected), sb.mask(affected))
+    # where a value is impossible, the criterion is never decided by it: unknown or as clean
+    changed = (sa.astype(object).fillna("?") != sb.astype(object).fillna("?")) & affected
+    assert sb[changed].isna().all(axis=None) if changed.any(axis=None) else True
+    assert changed.any(axis=None)
     assert a.status.tolist() == b.status.tolist()
 
 

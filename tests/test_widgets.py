@@ -50,7 +50,7 @@ def assert_shows(explorer: ScreeningExplorer, expected) -> None:
 # ---------------------------------------------------------------- the contract
 def test_initial_view_is_the_protocol_funnel(explorer, data):
     assert_shows(explorer, funnel(evaluate(data, PROTOCOL)))
-    assert "400 screened: 71 eligible (17.8%)" in explorer.headline.value
+    assert "400 screened: 73 eligible (18.2%)" in explorer.headline.value
     assert "screenkit-headline" in explorer.headline._dom_classes
     assert set(explorer.figures) >= {"funnel", "criteria", "heatmap", "combinations"}
     assert isinstance(explorer.state, ExplorerState)
@@ -471,7 +471,7 @@ def test_dashboard_notebook_builds_the_explorer(monkeypatch):
     exec(compile(source, str(dashboard_path()), "exec"), namespace)  # our own template
     explorer = namespace["explorer"]
     assert explorer.state.parameters["lesion_max_cm"] == 7
-    assert "78 eligible" in explorer.headline.value
+    assert "80 eligible" in explorer.headline.value
     assert explorer.mask_ids is True
 
 

@@ -220,7 +220,9 @@ def _convert(
     return out, conversions, problems, converted
 
 
-def _implausible(values: pd.Series, column: Column, unit_given: bool) -> list[tuple]:
+def _implausible(
+    values: pd.Series, column: Column, stated: str | None, raw: pd.Series | None = None
+) -> list[tuple]:
     """Values impossible in the column's canonical unit: ``(row, value, kind, detail)``.
 
     They are made missing (unknown for every criterion using them), never evaluated; the
@@ -238,21 +240,31 @@ def _implausible(values: pd.Series, column: Column, unit_given: bool) -> list[tu
             detail = f"{value:g} is not a whole number ({column.label} is {low:g}-{high:g})"
         else:
             detail = f"{value:g} outside the plausible range {low:g}-{high:g} {unit}".strip()
-        hint = _unit_hint(value, column, unit_given)
+        written = raw[row] if raw is not None and pd.notna(raw[row]) else value
+        hint = _unit_hint(float(written), column, stated)
         notes.append((row, value, "implausible", detail + hint + "; read as missing"))
     return notes
 
 
-def _unit_hint(value: float, column: Column, unit_given: bool) -> str:
+def _unit_hint(written: float, column: Column, stated: str | None) -> str:
+    """A likely mistaken unit for an impossible value ``written`` as in the file."""
     low, high = column.plausible
-    if column.unit == "%" and 0 < value <= 1 and low <= value * 100 <= high:
-        return f"; a fraction? ({value:g} = {value * 100:g} %)"
+    if column.unit == "%" and 0 < written <= 1 and low <= written * 100 <= high:
+        return f"; a fraction? ({written:g} = {written * 100:g} %)"
     if not column.unit:
         return ""
-    for alt in units.accepted_units(column.name)[1:]:
-        guess = value * units.conversion_factor(column.name, alt)
+    stated_factor = None
+    if stated is not None and stated != "unit column":
+        stated_factor = units.conversion_factor(column.name, stated)
+    for alt in units.accepted_units(column.name):
+        factor = units.conversion_factor(column.name, alt)
+        if stated_factor is None and factor == 1.0:
+            continue  # no unit given: the canonical reading is the one that failed
+        if stated_factor is not None and abs(factor - stated_factor) < 1e-12:
+            continue
+        guess = written * factor
         if low <= guess <= high:
-            said = "the header's unit" if unit_given else "no unit given"
+            said = f"the header says {stated}" if stated_factor is not None else "no unit given"
             return f"; {said}: written in {alt}? (= {guess:g} {column.unit})"
     return ""
 
@@ -449,8 +461,9 @@ def load_screening(
     for name, (header, pos) in source_of.items():
         column = COLUMNS[name]
         if column.plausible and column.kind == "number":
-            given = given_unit.get(name) is not None
-            for r, _, k, d in _implausible(data[name], column, given):
+            stated = given_unit.get(name)
+            raw_numbers = pd.to_numeric(frame[pos], errors="coerce")
+            for r, _, k, d in _implausible(data[name], column, stated, raw_numbers):
                 cells.append((r, header, frame.at[r, pos], k, d))
                 unreadable[name][r] = True
             if unreadable[name].any():  # impossible values are never evaluated

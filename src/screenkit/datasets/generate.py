@@ -186,6 +186,12 @@ def make_sample(
     col["adenocarcinoma_confirmed"] = _bool(u(n) > 0.008)
     col["unresectable"] = _bool(u(n) > 0.005)
     col["prior_lines_failed"] = _num(_choice(rng, [1, 2, 3, 4, 5], [15, 50, 24, 8, 3], n))
+    # first line a taxane / anthracycline + platinum + fluoropyrimidine triplet with
+    # progression (I2b's one-line route): about a quarter of first lines [U]; not recorded
+    # for ~10%. Its own random stream, so the other columns do not move.
+    extra = np.random.default_rng([seed, 5])
+    triplet = extra.random(n) < 0.25
+    col["first_line_triplet_pd"] = _bool(triplet, extra.random(n) < 0.10)
 
     her2_pos = u(n) < 0.12  # HER-EAGLE: 12.0% in China
     her2 = np.where(
