@@ -247,11 +247,10 @@ def test_clean_file_loads_to_the_generated_frame(files):
 
 @needs_loader
 def test_messy_file_gives_the_same_statuses_as_the_clean_file(files):
+    from screenkit.datasets.files import IMPOSSIBLE_VALUES
     from screenkit.evaluate import evaluate
     from screenkit.normalize import load_screening
     from screenkit.protocol import get_protocol
-
-    from screenkit.datasets.files import IMPOSSIBLE_VALUES
 
     protocol = get_protocol(datasets.PROTOCOL_ID)
     clean, messy = (load_screening(p) for p in files)
