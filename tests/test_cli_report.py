@@ -102,3 +102,32 @@ def test_never_the_input_and_force_to_replace(tmp_path, capsys):
     ie.write_text("old")
     assert main(["report", str(log), "--ie", str(ie)]) == 2
     assert ie.read_text() == "old"
+
+
+def test_the_terminal_says_what_the_data_lack(tmp_path, capsys):
+    """A log without the CLDN18.2 column: the terminal names the column, the criterion it
+    leaves unknown and for how many patients; changed thresholds are in the headline."""
+    frame = pd.read_excel(sample_path("clean"), engine="calamine")
+    path = tmp_path / "no_cldn.csv"
+    frame.drop(columns=["cldn18_pct_2plus"]).to_csv(path, index=False)
+    expected_unknown = int(
+        evaluate(load_screening(path), "NCT07103668").statuses["I3a"].isna().sum()
+    )
+    assert expected_unknown == len(frame)
+    assert main(["report", str(path), "--param", "lesion_max_cm=7"]) == 0
+    out = capsys.readouterr().out
+    assert "thresholds changed from the protocol: lesion_max_cm = 7 (protocol: 5)" in out
+    assert (
+        f"no column for cldn18_pct_2plus (CLDN18.2 % tumour cells >= 2+): I3a unknown for "
+        f"{expected_unknown} patient(s)"
+    ) in out
+    # a column that is only an alternative (a QTc beside QT and heart rate) is not listed
+    assert "qtc_ms" not in out
+
+
+def test_the_terminal_lists_impossible_values_and_the_sheet_read(capsys):
+    assert main(["report", str(sample_path("messy"))]) == 0
+    out = capsys.readouterr().out
+    assert "6 impossible value(s) read as missing: Age (years) 1" in out
+    assert "read sheet 'Screening log' (its header row has the most" in out
+    assert "unit inferred: 'tbil uln' names no unit; read in umol/L" in out

@@ -120,6 +120,44 @@ class Evaluation:
             out = pd.concat([out, self.statuses], axis=1)
         return out
 
+    def missing_inputs(self) -> pd.DataFrame:
+        """Canonical columns some criterion needs that the data lack, and their cost.
+
+        One row per missing column: ``column``, ``label``, ``criteria`` (IDs needing it)
+        and ``patients_unknown`` (patients for whom at least one of those criteria is
+        unknown), most costly first.
+
+        >>> import pandas as pd
+        >>> from screenkit.protocol import get_protocol
+        >>> frame = pd.DataFrame({"spo2": pd.array([96, 95], dtype="Float64")})
+        >>> evaluate(frame, get_protocol("CT041-ST-01")).missing_inputs()["column"].tolist()[:2]
+        ['adenocarcinoma_confirmed', 'cldn18_pct_2plus']
+        """
+        needers: dict[str, list[str]] = {}
+        covered = _covered_columns(self.protocol, set(self.data.columns))
+        for cid, cols in self.missing_columns.items():
+            for col in cols:
+                if col not in covered:
+                    needers.setdefault(col, []).append(cid)
+        _, unknown = self.matrices()
+        position = {cid: i for i, cid in enumerate(self.statuses.columns)}
+        rows = []
+        for col, ids in needers.items():
+            count = int(unknown[:, [position[c] for c in ids]].any(axis=1).sum())
+            label = COLUMNS[col].label if col in COLUMNS else col
+            rows.append(
+                {
+                    "column": col,
+                    "label": label,
+                    "criteria": ", ".join(ids),
+                    "patients_unknown": count,
+                }
+            )
+        out = pd.DataFrame(rows, columns=["column", "label", "criteria", "patients_unknown"])
+        return out.sort_values(
+            ["patients_unknown", "column"], ascending=[False, True], kind="stable"
+        ).reset_index(drop=True)
+
     # ------------------------------------------------------------ what-if
     def with_parameters(self, **overrides: float) -> Evaluation:
         """Re-evaluate with other thresholds; only criteria using them are recomputed.
@@ -283,6 +321,47 @@ def evaluate(data: Any, protocol: Protocol | str = "NCT07103668", **param_overri
         _fails=fails,
         _unknown=unknown,
     )
+
+
+def _covered_columns(protocol: Protocol, present: set[str]) -> set[str]:
+    """Missing columns that are only alternatives: every ``coalesce(...)`` they appear in
+    has another argument whose columns are all present (a QTc beside QT and HR)."""
+    import ast
+
+    def columns(node) -> set[str]:
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in COLUMNS}
+
+    trees = [d.rule.tree for d in protocol.derived.values()]
+    trees += [r.tree for c in protocol.criteria for r in c.rules]
+    covered: dict[str, bool] = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "coalesce"):
+                continue
+            args = [columns(a) for a in node.args]
+            for i, cols in enumerate(args):
+                other_ok = any(j != i and a and a <= present for j, a in enumerate(args))
+                for col in cols - present:
+                    covered[col] = covered.get(col, True) and other_ok
+        for col in columns(tree) - present:
+            covered.setdefault(col, False)
+    # a column also used outside any coalesce is not covered
+    for tree in trees:
+        outside = _columns_outside_coalesce(tree.body)
+        for col in outside - present:
+            covered[col] = False
+    return {col for col, ok in covered.items() if ok}
+
+
+def _columns_outside_coalesce(node) -> set[str]:
+    import ast
+
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "coalesce":
+        return set()
+    found = {node.id} if isinstance(node, ast.Name) and node.id in COLUMNS else set()
+    for child in ast.iter_child_nodes(node):
+        found |= _columns_outside_coalesce(child)
+    return found
 
 
 def _criterion_truth(criterion, ns: Namespace) -> tuple[Truth, np.ndarray | None]:

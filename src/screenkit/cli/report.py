@@ -81,7 +81,59 @@ def _ids(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def format_funnel(f) -> str:
+def changed_parameters(protocol, evaluation) -> list[str]:
+    """``["lesion_max_cm = 7 (protocol: 5)"]`` for thresholds changed from the protocol."""
+    from screenkit.protocol import get_protocol
+
+    base = get_protocol(protocol).parameter_values()
+    return [
+        f"{name} = {value:g} (protocol: {base[name]:g})"
+        for name, value in evaluation.parameters.items()
+        if name in base and value != base[name]
+    ]
+
+
+def format_data_notes(data, evaluation, max_lines: int = 12) -> str:
+    """What the data lack or could not read, in one short block for the terminal.
+
+    Each canonical column a criterion needs that the log lacks (with the patients left
+    unknown by it), each class of impossible values, unreadable cells, unit inferences,
+    the QTc assumption and which sheet was read.
+    """
+    lines = []
+    missing = evaluation.missing_inputs()
+    for row in missing.head(max_lines).itertuples():
+        lines.append(
+            f"  no column for {row.column} ({row.label}): {row.criteria} unknown for "
+            f"{row.patients_unknown} patient(s)"
+        )
+    if len(missing) > max_lines:
+        rest = int(missing["patients_unknown"].iloc[max_lines:].max())
+        lines.append(f"  ... and {len(missing) - max_lines} more missing columns (up to {rest})")
+    report = getattr(data, "report", None)
+    if report is not None:
+        cells = report.cells
+        for kind, what in (
+            ("implausible", "impossible value(s) read as missing"),
+            ("unparsed", "unreadable cell(s) read as missing"),
+        ):
+            chosen = cells[cells["kind"] == kind]
+            if len(chosen):
+                per = chosen.groupby("column", sort=False).size()
+                listed = ", ".join(f"{c} {n}" for c, n in per.items())
+                lines.append(f"  {len(chosen)} {what}: {listed}")
+        for note in report.notes:
+            if note.startswith(("unit inferred", "unit unknown", "QTc", "read sheet")):
+                if note.startswith("read sheet") and len(report.sheets) < 2:
+                    continue
+                lines.append(f"  {note}")
+    if not lines:
+        return ""
+    head = "Data notes (the load report / the workbook's Data issues sheet has every cell):"
+    return "\n".join([head, *lines])
+
+
+def format_funnel(f, changed: list[str] | None = None) -> str:
     """The funnel as a terminal table (sequential attrition + per-criterion figures)."""
     crit = f.criteria.set_index("criterion")
     steps = f.steps.set_index("criterion")
@@ -99,6 +151,7 @@ def format_funnel(f) -> str:
     )
     lines = [
         f"{f.patterns.protocol_id}: {f.headline_text()}",
+        *([f"thresholds changed from the protocol: {'; '.join(changed)}"] if changed else []),
         "",
         "fails = fail this criterion; only = fail only this (gained if dropped); "
         "share = equal-share attribution of screen failures;",
@@ -136,7 +189,10 @@ def run(args: argparse.Namespace) -> int:
         _format(args.output)
     data, evaluation = load_and_evaluate(args)
     result = funnel(evaluation, order=_ids(args.order), exclude=_ids(args.exclude))
-    print(format_funnel(result))
+    print(format_funnel(result, changed=changed_parameters(args.protocol, evaluation)))
+    block = format_data_notes(data, evaluation)
+    if block:
+        print("\n" + block)
     if args.json is not None:
         out = check_target(args.json, overwrite=args.force, inputs=inputs)
         payload = result.to_dict()
