@@ -70,8 +70,9 @@ _HER2_DOC = (
     "`+++`, `score 1`). An overall status is read too: `positive`, `pos`, `HER2+`, "
     "`HER2 positive`, `阳性` become 3+ (positive means IHC 3+ or 2+ with ISH+, which the "
     "rules treat alike); `negative`, `neg`, `HER2-`, `阴性` become 0 (not positive). "
-    "`2+ FISH+` / `2+ ISH positive` is positive (3+), `2+ FISH-` negative (0). Anything "
-    "else is unreadable: every criterion using HER2 is then unknown, never passed."
+    "`2+ FISH+` / `2+ ISH positive` is positive (3+), `2+ FISH-` negative (0). `(+)` alone "
+    "is ambiguous (1+ in some reports, positive in others) and, like anything else, "
+    "unreadable: every criterion using HER2 is then unknown, never passed."
 )
 
 
