@@ -109,3 +109,22 @@ def patient(**changes) -> dict:
 @pytest.fixture(scope="session")
 def imc002():
     return get_protocol("NCT07103668")
+
+
+def plain_enrollment_log(
+    seed: int, n: int, sites: list[str], start: str, days: int, p_randomized: float
+) -> pd.DataFrame:
+    """A screening log with no clinical columns: ID, site, date, randomized Y/N."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "patient_id": [f"P{i:03d}" for i in range(n)],
+            "site_id": rng.choice(sites, n),
+            "screening_date": (
+                pd.Timestamp(start) + pd.to_timedelta(np.sort(rng.integers(0, days, n)), unit="D")
+            ).strftime("%Y-%m-%d"),
+            "randomized": np.where(rng.random(n) < p_randomized, "Y", "N"),
+        }
+    )

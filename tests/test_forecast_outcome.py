@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 import screenkit as sk
 from screenkit.forecast import RecruitmentForecast
+from tests.conftest import plain_enrollment_log
 from tests.test_forecast_cli import run_cli
 
 PROTOCOL = "NCT07103668"
@@ -165,19 +165,7 @@ def test_a_protocol_without_a_target_asks_for_one(sample, tmp_path, capsys):
 
 
 def test_a_plain_log_without_clinical_columns_uses_its_recorded_outcome(tmp_path, capsys):
-    rng = np.random.default_rng(3)
-    n = 80
-    log = pd.DataFrame(
-        {
-            "patient_id": [f"P{i}" for i in range(n)],
-            "site_id": rng.choice(["A", "B", "C"], n),
-            "screening_date": (
-                pd.Timestamp("2025-09-01")
-                + pd.to_timedelta(np.sort(rng.integers(0, 200, n)), unit="D")
-            ).strftime("%Y-%m-%d"),
-            "randomized": np.where(rng.random(n) < 0.3, "Y", "N"),
-        }
-    )
+    log = plain_enrollment_log(3, 80, ["A", "B", "C"], "2025-09-01", 200, 0.3)
     path = tmp_path / "plain.csv"
     log.to_csv(path, index=False)
     assert run_cli([path, "--sims", 200, "--target", 60]) == 0

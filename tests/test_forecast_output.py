@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import plain_enrollment_log
 from tests.test_forecast_cli import run_cli
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    rng = np.random.default_rng(4)
-    n = 90
     folder = tmp_path_factory.mktemp("forecast_out")
-    log = pd.DataFrame(
-        {
-            "patient_id": [f"P{i:03d}" for i in range(n)],
-            "site_id": rng.choice(["101", "102", "103"], n),
-            "screening_date": (
-                pd.Timestamp("2025-08-06")
-                + pd.to_timedelta(np.sort(rng.integers(0, 240, n)), unit="D")
-            ).strftime("%Y-%m-%d"),
-            "randomized": np.where(rng.random(n) < 0.5, "Y", "N"),
-        }
-    )
+    log = plain_enrollment_log(4, 90, ["101", "102", "103"], "2025-08-06", 240, 0.5)
     log_path = folder / "log.csv"
     log.to_csv(log_path, index=False)
     sites = folder / "sites.csv"
