@@ -19,15 +19,6 @@ from screenkit.protocol import get_protocol, list_protocols
 N_PATIENTS = 60
 EPS = 1e-6
 
-# Known src bugs (#11 contract): a derived value built with coalesce() falls back to its
-# next argument when the first is UNREADABLE, as if it were blank, so the fallback decides
-# where the real (unreadable) value could say otherwise. Tested separately below.
-COALESCE_BUGS = {
-    ("NCT07103668", "E12c", "qtcf_ms"),  # coalesce(qtcf_ms, fridericia(qt, hr), qtc_ms)
-    ("NCT07103668", "E14", "steroid_pred_eq_mg_day"),  # coalesce(pred_eq, agent x dose)
-    ("NCT07103668", "E18", "antitumor_half_life_days"),  # min(28, coalesce(5 x t1/2, 28))
-}
-
 
 @cache
 def _sample():
@@ -38,7 +29,7 @@ def _sample():
     return s, data, censored
 
 
-def _pairs(bugs: bool = False):
+def _pairs():
     out = []
     _, data, _ = _sample()
     for pid in list_protocols():
@@ -48,8 +39,7 @@ def _pairs(bugs: bool = False):
                 kinds = ("bool", "number", "ordinal", "category")
                 if k not in data.columns or COLUMNS[k].kind not in kinds:
                     continue
-                if ((pid, c.id, k) in COALESCE_BUGS) == bugs:
-                    out.append(pytest.param(pid, c.id, k, id=f"{pid}-{c.id}-{k}"))
+                out.append(pytest.param(pid, c.id, k, id=f"{pid}-{c.id}-{k}"))
     return out
 
 
@@ -91,11 +81,13 @@ def test_unreadable_input_never_decides_against_the_real_value(pid, cid, k):
     _check_contract(pid, cid, k)
 
 
-@pytest.mark.parametrize(("pid", "cid", "k"), _pairs(bugs=True))
-def test_bug_coalesce_falls_back_past_an_unreadable_cell(pid, cid, k):
-    """SRC BUG (reported to the lead): these fail until coalesce() propagates
-    unreadability of an argument it skips (then the derived value is unknown)."""
-    _check_contract(pid, cid, k)
+def test_coalesce_does_not_stand_in_for_an_unreadable_cell():
+    """A recorded QTcF that cannot be read is not replaced by Fridericia from QT and HR
+    (the written value could exceed the limit): E12c is unknown, not pass."""
+    _, data, censored = _sample()
+    screening = _with_unreadable(data, censored, {"qtcf_ms"})
+    e12c = sk.evaluate(screening, "NCT07103668").statuses["E12c"]
+    assert e12c.isna().all()
 
 
 def _check_contract(pid, cid, k):

@@ -174,3 +174,21 @@ def test_not_done_tokens_are_missing_not_unreadable(name, cell):
 def test_dash_is_not_done_for_yes_no_never_false():
     assert parse_cell("-", YESNO).value is None
     assert parse_cell("-", HER2).value is None
+
+
+@pytest.mark.parametrize(
+    ("value", "grade"), [("0.0", 0.0), ("0", 0.0), ("1.0", 1.0), (2.0, 2.0), ("3", 3.0)]
+)
+def test_a_dipstick_grade_written_as_a_number(value, grade):
+    """``0.0`` is what a float column of grades becomes in a CSV: grade 0 = neg."""
+    assert parse_cell(value, COLUMNS["urine_protein"]).value == grade
+
+
+@pytest.mark.parametrize("value", ["0.5", "5", "-1"])
+def test_a_number_off_the_dipstick_scale_is_unreadable(value):
+    assert parse_cell(value, COLUMNS["urine_protein"]).kind == "unparsed"
+
+
+@pytest.mark.parametrize("name", ["hb", "hiv_pos", "urine_protein", "sex", "screening_date"])
+def test_a_blank_text_cell_is_missing_not_unreadable(name):
+    assert parse_cell("   ", COLUMNS[name]) == parse_cell(None, COLUMNS[name])

@@ -7,7 +7,7 @@ into ``(value, kind, detail, censor)``; ``kind`` is None for a literal read, els
 
 Decisions (documented here and in the load report):
 
-- Not done -> missing: ``ND``, ``N/A``, ``NA``, ``pending``, ``-``, ``--``, ``not done``,
+- Not done -> missing (a blank text cell too): ``ND``, ``N/A``, ``NA``, ``pending``, ``-``, ``--``, ``not done``,
   ``unknown``, ``未做``, ``未查``, ``不详``, ``未知`` (any case) and blank cells.
   ``-`` is "not done" everywhere, also for yes/no and urine protein (never "negative").
 - Yes/no: Y/N, Yes/No, True/False, T/F, 1/0, ``1.0``/``0.0`` (what pandas writes for a
@@ -17,6 +17,8 @@ Decisions (documented here and in the load report):
 - HER2 IHC: the score (0, 1+, 2+, 3+) in its usual wrappings (``IHC 3+``, ``3+ (IHC)``,
   ``HER2 2+``, ``+++``), and an overall status: positive / ``HER2+`` / 阳性 -> 3+,
   negative / ``HER2-`` / 阴性 -> 0 (see ``COLUMNS["her2_ihc"].doc``).
+- Ordinal grades written as numbers (``0.0``, ``2``): their scale position (urine
+  protein 0 = ``neg``); a number off the scale is unparsed.
 - Steroid dose and days: ``none`` / ``no`` / 无 / 否 -> 0; steroid agent ``none`` / ``no``
   / ``0`` / 无 -> ``none`` (no steroid, factor 0).
 - Numbers: ``1,234`` (comma thousands groups) -> 1234; ``1,5`` (decimal comma) is unparsed
@@ -197,6 +199,12 @@ def parse_ordinal(value: Any, column: Column) -> Parsed:
         if her2 is not None:
             return Parsed(her2[0], "parsed" if her2[0] is not None else "unparsed", her2[1])
     key = _ORDINAL_WORDS.get(key, key)
+    if key not in scale and re.fullmatch(r"\d+(?:\.0+)?", key):
+        # a grade written as a number (``0.0`` from a float column): its scale position
+        by_value = {v: k for k, v in scale.items()}
+        if float(key) in by_value:
+            label = by_value[float(key)]
+            return Parsed(float(key), "parsed", f"read as {label}")
     if key in scale:
         return Parsed(float(scale[key]), None if key == _text(value) else "parsed", f"= {key}")
     if f"{key}+" in scale:
@@ -322,7 +330,7 @@ def parse_text(value: Any) -> Parsed:
 
 def parse_cell(value: Any, column: Column, day_first: bool = True) -> Parsed:
     """Parse one cell for ``column`` (blank and not-done cells become missing)."""
-    if _missing(value):
+    if _missing(value) or (isinstance(value, str) and not value.strip()):
         return Parsed(None)
     if column.kind not in ("id", "text") and (done := _not_done(value)) is not None:
         return done

@@ -122,6 +122,14 @@ class _Interpreter:
 
     def visit_Call(self, node: ast.Call):
         args = [self.visit(a) for a in node.args]
+        if node.func.id == "coalesce" and self.ns.unreadable:
+            # an unreadable argument is not a blank one: the later arguments must not
+            # stand in for it (the written value could say otherwise), so they are unknown
+            blocked = np.zeros(self.ns.n, bool)
+            for i, a in enumerate(node.args):
+                if i and blocked.any():
+                    args[i] = _unknown_where(args[i], blocked)
+                blocked |= self.unreadable_under([a]) & _undecided(args[i])
         result = FUNCTIONS[node.func.id].impl(*args)
         if node.func.id in _DECIDES_ON_MISSING:
             # "known X" / "X is missing" read a blank as "not recorded"; a cell that was
@@ -143,6 +151,12 @@ class _Interpreter:
 
 
 _DECIDES_ON_MISSING = frozenset({"known_true", "is_missing"})
+
+
+def _unknown_where(value, mask: np.ndarray):
+    if isinstance(value, Truth):
+        return Truth(value.true & ~mask, value.false & ~mask)
+    return unknown_where(value, mask)
 
 
 def _undecided(value) -> np.ndarray:
