@@ -7,8 +7,9 @@ into ``(value, kind, detail, censor)``; ``kind`` is None for a literal read, els
 
 Decisions (documented here and in the load report):
 
-- Not done -> missing (a blank text cell too): ``ND``, ``N/A``, ``NA``, ``pending``, ``-``, ``--``, ``not done``,
-  ``unknown``, ``未做``, ``未查``, ``不详``, ``未知`` (any case) and blank cells.
+- Not done -> missing (a blank text cell too): ``ND``, ``N/A``, ``NA``, ``pending``, ``-``,
+  ``--``, ``not done``, ``unknown``, ``未做``, ``未查``, ``不详``, ``未知`` (any case)
+  and blank cells.
   ``-`` is "not done" everywhere, also for yes/no and urine protein (never "negative").
 - Yes/no: Y/N, Yes/No, True/False, T/F, 1/0, ``1.0``/``0.0`` (what pandas writes for a
   yes/no column with blanks), 是/否, 有/无, and for findings positive/negative, pos/neg,
