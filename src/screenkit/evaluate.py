@@ -21,6 +21,7 @@ with Kleene logic, not ``DataFrame.all`` (which skips NA by default).
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -324,44 +325,36 @@ def evaluate(data: Any, protocol: Protocol | str = "NCT07103668", **param_overri
 
 
 def _covered_columns(protocol: Protocol, present: set[str]) -> set[str]:
-    """Missing columns that are only alternatives: every ``coalesce(...)`` they appear in
-    has another argument whose columns are all present (a QTc beside QT and HR)."""
-    import ast
-
-    def columns(node) -> set[str]:
-        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in COLUMNS}
-
-    trees = [d.rule.tree for d in protocol.derived.values()]
-    trees += [r.tree for c in protocol.criteria for r in c.rules]
+    """Missing columns that are only alternatives: every place they appear is an argument
+    of a ``coalesce(...)`` with another argument whose columns are all present (a QTc
+    beside QT and heart rate)."""
+    trees = [d.rule.tree.body for d in protocol.derived.values()]
+    trees += [r.tree.body for c in protocol.criteria for r in c.rules]
     covered: dict[str, bool] = {}
     for tree in trees:
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "coalesce"):
-                continue
-            args = [columns(a) for a in node.args]
-            for i, cols in enumerate(args):
-                other_ok = any(j != i and a and a <= present for j, a in enumerate(args))
-                for col in cols - present:
-                    covered[col] = covered.get(col, True) and other_ok
-        for col in columns(tree) - present:
-            covered.setdefault(col, False)
-    # a column also used outside any coalesce is not covered
-    for tree in trees:
-        outside = _columns_outside_coalesce(tree.body)
-        for col in outside - present:
-            covered[col] = False
+        for col, ok in _column_uses(tree, present, alternative=False):
+            covered[col] = covered.get(col, True) and ok
     return {col for col, ok in covered.items() if ok}
 
 
-def _columns_outside_coalesce(node) -> set[str]:
-    import ast
-
+def _column_uses(node: ast.AST, present: set[str], alternative: bool):
+    """``(missing column, covered?)`` for every place a missing column appears under
+    ``node``; ``alternative``: inside a coalesce argument whose sibling is present."""
+    if isinstance(node, ast.Name) and node.id in COLUMNS and node.id not in present:
+        yield node.id, alternative
+        return
     if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "coalesce":
-        return set()
-    found = {node.id} if isinstance(node, ast.Name) and node.id in COLUMNS else set()
+        args = [_columns_under(a) for a in node.args]
+        for i, a in enumerate(node.args):
+            sibling = any(j != i and cols and cols <= present for j, cols in enumerate(args))
+            yield from _column_uses(a, present, alternative or sibling)
+        return
     for child in ast.iter_child_nodes(node):
-        found |= _columns_outside_coalesce(child)
-    return found
+        yield from _column_uses(child, present, alternative)
+
+
+def _columns_under(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in COLUMNS}
 
 
 def _criterion_truth(criterion, ns: Namespace) -> tuple[Truth, np.ndarray | None]:

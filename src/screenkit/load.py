@@ -178,16 +178,7 @@ def list_sheets(path: str | Path) -> list[str]:
     path = Path(path)
     if path.suffix.lower() not in EXCEL_SUFFIXES:
         return []
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise InputError(f"Unreadable workbook: {exc}", file=path) from None
-    try:
-        return list(wb.sheetnames)
-    finally:
-        wb.close()
+    return list(sheet_states(path))
 
 
 def sheet_states(path: str | Path) -> dict[str, str]:

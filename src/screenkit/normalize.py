@@ -225,6 +225,8 @@ def _implausible(
 ) -> list[tuple]:
     """Values impossible in the column's canonical unit: ``(row, value, kind, detail)``.
 
+    ``raw`` holds the cells as written (read only for the impossible ones, for the hint).
+
     They are made missing (unknown for every criterion using them), never evaluated; the
     detail says what the value would be in a likely mistaken unit.
     """
@@ -240,8 +242,8 @@ def _implausible(
             detail = f"{value:g} is not a whole number ({column.label} is {low:g}-{high:g})"
         else:
             detail = f"{value:g} outside the plausible range {low:g}-{high:g} {unit}".strip()
-        written = raw[row] if raw is not None and pd.notna(raw[row]) else value
-        hint = _unit_hint(float(written), column, stated)
+        written = pd.to_numeric(raw[row], errors="coerce") if raw is not None else value
+        hint = _unit_hint(float(value if pd.isna(written) else written), column, stated)
         notes.append((row, value, "implausible", detail + hint + "; read as missing"))
     return notes
 
@@ -462,8 +464,7 @@ def load_screening(
         column = COLUMNS[name]
         if column.plausible and column.kind == "number":
             stated = given_unit.get(name)
-            raw_numbers = pd.to_numeric(frame[pos], errors="coerce")
-            for r, _, k, d in _implausible(data[name], column, stated, raw_numbers):
+            for r, _, k, d in _implausible(data[name], column, stated, frame[pos]):
                 cells.append((r, header, frame.at[r, pos], k, d))
                 unreadable[name][r] = True
             if unreadable[name].any():  # impossible values are never evaluated

@@ -134,8 +134,7 @@ class _Interpreter:
         if node.func.id in _DECIDES_ON_MISSING:
             # "known X" / "X is missing" read a blank as "not recorded"; a cell that was
             # written but could not be read (or was impossible) is not that: unknown
-            mask = self.unreadable_under(node.args) & _undecided(args[0])
-            result = Truth(result.true & ~mask, result.false & ~mask)
+            result = _unknown_where(result, self.unreadable_under(node.args) & _undecided(args[0]))
         return result
 
     def unreadable_under(self, nodes) -> np.ndarray:
