@@ -196,7 +196,7 @@ def parse_ordinal(value: Any, column: Column) -> Parsed:
     else:
         key = _text(value).casefold().replace("＋", "+").replace("－", "-").replace(" ", "")
     if column.name == "her2_ihc" and not isinstance(value, int | float):
-        her2 = _her2(key)
+        her2 = _her2(key, scale)
         if her2 is not None:
             return Parsed(her2[0], "parsed" if her2[0] is not None else "unparsed", her2[1])
     key = _ORDINAL_WORDS.get(key, key)
@@ -213,12 +213,16 @@ def parse_ordinal(value: Any, column: Column) -> Parsed:
     return Parsed(None, "unparsed", f"not on the scale ({', '.join(scale)})")
 
 
-def _her2(key: str) -> tuple[float | None, str] | None:
+_READ_POSITIVE = (3.0, "HER2 positive: read as 3+ (IHC 3+, or 2+ with ISH+)")
+_READ_NEGATIVE = (0.0, "HER2 negative: read as 0 (not positive)")
+
+
+def _her2(key: str, scale) -> tuple[float | None, str] | None:
     """HER2 spellings beyond the bare score: ``(position on the IHC scale, detail)``."""
     if key in _HER2_POSITIVE:
-        return 3.0, "HER2 positive: read as 3+ (IHC 3+, or 2+ with ISH+)"
+        return _READ_POSITIVE
     if key in _HER2_NEGATIVE:
-        return 0.0, "HER2 negative: read as 0 (not positive)"
+        return _READ_NEGATIVE
     bare = _HER2_WRAPPING.sub("", key)
     if m := _HER2_ISH.match(bare):
         positive = m["ish"] in ("+", "pos", "positive", "阳性")
@@ -231,18 +235,15 @@ def _her2(key: str) -> tuple[float | None, str] | None:
             "ambiguous: '+' is 1+ in some reports and positive in others (write 1+ or positive)",
         )
     if bare in ("-", "negative", "neg", "阴性"):
-        return 0.0, "HER2 negative: read as 0 (not positive)"
+        return _READ_NEGATIVE
     if bare in ("positive", "pos", "阳性"):
-        return 3.0, "HER2 positive: read as 3+ (IHC 3+, or 2+ with ISH+)"
+        return _READ_POSITIVE
     bare = _ORDINAL_WORDS.get(bare, bare)
-    if bare != key and bare in _HER2_SCALE:
-        return _HER2_SCALE[bare], f"read as {bare}"
-    if bare != key and f"{bare}+" in _HER2_SCALE:
-        return _HER2_SCALE[f"{bare}+"], f"read as {bare}+"
+    if bare != key and bare in scale:
+        return float(scale[bare]), f"read as {bare}"
+    if bare != key and f"{bare}+" in scale:
+        return float(scale[f"{bare}+"]), f"read as {bare}+"
     return None
-
-
-_HER2_SCALE = {"0": 0.0, "1+": 1.0, "2+": 2.0, "3+": 3.0}
 
 
 def parse_category(value: Any, column: Column) -> Parsed:
