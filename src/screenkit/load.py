@@ -17,8 +17,11 @@ than two non-blank text cells, e.g. a title line) and a later row among the firs
 ("title row"). ``is_header`` lets the caller judge header rows with its own vocabulary.
 
 Encodings of text files, when ``encoding`` is not given: a BOM decides (UTF-8, UTF-16);
-else UTF-8; else GB18030 when the Chinese text decodes to common (GB2312) characters;
-else Big5; else GB18030. The report says which was used and whether it was detected.
+else UTF-16 without BOM (every other byte NUL); else UTF-8; else GB18030 when the Chinese
+text decodes to common (GB2312) characters; else cp1252 (Latin-1) when the bytes above
+0x7F mostly stand alone (``Zürich``), as a single-byte code page writes them; else Big5;
+else GB18030; else Latin-1. A ``sep=;`` first line (Excel) sets the delimiter.
+The report says which was used and whether it was detected.
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
@@ -35,6 +38,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +47,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import InputError
+from .guards import check_workbook
 
 __all__ = [
     "MAX_TITLE_ROWS",
@@ -135,6 +140,9 @@ def decode_text(data: bytes, encoding: str | None = None, *, file: Any = None):
         return data.decode("utf-8-sig"), "utf-8-sig", True
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "utf-16", True
+    no_bom = _utf16_without_bom(data)
+    if no_bom is not None:
+        return data.decode(no_bom), no_bom, True
     attempts: dict[str, str] = {}
     for name in ("utf-8", "gb18030", "big5"):
         try:
@@ -145,31 +153,81 @@ def decode_text(data: bytes, encoding: str | None = None, *, file: Any = None):
         return attempts["utf-8"], "utf-8", True
     if "gb18030" in attempts and _gb2312_share(attempts["gb18030"]) >= 0.9:
         return attempts["gb18030"], "gb18030", True
+    if _single_byte_text(data):
+        # high bytes stand alone between ASCII letters (Zürich, café): Western European
+        name = "cp1252" if _decodes(data, "cp1252") else "latin-1"
+        return data.decode(name), name, True
     for name in ("big5", "gb18030"):
         if name in attempts:
             return attempts[name], name, True
-    raise InputError(
-        "Could not decode the file as UTF-8, GB18030 or Big5",
-        file=file,
-        hint="pass encoding=... (e.g. 'latin-1', 'cp1252')",
-    )
+    return data.decode("latin-1"), "latin-1", True  # every byte string decodes as Latin-1
+
+
+def _decodes(data: bytes, name: str) -> bool:
+    try:
+        data.decode(name)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` / ``utf-16-be`` when every other byte of the start is NUL (ASCII text
+    in UTF-16 without a byte-order mark), else None."""
+    head = data[:4000]
+    if len(head) < 4 or len(head) % 2:
+        head = head[: len(head) - len(head) % 2]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    for name, zeros, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros.count(0) >= 0.9 * len(zeros) and other.count(0) == 0 and _decodes(data, name):
+            return name
+    return None
+
+
+def _single_byte_text(data: bytes) -> bool:
+    """True when most runs of bytes >= 0x80 are one byte long (a single-byte code page);
+    Chinese in GB18030 / Big5 comes in runs of two bytes or more."""
+    runs = [len(m) for m in re.findall(rb"[\x80-\xff]+", data)]
+    return bool(runs) and sum(1 for n in runs if n == 1) >= 0.8 * len(runs)
 
 
 def _read_text_rows(
     path: Path, encoding: str | None
 ) -> tuple[list[list[Any]], list[int], str, bool]:
     text, used, detected = decode_text(path.read_bytes(), encoding, file=path)
-    sample = text[:20000]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
+    if "\x00" in text:
+        raise InputError(
+            "File holds NUL bytes: not a text spreadsheet",
+            file=path,
+            value=f"decoded as {used}",
+            expected="a CSV / TXT / TSV file of text, or an .xlsx workbook",
+        )
+    first_line = 0
+    sep = re.match(r"\ufeff?sep=(.)[ \t]*\r?\n", text[:20])
+    if sep:  # Excel's "sep=;" first line names the delimiter and is not a row
+        text, first_line = text[sep.end() :], 1
+        dialect: Any = type("SepDialect", (csv.excel,), {"delimiter": sep.group(1)})
+    else:
+        try:
+            dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
+        except csv.Error:
+            dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    rows, numbers, last_line = [], [], 0
-    for record in reader:
-        numbers.append(last_line + 1)
-        rows.append(record)
-        last_line = reader.line_num
+    rows, numbers, last_line = [], [], first_line
+    try:
+        for record in reader:
+            numbers.append(last_line + 1)
+            rows.append(record)
+            last_line = reader.line_num + first_line
+    except csv.Error as exc:
+        raise InputError(
+            f"CSV cannot be read: {exc}",
+            file=path,
+            row=last_line + 1,
+            expected=f"cells of at most {csv.field_size_limit():,} characters, quotes closed",
+        ) from None
     return rows, numbers, used, detected
 
 
@@ -295,9 +353,17 @@ def read_table(
     path = Path(path)
     if not path.exists():
         raise InputError("File not found", file=path)
+    if path.is_dir():
+        raise InputError(
+            "Input is a folder, not a file",
+            file=path,
+            expected=", ".join(EXCEL_SUFFIXES + TEXT_SUFFIXES) + " file",
+            hint="name one screening log inside the folder",
+        )
     suffix = path.suffix.lower()
     choice = ""
     if suffix in EXCEL_SUFFIXES:
+        check_workbook(path)
         rows, sheet, sheets, choice = _read_excel_rows(path, sheet, header_score)
         numbers = list(range(1, len(rows) + 1))
         used, detected = None, False
