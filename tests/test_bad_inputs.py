@@ -96,3 +96,13 @@ def test_report_command_exits_2_with_a_message(bad_dir, name):
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert name in done.stderr + done.stdout
+
+
+def test_error_cells_and_uncalculated_formulas_are_named(bad_dir):
+    sd = load_screening(bad_dir / "error_cells.xlsx")
+    details = dict(zip(sd.report.problems["row"], sd.report.problems["detail"], strict=True))
+    assert "Excel error cell #N/A" in details[2]
+    assert "formula without a cached value" in details[3]
+    assert sd.unreadable.at[2, "hb"] and sd.unreadable.at[3, "hb"]
+    assert sd.data.at[4, "hb"] == 11.0
+    assert list(sd.report.skipped_rows["row"]) == [5]

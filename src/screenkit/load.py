@@ -2,8 +2,9 @@
 
 Nothing is type-guessed: CSV cells stay text (``007`` stays ``"007"``, ``ND`` and ``1+``
 stay as written) and Excel cells keep what the cell holds (text, int, float, bool,
-datetime). Formulas give their cached values (openpyxl ``data_only``); a formula that was
-never calculated reads as blank. Every row keeps the number the spreadsheet shows it under
+datetime). Formulas give their cached values (none is evaluated); a formula that was
+never calculated and an Excel error cell (``#N/A``) read as a :class:`~screenkit.values.CellError`
+(unparsed in the load report); a row of only such cells is a skipped row with the reason. Every row keeps the number the spreadsheet shows it under
 (Excel row; CSV line where the record starts).
 
 Which sheet: the one named, else, in a workbook of several sheets, the visible worksheet
@@ -48,6 +49,7 @@ import pandas as pd
 
 from .errors import InputError
 from .guards import check_workbook
+from .values import CellError
 
 __all__ = [
     "MAX_TITLE_ROWS",
@@ -275,6 +277,69 @@ def _read_sheet(path: Path, sheet: str, nrows: int | None = None) -> list[list[A
     return [[None if _blank(v) else v for v in rec] for rec in frame.itertuples(index=False)]
 
 
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
+_ATTR_R = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
+_ATTR_T = re.compile(rb'\st="(\w+)"')
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b")
+
+
+def _sheet_part(archive, sheet: str) -> str | None:
+    """The zip part holding ``sheet`` (workbook.xml names it, its rels file locates it)."""
+    import html
+
+    book = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", book):
+        name = re.search(r'\sname="([^"]*)"', tag)
+        rid = re.search(r'\sr:id="([^"]*)"', tag) or re.search(r'\s\w+:id="([^"]*)"', tag)
+        if name and rid and html.unescape(name[1]) == sheet:
+            for rel in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
+                if f'Id="{rid[1]}"' in rel:
+                    target = re.search(r'Target="([^"]*)"', rel)[1]
+                    return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return None
+
+
+def _cell_errors(path: Path, sheet: str) -> dict[tuple[int, int], Any]:
+    """``{(row index, column index): CellError}`` for the sheet's Excel error cells and
+    formulas without a cached value (the reader gives both as blank)."""
+    import zipfile
+
+    found: dict[tuple[int, int], Any] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet)
+            if part is None:
+                return found
+            data = archive.read(part)
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return found  # the reader itself reports a damaged workbook
+    if b't="e"' not in data and not _FORMULA.search(data):
+        return found  # no error cell, no formula: nothing to look for (most logs)
+    for attrs, body in _CELL.findall(data):
+        kind = _ATTR_T.search(attrs)
+        body = body or b""
+        value = _VALUE.search(body)
+        ref = _ATTR_R.search(attrs)
+        if ref is None:
+            continue
+        col = 0
+        for ch in ref[1]:
+            col = col * 26 + ch - 64
+        at = (int(ref[2]) - 1, col - 1)
+        if kind is not None and kind[1] == b"e":
+            text = value[1].decode("utf-8", "replace") if value else "#ERROR"
+            found[at] = CellError(text, f"Excel error cell {text}: no value to read")
+        elif _FORMULA.search(body) and (value is None or value[1] == b""):
+            found[at] = CellError(
+                "(formula, never calculated)",
+                "formula without a cached value (not evaluated): open and save the file "
+                "in Excel or LibreOffice to calculate it",
+            )
+    return found
+
+
 def _header_rows(rows: list[list[Any]]) -> list[list[Any]]:
     filled = [r for r in rows if not all(_blank(c) for c in r)]
     return filled[: MAX_TITLE_ROWS + 1]
@@ -335,7 +400,14 @@ def _read_excel_rows(
         choice = f"read sheet {sheet!r} (as named" + (
             f"; it is {states[sheet]})" if states[sheet] != "visible" else ")"
         )
-    return _read_sheet(path, sheet), sheet, sheets, choice
+    rows = _read_sheet(path, sheet)
+    for (i, j), cell in _cell_errors(path, sheet).items():
+        while len(rows) <= i:
+            rows.append([])
+        if len(rows[i]) <= j:
+            rows[i] = list(rows[i]) + [None] * (j + 1 - len(rows[i]))
+        rows[i][j] = cell
+    return rows, sheet, sheets, choice
 
 
 def read_table(
@@ -395,6 +467,9 @@ def read_table(
         record = list(rows[i]) + [None] * (width - len(rows[i]))
         if all(_blank(c) for c in record):
             skipped.append((sheet, numbers[i], "blank row"))
+        elif i > header_at and all(_blank(c) or isinstance(c, CellError) for c in record):
+            shown = ", ".join(sorted({str(c) for c in record if not _blank(c)}))
+            skipped.append((sheet, numbers[i], f"row of Excel error cells only: {shown}"))
         elif i < header_at:
             text = " | ".join(str(c) for c in record if not _blank(c))
             skipped.append((sheet, numbers[i], f"title row above the header: {text}"))

@@ -35,6 +35,8 @@ Decisions (documented here and in the load report):
   is day first (DD/MM/YYYY) unless some value of the same column is only valid as
   month first (b > 12) and none only as day first; every value where both readings are
   possible (and differ) is listed as ``parsed`` with the reading chosen.
+- Excel error cells (``#N/A``, ``#DIV/0!`` ...) and formulas without a cached value
+  are unparsed in every column (see :class:`CellError`); no formula is evaluated.
 - Sex: M/F, Male/Female, 1/2 (1 = male, 2 = female), 男/女; ``U`` / unknown -> missing.
 """
 
@@ -113,6 +115,19 @@ _CJK_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$")
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _MON = re.compile(r"^(\d{1,2})[-\s]([A-Za-z]{3})[A-Za-z]*\.?[-\s,]*(\d{4})$")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+class CellError(str):
+    """A workbook cell with no usable value: an Excel error (``#N/A``, ``#DIV/0!``) or a
+    formula never calculated (no cached value). Its text is what the cell shows; every
+    column kind reads it as unparsed (missing, in the load report), never as blank."""
+
+    detail: str = ""
+
+    def __new__(cls, text: str, detail: str) -> CellError:
+        cell = super().__new__(cls, text)
+        cell.detail = detail
+        return cell
 
 
 class Parsed(NamedTuple):
@@ -368,6 +383,8 @@ def parse_text(value: Any) -> Parsed:
 
 def parse_cell(value: Any, column: Column, day_first: bool = True) -> Parsed:
     """Parse one cell for ``column`` (blank and not-done cells become missing)."""
+    if isinstance(value, CellError):
+        return Parsed(None, "unparsed", value.detail)
     if _missing(value) or (isinstance(value, str) and not value.strip()):
         return Parsed(None)
     if column.kind not in ("id", "text") and (done := _not_done(value)) is not None:

@@ -110,6 +110,16 @@ def make_corpus(out: Path) -> Path:
     _xlsx(
         out / "dates_excel.xlsx", [["patient_id", "screening_date"], ["P001", 45292], ["P002", 1]]
     )
+    _xlsx(
+        out / "error_cells.xlsx",
+        [
+            ["patient_id", "site_id", "hb"],
+            ["P001", "S01", "#N/A"],
+            ["P002", "S01", "=1/0"],
+            ["P003", "S01", 11.0],
+            ["#N/A", "#N/A", "#N/A"],
+        ],
+    )
     whole = (out / "good.xlsx").read_bytes()
     (out / "truncated.xlsx").write_bytes(whole[: len(whole) // 2])
     _bomb(out / "zip_bomb.xlsx")
@@ -175,6 +185,15 @@ EXPECT: dict[str, tuple[str, object]] = {
         {
             "rows": 2,
             "values": {(2, "screening_date"): "2024-01-01", (3, "screening_date"): "1900-01-01"},
+        },
+    ),
+    "error_cells.xlsx": (
+        "ok",
+        {
+            "rows": 3,
+            "problems": {("hb", "unparsed")},
+            "unparsed_rows": {2, 3},
+            "skipped": ["row of Excel error cells only: #N/A"],
         },
     ),
     "truncated.xlsx": ("error", ["Not a readable workbook", "password"]),
