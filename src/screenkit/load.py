@@ -3,9 +3,10 @@
 Nothing is type-guessed: CSV cells stay text (``007`` stays ``"007"``, ``ND`` and ``1+``
 stay as written) and Excel cells keep what the cell holds (text, int, float, bool,
 datetime). Formulas give their cached values (none is evaluated); a formula that was
-never calculated and an Excel error cell (``#N/A``) read as a :class:`~screenkit.values.CellError`
-(unparsed in the load report); a row of only such cells is a skipped row with the reason. Every row keeps the number the spreadsheet shows it under
-(Excel row; CSV line where the record starts).
+never calculated and an Excel error cell (``#N/A``) read as a
+:class:`~screenkit.values.CellError` (unparsed in the load report); a row of only such
+cells is a skipped row with the reason. Every row keeps the number the spreadsheet shows
+it under (Excel row; CSV line where the record starts).
 
 Which sheet: the one named, else, in a workbook of several sheets, the visible worksheet
 whose header row maps best onto the caller's vocabulary (``header_score``: a cover page,
