@@ -62,7 +62,7 @@ def test_corpus_file(bad_dir, name):
         assert report.header_row == spec["header_row"]
     for (row, column), expected in spec.get("values", {}).items():
         got = sd.data.at[row, column]
-        if isinstance(expected, str):
+        if isinstance(expected, str) and column.endswith("date"):
             expected = pd.Timestamp(expected)
         assert got == expected, (row, column, got)
 

@@ -11,7 +11,9 @@ it under (Excel row; CSV line where the record starts).
 Which sheet: the one named, else, in a workbook of several sheets, the visible worksheet
 whose header row maps best onto the caller's vocabulary (``header_score``: a cover page,
 instructions or a data dictionary score low); a hidden sheet or a chartsheet is read only
-when named. ``RawTable.sheet_choice`` says which sheet was read and why.
+when named. ``RawTable.sheet_choice`` says which sheet was read and why, and which
+vertically merged ranges (a site written once beside its patients) were filled from their
+top cell; merges across columns are left as read (the value in the top-left cell only).
 
 The header row is the first non-blank row, unless it does not look like a header (fewer
 than two non-blank text cells, e.g. a title line) and a later row among the first
@@ -341,6 +343,49 @@ def _cell_errors(path: Path, sheet: str) -> dict[tuple[int, int], Any]:
     return found
 
 
+_MERGE = re.compile(
+    rb'<(?:\w+:)?mergeCell\b[^>]*\sref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"'
+)
+
+
+def _merged_columns(path: Path, sheet: str) -> list[tuple[int, int, int]]:
+    """Vertically merged ranges of one column: ``(column index, first row index, last)``."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet)
+            data = archive.read(part) if part else b""
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return []
+    found = []
+    for c0, r0, c1, r1 in _MERGE.findall(data):
+        if c0 == c1 and int(r1) > int(r0):
+            col = 0
+            for ch in c0:
+                col = col * 26 + ch - 64
+            found.append((col - 1, int(r0) - 1, int(r1) - 1))
+    return found
+
+
+def _fill_merged(rows: list[list[Any]], merges) -> list[str]:
+    """Fill each vertically merged range from its top cell (the reader gives only the top
+    cell a value); one note per range filled. Merges across columns are left as read."""
+    notes = []
+    for col, first, last in merges:
+        if first >= len(rows) or col >= len(rows[first]) or _blank(rows[first][col]):
+            continue
+        value = rows[first][col]
+        last = min(last, len(rows) - 1)
+        for i in range(first + 1, last + 1):
+            if len(rows[i]) <= col:
+                rows[i] = list(rows[i]) + [None] * (col + 1 - len(rows[i]))
+            rows[i][col] = value
+        ref = f"{_column_letter(col)}{first + 1}:{_column_letter(col)}{last + 1}"
+        notes.append(f"merged cells {ref} filled from {_column_letter(col)}{first + 1} ({value!r})")
+    return notes
+
+
 def _header_rows(rows: list[list[Any]]) -> list[list[Any]]:
     filled = [r for r in rows if not all(_blank(c) for c in r)]
     return filled[: MAX_TITLE_ROWS + 1]
@@ -408,6 +453,9 @@ def _read_excel_rows(
         if len(rows[i]) <= j:
             rows[i] = list(rows[i]) + [None] * (j + 1 - len(rows[i]))
         rows[i][j] = cell
+    merged = _fill_merged(rows, _merged_columns(path, sheet))
+    if merged:
+        choice += "; " + "; ".join(merged)
     return rows, sheet, sheets, choice
 
 

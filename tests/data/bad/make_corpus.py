@@ -120,6 +120,15 @@ def make_corpus(out: Path) -> Path:
             ["#N/A", "#N/A", "#N/A"],
         ],
     )
+
+    def merge(book):
+        book["Screening"].merge_cells("B2:B3")
+
+    _xlsx(
+        out / "merged_site.xlsx",
+        [["patient_id", "site_id", "hb"], ["P001", "S07", 11.0], ["P002", None, 12.0]],
+        extra=merge,
+    )
     whole = (out / "good.xlsx").read_bytes()
     (out / "truncated.xlsx").write_bytes(whole[: len(whole) // 2])
     _bomb(out / "zip_bomb.xlsx")
@@ -194,6 +203,14 @@ EXPECT: dict[str, tuple[str, object]] = {
             "problems": {("hb", "unparsed")},
             "unparsed_rows": {2, 3},
             "skipped": ["row of Excel error cells only: #N/A"],
+        },
+    ),
+    "merged_site.xlsx": (
+        "ok",
+        {
+            "rows": 2,
+            "values": {(2, "site_id"): "S07", (3, "site_id"): "S07"},
+            "notes": ["merged cells B2:B3 filled from B2 ('S07')"],
         },
     ),
     "truncated.xlsx": ("error", ["Not a readable workbook", "password"]),
