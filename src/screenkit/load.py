@@ -2,14 +2,18 @@
 
 Nothing is type-guessed: CSV cells stay text (``007`` stays ``"007"``, ``ND`` and ``1+``
 stay as written) and Excel cells keep what the cell holds (text, int, float, bool,
-datetime). Formulas give their cached values (openpyxl ``data_only``); a formula that was
-never calculated reads as blank. Every row keeps the number the spreadsheet shows it under
-(Excel row; CSV line where the record starts).
+datetime). Formulas give their cached values (none is evaluated); a formula that was
+never calculated and an Excel error cell (``#N/A``) read as a
+:class:`~screenkit.values.CellError` (unparsed in the load report); a row of only such
+cells is a skipped row with the reason. Every row keeps the number the spreadsheet shows
+it under (Excel row; CSV line where the record starts).
 
 Which sheet: the one named, else, in a workbook of several sheets, the visible worksheet
 whose header row maps best onto the caller's vocabulary (``header_score``: a cover page,
 instructions or a data dictionary score low); a hidden sheet or a chartsheet is read only
-when named. ``RawTable.sheet_choice`` says which sheet was read and why.
+when named. ``RawTable.sheet_choice`` says which sheet was read and why, and which
+vertically merged ranges (a site written once beside its patients) were filled from their
+top cell; merges across columns are left as read (the value in the top-left cell only).
 
 The header row is the first non-blank row, unless it does not look like a header (fewer
 than two non-blank text cells, e.g. a title line) and a later row among the first
@@ -17,8 +21,11 @@ than two non-blank text cells, e.g. a title line) and a later row among the firs
 ("title row"). ``is_header`` lets the caller judge header rows with its own vocabulary.
 
 Encodings of text files, when ``encoding`` is not given: a BOM decides (UTF-8, UTF-16);
-else UTF-8; else GB18030 when the Chinese text decodes to common (GB2312) characters;
-else Big5; else GB18030. The report says which was used and whether it was detected.
+else UTF-16 without BOM (every other byte NUL); else UTF-8; else GB18030 when the Chinese
+text decodes to common (GB2312) characters; else cp1252 (Latin-1) when the bytes above
+0x7F mostly stand alone (``Zürich``), as a single-byte code page writes them; else Big5;
+else GB18030; else Latin-1. A ``sep=;`` first line (Excel) sets the delimiter.
+The report says which was used and whether it was detected.
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
@@ -35,6 +42,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +51,8 @@ from typing import Any
 import pandas as pd
 
 from .errors import InputError
+from .guards import check_workbook
+from .values import CellError
 
 __all__ = [
     "MAX_TITLE_ROWS",
@@ -135,6 +145,9 @@ def decode_text(data: bytes, encoding: str | None = None, *, file: Any = None):
         return data.decode("utf-8-sig"), "utf-8-sig", True
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "utf-16", True
+    no_bom = _utf16_without_bom(data)
+    if no_bom is not None:
+        return data.decode(no_bom), no_bom, True
     attempts: dict[str, str] = {}
     for name in ("utf-8", "gb18030", "big5"):
         try:
@@ -145,31 +158,81 @@ def decode_text(data: bytes, encoding: str | None = None, *, file: Any = None):
         return attempts["utf-8"], "utf-8", True
     if "gb18030" in attempts and _gb2312_share(attempts["gb18030"]) >= 0.9:
         return attempts["gb18030"], "gb18030", True
+    if _single_byte_text(data):
+        # high bytes stand alone between ASCII letters (Zürich, café): Western European
+        name = "cp1252" if _decodes(data, "cp1252") else "latin-1"
+        return data.decode(name), name, True
     for name in ("big5", "gb18030"):
         if name in attempts:
             return attempts[name], name, True
-    raise InputError(
-        "Could not decode the file as UTF-8, GB18030 or Big5",
-        file=file,
-        hint="pass encoding=... (e.g. 'latin-1', 'cp1252')",
-    )
+    return data.decode("latin-1"), "latin-1", True  # every byte string decodes as Latin-1
+
+
+def _decodes(data: bytes, name: str) -> bool:
+    try:
+        data.decode(name)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` / ``utf-16-be`` when every other byte of the start is NUL (ASCII text
+    in UTF-16 without a byte-order mark), else None."""
+    head = data[:4000]
+    if len(head) < 4 or len(head) % 2:
+        head = head[: len(head) - len(head) % 2]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    for name, zeros, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros.count(0) >= 0.9 * len(zeros) and other.count(0) == 0 and _decodes(data, name):
+            return name
+    return None
+
+
+def _single_byte_text(data: bytes) -> bool:
+    """True when most runs of bytes >= 0x80 are one byte long (a single-byte code page);
+    Chinese in GB18030 / Big5 comes in runs of two bytes or more."""
+    runs = [len(m) for m in re.findall(rb"[\x80-\xff]+", data)]
+    return bool(runs) and sum(1 for n in runs if n == 1) >= 0.8 * len(runs)
 
 
 def _read_text_rows(
     path: Path, encoding: str | None
 ) -> tuple[list[list[Any]], list[int], str, bool]:
     text, used, detected = decode_text(path.read_bytes(), encoding, file=path)
-    sample = text[:20000]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
+    if "\x00" in text:
+        raise InputError(
+            "File holds NUL bytes: not a text spreadsheet",
+            file=path,
+            value=f"decoded as {used}",
+            expected="a CSV / TXT / TSV file of text, or an .xlsx workbook",
+        )
+    first_line = 0
+    sep = re.match(r"\ufeff?sep=(.)[ \t]*\r?\n", text[:20])
+    if sep:  # Excel's "sep=;" first line names the delimiter and is not a row
+        text, first_line = text[sep.end() :], 1
+        dialect: Any = type("SepDialect", (csv.excel,), {"delimiter": sep.group(1)})
+    else:
+        try:
+            dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
+        except csv.Error:
+            dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    rows, numbers, last_line = [], [], 0
-    for record in reader:
-        numbers.append(last_line + 1)
-        rows.append(record)
-        last_line = reader.line_num
+    rows, numbers, last_line = [], [], first_line
+    try:
+        for record in reader:
+            numbers.append(last_line + 1)
+            rows.append(record)
+            last_line = reader.line_num + first_line
+    except csv.Error as exc:
+        raise InputError(
+            f"CSV cannot be read: {exc}",
+            file=path,
+            row=last_line + 1,
+            expected=f"cells of at most {csv.field_size_limit():,} characters, quotes closed",
+        ) from None
     return rows, numbers, used, detected
 
 
@@ -215,6 +278,112 @@ def _read_sheet(path: Path, sheet: str, nrows: int | None = None) -> list[list[A
         nrows=nrows,
     )
     return [[None if _blank(v) else v for v in rec] for rec in frame.itertuples(index=False)]
+
+
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
+_ATTR_R = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
+_ATTR_T = re.compile(rb'\st="(\w+)"')
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b")
+
+
+def _sheet_part(archive, sheet: str) -> str | None:
+    """The zip part holding ``sheet`` (workbook.xml names it, its rels file locates it)."""
+    import html
+
+    book = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", book):
+        name = re.search(r'\sname="([^"]*)"', tag)
+        rid = re.search(r'\sr:id="([^"]*)"', tag) or re.search(r'\s\w+:id="([^"]*)"', tag)
+        if name and rid and html.unescape(name[1]) == sheet:
+            for rel in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
+                if f'Id="{rid[1]}"' in rel:
+                    target = re.search(r'Target="([^"]*)"', rel)[1]
+                    return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return None
+
+
+def _cell_errors(path: Path, sheet: str) -> dict[tuple[int, int], Any]:
+    """``{(row index, column index): CellError}`` for the sheet's Excel error cells and
+    formulas without a cached value (the reader gives both as blank)."""
+    import zipfile
+
+    found: dict[tuple[int, int], Any] = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet)
+            if part is None:
+                return found
+            data = archive.read(part)
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return found  # the reader itself reports a damaged workbook
+    if b't="e"' not in data and not _FORMULA.search(data):
+        return found  # no error cell, no formula: nothing to look for (most logs)
+    for attrs, body in _CELL.findall(data):
+        kind = _ATTR_T.search(attrs)
+        body = body or b""
+        value = _VALUE.search(body)
+        ref = _ATTR_R.search(attrs)
+        if ref is None:
+            continue
+        col = 0
+        for ch in ref[1]:
+            col = col * 26 + ch - 64
+        at = (int(ref[2]) - 1, col - 1)
+        if kind is not None and kind[1] == b"e":
+            text = value[1].decode("utf-8", "replace") if value else "#ERROR"
+            found[at] = CellError(text, f"Excel error cell {text}: no value to read")
+        elif _FORMULA.search(body) and (value is None or value[1] == b""):
+            found[at] = CellError(
+                "(formula, never calculated)",
+                "formula without a cached value (not evaluated): open and save the file "
+                "in Excel or LibreOffice to calculate it",
+            )
+    return found
+
+
+_MERGE = re.compile(
+    rb'<(?:\w+:)?mergeCell\b[^>]*\sref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"'
+)
+
+
+def _merged_columns(path: Path, sheet: str) -> list[tuple[int, int, int]]:
+    """Vertically merged ranges of one column: ``(column index, first row index, last)``."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            part = _sheet_part(archive, sheet)
+            data = archive.read(part) if part else b""
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return []
+    found = []
+    for c0, r0, c1, r1 in _MERGE.findall(data):
+        if c0 == c1 and int(r1) > int(r0):
+            col = 0
+            for ch in c0:
+                col = col * 26 + ch - 64
+            found.append((col - 1, int(r0) - 1, int(r1) - 1))
+    return found
+
+
+def _fill_merged(rows: list[list[Any]], merges) -> list[str]:
+    """Fill each vertically merged range from its top cell (the reader gives only the top
+    cell a value); one note per range filled. Merges across columns are left as read."""
+    notes = []
+    for col, first, last in merges:
+        if first >= len(rows) or col >= len(rows[first]) or _blank(rows[first][col]):
+            continue
+        value = rows[first][col]
+        last = min(last, len(rows) - 1)
+        for i in range(first + 1, last + 1):
+            if len(rows[i]) <= col:
+                rows[i] = list(rows[i]) + [None] * (col + 1 - len(rows[i]))
+            rows[i][col] = value
+        ref = f"{_column_letter(col)}{first + 1}:{_column_letter(col)}{last + 1}"
+        notes.append(f"merged cells {ref} filled from {_column_letter(col)}{first + 1} ({value!r})")
+    return notes
 
 
 def _header_rows(rows: list[list[Any]]) -> list[list[Any]]:
@@ -277,7 +446,17 @@ def _read_excel_rows(
         choice = f"read sheet {sheet!r} (as named" + (
             f"; it is {states[sheet]})" if states[sheet] != "visible" else ")"
         )
-    return _read_sheet(path, sheet), sheet, sheets, choice
+    rows = _read_sheet(path, sheet)
+    for (i, j), cell in _cell_errors(path, sheet).items():
+        while len(rows) <= i:
+            rows.append([])
+        if len(rows[i]) <= j:
+            rows[i] = list(rows[i]) + [None] * (j + 1 - len(rows[i]))
+        rows[i][j] = cell
+    merged = _fill_merged(rows, _merged_columns(path, sheet))
+    if merged:
+        choice += "; " + "; ".join(merged)
+    return rows, sheet, sheets, choice
 
 
 def read_table(
@@ -295,9 +474,17 @@ def read_table(
     path = Path(path)
     if not path.exists():
         raise InputError("File not found", file=path)
+    if path.is_dir():
+        raise InputError(
+            "Input is a folder, not a file",
+            file=path,
+            expected=", ".join(EXCEL_SUFFIXES + TEXT_SUFFIXES) + " file",
+            hint="name one screening log inside the folder",
+        )
     suffix = path.suffix.lower()
     choice = ""
     if suffix in EXCEL_SUFFIXES:
+        check_workbook(path)
         rows, sheet, sheets, choice = _read_excel_rows(path, sheet, header_score)
         numbers = list(range(1, len(rows) + 1))
         used, detected = None, False
@@ -329,6 +516,9 @@ def read_table(
         record = list(rows[i]) + [None] * (width - len(rows[i]))
         if all(_blank(c) for c in record):
             skipped.append((sheet, numbers[i], "blank row"))
+        elif i > header_at and all(_blank(c) or isinstance(c, CellError) for c in record):
+            shown = ", ".join(sorted({str(c) for c in record if not _blank(c)}))
+            skipped.append((sheet, numbers[i], f"row of Excel error cells only: {shown}"))
         elif i < header_at:
             text = " | ".join(str(c) for c in record if not _blank(c))
             skipped.append((sheet, numbers[i], f"title row above the header: {text}"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,16 @@ _UNIT_SUFFIX = re.compile(r"^(?P<name>.*?)[\s_\-]*(units?|单位)$", re.IGNORECA
 def header_key(text: str) -> str:
     """Headers compare case-, space- and punctuation-insensitively.
 
+    Full-width forms (``ｈｂ``, ``ＡＬＴ``) are folded first (NFKC), so ``hb`` beside
+    ``ｈｂ`` is a duplicate column.
+
     >>> header_key("Patient_ID"), header_key(" patient id "), header_key("HGB.")
     ('patientid', 'patientid', 'hgb')
+    >>> header_key("ＡＬＴ")
+    'alt'
+
     """
-    return re.sub(r"[\W_]+", "", str(text).casefold())
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", str(text)).casefold())
 
 
 def _alias_index() -> dict[str, str]:
@@ -420,7 +427,7 @@ def load_screening(
             expected=", ".join(["patient_id", *COLUMNS["patient_id"].aliases]),
             hint="name it, or pass columns={'<your header>': 'patient_id'}",
         )
-    frame = raw.frame
+    frame, skipped_rows = _drop_non_patient_rows(raw, mapped)
     data: dict[str, pd.Series] = {}
     censored: dict[str, pd.Series] = {}
     unreadable: dict[str, pd.Series] = {}
@@ -527,7 +534,7 @@ def load_screening(
         headers=headers[["header", "canonical", "unit", "how"]].astype("string"),
         conversions=pd.DataFrame(conversions, columns=["column", "from_unit", "to_unit", "cells"]),
         cells=cell_frame[CELL_COLUMNS],
-        skipped_rows=raw.skipped_rows,
+        skipped_rows=skipped_rows,
         rows_read=raw.rows_read,
         rows_loaded=len(table),
         notes=tuple(notes),
@@ -550,6 +557,43 @@ def load_screening(
     return ScreeningData(
         table, censor_frame, report, str(path), raw.sheet, unreadable=unreadable_frame
     )
+
+
+_TOTAL_WORDS = {
+    "total",
+    "totals",
+    "subtotal",
+    "grandtotal",
+    "sum",
+    "合计",
+    "总计",
+    "小计",
+    "合計",
+    "總計",
+}
+
+
+def _drop_non_patient_rows(raw: RawTable, mapped: pd.DataFrame):
+    """Rows that are not patients, by their ID cell: the header repeated (two pasted
+    blocks) or a total line (``Total``, ``Sum``, 合计). They move to the skipped rows with
+    the reason, so they are neither counted as patients nor lost."""
+    spec = mapped[mapped["canonical"] == "patient_id"].iloc[0]
+    header = header_key(spec.header)
+    extra = []
+    for row, cell in raw.frame[spec.pos].items():
+        if cell is None or not isinstance(cell, str):
+            continue
+        key = header_key(cell)
+        if key == header:
+            extra.append((raw.sheet, int(row), "repeated header row"))
+        elif key in _TOTAL_WORDS:
+            extra.append((raw.sheet, int(row), f"total row ({cell.strip()!r}): not a patient"))
+    if not extra:
+        return raw.frame, raw.skipped_rows
+    frame = raw.frame.drop(index=[r for _, r, _ in extra])
+    added = pd.DataFrame(extra, columns=["sheet", "row", "reason"]).astype(raw.skipped_rows.dtypes)
+    skipped = pd.concat([raw.skipped_rows, added], ignore_index=True)
+    return frame, skipped.sort_values("row", kind="stable").reset_index(drop=True)
 
 
 def _age_years(birth: pd.Series, screening: pd.Series) -> pd.Series:

@@ -22,15 +22,21 @@ Decisions (documented here and in the load report):
   protein 0 = ``neg``); a number off the scale is unparsed.
 - Steroid dose and days: ``none`` / ``no`` / 无 / 否 -> 0; steroid agent ``none`` / ``no``
   / ``0`` / 无 -> ``none`` (no steroid, factor 0).
-- Numbers: ``1,234`` (comma thousands groups) -> 1234; ``1,5`` (decimal comma) is unparsed
-  because it is ambiguous; a trailing flag ``H``/``L``/``*``/``↑``/``↓`` is dropped;
+- Numbers: ``1,234`` (comma thousands groups) -> 1234; ``1,5`` and ``0,512`` (decimal
+  comma) are unparsed because they are ambiguous; infinite values (``inf`` cells, 400
+  digits) are unparsed; a trailing flag ``H``/``L``/``*``/``↑``/``↓`` is dropped;
   ``<x``, ``<=x``, ``≤x`` keep x censored ``<``, and ``>``, ``>=``, ``≥`` likewise ``>``.
-- Dates: date/datetime cells; Excel serial numbers (1 to 2958465, origin 1899-12-30);
+- Dates: date/datetime cells; Excel serial numbers (origin 1899-12-30; serials 1-59 one
+  day later, as Excel counts a 1900-02-29, and serial 60, that day, unparsed); dates
+  outside 1900-01-01 to 2262-04-11 (serial 2958465, YYMMDD text ``250812`` read as a
+  serial) are unparsed as implausible;
   ISO ``YYYY-MM-DD`` (optionally with a time), ``YYYY/MM/DD``, ``YYYY.MM.DD``,
   ``YYYY年M月D日``, ``DD-Mon-YYYY`` / ``DD Mon YYYY``; ``a/b/YYYY`` (also ``-`` or ``.``)
   is day first (DD/MM/YYYY) unless some value of the same column is only valid as
   month first (b > 12) and none only as day first; every value where both readings are
   possible (and differ) is listed as ``parsed`` with the reading chosen.
+- Excel error cells (``#N/A``, ``#DIV/0!`` ...) and formulas without a cached value
+  are unparsed in every column (see :class:`CellError`); no formula is evaluated.
 - Sex: M/F, Male/Female, 1/2 (1 = male, 2 = female), 男/女; ``U`` / unknown -> missing.
 """
 
@@ -111,6 +117,19 @@ _MON = re.compile(r"^(\d{1,2})[-\s]([A-Za-z]{3})[A-Za-z]*\.?[-\s,]*(\d{4})$")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
+class CellError(str):
+    """A workbook cell with no usable value: an Excel error (``#N/A``, ``#DIV/0!``) or a
+    formula never calculated (no cached value). Its text is what the cell shows; every
+    column kind reads it as unparsed (missing, in the load report), never as blank."""
+
+    detail: str = ""
+
+    def __new__(cls, text: str, detail: str) -> CellError:
+        cell = super().__new__(cls, text)
+        cell.detail = detail
+        return cell
+
+
 class Parsed(NamedTuple):
     value: Any
     kind: str | None = None
@@ -149,7 +168,10 @@ def parse_number(value: Any, zero_words: bool = False) -> Parsed:
     if isinstance(value, bool):
         return Parsed(None, "unparsed", "a TRUE/FALSE cell is not a number")
     if isinstance(value, int | float):
-        return Parsed(float(value))
+        number = float(value) if abs(value) < 1e308 else math.inf
+        if not math.isfinite(number):
+            return Parsed(None, "unparsed", "not a finite number (infinite or NaN cell)")
+        return Parsed(number)
     if not isinstance(value, str):
         return Parsed(None, "unparsed", f"a {type(value).__name__} cell is not a number")
     text = value.strip().replace("＜", "<").replace("＞", ">").replace("，", ",")
@@ -157,7 +179,12 @@ def parse_number(value: Any, zero_words: bool = False) -> Parsed:
     if not match:
         hint = "decimal comma? write 1.5" if re.fullmatch(r"\d+,\d{1,2}", text) else "a number"
         return Parsed(None, "unparsed", f"not a number (expected {hint})")
+    if re.fullmatch(r"[+-]?0,\d{3}(?:\.\d*)?", match["num"]):
+        # 0,512 is a decimal comma (0.512), never 512 thousands-grouped: ambiguous, unread
+        return Parsed(None, "unparsed", "decimal comma? 0,512 is ambiguous: write 0.512")
     number = float(match["num"].replace(",", ""))
+    if not math.isfinite(number):
+        return Parsed(None, "unparsed", "not a finite number (too many digits)")
     op = {"<=": "<", "≤": "<", ">=": ">", "≥": ">"}.get(match["op"] or "", match["op"])
     if op in ("<", ">"):
         return Parsed(number, "censored", f"censored: kept the bound {number:g} ({op})", op)
@@ -264,11 +291,24 @@ def parse_category(value: Any, column: Column) -> Parsed:
     return Parsed(None, "unparsed", f"not one of {', '.join(column.categories)}")
 
 
+#: Dates screenkit can hold (pandas' nanosecond timestamps end on 2262-04-11); a date
+#: outside is unparsed ("implausible date"), never a crash.
+DATE_MIN, DATE_MAX = pd.Timestamp("1900-01-01"), pd.Timestamp("2262-04-11")
+_OUT_OF_RANGE = Parsed(
+    None,
+    "unparsed",
+    "implausible date: outside 1900-01-01 to 2262-04-11 (YYMMDD? write YYYY-MM-DD)",
+)
+
+
 def _date(year: int, month: int, day: int) -> pd.Timestamp | None:
     try:
-        return pd.Timestamp(dt.date(year, month, day))
+        stamp = dt.date(year, month, day)
     except ValueError:
         return None
+    if not DATE_MIN.date() <= stamp <= DATE_MAX.date():
+        return None
+    return pd.Timestamp(stamp)
 
 
 def parse_date(value: Any, day_first: bool = True) -> Parsed:
@@ -278,12 +318,23 @@ def parse_date(value: Any, day_first: bool = True) -> Parsed:
     (Timestamp('2024-01-01 00:00:00'), Timestamp('2024-03-05 00:00:00'))
     """
     if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
+        day = value.date() if isinstance(value, dt.datetime) else value
+        if not DATE_MIN.date() <= day <= DATE_MAX.date():
+            return _OUT_OF_RANGE
         return Parsed(pd.Timestamp(value))
     number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
     if isinstance(value, str) and re.fullmatch(r"\d{1,7}(\.\d+)?", value.strip()):
         number = float(value)
     if number is not None:
-        if 1 <= number <= 2958465:
+        if number == number and 1 <= number < 60:
+            # Excel counts the fictional 1900-02-29 (serial 60): serials 1-59 start a day later
+            stamp = (_EXCEL_EPOCH + pd.Timedelta(days=float(number) + 1)).floor("D")
+            return Parsed(stamp, "parsed", f"Excel serial {number:g} = {stamp:%Y-%m-%d}")
+        if number == number and 60 <= number < 61:
+            return Parsed(None, "unparsed", "Excel serial 60 is 1900-02-29, a day that never was")
+        if number == number and 61 <= number <= 2958465:
+            if number > (DATE_MAX - _EXCEL_EPOCH).days:
+                return _OUT_OF_RANGE
             stamp = (_EXCEL_EPOCH + pd.Timedelta(days=float(number))).floor("D")
             return Parsed(stamp, "parsed", f"Excel serial {number:g} = {stamp:%Y-%m-%d}")
         return Parsed(None, "unparsed", "number out of the Excel date range")
@@ -332,6 +383,8 @@ def parse_text(value: Any) -> Parsed:
 
 def parse_cell(value: Any, column: Column, day_first: bool = True) -> Parsed:
     """Parse one cell for ``column`` (blank and not-done cells become missing)."""
+    if isinstance(value, CellError):
+        return Parsed(None, "unparsed", value.detail)
     if _missing(value) or (isinstance(value, str) and not value.strip()):
         return Parsed(None)
     if column.kind not in ("id", "text") and (done := _not_done(value)) is not None:
