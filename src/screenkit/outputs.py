@@ -13,7 +13,8 @@ on every rerun.
 * :func:`fix_xlsx` makes a workbook byte-identical across reruns: openpyxl stamps the
   time of writing into ``docProps/core.xml`` and into every zip entry; both are set to
   ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) or, without it, to
-  1980-01-01 00:00 UTC (the earliest time a zip entry can hold).
+  1980-01-01 00:00 UTC (the earliest time a zip entry can hold); :func:`fix_html` does
+  the same for the HTML report (Plotly's random chart ids).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 from screenkit.errors import InputError
 
-__all__ = ["fix_xlsx", "json_text", "plan_outputs", "write_all"]
+__all__ = ["fix_html", "fix_xlsx", "json_text", "plan_outputs", "write_all"]
 
 
 def plan_outputs(
@@ -169,3 +170,19 @@ def fix_xlsx(path: Path) -> None:
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
             zout.writestr(fixed, data)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def fix_html(path: Path) -> None:
+    """Make an HTML report byte-identical across reruns: Plotly names each chart's
+    ``<div>`` with a random UUID; each distinct one is replaced by a numbered id in order
+    of appearance (``00000000-0000-4000-8000-000000000001``, ...)."""
+    text = path.read_text(encoding="utf-8")
+    names: dict[str, str] = {}
+
+    def number(match: re.Match) -> str:
+        return names.setdefault(match[0], f"00000000-0000-4000-8000-{len(names) + 1:012d}")
+
+    path.write_text(_UUID.sub(number, text), encoding="utf-8")

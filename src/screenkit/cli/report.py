@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
             hint="drop --patients / --identified, or drop --suppress-below",
         )
     from screenkit.cli._common import input_files, outside_range
-    from screenkit.outputs import fix_xlsx, json_text, plan_outputs, write_all
+    from screenkit.outputs import fix_html, fix_xlsx, json_text, plan_outputs, write_all
 
     outputs = {"--json": args.json, "--ie": args.ie}
     several = len(args.output) > 1
@@ -224,8 +224,7 @@ def run(args: argparse.Namespace) -> int:
 
         def write_report(tmp, out=out):
             _write(tmp, result, evaluation, data, args, fmt=_format(out))
-            if _format(out) == "xlsx":
-                fix_xlsx(tmp)
+            (fix_xlsx if _format(out) == "xlsx" else fix_html)(tmp)
 
         writers.append((out, write_report))
     if args.ie is not None:
