@@ -115,7 +115,12 @@ def write_all(writers: Iterable[tuple[Path, Callable[[Path], None]]]) -> list[Pa
                     "Cannot write the output file", file=target, value=err.strerror or str(err)
                 ) from err
         for tmp, target in staged:
-            os.replace(tmp, target)
+            try:
+                os.replace(tmp, target)
+            except OSError as err:
+                raise InputError(
+                    "Cannot write the output file", file=target, value=err.strerror or str(err)
+                ) from err
     finally:
         for tmp, _target in staged:
             tmp.unlink(missing_ok=True)
