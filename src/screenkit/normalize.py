@@ -103,9 +103,9 @@ def _read_user_map(columns: Any) -> dict[str, str | None]:
     if suffix == ".json":
         loaded = json.loads(path.read_text(encoding="utf-8-sig"))
     elif suffix in (".yaml", ".yml"):
-        import yaml
+        from screenkit.yamlsafe import read_yaml
 
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        loaded = read_yaml(path, what="Column map")
     elif suffix == ".csv":
         raw = read_table(path, is_header=lambda cells: True)
         pairs = [tuple(raw.headers[:2])] + [tuple(r[:2]) for r in raw.frame.itertuples(False)]

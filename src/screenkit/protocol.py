@@ -53,11 +53,11 @@ from string import Formatter
 from typing import Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from screenkit.errors import ProtocolError
 from screenkit.grammar import Rule, compile_rule
+from screenkit.yamlsafe import read_yaml
 
 __all__ = [
     "Criterion",
@@ -269,11 +269,7 @@ class Protocol:
         """One row per criterion: id, kind, label, rule, parameters (with values), source."""
         rows = []
         for c in self.criteria:
-            params = "; ".join(
-                f"{n} = {self.parameters[n].value:g}"
-                + (f" {self.parameters[n].unit}" if self.parameters[n].unit else "")
-                for n in sorted(c.parameters)
-            )
+            params = "; ".join(_shown(self.parameters[n]) for n in sorted(c.parameters))
             rows.append(
                 {
                     "criterion": c.id,
@@ -294,6 +290,16 @@ class Protocol:
         return f"Protocol({self.id!r}, {len(self.criteria)} criteria, {self.version!r})"
 
 
+def _shown(p: Parameter) -> str:
+    """``lesion_max_cm = 7 cm``; a value outside the declared range (``screenkit
+    --allow-outside-range``) says so, so every table built from :meth:`Protocol.to_frame`
+    (workbook, HTML report) shows it."""
+    text = f"{p.name} = {p.value:g}" + (f" {p.unit}" if p.unit else "")
+    if not p.min <= p.value <= p.max:
+        text += f" (OUTSIDE the declared range {p.min:g} to {p.max:g})"
+    return text
+
+
 # ---------------------------------------------------------------- loading
 def load_protocol(source: str | Path | Mapping) -> Protocol:
     """Load a protocol from a YAML file (or an already parsed mapping).
@@ -306,6 +312,12 @@ def load_protocol(source: str | Path | Mapping) -> Protocol:
     else:
         path = Path(source)
         where = str(path)
+        if path.is_dir():
+            raise ProtocolError(
+                "Protocol path is a folder, not a file",
+                protocol=where,
+                hint="give the path of a .yaml protocol file",
+            )
         if not path.is_file():
             raise ProtocolError(
                 "Protocol file not found",
@@ -313,12 +325,7 @@ def load_protocol(source: str | Path | Mapping) -> Protocol:
                 hint="give a registry id such as NCT07103668 or the path of a .yaml file; "
                 f"shipped protocols: {', '.join(list_protocols())}",
             )
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as err:
-            raise ProtocolError(
-                "Protocol file is not valid YAML", protocol=where, detail=str(err)
-            ) from None
+        raw = read_yaml(path, what="Protocol file", error=ProtocolError)
         if not isinstance(raw, Mapping):
             raise ProtocolError("Protocol file must hold a mapping at the top", protocol=where)
     try:
@@ -449,6 +456,10 @@ def _check_label(template: str, values: Mapping[str, float], where: str, cid: st
         ) from None
 
 
+#: largest width / precision a label format may ask for ({name:>40}, {name:.6f})
+_MAX_LABEL_WIDTH = 40
+
+
 class _LabelValue(float):
     """A parameter value in a label: any float format, plus ``:dipstick`` for urine
     dipstick grades (0 -> ``neg``, 0.5 -> ``trace``, 2 -> ``2+``)."""
@@ -456,6 +467,12 @@ class _LabelValue(float):
     def __format__(self, spec: str) -> str:
         if spec == "dipstick":
             return {0.0: "neg", 0.5: "trace"}.get(float(self), f"{float(self):g}+")
+        widths = [int(d) for d in re.findall(r"\d+", spec)]
+        if len(spec) > 20 or any(w > _MAX_LABEL_WIDTH for w in widths):
+            # '{p:>1000000000}' would build a gigabyte string
+            raise ValueError(
+                f"format {spec!r} asks for a width or precision above {_MAX_LABEL_WIDTH}"
+            )
         return format(float(self), spec)
 
 

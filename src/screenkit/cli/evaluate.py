@@ -33,6 +33,12 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from screenkit.cli._common import input_files
+    from screenkit.outputs import plan_outputs
+
+    to_file = args.output is not None and str(args.output) != "-"
+    # the output is checked against every input before the (slow) loading
+    plan_outputs({"-o": args.output if to_file else None}, input_files(args), force=args.force)
     _data, evaluation = load_and_evaluate(args)
     table = evaluation.to_frame().reset_index(drop=True)
     if "site_id" not in table.columns:

@@ -87,9 +87,10 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from screenkit.cli._common import load_and_evaluate
+    from screenkit.cli._common import check_int, load_and_evaluate
     from screenkit.errors import ScreenkitError
 
+    check_int(args.port, "--port", low=1, high=65535)
     _, evaluation = load_and_evaluate(args)  # fail fast, with the CLI's plain messages
     for name, value in parse_params(args.param).items():
         p = evaluation.protocol.parameters[name]

@@ -23,15 +23,20 @@ atomically (the old file or the new one, never half of it).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from screenkit.cli._common import (
     add_input_arguments,
-    check_output,
+    check_int,
+    check_sites_file,
+    input_files,
     load_and_evaluate,
-    write_text_output,
+    outside_range,
 )
+from screenkit.outputs import json_text, plan_outputs, write_all
+
+#: most simulations accepted (the default is 4000)
+MAX_SIMS = 1_000_000
 
 __all__ = ["register", "run"]
 
@@ -119,15 +124,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.target is not None and args.target < 1:
         raise InputError("--target must be at least 1", value=args.target)
+    check_int(args.sims, "--sims", low=1, high=MAX_SIMS)
+    check_int(args.seed, "--seed", low=0, high=2**32 - 1)
     by_date = _date(args.by_date, "--by-date")
     as_of = _date(args.as_of, "--as-of")
     new_sites_open = _date(args.new_sites_open, "--new-sites-open")
-    if args.sites is not None and not args.sites.exists():
-        raise InputError("Sites file not found", file=args.sites)
+    check_sites_file(args.sites)
     # fail fast on an unusable output, before the (slow) loading and simulation
-    inputs = [args.input, args.sites, _file(args.protocol), _file(args.columns)]
-    if args.json is not None:
-        check_output(args.json, force=args.force, inputs=inputs)
+    planned = plan_outputs({"--json": args.json}, input_files(args), force=args.force)
     protocol = get_protocol(args.protocol)
     target = args.target if args.target is not None else protocol.target
     if target is None:
@@ -144,12 +148,17 @@ def run(args: argparse.Namespace) -> int:
     forecast.fit(evaluation, sites=args.sites, as_of=as_of)
     result = forecast.predict(target=target, by_date=by_date, new_sites_open=new_sites_open)
     print(result.summary())
+    outside = outside_range(evaluation.protocol, evaluation.parameters)
+    for note in outside:
+        print(f"note: forecast made with a parameter outside its declared range: {note}")
     if args.json is not None:
-        out = check_output(args.json, force=args.force, inputs=inputs)
         payload = result.to_dict()
         payload["protocol"] = protocol.id
         payload["parameters"] = dict(evaluation.parameters)
         payload["input"] = str(args.input)
-        write_text_output(out, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-        print(f"wrote {out}")
+        if outside:
+            payload["outside_range"] = outside
+        text = json_text(payload)
+        out = write_all([(planned["--json"], lambda tmp: tmp.write_text(text, encoding="utf-8"))])
+        print(f"wrote {out[0]}")
     return 0

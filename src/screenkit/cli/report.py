@@ -17,20 +17,27 @@ as SDTM requires).
 
 The JSON holds ``protocol``, ``screened``, ``eligible``, ``screen_failed``, ``pending``,
 ``criteria`` (protocol order: ``id``, ``fails``, ``unknown``, ``fails_only``,
-``attribution``, ...) and ``funnel`` (funnel order: ``id``, ``remaining``, ...).
+``attribution``, ...) and ``funnel`` (funnel order: ``id``, ``remaining``, ...), and
+``outside_range`` when ``--allow-outside-range`` let a ``--param`` leave its declared range.
+
+Outputs: ``-o`` may be given several times (``-o a.xlsx -o a.html`` writes both). Before
+anything is read, every output is checked against every input (the log, ``--columns``,
+a ``--protocol`` file; ``--force`` never replaces an input) and against the other outputs
+(two options naming one file are refused), and its folder must exist and be writable.
+All outputs are written to temporary files and renamed into place only when every one
+succeeded, so a failing ``-o`` leaves no ``--json`` behind. Reruns give byte-identical
+workbooks (fixed timestamps, see :mod:`screenkit.outputs`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from screenkit.cli._common import add_input_arguments, load_and_evaluate
-from screenkit.files import atomic_write, check_target
 
 
 def register(subparsers) -> None:
@@ -42,7 +49,13 @@ def register(subparsers) -> None:
     )
     add_input_arguments(parser)
     parser.add_argument(
-        "-o", "--output", type=Path, metavar="OUT.xlsx|OUT.html", help="workbook or HTML report"
+        "-o",
+        "--output",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="OUT.xlsx|OUT.html",
+        help="workbook or HTML report (repeatable: -o a.xlsx -o a.html writes both)",
     )
     parser.add_argument("--json", type=Path, metavar="OUT.json", help="funnel as JSON")
     parser.add_argument(
@@ -85,11 +98,16 @@ def changed_parameters(protocol, evaluation) -> list[str]:
     """``["lesion_max_cm = 7 (protocol: 5)"]`` for thresholds changed from the protocol."""
     from screenkit.protocol import get_protocol
 
-    base = get_protocol(protocol).parameter_values()
+    declared = get_protocol(protocol).parameters
     return [
-        f"{name} = {value:g} (protocol: {base[name]:g})"
+        f"{name} = {value:g} (protocol: {declared[name].value:g})"
+        + (
+            ""
+            if declared[name].min <= value <= declared[name].max
+            else f" OUTSIDE the declared range {declared[name].min:g} to {declared[name].max:g}"
+        )
         for name, value in evaluation.parameters.items()
-        if name in base and value != base[name]
+        if name in declared and value != declared[name].value
     ]
 
 
@@ -177,44 +195,49 @@ def run(args: argparse.Namespace) -> int:
             "could be recounted from the listing",
             hint="drop --patients / --identified, or drop --suppress-below",
         )
-    inputs = [args.input]
-    outputs = [p for p in (args.json, args.output, args.ie) if p is not None]
-    for out in outputs:
-        check_target(out, overwrite=args.force, inputs=inputs)
-    if len({Path(p).resolve() for p in outputs}) < len(outputs):
-        from screenkit.errors import InputError
+    from screenkit.cli._common import input_files, outside_range
+    from screenkit.outputs import fix_html, fix_xlsx, json_text, plan_outputs, write_all
 
-        raise InputError("Two outputs have the same path", file=", ".join(map(str, outputs)))
-    if args.output is not None:
-        _format(args.output)
+    outputs = {"--json": args.json, "--ie": args.ie}
+    several = len(args.output) > 1
+    outputs.update({(f"-o #{i}" if several else "-o"): p for i, p in enumerate(args.output, 1)})
+    for out in args.output:
+        _format(out)
+    planned = plan_outputs(outputs, input_files(args), force=args.force)
     data, evaluation = load_and_evaluate(args)
     result = funnel(evaluation, order=_ids(args.order), exclude=_ids(args.exclude))
     print(format_funnel(result, changed=changed_parameters(args.protocol, evaluation)))
     block = format_data_notes(data, evaluation)
     if block:
         print("\n" + block)
+    outside = outside_range(evaluation.protocol, evaluation.parameters)
+    writers = []
     if args.json is not None:
-        out = check_target(args.json, overwrite=args.force, inputs=inputs)
         payload = result.to_dict()
         payload["parameters"] = dict(evaluation.parameters)
         payload["input"] = str(args.input)
-        text = json.dumps(payload, indent=2, ensure_ascii=False)
-        atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        print(f"\nwrote {out}")
-        if args.suppress_below is not None:
-            print(f"note: {out} holds exact counts (suppression applies to -o)", file=sys.stderr)
-    if args.output is not None:
-        out = check_target(args.output, overwrite=args.force, inputs=inputs)
-        _write(out, result, evaluation, data, args)
-        print(f"wrote {out}")
-        if args.identified:
-            print(f"note: {out} contains real patient IDs", file=sys.stderr)
+        if outside:
+            payload["outside_range"] = outside
+        text = json_text(payload)
+        writers.append((planned["--json"], lambda tmp: tmp.write_text(text, encoding="utf-8")))
+    for out in args.output:
+
+        def write_report(tmp, out=out):
+            _write(tmp, result, evaluation, data, args, fmt=_format(out))
+            (fix_xlsx if _format(out) == "xlsx" else fix_html)(tmp)
+
+        writers.append((out, write_report))
     if args.ie is not None:
         from screenkit.export import export_ie
 
-        out = check_target(args.ie, overwrite=args.force, inputs=inputs)
-        export_ie(evaluation, out, overwrite=True)
-        print(f"wrote {out} (SDTM IE shape, real subject IDs)")
+        writers.append((args.ie, lambda tmp: export_ie(evaluation, tmp, overwrite=True)))
+    # every output to a temporary file first; renamed into place only when all succeeded
+    for out in write_all(writers):
+        print(f"wrote {out}" + (" (SDTM IE shape, real subject IDs)" if out == args.ie else ""))
+        if out == args.json and args.suppress_below is not None:
+            print(f"note: {out} holds exact counts (suppression applies to -o)", file=sys.stderr)
+        if out in args.output and args.identified:
+            print(f"note: {out} contains real patient IDs", file=sys.stderr)
     return 0
 
 
@@ -231,10 +254,10 @@ def _format(out: Path) -> str:
     )
 
 
-def _write(out: Path, result, evaluation, data, args) -> None:
+def _write(out: Path, result, evaluation, data, args, fmt: str | None = None) -> None:
     from screenkit.export import export_excel, export_html
 
-    write = export_excel if _format(out) == "xlsx" else export_html
+    write = export_excel if (fmt or _format(out)) == "xlsx" else export_html
     write(
         result,
         out,

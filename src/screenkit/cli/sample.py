@@ -35,16 +35,25 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from screenkit.cli._common import check_int
     from screenkit.datasets import write_sample_files
     from screenkit.errors import InputError
 
+    check_int(args.seed, "--seed", low=0, high=2**32 - 1)
     if args.patients < 1:
         raise InputError(
             "--patients must be at least 1", value=args.patients, hint="e.g. --patients 400"
         )
-    paths = write_sample_files(
-        args.output, seed=args.seed, n_patients=args.patients, overwrite=args.force
-    )
+    if args.output.exists() and not args.output.is_dir():
+        raise InputError("-o names a file; sample writes two files into a folder", file=args.output)
+    try:
+        paths = write_sample_files(
+            args.output, seed=args.seed, n_patients=args.patients, overwrite=args.force
+        )
+    except OSError as err:
+        raise InputError(
+            "Cannot write the sample files", file=args.output, value=err.strerror or str(err)
+        ) from err
     for path in paths:
         print(f"wrote {path} ({args.patients} synthetic patients, seed {args.seed})")
     return 0

@@ -92,15 +92,28 @@ def compile_rule(
     derived = dict(derived or {})
     if not isinstance(text, str) or not text.strip():
         raise ProtocolError("Rule is empty", where=where, hint="write an expression")
+    if len(text) > MAX_RULE_CHARS:
+        raise ProtocolError(
+            "Rule is too long",
+            where=where,
+            value=len(text),
+            expected=f"at most {MAX_RULE_CHARS} characters",
+        )
     try:
         tree = ast.parse(text.strip(), mode="eval")
+    except (RecursionError, MemoryError):
+        raise _too_deep(where) from None
     except SyntaxError as err:
+        if "nest" in str(err.msg) or "recursion" in str(err.msg):
+            raise _too_deep(where) from None
         raise ProtocolError(
             "Rule is not a valid expression",
             where=where,
             rule=text,
             detail=f"{err.msg} at character {err.offset}",
         ) from None
+    if _depth(tree.body) > MAX_RULE_DEPTH:
+        raise _too_deep(where)
     checker = _Checker(text, where, parameters, derived)
     kind = checker.visit(tree.body)
     return Rule(
@@ -111,6 +124,33 @@ def compile_rule(
         parameters=frozenset(checker.parameters),
         derived=frozenset(checker.derived),
     )
+
+
+#: deepest nesting of a rule (brackets, not / and / or, calls); real rules stay under 10
+MAX_RULE_DEPTH = 50
+#: longest rule text accepted
+MAX_RULE_CHARS = 20_000
+
+
+def _too_deep(where: str) -> ProtocolError:
+    return ProtocolError(
+        "Rule is nested too deeply",
+        where=where,
+        expected=f"at most {MAX_RULE_DEPTH} levels of brackets / not / and / or",
+        hint="split the rule into derived values (derived: in the protocol file)",
+    )
+
+
+def _depth(node: ast.AST) -> int:
+    """Nesting depth of an expression tree, walked without recursion."""
+    deepest, todo = 0, [(node, 1)]
+    while todo:
+        current, level = todo.pop()
+        deepest = max(deepest, level)
+        if level > MAX_RULE_DEPTH:
+            break
+        todo += [(child, level + 1) for child in ast.iter_child_nodes(current)]
+    return deepest
 
 
 _KIND_OF_COLUMN = {"bool": "truth", "number": "num", "ordinal": "num"}

@@ -1,0 +1,193 @@
+"""Writing a command's outputs: all of them or none, never over an input, the same bytes
+on every rerun.
+
+* :func:`plan_outputs` checks every output against every input (the log, ``--columns``,
+  ``--protocol``, ``--sites``), against each other (two options naming one file), the folder
+  (missing or read-only) and, without ``--force``, existing files, before anything is read
+  or written.
+* :func:`write_all` writes every output to a temporary file beside its target and renames
+  them into place only when all of them were written: a failing ``-o`` leaves no ``--json``
+  behind (and the old files untouched).
+* :func:`json_text` never writes ``NaN`` / ``Infinity`` (not JSON): such values become
+  ``null``.
+* :func:`fix_xlsx` makes a workbook byte-identical across reruns: openpyxl stamps the
+  time of writing into ``docProps/core.xml`` and into every zip entry; both are set to
+  ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) or, without it, to
+  1980-01-01 00:00 UTC (the earliest time a zip entry can hold); :func:`fix_html` does
+  the same for the HTML report (Plotly's random chart ids).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from screenkit.errors import InputError
+
+__all__ = ["fix_html", "fix_xlsx", "json_text", "plan_outputs", "write_all"]
+
+
+def plan_outputs(
+    outputs: Mapping[str, Path | None], inputs: Iterable[Path | None], *, force: bool
+) -> dict[str, Path]:
+    """``{option: path}`` of the outputs given, each checked; an :class:`InputError`
+    naming the option and file otherwise (also with ``force``: ``--force`` replaces an
+    old output, never an input)."""
+    given = {opt: Path(p) for opt, p in outputs.items() if p is not None}
+    ins = [Path(p) for p in inputs if p is not None]
+    seen: dict[Path, str] = {}
+    for option, out in given.items():
+        key = _resolve(out)
+        for path in ins:
+            if key == _resolve(path):
+                raise InputError(
+                    "Output path is the input file: screenkit never overwrites its input "
+                    "(not even with --force)",
+                    option=option,
+                    file=out,
+                    hint="choose another output name",
+                )
+        if key in seen:
+            raise InputError(
+                "Two outputs have the same path",
+                option=f"{seen[key]} and {option}",
+                file=out,
+                hint="give each output its own file name",
+            )
+        seen[key] = option
+        folder = out.parent
+        if not folder.exists():
+            raise InputError("Output folder does not exist", option=option, file=folder)
+        if not folder.is_dir():
+            raise InputError("Output folder is not a folder", option=option, file=folder)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise InputError("Output folder is not writable", option=option, file=folder)
+        if out.is_dir():
+            raise InputError(
+                "Output path is a folder", option=option, file=out, hint="give a file name"
+            )
+        if out.exists() and not force:
+            raise InputError(
+                "Output file exists",
+                option=option,
+                file=out,
+                hint="pass --force to replace it, or choose another name",
+            )
+    return given
+
+
+def _resolve(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:  # pragma: no cover - an unresolvable path is compared as given
+        return path.absolute()
+
+
+def write_all(writers: Iterable[tuple[Path, Callable[[Path], None]]]) -> list[Path]:
+    """Call each ``write(tmp)`` on a temporary file beside its target (same suffix), and
+    rename all into place only when every one succeeded; on any failure every temporary
+    file is removed and no target is touched. An operating-system failure (disk full,
+    folder not writable) is an :class:`InputError` naming the file."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, write in writers:
+            target = Path(target)
+            try:
+                fd, name = tempfile.mkstemp(
+                    prefix=f".{target.stem}.", suffix=f".partial{target.suffix}", dir=target.parent
+                )
+                os.close(fd)
+                staged.append((Path(name), target))
+                write(Path(name))
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(name, 0o666 & ~umask)  # mkstemp makes it private
+            except OSError as err:
+                raise InputError(
+                    "Cannot write the output file", file=target, value=err.strerror or str(err)
+                ) from err
+        for tmp, target in staged:
+            try:
+                os.replace(tmp, target)
+            except OSError as err:
+                raise InputError(
+                    "Cannot write the output file", file=target, value=err.strerror or str(err)
+                ) from err
+    finally:
+        for tmp, _target in staged:
+            tmp.unlink(missing_ok=True)
+    return [target for _tmp, target in staged]
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def json_text(payload: Any) -> str:
+    """``payload`` as indented JSON; NaN and infinities become ``null``.
+
+    >>> print(json_text({"a": float("nan"), "b": [1.5, float("inf")]}))
+    {
+      "a": null,
+      "b": [
+        1.5,
+        null
+      ]
+    }
+    """
+    return json.dumps(_finite(payload), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _epoch() -> datetime:
+    stamp = os.environ.get("SOURCE_DATE_EPOCH", "")
+    seconds = int(stamp) if stamp.isdigit() else 315532800  # 1980-01-01T00:00:00Z
+    return datetime.fromtimestamp(max(seconds, 315532800), tz=UTC)
+
+
+_STAMP = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def fix_xlsx(path: Path) -> None:
+    """Rewrite the workbook at ``path`` with fixed timestamps (see the module docstring)."""
+    when = _epoch()
+    iso = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(path) as zin:
+        members = [(info, zin.read(info)) for info in zin.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info, data in members:
+            if info.filename == "docProps/core.xml":
+                data = _STAMP.sub(rb"\g<1>" + iso + rb"\g<2>", data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            zout.writestr(fixed, data)
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def fix_html(path: Path) -> None:
+    """Make an HTML report byte-identical across reruns: Plotly names each chart's
+    ``<div>`` with a random UUID; each distinct one is replaced by a numbered id in order
+    of appearance (``00000000-0000-4000-8000-000000000001``, ...)."""
+    text = path.read_text(encoding="utf-8")
+    names: dict[str, str] = {}
+
+    def number(match: re.Match) -> str:
+        return names.setdefault(match[0], f"00000000-0000-4000-8000-{len(names) + 1:012d}")
+
+    path.write_text(_UUID.sub(number, text), encoding="utf-8")
