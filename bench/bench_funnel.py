@@ -12,7 +12,7 @@ criterion). Rows of the table (each the median of ``--repeats`` runs after one w
 * ``screenkit``: ``evaluate`` + ``patterns()`` + ``funnel``;
 * ``polars`` / ``duckdb``: the same statuses and funnel (per-criterion fails, unknown,
   fails-only, attribution, sequential attrition, eligible / screen-failed / pending)
-  generated from the protocol's rule AST by ``bench/rule_backends.py``, on data already
+  generated from the protocol's rule AST by ``bench/_rule_backends.py``, on data already
   in a polars frame / a registered pandas frame (conversion not timed). The run stops
   with an error unless all three give identical counts. polars and DuckDB use every core;
   screenkit one;
@@ -49,7 +49,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import rule_backends as rb
+import _rule_backends as rb
 
 
 def median_s(action: Callable[[int], object], repeats: int) -> float:

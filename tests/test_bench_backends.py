@@ -1,4 +1,4 @@
-"""Differential test: the polars and DuckDB funnels of ``bench/rule_backends.py``, generated
+"""Differential test: the polars and DuckDB funnels of ``bench/_rule_backends.py``, generated
 from the rule AST by a translator written apart from screenkit's interpreter, give the
 same counts as screenkit on synthetic cohorts of both shipped protocols."""
 
@@ -15,7 +15,7 @@ from screenkit.datasets import make_sample
 pytest.importorskip("polars")
 duckdb = pytest.importorskip("duckdb")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-import rule_backends as rb  # noqa: E402
+import _rule_backends as rb  # noqa: E402
 
 
 @pytest.mark.parametrize("protocol_id", ["NCT07103668", "CT041-ST-01"])
