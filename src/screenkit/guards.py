@@ -19,6 +19,7 @@ itself reads the one-cell-at-XFD1048576 file (4.9 KB) in well under 0.1 s.
 
 from __future__ import annotations
 
+import html
 import re
 import zipfile
 from pathlib import Path
@@ -30,6 +31,7 @@ __all__ = ["MAX_CELLS", "MAX_RATIO", "MAX_UNCOMPRESSED", "check_workbook"]
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 200
 MAX_CELLS = 5_000_000
+MAX_INDEX_BYTES = 10 * 1024 * 1024  # xl/workbook.xml and its relationships, read for names
 _REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]{1,3})([0-9]{1,7})"')
 
 
@@ -53,6 +55,39 @@ def _extent(archive: zipfile.ZipFile, name: str) -> tuple[int, int]:
                 rows = max(rows, int(digits))
                 cols = max(cols, _column_number(letters))
     return rows, cols
+
+
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
+_REL_TAG = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
+
+
+def _attr(tag: bytes, name: bytes) -> str | None:
+    """An attribute of one XML start tag (any namespace prefix), entities decoded."""
+    found = re.search(rb"(?:\s|:)" + name + rb'\s*=\s*"([^"]*)"', tag)
+    return html.unescape(found.group(1).decode("utf-8", "replace")) if found else None
+
+
+def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part -> the sheet's name as Excel shows it (empty when it cannot be told).
+
+    Read from ``xl/workbook.xml`` and its relationships with a bounded read and a regular
+    expression (no XML parser, so no entity expansion)."""
+    try:
+        book = archive.open("xl/workbook.xml").read(MAX_INDEX_BYTES)
+        rels = archive.open("xl/_rels/workbook.xml.rels").read(MAX_INDEX_BYTES)
+    except KeyError:
+        return {}
+    targets = {}
+    for tag in _REL_TAG.findall(rels):
+        rid, target = _attr(tag, b"Id"), _attr(tag, b"Target")
+        if rid and target:
+            targets[rid] = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    names = {}
+    for tag in _SHEET_TAG.findall(book):
+        name, rid = _attr(tag, b"name"), _attr(tag, b"id")
+        if name and rid in targets:
+            names[targets[rid]] = name
+    return names
 
 
 def check_workbook(path: Path) -> None:
@@ -86,17 +121,19 @@ def check_workbook(path: Path) -> None:
                         f"{info.compress_size:,}",
                         expected=f"a compression ratio below {MAX_RATIO}",
                     )
+            names = None
             for info in infos:
                 if not re.fullmatch(r"xl/worksheets/[^/]+\.xml", info.filename):
                     continue
                 rows, cols = _extent(archive, info.filename)
                 if rows * cols > MAX_CELLS:
+                    names = _sheet_names(archive) if names is None else names
                     raise InputError(
                         "Sheet reaches too far: its last cell would make the reader allocate "
                         "an absurd table",
                         file=path,
-                        value=f"{info.filename}: cells up to row {rows:,}, column {cols:,} "
-                        f"({rows * cols:,} cells)",
+                        sheet=names.get(info.filename, info.filename),
+                        value=f"cells up to row {rows:,}, column {cols:,} ({rows * cols:,} cells)",
                         expected=f"at most {MAX_CELLS:,} cells (rows x columns from A1)",
                         hint="delete the stray far-away cells (Ctrl+End shows the last one) "
                         "and save again",

@@ -186,8 +186,11 @@ EXPECT: dict[str, tuple[str, object]] = {
     "a_folder.csv": ("error", ["Input is a folder", "a_folder.csv"]),
     "good.xlsx": ("ok", {"rows": 2, "values": {(3, "hb"): 12.0}}),
     "good.xlsm": ("ok", {"rows": 2}),
-    "far_cell_xfd1048576.xlsx": ("error", ["Sheet reaches too far", "row 1,048,576", "16,384"]),
-    "far_cell_xfd5000.xlsx": ("error", ["Sheet reaches too far", "row 5,000"]),
+    "far_cell_xfd1048576.xlsx": (
+        "error",
+        ["Sheet reaches too far", "sheet: Screening", "row 1,048,576", "16,384"],
+    ),
+    "far_cell_xfd5000.xlsx": ("error", ["Sheet reaches too far", "sheet: Screening", "row 5,000"]),
     "hidden_first.xlsx": ("ok", {"rows": 2, "notes": ["'Old' (hidden)"]}),
     "dates_excel.xlsx": (
         "ok",
