@@ -192,6 +192,24 @@ def test_bad_sites_file_names_file_and_row(tmp_path, capsys, content, message, r
         assert row in err
 
 
+def test_sites_file_read_by_the_one_parser_the_forecast_uses(tmp_path, capsys):
+    """The command accepts every header spelling read_sites accepts (``Centre``,
+    ``Opened``), and a blank line before a bad row does not shift its row number."""
+    from screenkit.normalize import load_screening
+
+    site_ids = sorted(set(load_screening(CLEAN).data["site_id"].dropna().astype(str)))
+    sites = tmp_path / "sites.csv"
+    sites.write_text(
+        "Centre,Opened\n" + "".join(f"{s},2025-01-01\n" for s in site_ids), encoding="utf-8"
+    )
+    code, out, err = _run(capsys, ["forecast", CLEAN, "--sites", sites, "--sims", 50])
+    assert code == 0, err
+    assert "taken as each site's first screening date" not in out  # the table was used
+    sites.write_text("site_id,activation_date\nS01,2025-01-01\n\nS02,someday\n", encoding="utf-8")
+    code, _, err = _run(capsys, ["forecast", CLEAN, "--sites", sites])
+    assert code == 2 and "row: 4" in err and str(sites) in err
+
+
 # ------------------------------------------------------------ protocol and YAML files
 def _laughs(levels: int = 9) -> str:
     lines = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]

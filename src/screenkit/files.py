@@ -57,9 +57,16 @@ def input_paths(*sources: Any) -> list[Path]:
     return paths
 
 
-def check_target(path: str | os.PathLike, *, overwrite: bool, inputs: Iterable[Path] = ()) -> Path:
-    """The output path, or an :class:`InputError` naming it: equal to an input, missing
-    folder, or (without ``overwrite``) an existing file."""
+def check_target(
+    path: str | os.PathLike,
+    *,
+    overwrite: bool,
+    inputs: Iterable[Path] = (),
+    option: str | None = None,
+) -> Path:
+    """The output path, or an :class:`InputError` naming it: equal to an input (also with
+    ``overwrite``), missing folder, a folder, or (without ``overwrite``) an existing file.
+    ``option`` (``"--json"``) names the command-line option in the error."""
     out = Path(path)
     for given in inputs:
         try:
@@ -68,19 +75,26 @@ def check_target(path: str | os.PathLike, *, overwrite: bool, inputs: Iterable[P
             same = False
         if same:
             raise InputError(
-                "Output path is the input file: screenkit never overwrites its input",
+                "Output path is the input file: screenkit never overwrites its input "
+                "(not even with --force)",
+                option=option,
                 file=out,
                 hint="choose another output name",
             )
     if not out.parent.exists():
-        raise InputError("Output folder does not exist", file=out.parent)
+        raise InputError("Output folder does not exist", option=option, file=out.parent)
     if out.is_dir():
-        raise InputError("Output path is a folder", file=out, hint="give a file name")
+        raise InputError(
+            "Output path is a folder", option=option, file=out, hint="give a file name"
+        )
     if out.exists() and not overwrite:
         raise InputError(
             "Output file exists",
+            option=option,
             file=out,
-            hint="pass overwrite=True (--force on the command line) or choose another name",
+            hint="pass --force to replace it, or choose another name"
+            if option
+            else "pass overwrite=True (--force on the command line) or choose another name",
         )
     return out
 

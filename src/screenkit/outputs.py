@@ -1,7 +1,8 @@
 """Writing a command's outputs: all of them or none, never over an input, the same bytes
 on every rerun.
 
-* :func:`plan_outputs` checks every output against every input (the log, ``--columns``,
+* :func:`plan_outputs` checks every output (through :func:`screenkit.files.check_target`,
+  the one home of the output rules) against every input (the log, ``--columns``,
   ``--protocol``, ``--sites``), against each other (two options naming one file), the folder
   (missing or read-only) and, without ``--force``, existing files, before anything is read
   or written.
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from screenkit.errors import InputError
+from screenkit.files import check_target
 
 __all__ = ["fix_html", "fix_xlsx", "json_text", "plan_outputs", "write_all"]
 
@@ -45,16 +47,8 @@ def plan_outputs(
     ins = [Path(p) for p in inputs if p is not None]
     seen: dict[Path, str] = {}
     for option, out in given.items():
+        check_target(out, overwrite=force, inputs=ins, option=option)
         key = _resolve(out)
-        for path in ins:
-            if key == _resolve(path):
-                raise InputError(
-                    "Output path is the input file: screenkit never overwrites its input "
-                    "(not even with --force)",
-                    option=option,
-                    file=out,
-                    hint="choose another output name",
-                )
         if key in seen:
             raise InputError(
                 "Two outputs have the same path",
@@ -63,24 +57,10 @@ def plan_outputs(
                 hint="give each output its own file name",
             )
         seen[key] = option
-        folder = out.parent
-        if not folder.exists():
-            raise InputError("Output folder does not exist", option=option, file=folder)
-        if not folder.is_dir():
-            raise InputError("Output folder is not a folder", option=option, file=folder)
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise InputError("Output folder is not writable", option=option, file=folder)
-        if out.is_dir():
-            raise InputError(
-                "Output path is a folder", option=option, file=out, hint="give a file name"
-            )
-        if out.exists() and not force:
-            raise InputError(
-                "Output file exists",
-                option=option,
-                file=out,
-                hint="pass --force to replace it, or choose another name",
-            )
+        if not out.parent.is_dir():
+            raise InputError("Output folder is not a folder", option=option, file=out.parent)
+        if not os.access(out.parent, os.W_OK | os.X_OK):
+            raise InputError("Output folder is not writable", option=option, file=out.parent)
     return given
 
 

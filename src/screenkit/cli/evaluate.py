@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from screenkit.cli._common import add_input_arguments, load_and_evaluate
-from screenkit.files import atomic_write, check_target, safe_text
+from screenkit.files import safe_text
 
 
 def register(subparsers) -> None:
@@ -34,22 +34,25 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from screenkit.cli._common import input_files
-    from screenkit.outputs import plan_outputs
+    from screenkit.outputs import plan_outputs, write_all
 
     to_file = args.output is not None and str(args.output) != "-"
     # the output is checked against every input before the (slow) loading
-    plan_outputs({"-o": args.output if to_file else None}, input_files(args), force=args.force)
+    planned = plan_outputs(
+        {"-o": args.output if to_file else None}, input_files(args), force=args.force
+    )
     _data, evaluation = load_and_evaluate(args)
     table = evaluation.to_frame().reset_index(drop=True)
     if "site_id" not in table.columns:
         table.insert(1, "site_id", "")
     for name in ("patient_id", "site_id"):
         table[name] = table[name].astype(object).map(safe_text)
-    if args.output is None or str(args.output) == "-":
+    if not to_file:
         table.to_csv(sys.stdout, index=False)
         return 0
-    out = check_target(args.output, overwrite=args.force, inputs=[args.input])
-    atomic_write(out, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8"))
+    (out,) = write_all(
+        [(planned["-o"], lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8"))]
+    )
     c = evaluation.counts()
     print(
         f"wrote {out}: {c['screened']} patients x {len(evaluation.protocol.criteria)} criteria "

@@ -28,7 +28,6 @@ from pathlib import Path
 from screenkit.cli._common import (
     add_input_arguments,
     check_int,
-    check_sites_file,
     input_files,
     load_and_evaluate,
     outside_range,
@@ -120,6 +119,7 @@ def _file(value) -> Path | None:
 def run(args: argparse.Namespace) -> int:
     from screenkit.errors import InputError
     from screenkit.forecast import RecruitmentForecast
+    from screenkit.forecast.sites import read_sites
     from screenkit.protocol import get_protocol
 
     if args.target is not None and args.target < 1:
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     by_date = _date(args.by_date, "--by-date")
     as_of = _date(args.as_of, "--as-of")
     new_sites_open = _date(args.new_sites_open, "--new-sites-open")
-    check_sites_file(args.sites)
+    sites = read_sites(args.sites)  # before the slow steps: a bad file fails at once
     # fail fast on an unusable output, before the (slow) loading and simulation
     planned = plan_outputs({"--json": args.json}, input_files(args), force=args.force)
     protocol = get_protocol(args.protocol)
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         by_date = _date(protocol.primary_completion, "the protocol's primary_completion")
     _data, evaluation = load_and_evaluate(args)
     forecast = RecruitmentForecast(model=args.model, n_sims=args.sims, random_state=args.seed)
-    forecast.fit(evaluation, sites=args.sites, as_of=as_of)
+    forecast.fit(evaluation, sites=sites, as_of=as_of)
     result = forecast.predict(target=target, by_date=by_date, new_sites_open=new_sites_open)
     print(result.summary())
     outside = outside_range(evaluation.protocol, evaluation.parameters)

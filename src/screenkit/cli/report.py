@@ -221,10 +221,11 @@ def run(args: argparse.Namespace) -> int:
         text = json_text(payload)
         writers.append((planned["--json"], lambda tmp: tmp.write_text(text, encoding="utf-8")))
     for out in args.output:
+        fmt = _format(out)
 
-        def write_report(tmp, out=out):
-            _write(tmp, result, evaluation, data, args, fmt=_format(out))
-            (fix_xlsx if _format(out) == "xlsx" else fix_html)(tmp)
+        def write_report(tmp, fmt=fmt):
+            _write(tmp, result, evaluation, data, args, fmt=fmt)
+            (fix_xlsx if fmt == "xlsx" else fix_html)(tmp)
 
         writers.append((out, write_report))
     if args.ie is not None:

@@ -11,6 +11,10 @@ still open); header spellings such as ``Site``, ``Activated`` or ``Closed`` are 
 
 from __future__ import annotations
 
+import io
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -23,24 +27,34 @@ _SITE_ACTIVATION = ("activation_date", "activated", "open_date", "opened", "star
 _SITE_CLOSING = ("closing_date", "closed", "close_date", "end_date")
 
 
-def read_sites(sites: pd.DataFrame | str | None) -> pd.DataFrame | None:
-    """A sites table as ``site_id``, ``activation_date``, ``closing_date`` (NaT = open)."""
+def read_sites(sites: pd.DataFrame | str | os.PathLike | None) -> pd.DataFrame | None:
+    """A sites table as ``site_id``, ``activation_date``, ``closing_date`` (NaT = open).
+
+    ``sites`` is a DataFrame or a CSV file; a file that cannot be used is an
+    :class:`InputError` naming the file and, for a bad row, its number as a spreadsheet
+    shows it (the header is row 1)."""
     if sites is None:
         return None
+    path = None
     if not isinstance(sites, pd.DataFrame):
-        try:
-            sites = pd.read_csv(sites, dtype=str)
-        except FileNotFoundError as err:
-            raise InputError("Sites file not found", file=sites) from err
+        path = Path(sites)
+        sites = _read_sites_file(path)
+    expected = "columns site_id, activation_date and optionally closing_date; one row per site"
     lower = {str(c).strip().lower().replace(" ", "_"): c for c in sites.columns}
     site_col = next((lower[c] for c in ("site_id", "site", "centre", "center") if c in lower), None)
     act_col = next((lower[c] for c in _SITE_ACTIVATION if c in lower), None)
     if site_col is None or act_col is None:
         raise InputError(
-            "A sites table needs a site ID and an activation date for each site",
-            expected="columns site_id, activation_date and optionally closing_date",
+            "Sites table has no "
+            + ("site_id" if site_col is None else "activation_date")
+            + " column",
+            file=path,
+            row=1 if path is not None else None,
+            expected=expected,
             columns_found=", ".join(map(str, sites.columns)),
         )
+    if sites.empty:
+        raise InputError("Sites table lists no site", file=path, expected=expected)
     close_col = next((lower[c] for c in _SITE_CLOSING if c in lower), None)
     out = pd.DataFrame(
         {
@@ -57,6 +71,8 @@ def read_sites(sites: pd.DataFrame | str | None) -> pd.DataFrame | None:
     if bad.any():
         raise InputError(
             "Every site in the sites table needs an activation date",
+            file=path,
+            row=int(bad.idxmax()) + 2 if path is not None else None,
             column=str(act_col),
             value=sites.loc[bad, act_col].iloc[0],
             site=out.loc[bad, "site_id"].iloc[0],
@@ -69,6 +85,27 @@ def read_sites(sites: pd.DataFrame | str | None) -> pd.DataFrame | None:
             value=out.loc[out["site_id"].duplicated(), "site_id"].iloc[0],
         )
     return out.reset_index(drop=True)
+
+
+def _read_sites_file(path: Path) -> pd.DataFrame:
+    """The raw cells of a sites CSV (text), indexed by line - 2 (blank lines dropped)."""
+    if not path.exists():
+        raise InputError("Sites file not found", file=path)
+    if not path.is_file():
+        raise InputError("Sites file is a folder, not a file", file=path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError("Sites file is not UTF-8 text", file=path, byte_offset=err.start) from None
+    if not text.strip():
+        raise InputError(
+            "Sites file is empty", file=path, expected="a header site_id,activation_date"
+        )
+    try:
+        table = pd.read_csv(io.StringIO(text), dtype=str, skip_blank_lines=False)
+    except (pd.errors.ParserError, ValueError) as err:
+        raise InputError("Sites file cannot be read as CSV", file=path, detail=str(err)) from None
+    return table.dropna(how="all")
 
 
 def site_windows(
