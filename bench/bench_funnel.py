@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,17 +49,13 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _rule_backends as rb
+from explorer import median_ms  # the benchmarks' one timing helper
 
 
 def median_s(action: Callable[[int], object], repeats: int) -> float:
-    """Median wall time of ``action(i)`` over ``repeats`` runs after one warm-up."""
+    """Median wall time of ``action(i)`` over ``repeats`` runs after one warm-up, in s."""
     action(-1)
-    times = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        action(i)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_ms(action, repeats) / 1000
 
 
 def read_floor(frame: pd.DataFrame) -> Callable[[int], object]:
