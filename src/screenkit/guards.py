@@ -26,7 +26,14 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["MAX_CELLS", "MAX_RATIO", "MAX_UNCOMPRESSED", "check_workbook"]
+__all__ = [
+    "MAX_CELLS",
+    "MAX_RATIO",
+    "MAX_UNCOMPRESSED",
+    "check_workbook",
+    "column_number",
+    "sheet_part",
+]
 
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 200
@@ -35,7 +42,8 @@ MAX_INDEX_BYTES = 10 * 1024 * 1024  # xl/workbook.xml and its relationships, rea
 _REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]{1,3})([0-9]{1,7})"')
 
 
-def _column_number(letters: bytes) -> int:
+def column_number(letters: bytes) -> int:
+    """``b"A"`` -> 1, ``b"XFD"`` -> 16384."""
     n = 0
     for ch in letters:
         n = n * 26 + (ch - 64)
@@ -53,7 +61,7 @@ def _extent(archive: zipfile.ZipFile, name: str) -> tuple[int, int]:
             scan, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
             for letters, digits in _REF.findall(scan):
                 rows = max(rows, int(digits))
-                cols = max(cols, _column_number(letters))
+                cols = max(cols, column_number(letters))
     return rows, cols
 
 
@@ -88,6 +96,11 @@ def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
         if name and rid in targets:
             names[targets[rid]] = name
     return names
+
+
+def sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """The zip part holding the sheet named ``sheet`` (None when it cannot be told)."""
+    return next((part for part, name in _sheet_names(archive).items() if name == sheet), None)
 
 
 def check_workbook(path: Path) -> None:

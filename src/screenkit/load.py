@@ -51,7 +51,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import InputError
-from .guards import check_workbook
+from .guards import check_workbook, column_number, sheet_part
 from .values import CellError
 
 __all__ = [
@@ -287,37 +287,23 @@ _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
 
 
-def _sheet_part(archive, sheet: str) -> str | None:
-    """The zip part holding ``sheet`` (workbook.xml names it, its rels file locates it)."""
-    import html
-
-    book = archive.read("xl/workbook.xml").decode("utf-8", "replace")
-    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-    for tag in re.findall(r"<(?:\w+:)?sheet\b[^>]*>", book):
-        name = re.search(r'\sname="([^"]*)"', tag)
-        rid = re.search(r'\sr:id="([^"]*)"', tag) or re.search(r'\s\w+:id="([^"]*)"', tag)
-        if name and rid and html.unescape(name[1]) == sheet:
-            for rel in re.findall(r"<(?:\w+:)?Relationship\b[^>]*>", rels):
-                if f'Id="{rid[1]}"' in rel:
-                    target = re.search(r'Target="([^"]*)"', rel)[1]
-                    return target.lstrip("/") if target.startswith("/") else "xl/" + target
-    return None
-
-
-def _cell_errors(path: Path, sheet: str) -> dict[tuple[int, int], Any]:
-    """``{(row index, column index): CellError}`` for the sheet's Excel error cells and
-    formulas without a cached value (the reader gives both as blank)."""
+def _sheet_xml(path: Path, sheet: str) -> bytes:
+    """The XML of one worksheet, read once for the error-cell and merge scans (empty when
+    it cannot be located: the reader itself reports a damaged workbook)."""
     import zipfile
 
-    found: dict[tuple[int, int], Any] = {}
     try:
         with zipfile.ZipFile(path) as archive:
-            part = _sheet_part(archive, sheet)
-            if part is None:
-                return found
-            data = archive.read(part)
+            part = sheet_part(archive, sheet)
+            return archive.read(part) if part else b""
     except (KeyError, zipfile.BadZipFile, OSError):
-        return found  # the reader itself reports a damaged workbook
+        return b""
+
+
+def _cell_errors(data: bytes) -> dict[tuple[int, int], Any]:
+    """``{(row index, column index): CellError}`` for the sheet's Excel error cells and
+    formulas without a cached value (the reader gives both as blank)."""
+    found: dict[tuple[int, int], Any] = {}
     if b't="e"' not in data and not _FORMULA.search(data):
         return found  # no error cell, no formula: nothing to look for (most logs)
     for attrs, body in _CELL.findall(data):
@@ -327,10 +313,7 @@ def _cell_errors(path: Path, sheet: str) -> dict[tuple[int, int], Any]:
         ref = _ATTR_R.search(attrs)
         if ref is None:
             continue
-        col = 0
-        for ch in ref[1]:
-            col = col * 26 + ch - 64
-        at = (int(ref[2]) - 1, col - 1)
+        at = (int(ref[2]) - 1, column_number(ref[1]) - 1)
         if kind is not None and kind[1] == b"e":
             text = value[1].decode("utf-8", "replace") if value else "#ERROR"
             found[at] = CellError(text, f"Excel error cell {text}: no value to read")
@@ -348,24 +331,13 @@ _MERGE = re.compile(
 )
 
 
-def _merged_columns(path: Path, sheet: str) -> list[tuple[int, int, int]]:
+def _merged_columns(data: bytes) -> list[tuple[int, int, int]]:
     """Vertically merged ranges of one column: ``(column index, first row index, last)``."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            part = _sheet_part(archive, sheet)
-            data = archive.read(part) if part else b""
-    except (KeyError, zipfile.BadZipFile, OSError):
-        return []
-    found = []
-    for c0, r0, c1, r1 in _MERGE.findall(data):
-        if c0 == c1 and int(r1) > int(r0):
-            col = 0
-            for ch in c0:
-                col = col * 26 + ch - 64
-            found.append((col - 1, int(r0) - 1, int(r1) - 1))
-    return found
+    return [
+        (column_number(c0) - 1, int(r0) - 1, int(r1) - 1)
+        for c0, r0, c1, r1 in _MERGE.findall(data)
+        if c0 == c1 and int(r1) > int(r0)
+    ]
 
 
 def _fill_merged(rows: list[list[Any]], merges) -> list[str]:
@@ -447,13 +419,14 @@ def _read_excel_rows(
             f"; it is {states[sheet]})" if states[sheet] != "visible" else ")"
         )
     rows = _read_sheet(path, sheet)
-    for (i, j), cell in _cell_errors(path, sheet).items():
+    xml = _sheet_xml(path, sheet)
+    for (i, j), cell in _cell_errors(xml).items():
         while len(rows) <= i:
             rows.append([])
         if len(rows[i]) <= j:
             rows[i] = list(rows[i]) + [None] * (j + 1 - len(rows[i]))
         rows[i][j] = cell
-    merged = _fill_merged(rows, _merged_columns(path, sheet))
+    merged = _fill_merged(rows, _merged_columns(xml))
     if merged:
         choice += "; " + "; ".join(merged)
     return rows, sheet, sheets, choice
