@@ -137,6 +137,16 @@ class Parameter:
     label: str
     criteria: tuple[str, ...] = ()  # IDs of the criteria whose rules use it
 
+    def allows(self, value: float) -> bool:
+        """Whether ``value`` lies in the declared range (``--allow-outside-range`` lets a
+        value outside it through; every output then says so)."""
+        return self.min <= value <= self.max
+
+    @property
+    def declared_range(self) -> str:
+        """``"1 to 10"``: the declared range as every message writes it."""
+        return f"{self.min:g} to {self.max:g}"
+
 
 @dataclass(frozen=True)
 class Derived:
@@ -295,8 +305,8 @@ def _shown(p: Parameter) -> str:
     --allow-outside-range``) says so, so every table built from :meth:`Protocol.to_frame`
     (workbook, HTML report) shows it."""
     text = f"{p.name} = {p.value:g}" + (f" {p.unit}" if p.unit else "")
-    if not p.min <= p.value <= p.max:
-        text += f" (OUTSIDE the declared range {p.min:g} to {p.max:g})"
+    if not p.allows(p.value):
+        text += f" (OUTSIDE the declared range {p.declared_range})"
     return text
 
 

@@ -79,11 +79,11 @@ def parse_params(
                     expected=", ".join(sorted(declared)),
                 )
             spec = declared[name]
-            if not spec.min <= number <= spec.max and not allow_outside_range:
+            if not spec.allows(number) and not allow_outside_range:
                 raise ScreenkitError(
                     f"--param {name}={number:g} is outside the parameter's declared range",
                     value=item,
-                    expected=f"{spec.min:g} to {spec.max:g}",
+                    expected=spec.declared_range,
                     hint="pass --allow-outside-range to use it anyway (every output then says so)",
                 )
         params[name] = number
@@ -96,8 +96,8 @@ def outside_range(protocol, parameters) -> list[str]:
     notes = []
     for name, value in parameters.items():
         spec = protocol.parameters.get(name)
-        if spec is not None and not spec.min <= value <= spec.max:
-            notes.append(f"{name} = {value:g} (declared range {spec.min:g} to {spec.max:g})")
+        if spec is not None and not spec.allows(value):
+            notes.append(f"{name} = {value:g} (declared range {spec.declared_range})")
     return notes
 
 

@@ -103,8 +103,8 @@ def changed_parameters(protocol, evaluation) -> list[str]:
         f"{name} = {value:g} (protocol: {declared[name].value:g})"
         + (
             ""
-            if declared[name].min <= value <= declared[name].max
-            else f" OUTSIDE the declared range {declared[name].min:g} to {declared[name].max:g}"
+            if declared[name].allows(value)
+            else f" OUTSIDE the declared range {declared[name].declared_range}"
         )
         for name, value in evaluation.parameters.items()
         if name in declared and value != declared[name].value
