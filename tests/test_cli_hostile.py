@@ -340,3 +340,11 @@ def test_every_command_bad_arguments_exit_2_without_traceback(tmp_path, argv):
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"screenkit {args[0]}: error:")
+
+
+def test_explore_refuses_a_value_its_slider_cannot_show(capsys):
+    code, _, err = _run(
+        capsys, ["explore", CLEAN, "--param", "lesion_max_cm=40", "--allow-outside-range"]
+    )
+    assert code == 2 and "outside the range the explorer's slider offers" in err
+    assert "2 to 15" in err

@@ -92,13 +92,14 @@ def run(args: argparse.Namespace) -> int:
 
     check_int(args.port, "--port", low=1, high=65535)
     _, evaluation = load_and_evaluate(args)  # fail fast, with the CLI's plain messages
-    for name, value in parse_params(args.param).items():
+    # reached only with --allow-outside-range: a slider cannot show a value off its range
+    for name, value in evaluation.parameters.items():
         p = evaluation.protocol.parameters[name]
-        if not p.min <= value <= p.max:
+        if not p.allows(value):
             raise ScreenkitError(
                 f"--param {name} is outside the range the explorer's slider offers",
                 value=value,
-                accepted=f"{p.min:g} to {p.max:g}",
+                accepted=p.declared_range,
             )
     os.environ.update(environment(args))  # Voila's kernels inherit this environment
     # The explorer's matrix products are small: one BLAS thread each is fastest, and
