@@ -400,3 +400,15 @@ def test_every_row_is_accounted_for(tmp_path, kinds):
     assert report.rows_read == last + 1
     assert report.rows_read == report.rows_loaded + len(report.skipped_rows)
     assert len(report.problems) == n
+
+
+def test_a_broken_json_column_map_is_a_located_input_error_in_python_too(tmp_path):
+    from screenkit.datasets import sample_path
+
+    cmap = tmp_path / "map.json"
+    cmap.write_text('{"Patient": "patient_id",\n  oops}', encoding="utf-8")
+    with pytest.raises(InputError, match="Column map is not valid JSON") as info:
+        load_screening(sample_path("clean"), columns=cmap)
+    assert "line: 2" in str(info.value) and str(cmap) in str(info.value)
+    with pytest.raises(InputError, match="Column map is a folder"):
+        load_screening(sample_path("clean"), columns=tmp_path)

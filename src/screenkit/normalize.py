@@ -99,9 +99,11 @@ def _read_user_map(columns: Any) -> dict[str, str | None]:
     path = Path(columns)
     if not path.exists():
         raise InputError("Column map file not found", file=path)
+    if path.is_dir():
+        raise InputError("Column map is a folder, not a file", file=path)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        loaded = json.loads(path.read_text(encoding="utf-8-sig"))
+        loaded = _read_json_map(path)
     elif suffix in (".yaml", ".yml"):
         from screenkit.yamlsafe import read_yaml
 
@@ -117,6 +119,25 @@ def _read_user_map(columns: Any) -> dict[str, str | None]:
     if not isinstance(loaded, Mapping):
         raise InputError("Column map must map headers to canonical names", file=path)
     return {str(k): v for k, v in loaded.items()}
+
+
+def _read_json_map(path: Path) -> Any:
+    """A JSON column map, or an :class:`InputError` naming the file and the place."""
+    try:
+        return json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        raise InputError("Column map is not UTF-8 text", file=path, byte_offset=err.start) from None
+    except json.JSONDecodeError as err:
+        raise InputError(
+            "Column map is not valid JSON",
+            file=path,
+            line=err.lineno,
+            detail=f"{err.msg} at column {err.colno}",
+        ) from None
+    except (ValueError, RecursionError) as err:
+        raise InputError(
+            "Column map holds a value that cannot be read", file=path, detail=str(err)
+        ) from None
 
 
 def _user_target(header: str, target: Any, source: Any) -> tuple[str | None, str | None]:

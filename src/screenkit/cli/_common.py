@@ -127,7 +127,6 @@ def load_and_evaluate(args: argparse.Namespace):
     from screenkit.normalize import load_screening
     from screenkit.protocol import get_protocol
 
-    check_columns_file(args.columns)
     protocol = get_protocol(args.protocol)
     params = parse_params(
         args.param, protocol, allow_outside_range=getattr(args, "allow_outside_range", False)
@@ -146,42 +145,3 @@ def load_and_evaluate(args: argparse.Namespace):
             file=sys.stderr,
         )
     return data, evaluation
-
-
-def check_columns_file(columns: str | None) -> None:
-    """Refuse a ``--columns`` map that cannot be parsed (a folder, not UTF-8, broken JSON
-    or YAML, YAML aliases), naming the file and the place, before the log is read; its
-    content is then checked by :func:`screenkit.normalize.load_screening`."""
-    import json
-
-    from screenkit.errors import InputError
-    from screenkit.yamlsafe import read_yaml
-
-    if columns is None:
-        return
-    path = Path(columns)
-    if path.is_dir():
-        raise InputError("Column map is a folder, not a file", file=path)
-    if not path.is_file():
-        return  # load_screening names a missing map
-    suffix = path.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        read_yaml(path, what="Column map")
-    elif suffix == ".json":
-        try:
-            json.loads(path.read_bytes().decode("utf-8-sig"))
-        except UnicodeDecodeError as err:
-            raise InputError(
-                "Column map is not UTF-8 text", file=path, byte_offset=err.start
-            ) from None
-        except json.JSONDecodeError as err:
-            raise InputError(
-                "Column map is not valid JSON",
-                file=path,
-                line=err.lineno,
-                detail=f"{err.msg} at column {err.colno}",
-            ) from None
-        except (ValueError, RecursionError) as err:
-            raise InputError(
-                "Column map holds a value that cannot be read", file=path, detail=str(err)
-            ) from None
