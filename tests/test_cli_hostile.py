@@ -348,3 +348,30 @@ def test_explore_refuses_a_value_its_slider_cannot_show(capsys):
     )
     assert code == 2 and "outside the range the explorer's slider offers" in err
     assert "2 to 15" in err
+
+
+def test_a_rename_failing_midway_puts_back_the_outputs_already_replaced(tmp_path, monkeypatch):
+    from screenkit import outputs
+
+    old_a, old_b = tmp_path / "a.json", tmp_path / "b.json"
+    old_a.write_text("old a")
+    old_b.write_text("old b")
+    new_c = tmp_path / "c.json"
+    real_replace = os.replace
+    calls = []
+
+    def replace(src, dst):
+        calls.append(Path(dst).name)
+        if Path(dst).name == "c.json":
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(outputs.os, "replace", replace)
+    writers = [(p, lambda tmp, p=p: Path(tmp).write_text("new " + p.stem)) for p in (old_a, old_b)]
+    writers.append((new_c, lambda tmp: Path(tmp).write_text("new c")))
+    with pytest.raises(outputs.InputError, match="already replaced were put back") as err:
+        outputs.write_all(writers)
+    assert "c.json" in str(err.value) and "No space left" in str(err.value)
+    assert calls[:3] == ["a.json", "b.json", "c.json"]  # a and b were replaced, then c failed
+    assert old_a.read_text() == "old a" and old_b.read_text() == "old b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.json"]  # nothing left over

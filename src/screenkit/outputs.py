@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
@@ -94,17 +95,51 @@ def write_all(writers: Iterable[tuple[Path, Callable[[Path], None]]]) -> list[Pa
                 raise InputError(
                     "Cannot write the output file", file=target, value=err.strerror or str(err)
                 ) from err
-        for tmp, target in staged:
-            try:
-                os.replace(tmp, target)
-            except OSError as err:
-                raise InputError(
-                    "Cannot write the output file", file=target, value=err.strerror or str(err)
-                ) from err
+        _replace_all(staged)
     finally:
         for tmp, _target in staged:
             tmp.unlink(missing_ok=True)
     return [target for _tmp, target in staged]
+
+
+def _replace_all(staged: list[tuple[Path, Path]]) -> None:
+    """Rename every staged file onto its target, or none: each existing target is first kept
+    as a hard link beside it, so a rename failing midway (the disk, a permission, a file
+    locked by Excel) puts back the targets already replaced and removes the ones that did not
+    exist before."""
+    backups: dict[Path, Path | None] = {}
+    done: list[Path] = []
+    try:
+        for tmp, target in staged:
+            backups[target] = None
+            if target.exists():
+                keep = target.with_name(f".{target.name}.{os.getpid()}.previous")
+                keep.unlink(missing_ok=True)
+                try:
+                    os.link(target, keep)
+                except OSError:  # a file system without hard links
+                    shutil.copy2(target, keep)
+                backups[target] = keep
+            os.replace(tmp, target)
+            done.append(target)
+    except OSError as err:
+        for written in done:
+            keep = backups[written]
+            if keep is None:
+                written.unlink(missing_ok=True)
+            else:
+                os.replace(keep, written)
+                backups[written] = None
+        raise InputError(
+            "Cannot write the output file (no output was changed"
+            + (": the ones already replaced were put back)" if done else ")"),
+            file=target,
+            value=err.strerror or str(err),
+        ) from err
+    finally:
+        for keep in backups.values():
+            if keep is not None:
+                keep.unlink(missing_ok=True)
 
 
 def _finite(value: Any) -> Any:
