@@ -51,6 +51,12 @@ def test_corpus_file(bad_dir, name):
     header_of = dict(zip(report.headers["header"], report.headers["canonical"], strict=True))
     problems = {(header_of.get(c, c), k) for c, k in problems}
     assert problems == spec.get("problems", set())
+    if "cells" in spec:  # cell notes besides unread cells (implausible values, ...)
+        kinds = {
+            (header_of.get(c, c), k)
+            for c, k in zip(report.cells["column"], report.cells["kind"], strict=True)
+        }
+        assert spec["cells"] <= kinds, kinds
     if "unparsed_rows" in spec:
         assert set(report.problems["row"]) == spec["unparsed_rows"]
     reasons = list(report.skipped_rows["reason"])
@@ -62,6 +68,9 @@ def test_corpus_file(bad_dir, name):
         assert report.header_row == spec["header_row"]
     for (row, column), expected in spec.get("values", {}).items():
         got = sd.data.at[row, column]
+        if expected is None:  # read as missing, never evaluated
+            assert pd.isna(got), (row, column, got)
+            continue
         if isinstance(expected, str) and column.endswith("date"):
             expected = pd.Timestamp(expected)
         assert got == expected, (row, column, got)

@@ -51,6 +51,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import InputError
+from .files import MAX_CELL_TEXT
 from .guards import check_workbook, column_number, sheet_part
 from .values import CellError
 
@@ -419,6 +420,7 @@ def _read_excel_rows(
             f"; it is {states[sheet]})" if states[sheet] != "visible" else ")"
         )
     rows = _read_sheet(path, sheet)
+    _check_cell_sizes(rows, path, sheet)
     xml = _sheet_xml(path, sheet)
     for (i, j), cell in _cell_errors(xml).items():
         while len(rows) <= i:
@@ -430,6 +432,23 @@ def _read_excel_rows(
     if merged:
         choice += "; " + "; ".join(merged)
     return rows, sheet, sheets, choice
+
+
+def _check_cell_sizes(rows: list[list[Any]], path: Path, sheet: str) -> None:
+    """Refuse a text cell longer than Excel's own limit (:data:`MAX_CELL_TEXT`): no site's
+    spreadsheet holds one, and a hostile file can carry megabytes in a single cell."""
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            if type(value) is str and len(value) > MAX_CELL_TEXT:
+                raise InputError(
+                    "A cell holds more text than Excel allows: refused",
+                    file=path,
+                    sheet=sheet,
+                    row=i + 1,
+                    column=_column_letter(j),
+                    value=f"{len(value):,} characters",
+                    expected=f"at most {MAX_CELL_TEXT:,} characters per cell (Excel's limit)",
+                )
 
 
 def read_table(

@@ -44,6 +44,22 @@ def _hidden_first(book):
     stale.sheet_state = "hidden"
 
 
+def _huge_cell(path: Path, rows) -> None:
+    """A text cell of 40,000 characters (openpyxl cuts at Excel's 32,767: lengthen it in the
+    sheet XML, as another writer could)."""
+    _xlsx(path, [*rows, ["P003", "S01", "9" * 32767, 20]])
+    parts = {}
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            parts[name] = archive.read(name)
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"].replace(
+        b"9" * 32767, b"9" * 40_000
+    )
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
 def _bomb(path: Path) -> None:
     _xlsx(path, [["patient_id", "hb"], ["P001", 11.0]])
     with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -73,6 +89,8 @@ TEXT: dict[str, bytes] = {
     "decimal_comma.csv": b'patient_id;hb;alt\nP001;"0,512";30\nP002;"11,5";"1,234"\n',
     "numbers_as_text.csv": b'patient_id,hb,alt\nP001," 11.2 ",030\nP002,12 H,<5\n',
     "infinite.csv": ("patient_id,hb,alt\nP001,inf,30\nP002," + "9" * 400 + ",30\n").encode(),
+    # the header says g/L but the site wrote g/dL (11.2): never read as 1.12 g/dL
+    "units_contradict.csv": b"patient_id,site_id,hb (g/L)\nP001,S01,11.2\nP002,S01,112\n",
     "fullwidth_headers.csv": "patient_id,ｈｂ,ＡＬＴ\nP001,11,30\n".encode(),
     "fullwidth_duplicate.csv": "patient_id,hb,ｈｂ\nP001,11,12\n".encode(),
     "dates.csv": (
@@ -107,6 +125,7 @@ def make_corpus(out: Path) -> Path:
     _xlsx(out / "far_cell_xfd1048576.xlsx", good, extra=_far_cell("XFD1048576"))
     _xlsx(out / "far_cell_xfd5000.xlsx", good, extra=_far_cell("XFD5000"))
     _xlsx(out / "hidden_first.xlsx", good, extra=_hidden_first)
+    _huge_cell(out / "huge_cell.xlsx", good)
     _xlsx(
         out / "dates_excel.xlsx", [["patient_id", "screening_date"], ["P001", 45292], ["P002", 1]]
     )
@@ -161,6 +180,14 @@ EXPECT: dict[str, tuple[str, object]] = {
     ),
     "numbers_as_text.csv": ("ok", {"rows": 2, "values": {(2, "hb"): 11.2, (2, "alt"): 30.0}}),
     "infinite.csv": ("ok", {"rows": 2, "problems": {("hb", "unparsed")}}),
+    "units_contradict.csv": (
+        "ok",
+        {
+            "rows": 2,
+            "cells": {("hb", "implausible")},
+            "values": {(2, "hb"): None, (3, "hb"): 11.2},
+        },
+    ),
     "fullwidth_headers.csv": ("ok", {"rows": 1, "values": {(2, "hb"): 11.0, (2, "alt"): 30.0}}),
     "fullwidth_duplicate.csv": ("error", ["ｈｂ"]),
     "dates.csv": (
@@ -191,6 +218,10 @@ EXPECT: dict[str, tuple[str, object]] = {
         ["Sheet reaches too far", "sheet: Screening", "row 1,048,576", "16,384"],
     ),
     "far_cell_xfd5000.xlsx": ("error", ["Sheet reaches too far", "sheet: Screening", "row 5,000"]),
+    "huge_cell.xlsx": (
+        "error",
+        ["more text than Excel allows", "sheet: Screening", "row: 4", "column: C", "40,000"],
+    ),
     "hidden_first.xlsx": ("ok", {"rows": 2, "notes": ["'Old' (hidden)"]}),
     "dates_excel.xlsx": (
         "ok",
