@@ -73,6 +73,9 @@ __all__ = [
     "RecordedReasons",
     "choose_source",
     "evaluate_recorded",
+    "has_both_sources",
+    "match_label",
+    "protocol_of",
     "source_sentence",
 ]
 
@@ -200,6 +203,27 @@ def choose_source(data: Any, protocol: Protocol | str = "NCT07103668") -> str:
         return "computed"
     needed = set().union(*(protocol.columns_needed(c.id) for c in protocol.criteria))
     return "computed" if needed & set(frame.columns) else "recorded"
+
+
+def has_both_sources(data: Any, protocol: Protocol | str = "NCT07103668") -> bool:
+    """True when the log has a reasons column AND a column the protocol's rules read, so
+    that :func:`screenkit.concordance.concordance` can compare the two.
+
+    >>> import pandas as pd
+    >>> has_both_sources(pd.DataFrame({"fail_reasons": ["E7"], "spo2": [94.0]}))
+    True
+    """
+    protocol = get_protocol(protocol)
+    frame, _, _ = _unwrap(data)
+    return REASONS_COLUMN in frame.columns and choose_source(frame, protocol) == "computed"
+
+
+def protocol_of(evaluation: Evaluation) -> Protocol:
+    """The evaluation's protocol without the ``NR`` pseudo-criterion of recorded mode."""
+    protocol = evaluation.protocol
+    if evaluation.status_source != "recorded":
+        return protocol
+    return replace(protocol, criteria=tuple(c for c in protocol.criteria if c.id != NOT_RECORDED))
 
 
 def evaluate_recorded(

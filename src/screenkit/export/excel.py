@@ -67,6 +67,8 @@ SHEETS = (
     "By site",
     "By month",
     "Data issues",
+    "Concordance",
+    "Recorded reasons",
     "Protocol",
     "Patients",
 )
@@ -91,6 +93,7 @@ def export_excel(
     identified: bool = False,
     suppress_below: int | None = None,
     overwrite: bool = False,
+    concordance: pd.DataFrame | None = None,
 ) -> Path:
     """Write the screening workbook to ``path`` (``.xlsx``) and return the path.
 
@@ -107,6 +110,8 @@ def export_excel(
         ``patients``).
     suppress_below : show counts under this number as ``<k``, with complementary
         suppression (cannot be combined with a patient listing).
+    concordance : a :func:`screenkit.concordance.concordance` table, written as the
+        Concordance sheet (not under suppression).
     overwrite : replace an existing file (never the input file).
 
     The file is written to a temporary file in the same folder and renamed into place,
@@ -120,6 +125,7 @@ def export_excel(
         patients=patients,
         identified=identified,
         suppress_below=suppress_below,
+        concordance=concordance,
     )
     return atomic_write(out, lambda tmp: write_workbook(content).save(tmp))
 
