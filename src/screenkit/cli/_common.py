@@ -208,7 +208,7 @@ def _load_with_reasons(args: argparse.Namespace, reasons: str | None):
         return data
     headers = data.report.headers
     named = headers[headers["header"].map(header_key) == header_key(reasons)]
-    if len(named) and (named["canonical"] == REASONS_COLUMN).all():
+    if len(named) and all(_is_reasons(c) for c in named["canonical"]):
         return data
     if not len(named):
         if header_key(reasons) == header_key(REASONS_COLUMN) and REASONS_COLUMN in data.data:
@@ -222,7 +222,15 @@ def _load_with_reasons(args: argparse.Namespace, reasons: str | None):
         )
     user = _read_user_map(args.columns)
     user = {k: v for k, v in user.items() if v != REASONS_COLUMN}
-    for other in headers.loc[headers["canonical"] == REASONS_COLUMN, "header"]:
-        user[str(other)] = None
+    for other, canonical in zip(headers["header"], headers["canonical"], strict=True):
+        if _is_reasons(canonical):
+            user[str(other)] = None
     user[str(named["header"].iloc[0])] = REASONS_COLUMN
     return load(user)
+
+
+def _is_reasons(canonical) -> bool:
+    """A header map's canonical name is the reasons column (it may be ``<NA>``)."""
+    from screenkit.recorded import REASONS_COLUMN
+
+    return isinstance(canonical, str) and canonical == REASONS_COLUMN
