@@ -139,12 +139,14 @@ def input_files(args: argparse.Namespace) -> list[Path]:
     return [Path(p) for p in files if p is not None]
 
 
-def load_and_evaluate(args: argparse.Namespace):
+def load_and_evaluate(args: argparse.Namespace, *, detect: bool = True):
     """Load the input and evaluate the protocol; returns ``(data, evaluation)``.
 
     The source of the statuses: ``--reasons COLUMN`` (recorded), ``--computed``, else
     :func:`screenkit.recorded.choose_source` (recorded when the log has a reasons column
     and none of the columns the protocol's rules read). The choice goes to stderr.
+    ``detect=False``: always computed (``screenkit explore``, whose dashboard evaluates
+    the lab-level columns).
     """
     from screenkit.evaluate import evaluate
     from screenkit.protocol import get_protocol
@@ -160,6 +162,8 @@ def load_and_evaluate(args: argparse.Namespace):
         source, why = "recorded", f"--reasons {reasons}"
     elif getattr(args, "computed", False):
         source, why = "computed", "--computed"
+    elif not detect:
+        source, why = "computed", f"screenkit {getattr(args, 'command', '')} evaluates the rules"
     else:
         source = choose_source(data, protocol)
         why = (
