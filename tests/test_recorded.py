@@ -259,3 +259,21 @@ def test_cli_reasons_on_another_header_and_refusals(tmp_path, capsys):
     assert "--computed" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["report", str(path), "--reasons", "Reason", "--computed"])
+
+
+def test_html_suppression_and_ie_in_recorded_mode(tmp_path, capsys):
+    page, book, ie = tmp_path / "r.html", tmp_path / "s.xlsx", tmp_path / "ie.csv"
+    argv = ["report", str(SAMPLE), "--reasons", "fail_reasons"]
+    assert main([*argv, "-o", str(page), "--ie", str(ie)]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert "Status source" in text and "NOT the same as passed" in text
+    assert "Recorded and computed fails, per criterion" in text  # the Concordance table
+    ie_rows = pd.read_csv(ie)
+    counts, _ = _independent_counts()
+    assert len(ie_rows) == sum(counts.values())  # one IE record per recorded ID, none for NR
+    assert main([*argv, "-o", str(book), "--suppress-below", "5"]) == 0
+    wb = openpyxl.load_workbook(book)
+    assert "Concordance" not in wb.sheetnames and "Recorded reasons" not in wb.sheetnames
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
+    assert summary["Not shown under suppression"] == "Concordance, Recorded reasons"
+    capsys.readouterr()
