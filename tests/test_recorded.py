@@ -86,7 +86,7 @@ def test_sample_recorded_fails_equal_the_reasons_column(sample):
 def test_sample_concordance_conserves_counts(sample):
     counts, _ = _independent_counts()
     table = concordance(sample, "NCT07103668")
-    body = table.drop(index="Total")
+    body = table.drop(index=["Total", "Screen-failed patients"])
     assert list(table.columns) == list(CONCORDANCE_COLUMNS)
     assert (body["recorded"] == body["recorded_and_computed"] + body["recorded_only"]).all()
     assert (body["computed"] == body["recorded_and_computed"] + body["computed_only"]).all()
@@ -95,6 +95,10 @@ def test_sample_concordance_conserves_counts(sample):
     computed = funnel(sk.evaluate(sample, "NCT07103668")).criteria.set_index("criterion")
     assert body["computed"].to_dict() == computed["fails"].to_dict()
     assert table.loc["Total", "recorded"] == sum(counts.values())
+    # recorded 335 = 298 failed by both + 37 NR (29 of them computed pending)
+    patients = table.loc["Screen-failed patients"]
+    assert patients.tolist() == [335, 298, 298, 37, 0, 29]
+    assert patients["recorded"] == patients["recorded_and_computed"] + patients["recorded_only"]
 
 
 def test_detection_prefers_computed_when_lab_columns_exist(sample):
@@ -207,8 +211,9 @@ def test_cli_reasons_and_computed_options(tmp_path, capsys):
     c = json.loads(comp.read_text(encoding="utf-8"))
     assert (r["source"], c["source"]) == ("recorded", "computed")
     assert (r["screen_failed"], c["screen_failed"]) == (335, 298)
-    total = r["concordance"][-1]
-    assert total["id"] == "Total" and total == {**c["concordance"][-1]}
+    total = r["concordance"][-2]
+    assert total["id"] == "Total" and total == c["concordance"][-2]
+    assert r["concordance"][-1]["id"] == "Screen-failed patients"
     assert total["recorded"] == total["recorded_and_computed"] + total["recorded_only"]
     wb = openpyxl.load_workbook(book)
     sheet = wb["Concordance"]

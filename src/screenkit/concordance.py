@@ -31,7 +31,7 @@ from screenkit.evaluate import Evaluation, evaluate
 from screenkit.protocol import Protocol, get_protocol
 from screenkit.recorded import REASONS_COLUMN, evaluate_recorded
 
-__all__ = ["CONCORDANCE_COLUMNS", "concordance", "concordance_records"]
+__all__ = ["CONCORDANCE_COLUMNS", "PATIENTS", "TOTAL", "concordance", "concordance_records"]
 
 CONCORDANCE_COLUMNS = (
     "recorded",
@@ -42,6 +42,7 @@ CONCORDANCE_COLUMNS = (
     "recorded_only_unknown",
 )
 TOTAL = "Total"
+PATIENTS = "Screen-failed patients"
 
 
 def concordance(
@@ -55,8 +56,11 @@ def concordance(
 ) -> pd.DataFrame:
     """Patients per criterion failing by record, by computation, both, or one only.
 
-    One row per protocol criterion (protocol order, index ``criterion``) and a last row
-    ``Total`` (patient-criterion pairs, the column sums). Columns: ``recorded`` (fails
+    One row per protocol criterion (protocol order, index ``criterion``), a row ``Total``
+    (patient-criterion pairs: the sums of the criterion rows) and a last row
+    ``Screen-failed patients`` (patients screen-failed by each source, whatever the
+    criterion; recorded includes "reason not recorded", and a computed pending patient
+    counts as unknown). Columns: ``recorded`` (fails
     recorded), ``computed`` (fails computed), ``recorded_and_computed``,
     ``recorded_only``, ``computed_only`` and ``recorded_only_unknown`` (of the
     recorded-only, computed status unknown). Always ``recorded = recorded_and_computed +
@@ -89,11 +93,23 @@ def concordance(
         index=pd.Index(ids, name="criterion"),
     ).astype(np.int64)
     table.loc[TOTAL] = table.sum(axis=0)
+    r_failed = (recorded.status == "screen_failed").to_numpy()
+    c_failed = (computed.status == "screen_failed").to_numpy()
+    c_pending = (computed.status == "pending").to_numpy()
+    table.loc[PATIENTS] = [
+        int(r_failed.sum()),
+        int(c_failed.sum()),
+        int((r_failed & c_failed).sum()),
+        int((r_failed & ~c_failed).sum()),
+        int((c_failed & ~r_failed).sum()),
+        int((r_failed & c_pending).sum()),
+    ]
     return table
 
 
 def concordance_records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    """The JSON shape: one ``{"id": ..., "recorded": ..., ...}`` per row (``Total`` last)."""
+    """The JSON shape: one ``{"id": ..., "recorded": ..., ...}`` per row (``Total`` and
+    ``Screen-failed patients`` last)."""
     return [
         {"id": str(cid), **{k: int(row[k]) for k in CONCORDANCE_COLUMNS}}
         for cid, row in table.iterrows()
@@ -103,9 +119,9 @@ def concordance_records(table: pd.DataFrame) -> list[dict[str, Any]]:
 def format_concordance(table: pd.DataFrame, *, all_rows: bool = False) -> str:
     """The terminal table: criteria with any recorded or computed fail (every row with
     ``all_rows``), then the total."""
-    shown = table if all_rows else table[(table["recorded"] + table["computed"]) > 0]
-    if TOTAL not in shown.index:
-        shown = pd.concat([shown, table.loc[[TOTAL]]])
+    criteria = table.drop(index=[TOTAL, PATIENTS])
+    shown = criteria if all_rows else criteria[(criteria["recorded"] + criteria["computed"]) > 0]
+    shown = pd.concat([shown, table.loc[[TOTAL, PATIENTS]]])
     head = (
         "Concordance of recorded and computed fails (patients; criteria nobody fails by "
         "either source are not shown):"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from screenkit.concordance import PATIENTS, TOTAL
 from screenkit.export.tables import Table
 from screenkit.recorded import NOT_RECORDED
 
@@ -38,11 +39,16 @@ def concordance_table(table: pd.DataFrame, evaluation: Evaluation | None = None)
     labels = {}
     if evaluation is not None:
         labels = {c.id: c.label for c in evaluation.protocol.criteria}
-    body = table.drop(index="Total")
+    body = table.drop(index=[TOTAL])
     frame = pd.DataFrame(
         {
             "Criterion": body.index.astype(str),
-            "Label": [labels.get(cid, "") for cid in body.index],
+            "Label": [
+                labels.get(cid, "")
+                if cid != PATIENTS
+                else "screen-failed by each source, any criterion (not in the total)"
+                for cid in body.index
+            ],
             "Recorded fails": body["recorded"].to_numpy(),
             "Computed fails": body["computed"].to_numpy(),
             "Both": body["recorded_and_computed"].to_numpy(),
@@ -51,7 +57,7 @@ def concordance_table(table: pd.DataFrame, evaluation: Evaluation | None = None)
             "Recorded only, computed unknown": body["recorded_only_unknown"].to_numpy(),
         }
     )
-    total = table.loc["Total"]
+    total = table.loc[TOTAL]
     counts = [c for c in frame.columns if c not in ("Criterion", "Label")]
     return Table(
         "Concordance",
@@ -60,11 +66,12 @@ def concordance_table(table: pd.DataFrame, evaluation: Evaluation | None = None)
         "rules on the lab-level columns, by both, or by one only. Recorded only with the "
         "computed status unknown: the data cannot confirm the record. Recorded = both + "
         "recorded only; computed = both + computed only. The total counts patient-criterion "
-        "pairs.",
+        "pairs over the criterion rows; the Screen-failed patients row compares the overall "
+        "outcome (recorded includes NR; computed unknown = pending).",
         frame,
         dict.fromkeys(counts, "count"),
         total={
-            "Criterion": "Total",
+            "Criterion": "Total (criterion rows)",
             "Label": "",
             **{
                 col: int(total[key])
