@@ -15,6 +15,7 @@ from screenkit.datasets import sample_path
 from screenkit.errors import InputError, ScreenkitError
 from screenkit.evaluate import evaluate
 from screenkit.export import SHEETS, export_excel, export_html, export_ie, ie_frame
+from screenkit.export.excel import OPTIONAL_SHEETS
 from screenkit.export.ie import test_codes as ie_test_codes
 from screenkit.funnel import funnel
 from screenkit.normalize import load_screening
@@ -65,7 +66,7 @@ def labelled_rows(ws) -> dict:
 # ---------------------------------------------------------------- contents
 def test_sheets_in_order_and_patients_only_on_request(workbook):
     wb, _ = workbook
-    assert wb.sheetnames == list(SHEETS[:-1])
+    assert wb.sheetnames == [s for s in SHEETS if s not in OPTIONAL_SHEETS]
     assert "Patients" not in wb.sheetnames
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from screenkit.columns import COLUMNS
-from screenkit.errors import InputError
+from screenkit.errors import InputError, ScreenkitError
 from screenkit.grammar import Namespace, Num, Truth, to_boolean, to_point
 from screenkit.protocol import Protocol, get_protocol
 
@@ -59,6 +59,11 @@ class Evaluation:
     not_applicable : DataFrame of bool, one column per criterion with an ``applies``
         condition: True where the criterion does not concern the patient (E1 for a man)
         and therefore passes whatever its cells hold.
+    status_source : ``"computed"`` (the protocol's rules over lab-level columns) or
+        ``"recorded"`` (a site's recorded screen-failure reasons, see
+        :mod:`screenkit.recorded`: True there means "not recorded as failed", not "passed").
+    recorded : for a recorded evaluation, the :class:`~screenkit.recorded.RecordedReasons`
+        (IDs not in the protocol, unmatched text, the "reason not recorded" count).
     """
 
     data: pd.DataFrame
@@ -75,6 +80,8 @@ class Evaluation:
     _unknown: np.ndarray | None = field(default=None, repr=False)
     # group keys of the data (site, month), computed once and shared by what-if copies
     _cache: dict = field(default_factory=dict, repr=False)
+    status_source: str = "computed"
+    recorded: Any = None
 
     # ------------------------------------------------------------ per patient
     @property
@@ -106,8 +113,9 @@ class Evaluation:
     def to_frame(self, *, words: bool = True) -> pd.DataFrame:
         """One row per patient: ``patient_id``, ``site_id``, ``status``, then criteria.
 
-        With ``words=True`` (default) criteria read ``pass`` / ``fail`` / ``unknown``;
-        otherwise the nullable booleans are returned.
+        With ``words=True`` (default) criteria read ``pass`` / ``fail`` / ``unknown``
+        (recorded statuses: ``not recorded`` instead of ``pass``, as not listed is not
+        passed); otherwise the nullable booleans are returned.
         """
         out = pd.DataFrame(index=self.statuses.index)
         for name in ("patient_id", "site_id"):
@@ -115,7 +123,8 @@ class Evaluation:
                 out[name] = self.data[name]
         out["status"] = self.status.astype("string")
         if words:
-            labelled = {cid: _words(self.statuses[cid]) for cid in self.statuses.columns}
+            passed = "not recorded" if self.status_source == "recorded" else "pass"
+            labelled = {cid: _words(self.statuses[cid], passed) for cid in self.statuses.columns}
             out = pd.concat([out, pd.DataFrame(labelled, index=out.index)], axis=1)
         else:
             out = pd.concat([out, self.statuses], axis=1)
@@ -172,6 +181,13 @@ class Evaluation:
         >>> base.statuses["I5b"].tolist()      # the original is untouched
         [True, False]
         """
+        if self.status_source == "recorded" and overrides:
+            raise ScreenkitError(
+                "Recorded screen-failure reasons do not depend on thresholds: a parameter "
+                "change cannot re-evaluate them",
+                value=", ".join(f"{k}={v}" for k, v in overrides.items()),
+                hint="evaluate the lab-level columns (computed mode) to try other thresholds",
+            )
         values = self.protocol.check_parameters({**self.parameters, **overrides})
         changed = {n for n, v in values.items() if v != self.parameters.get(n)}
         if not changed:
@@ -230,7 +246,7 @@ class Evaluation:
     def _repr_html_(self) -> str:
         c = self.counts()
         head = (
-            f"<p><b>{self.protocol.id}</b>: {c['screened']} screened, "
+            f"<p><b>{self.protocol.id}</b> ({self.status_source}): {c['screened']} screened, "
             f"{c['eligible']} eligible, {c['screen_failed']} screen-failed, "
             f"{c['pending']} pending</p>"
         )
@@ -246,7 +262,8 @@ class Evaluation:
     def __repr__(self) -> str:
         c = self.counts()
         return (
-            f"Evaluation({self.protocol.id}: screened={c['screened']}, eligible={c['eligible']},"
+            f"Evaluation({self.protocol.id}, {self.status_source}: screened={c['screened']},"
+            f" eligible={c['eligible']},"
             f" screen_failed={c['screen_failed']}, pending={c['pending']})"
         )
 
@@ -432,6 +449,6 @@ def _unknown_matrix(statuses: pd.DataFrame) -> np.ndarray:
     return np.column_stack([statuses[c].isna().to_numpy() for c in statuses.columns])
 
 
-def _words(column: pd.Series) -> pd.Series:
-    out = np.where(column.isna(), "unknown", np.where(column.fillna(False), "pass", "fail"))
+def _words(column: pd.Series, passed: str = "pass") -> pd.Series:
+    out = np.where(column.isna(), "unknown", np.where(column.fillna(False), passed, "fail"))
     return pd.Series(out, index=column.index, dtype="string")

@@ -40,6 +40,24 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """--reasons COLUMN / --computed: which source gives the statuses (default: detected)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--reasons",
+        metavar="COLUMN",
+        help="read the statuses from the recorded screen-failure reasons in this column "
+        "(criterion IDs such as 'I5b; E7', or a criterion label); default: used when the "
+        "log has a reasons column and none of the lab-level columns the protocol reads",
+    )
+    group.add_argument(
+        "--computed",
+        action="store_true",
+        help="evaluate the protocol's rules on the lab-level columns even when the log "
+        "has a reasons column",
+    )
+
+
 def parse_params(
     items: list[str], protocol=None, *, allow_outside_range: bool = False
 ) -> dict[str, float]:
@@ -121,20 +139,52 @@ def input_files(args: argparse.Namespace) -> list[Path]:
     return [Path(p) for p in files if p is not None]
 
 
-def load_and_evaluate(args: argparse.Namespace):
-    """Load the input and evaluate the protocol; returns ``(data, evaluation)``."""
+def load_and_evaluate(args: argparse.Namespace, *, detect: bool = True):
+    """Load the input and evaluate the protocol; returns ``(data, evaluation)``.
+
+    The source of the statuses: ``--reasons COLUMN`` (recorded), ``--computed``, else
+    :func:`screenkit.recorded.choose_source` (recorded when the log has a reasons column
+    and none of the columns the protocol's rules read). The choice goes to stderr.
+    ``detect=False``: always computed (``screenkit explore``, whose dashboard evaluates
+    the lab-level columns).
+    """
     from screenkit.evaluate import evaluate
-    from screenkit.normalize import load_screening
     from screenkit.protocol import get_protocol
+    from screenkit.recorded import REASONS_COLUMN, choose_source, evaluate_recorded
 
     protocol = get_protocol(args.protocol)
     params = parse_params(
         args.param, protocol, allow_outside_range=getattr(args, "allow_outside_range", False)
     )
-    data = load_screening(
-        args.input, sheet=args.sheet, columns=args.columns, encoding=args.encoding
-    )
-    evaluation = evaluate(data, protocol, **params)
+    reasons = getattr(args, "reasons", None)
+    data = _load_with_reasons(args, reasons)
+    if reasons is not None:
+        source, why = "recorded", f"--reasons {reasons}"
+    elif getattr(args, "computed", False):
+        source, why = "computed", "--computed"
+    elif not detect:
+        source, why = "computed", f"screenkit {getattr(args, 'command', '')} evaluates the rules"
+    else:
+        source = choose_source(data, protocol)
+        why = (
+            "the log has a reasons column and none of the lab-level columns the protocol "
+            "reads; --computed to evaluate anyway"
+            if source == "recorded"
+            else "the log has lab-level columns"
+        )
+    if source == "recorded":
+        if params:
+            raise ScreenkitError(
+                "--param changes a threshold, but the statuses come from recorded reasons, "
+                "which no threshold changes",
+                value=" ".join(args.param),
+                hint="add --computed to evaluate the lab-level columns with other thresholds",
+            )
+        evaluation = evaluate_recorded(data, protocol)
+    else:
+        evaluation = evaluate(data, protocol, **params)
+    if source == "recorded" or REASONS_COLUMN in data.data.columns:
+        print(f"source: {source} ({why})", file=sys.stderr)
     for note in outside_range(protocol, evaluation.parameters):
         print(f"warning: outside the protocol's declared range: {note}", file=sys.stderr)
     problems = data.report.problems
@@ -145,3 +195,46 @@ def load_and_evaluate(args: argparse.Namespace):
             file=sys.stderr,
         )
     return data, evaluation
+
+
+def _load_with_reasons(args: argparse.Namespace, reasons: str | None):
+    """Load the log; with ``--reasons COLUMN`` make that header the reasons column
+    (another header the loader took for reasons is then left unmapped)."""
+    from screenkit.errors import InputError
+    from screenkit.normalize import _read_user_map, header_key, load_screening
+    from screenkit.recorded import REASONS_COLUMN
+
+    def load(columns):
+        return load_screening(args.input, sheet=args.sheet, columns=columns, encoding=args.encoding)
+
+    data = load(args.columns)
+    if reasons is None:
+        return data
+    headers = data.report.headers
+    named = headers[headers["header"].map(header_key) == header_key(reasons)]
+    if len(named) and all(_is_reasons(c) for c in named["canonical"]):
+        return data
+    if not len(named):
+        if header_key(reasons) == header_key(REASONS_COLUMN) and REASONS_COLUMN in data.data:
+            return data
+        raise InputError(
+            "--reasons names a column the log does not have",
+            file=args.input,
+            sheet=data.sheet,
+            column=reasons,
+            expected="one of the headers: " + ", ".join(map(str, headers["header"])),
+        )
+    user = _read_user_map(args.columns)
+    user = {k: v for k, v in user.items() if v != REASONS_COLUMN}
+    for other, canonical in zip(headers["header"], headers["canonical"], strict=True):
+        if _is_reasons(canonical):
+            user[str(other)] = None
+    user[str(named["header"].iloc[0])] = REASONS_COLUMN
+    return load(user)
+
+
+def _is_reasons(canonical) -> bool:
+    """A header map's canonical name is the reasons column (it may be ``<NA>``)."""
+    from screenkit.recorded import REASONS_COLUMN
+
+    return isinstance(canonical, str) and canonical == REASONS_COLUMN

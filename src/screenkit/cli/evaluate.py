@@ -3,7 +3,10 @@
     screenkit evaluate data/sample/screening_log.xlsx -o statuses.csv
 
 Columns: ``patient_id``, ``site_id``, ``status`` (eligible / screen_failed / pending), then
-one column per criterion ID in protocol order. Text that a spreadsheet would read as a
+one column per criterion ID in protocol order. With recorded reasons (``--reasons COLUMN``,
+or detected: a reasons column and no lab-level column) a criterion reads ``fail`` /
+``not recorded`` (never ``pass``: not listed is not passed), plus the ``NR`` column
+("reason not recorded"); the source is printed to stderr. Text that a spreadsheet would read as a
 formula (starting with = + - @) is written with a leading apostrophe.
 """
 
@@ -13,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from screenkit.cli._common import add_input_arguments, load_and_evaluate
+from screenkit.cli._common import add_input_arguments, add_source_arguments, load_and_evaluate
 from screenkit.files import safe_text
 
 
@@ -25,6 +28,7 @@ def register(subparsers) -> None:
         "patient_id, site_id, status, then pass / fail / unknown per criterion.",
     )
     add_input_arguments(parser)
+    add_source_arguments(parser)
     parser.add_argument(
         "-o", "--output", type=Path, metavar="OUT.csv", help="output CSV (default: stdout)"
     )
@@ -57,5 +61,6 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {out}: {c['screened']} patients x {len(evaluation.protocol.criteria)} criteria "
         f"({c['eligible']} eligible, {c['screen_failed']} screen-failed, {c['pending']} pending)"
+        f"; source: {evaluation.status_source}"
     )
     return 0

@@ -91,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
     from screenkit.errors import ScreenkitError
 
     check_int(args.port, "--port", low=1, high=65535)
-    _, evaluation = load_and_evaluate(args)  # fail fast, with the CLI's plain messages
+    # fail fast, with the CLI's plain messages; the dashboard evaluates the lab-level
+    # columns (recorded reasons are not shown in it)
+    _, evaluation = load_and_evaluate(args, detect=False)
     # reached only with --allow-outside-range: a slider cannot show a value off its range
     for name, value in evaluation.parameters.items():
         p = evaluation.protocol.parameters[name]

@@ -19,6 +19,13 @@ The JSON holds ``protocol``, ``screened``, ``eligible``, ``screen_failed``, ``pe
 ``criteria`` (protocol order: ``id``, ``fails``, ``unknown``, ``fails_only``,
 ``attribution``, ...) and ``funnel`` (funnel order: ``id``, ``remaining``, ...), and
 ``outside_range`` when ``--allow-outside-range`` let a ``--param`` leave its declared range.
+``source`` is ``"recorded"`` or ``"computed"`` (with ``source_note`` in words); a recorded
+report adds ``recorded`` (IDs not in the protocol, unmatched text, ``reason_not_recorded``)
+and a log holding both sources ``concordance`` (one entry per criterion, ``Total`` last).
+
+``--reasons COLUMN`` reads the statuses from the recorded reasons in COLUMN,
+``--computed`` from the lab-level columns; by default recorded reasons are used when the
+log has a reasons column and none of the columns the protocol reads.
 
 Outputs: ``-o`` may be given several times (``-o a.xlsx -o a.html`` writes both). Before
 anything is read, every output is checked against every input (the log, ``--columns``,
@@ -37,7 +44,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from screenkit.cli._common import add_input_arguments, load_and_evaluate
+from screenkit.cli._common import add_input_arguments, add_source_arguments, load_and_evaluate
 
 
 def register(subparsers) -> None:
@@ -48,6 +55,7 @@ def register(subparsers) -> None:
         "write it as an Excel workbook (.xlsx), an HTML report (.html) and JSON.",
     )
     add_input_arguments(parser)
+    add_source_arguments(parser)
     parser.add_argument(
         "-o",
         "--output",
@@ -151,7 +159,7 @@ def format_data_notes(data, evaluation, max_lines: int = 12) -> str:
     return "\n".join([head, *lines])
 
 
-def format_funnel(f, changed: list[str] | None = None) -> str:
+def format_funnel(f, changed: list[str] | None = None, source: str = "computed") -> str:
     """The funnel as a terminal table (sequential attrition + per-criterion figures)."""
     crit = f.criteria.set_index("criterion")
     steps = f.steps.set_index("criterion")
@@ -171,6 +179,14 @@ def format_funnel(f, changed: list[str] | None = None) -> str:
         f"{f.patterns.protocol_id}: {f.headline_text()}",
         *([f"thresholds changed from the protocol: {'; '.join(changed)}"] if changed else []),
         "",
+        *(
+            [
+                "recorded reasons: fails = recorded as failing it; a criterion not listed is "
+                "not recorded as failed, NOT passed; NR = reason not recorded;"
+            ]
+            if source == "recorded"
+            else []
+        ),
         "fails = fail this criterion; only = fail only this (gained if dropped); "
         "share = equal-share attribution of screen failures;",
         "excluded / remaining = sequential funnel in this order",
@@ -196,7 +212,9 @@ def run(args: argparse.Namespace) -> int:
             hint="drop --patients / --identified, or drop --suppress-below",
         )
     from screenkit.cli._common import input_files, outside_range
+    from screenkit.concordance import concordance_records, format_concordance
     from screenkit.outputs import fix_html, fix_xlsx, json_text, plan_outputs, write_all
+    from screenkit.recorded import source_sentence
 
     outputs = {"--json": args.json, "--ie": args.ie}
     several = len(args.output) > 1
@@ -206,7 +224,14 @@ def run(args: argparse.Namespace) -> int:
     planned = plan_outputs(outputs, input_files(args), force=args.force)
     data, evaluation = load_and_evaluate(args)
     result = funnel(evaluation, order=_ids(args.order), exclude=_ids(args.exclude))
-    print(format_funnel(result, changed=changed_parameters(args.protocol, evaluation)))
+    print(f"Source: {source_sentence(evaluation)}\n")
+    changed = changed_parameters(args.protocol, evaluation)
+    print(format_funnel(result, changed=changed, source=evaluation.status_source))
+    if evaluation.recorded is not None:
+        print("\nRecorded reasons:\n" + "\n".join(f"  {x}" for x in evaluation.recorded.notes()))
+    agreement = _concordance(data, evaluation)
+    if agreement is not None:
+        print("\n" + format_concordance(agreement))
     block = format_data_notes(data, evaluation)
     if block:
         print("\n" + block)
@@ -214,6 +239,12 @@ def run(args: argparse.Namespace) -> int:
     writers = []
     if args.json is not None:
         payload = result.to_dict()
+        payload["source"] = evaluation.status_source
+        payload["source_note"] = source_sentence(evaluation)
+        if evaluation.recorded is not None:
+            payload["recorded"] = evaluation.recorded.to_dict()
+        if agreement is not None:
+            payload["concordance"] = concordance_records(agreement)
         payload["parameters"] = dict(evaluation.parameters)
         payload["input"] = str(args.input)
         if outside:
@@ -224,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
         fmt = _format(out)
 
         def write_report(tmp, fmt=fmt):
-            _write(tmp, result, evaluation, data, args, fmt=fmt)
+            _write(tmp, result, evaluation, data, args, fmt=fmt, concordance=agreement)
             (fix_xlsx if fmt == "xlsx" else fix_html)(tmp)
 
         writers.append((out, write_report))
@@ -255,7 +286,23 @@ def _format(out: Path) -> str:
     )
 
 
-def _write(out: Path, result, evaluation, data, args, fmt: str | None = None) -> None:
+def _concordance(data, evaluation):
+    """The concordance table when the log holds both sources (reasons and lab-level
+    columns), else None; computed with the same thresholds as the report."""
+    from screenkit.concordance import concordance
+    from screenkit.recorded import has_both_sources, protocol_of
+
+    protocol = protocol_of(evaluation)
+    if not has_both_sources(data, protocol):
+        return None
+    if evaluation.status_source == "recorded":
+        return concordance(data, protocol, recorded=evaluation)
+    return concordance(data, protocol, computed=evaluation)
+
+
+def _write(
+    out: Path, result, evaluation, data, args, fmt: str | None = None, concordance=None
+) -> None:
     from screenkit.export import export_excel, export_html
 
     write = export_excel if (fmt or _format(out)) == "xlsx" else export_html
@@ -268,4 +315,5 @@ def _write(out: Path, result, evaluation, data, args, fmt: str | None = None) ->
         identified=args.identified,
         suppress_below=args.suppress_below,
         overwrite=True,
+        concordance=concordance,
     )

@@ -37,6 +37,7 @@ from screenkit.export.listings import (
     report_meta,
 )
 from screenkit.export.privacy import Suppression, check_k, pseudonymise
+from screenkit.export.recorded import recorded_tables
 from screenkit.export.tables import (
     Table,
     combinations_hidden,
@@ -49,6 +50,7 @@ from screenkit.export.tables import (
     reasons_frame,
     suppression_for,
 )
+from screenkit.recorded import source_sentence
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
@@ -84,6 +86,7 @@ def build_content(
     top_combinations: int = 20,
     top_reasons: int = 5,
     now: datetime | None = None,
+    concordance: pd.DataFrame | None = None,
 ) -> Content:
     """Build the display tables of a report (see the module docstring).
 
@@ -120,6 +123,9 @@ def build_content(
     tables["Data issues"] = issues_table(
         data, evaluation, patients, identified, pseudo, suppress_below=k
     )
+    extra = recorded_tables(evaluation, concordance)
+    if k is None:
+        tables.update(extra)
     tables["Protocol"] = protocol_table(protocol, f)
     if patients and evaluation is not None:
         tables["Patients"] = patients_table(evaluation, f, identified, pseudo)
@@ -130,10 +136,15 @@ def build_content(
         if identified
         else "pseudonymised IDs"
     )
+    meta = report_meta(f, protocol, data, now or datetime.now(UTC), sup, patients, identified)
+    if evaluation is not None:
+        meta.insert(min(2, len(meta)), ("Status source", source_sentence(evaluation)))
+    if k is not None and extra:
+        meta.append(("Not shown under suppression", ", ".join(extra)))
     return Content(
         protocol_id=f.patterns.protocol_id,
         title=f"Screening report: {f.patterns.protocol_id or 'protocol'}",
-        meta=report_meta(f, protocol, data, now or datetime.now(UTC), sup, patients, identified),
+        meta=meta,
         headline=headline,
         headline_text=headline_sentence(headline),
         reasons=reasons_frame(f, criteria, top_reasons),

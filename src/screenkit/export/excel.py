@@ -1,7 +1,8 @@
 """The Excel workbook trial teams receive: :func:`export_excel`.
 
 Sheets: **Summary**, **Funnel**, **Criteria**, **Combinations**, **By site**, **By month**,
-**Data issues**, **Protocol** and, only on request, **Patients**. Every table is an Excel
+**Data issues**, **Concordance** and **Recorded reasons** (when the log holds them),
+**Protocol** and, only on request, **Patients**. Every table is an Excel
 table (filters, banded rows) under a title and a one-line explanation, with frozen header
 rows, number and percent formats, sized columns, landscape fit-to-width printing, and
 native charts (the funnel, the top criteria).
@@ -56,9 +57,9 @@ if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
     from screenkit.funnel import Funnel
 
-__all__ = ["SHEETS", "export_excel", "write_workbook"]
+__all__ = ["OPTIONAL_SHEETS", "SHEETS", "export_excel", "write_workbook"]
 
-#: Sheet names, in order (``Patients`` only with ``patients=True``).
+#: Sheet names, in order (the :data:`OPTIONAL_SHEETS` only when there is something to show).
 SHEETS = (
     "Summary",
     "Funnel",
@@ -67,9 +68,14 @@ SHEETS = (
     "By site",
     "By month",
     "Data issues",
+    "Concordance",
+    "Recorded reasons",
     "Protocol",
     "Patients",
 )
+#: Sheets written only on request or when the data hold them: Concordance (a log with both
+#: recorded reasons and lab-level columns), Recorded reasons (recorded mode), Patients.
+OPTIONAL_SHEETS = ("Concordance", "Recorded reasons", "Patients")
 FORMATS = {"count": "#,##0", "int": "0", "pct": "0.0%", "decimal": "0.0"}
 NAVY = "1F3864"
 HEADER_FILL = PatternFill("solid", start_color=NAVY, end_color=NAVY)
@@ -91,6 +97,7 @@ def export_excel(
     identified: bool = False,
     suppress_below: int | None = None,
     overwrite: bool = False,
+    concordance: pd.DataFrame | None = None,
 ) -> Path:
     """Write the screening workbook to ``path`` (``.xlsx``) and return the path.
 
@@ -107,6 +114,8 @@ def export_excel(
         ``patients``).
     suppress_below : show counts under this number as ``<k``, with complementary
         suppression (cannot be combined with a patient listing).
+    concordance : a :func:`screenkit.concordance.concordance` table, written as the
+        Concordance sheet (not under suppression).
     overwrite : replace an existing file (never the input file).
 
     The file is written to a temporary file in the same folder and renamed into place,
@@ -120,6 +129,7 @@ def export_excel(
         patients=patients,
         identified=identified,
         suppress_below=suppress_below,
+        concordance=concordance,
     )
     return atomic_write(out, lambda tmp: write_workbook(content).save(tmp))
 

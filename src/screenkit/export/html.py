@@ -64,6 +64,7 @@ def export_html(
     identified: bool = False,
     suppress_below: int | None = None,
     overwrite: bool = False,
+    concordance: pd.DataFrame | None = None,
 ) -> Path:
     """Write the HTML report to ``path``; same options as
     :func:`~screenkit.export.excel.export_excel`. Returns the path."""
@@ -75,6 +76,7 @@ def export_html(
         patients=patients,
         identified=identified,
         suppress_below=suppress_below,
+        concordance=concordance,
     )
     page = render_html(content)
     return atomic_write(out, lambda tmp: tmp.write_text(page, encoding="utf-8"))

@@ -89,6 +89,9 @@ def ie_frame(evaluation: Evaluation, studyid: str | None = None) -> pd.DataFrame
             column="patient_id",
             expected="a screening log with a patient ID column",
         )
+    from screenkit.recorded import protocol_of
+
+    protocol = protocol_of(evaluation)  # recorded mode: no IE record for "not recorded"
     ids = protocol.ids
     kinds = [c.kind for c in protocol.criteria]
     codes = dict(zip(ids, test_codes(ids, kinds), strict=True))

@@ -1,0 +1,139 @@
+"""Concordance of recorded and computed screen failures, per criterion.
+
+When one log holds both lab-level columns and the site's recorded reasons, monitors ask
+whether the two agree. :func:`concordance` evaluates both sources and counts, for every
+protocol criterion, the patients failing it by both, by the record only and by the
+computation only. A patient recorded as failing a criterion whose computed status is
+unknown counts as ``recorded_only`` (and in ``recorded_only_unknown``): the data could not
+confirm the record, which is not a disagreement either way.
+
+>>> import pandas as pd
+>>> log = pd.DataFrame({
+...     "spo2": pd.array([94, 94, 99, None], dtype="Float64"),
+...     "fail_reasons": pd.array(["E7", None, "E7", "E7"], dtype="string"),
+... })
+>>> table = concordance(log, "NCT07103668")
+>>> table.loc["E7"].tolist()
+[3, 2, 1, 2, 1, 1]
+>>> list(table.columns)  # doctest: +NORMALIZE_WHITESPACE
+['recorded', 'computed', 'recorded_and_computed', 'recorded_only', 'computed_only',
+ 'recorded_only_unknown']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from screenkit.evaluate import Evaluation, evaluate
+from screenkit.protocol import Protocol, get_protocol
+from screenkit.recorded import REASONS_COLUMN, evaluate_recorded
+
+__all__ = ["CONCORDANCE_COLUMNS", "PATIENTS", "TOTAL", "concordance", "concordance_records"]
+
+CONCORDANCE_COLUMNS = (
+    "recorded",
+    "computed",
+    "recorded_and_computed",
+    "recorded_only",
+    "computed_only",
+    "recorded_only_unknown",
+)
+TOTAL = "Total"
+PATIENTS = "Screen-failed patients"
+
+
+def concordance(
+    data: Any,
+    protocol: Protocol | str = "NCT07103668",
+    *,
+    column: str = REASONS_COLUMN,
+    computed: Evaluation | None = None,
+    recorded: Evaluation | None = None,
+    **param_overrides: float,
+) -> pd.DataFrame:
+    """Patients per criterion failing by record, by computation, both, or one only.
+
+    One row per protocol criterion (protocol order, index ``criterion``), a row ``Total``
+    (patient-criterion pairs: the sums of the criterion rows) and a last row
+    ``Screen-failed patients`` (patients screen-failed by each source, whatever the
+    criterion; recorded includes "reason not recorded", and a computed pending patient
+    counts as unknown). Columns: ``recorded`` (fails
+    recorded), ``computed`` (fails computed), ``recorded_and_computed``,
+    ``recorded_only``, ``computed_only`` and ``recorded_only_unknown`` (of the
+    recorded-only, computed status unknown). Always ``recorded = recorded_and_computed +
+    recorded_only`` and ``computed = recorded_and_computed + computed_only``.
+
+    ``computed`` / ``recorded``: evaluations already made from ``data`` (else both are
+    evaluated here, the computed one with ``param_overrides``).
+    """
+    protocol = get_protocol(protocol)
+    if computed is None:
+        computed = evaluate(data, protocol, **param_overrides)
+    if recorded is None:
+        recorded = evaluate_recorded(data, protocol, column=column)
+    ids = [c.id for c in computed.protocol.criteria]
+    c_fails, c_unknown = computed.matrices()
+    r_fails, _ = recorded.matrices()
+    position = {cid: i for i, cid in enumerate(recorded.protocol.ids)}
+    r_fails = r_fails[:, [position[cid] for cid in ids]]
+    both = r_fails & c_fails
+    r_only = r_fails & ~c_fails
+    table = pd.DataFrame(
+        {
+            "recorded": r_fails.sum(axis=0),
+            "computed": c_fails.sum(axis=0),
+            "recorded_and_computed": both.sum(axis=0),
+            "recorded_only": r_only.sum(axis=0),
+            "computed_only": (c_fails & ~r_fails).sum(axis=0),
+            "recorded_only_unknown": (r_only & c_unknown).sum(axis=0),
+        },
+        index=pd.Index(ids, name="criterion"),
+    ).astype(np.int64)
+    table.loc[TOTAL] = table.sum(axis=0)
+    r_failed = (recorded.status == "screen_failed").to_numpy()
+    c_failed = (computed.status == "screen_failed").to_numpy()
+    c_pending = (computed.status == "pending").to_numpy()
+    table.loc[PATIENTS] = [
+        int(r_failed.sum()),
+        int(c_failed.sum()),
+        int((r_failed & c_failed).sum()),
+        int((r_failed & ~c_failed).sum()),
+        int((c_failed & ~r_failed).sum()),
+        int((r_failed & c_pending).sum()),
+    ]
+    return table
+
+
+def concordance_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The JSON shape: one ``{"id": ..., "recorded": ..., ...}`` per row (``Total`` and
+    ``Screen-failed patients`` last)."""
+    return [
+        {"id": str(cid), **{k: int(row[k]) for k in CONCORDANCE_COLUMNS}}
+        for cid, row in table.iterrows()
+    ]
+
+
+def format_concordance(table: pd.DataFrame, *, all_rows: bool = False) -> str:
+    """The terminal table: criteria with any recorded or computed fail (every row with
+    ``all_rows``), then the total."""
+    criteria = table.drop(index=[TOTAL, PATIENTS])
+    shown = criteria if all_rows else criteria[(criteria["recorded"] + criteria["computed"]) > 0]
+    shown = pd.concat([shown, table.loc[[TOTAL, PATIENTS]]])
+    head = (
+        "Concordance of recorded and computed fails (patients; criteria nobody fails by "
+        "either source are not shown):"
+        if not all_rows
+        else "Concordance of recorded and computed fails (patients):"
+    )
+    renamed = shown.rename(
+        columns={
+            "recorded_and_computed": "both",
+            "recorded_only": "rec_only",
+            "computed_only": "comp_only",
+            "recorded_only_unknown": "rec_only_unknown",
+        }
+    )
+    return head + "\n" + renamed.to_string()

@@ -1,0 +1,432 @@
+"""Recorded-reasons mode: a site's screening log of failed criteria as a status frame.
+
+Many logs hold no lab values, only the criteria each patient failed as the site recorded
+them (``I5b; E7``, ``i3a,e3``, or one free-text primary reason) and whether the patient
+was randomized. :func:`evaluate_recorded` turns such a log into the same
+:class:`~screenkit.evaluate.Evaluation` the computed evaluation gives, so the funnel,
+attribution, combinations, by-site and by-month code is the same. Its
+``status_source`` is ``"recorded"``.
+
+How a log is read (decisions a biostatistician would take, stated once here):
+
+- **Listed = failed.** A criterion listed in a patient's reasons cell is False (fails).
+- **Not listed = not recorded as failed**, which is not "passed": it is stored as True so
+  that the funnel, pattern and status code run unchanged, and every output says
+  ``source: recorded`` and reads it as "not recorded as failed" (``to_frame`` writes
+  ``not recorded``, never ``pass``).
+- **Screen failure** = a reasons cell that is not blank, or the outcome column
+  (``randomized``, else ``enrolled``) reading no: a screened patient who was not
+  randomized is a screen failure, as in CDISC (consent withdrawn before randomization
+  included). Outcome yes with nothing recorded = eligible (randomized). Outcome blank
+  with nothing recorded = pending. No outcome column at all: nothing recorded = eligible
+  by record.
+- **"Reason not recorded"** is a pseudo-criterion ``NR`` appended after the protocol's
+  criteria: it fails for a screen failure with no recognised protocol criterion (a blank
+  cell for a patient not randomized, only an ID the protocol lacks, only unmatched text),
+  and is unknown for a pending patient. So ``screened = eligible + screen_failed +
+  pending`` holds, and the funnel shows the count as its own row.
+- **IDs are matched case-insensitively** to the protocol (``i3A`` -> ``I3a``). IDs the
+  protocol lacks are never dropped: :attr:`RecordedReasons.unknown_ids` lists each with
+  its patients (``I2`` where the protocol has ``I2a`` / ``I2b`` says so).
+- **Free text** (a cell without IDs, or what is left beside them) is matched to a
+  criterion label, case-insensitively: the label exactly, else the one label the text
+  contains (several: ambiguous, not matched). Otherwise it is listed in
+  :attr:`RecordedReasons.unmatched_text` with its patients.
+- Thresholds do not change a recorded reason: ``with_parameters`` refuses.
+
+>>> import pandas as pd
+>>> log = pd.DataFrame({
+...     "patient_id": ["P1", "P2", "P3", "P4"],
+...     "fail_reasons": pd.array(["I5b; E7", "i3a,e3", None, None], dtype="string"),
+...     "randomized": pd.array([False, False, False, True], dtype="boolean"),
+... })
+>>> result = evaluate_recorded(log, "NCT07103668")
+>>> result.status_source, result.counts()
+('recorded', {'screened': 4, 'eligible': 1, 'screen_failed': 3, 'pending': 0})
+>>> result.to_frame()[["patient_id", "status", "I5b", "E3", "NR"]]
+    patient_id         status           I5b           E3            NR
+0           P1  screen_failed          fail  not recorded  not recorded
+1           P2  screen_failed  not recorded          fail  not recorded
+2           P3  screen_failed  not recorded  not recorded          fail
+3           P4       eligible  not recorded  not recorded  not recorded
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from screenkit.errors import InputError, ProtocolError
+from screenkit.evaluate import Evaluation, _unwrap
+from screenkit.grammar.compile import Rule
+from screenkit.protocol import Criterion, Protocol, get_protocol
+from screenkit.reasons import parse_reasons
+
+__all__ = [
+    "NOT_RECORDED",
+    "OUTCOME_COLUMNS",
+    "REASONS_COLUMN",
+    "RecordedReasons",
+    "choose_source",
+    "evaluate_recorded",
+    "has_both_sources",
+    "match_label",
+    "protocol_of",
+    "source_sentence",
+]
+
+#: The pseudo-criterion ID of "screen failure, reason not recorded".
+NOT_RECORDED = "NR"
+NOT_RECORDED_LABEL = "Reason not recorded (screen failure with no protocol criterion recorded)"
+#: The canonical reasons column (headers such as "Screen fail reason" map onto it).
+REASONS_COLUMN = "fail_reasons"
+#: Columns giving the screening outcome, first found wins (False = screen failure).
+OUTCOME_COLUMNS = ("randomized", "enrolled")
+
+
+@dataclass(frozen=True)
+class RecordedReasons:
+    """What a recorded-reasons log held beyond the statuses (nothing is dropped).
+
+    Attributes
+    ----------
+    column : the reasons column read.
+    outcome_column : ``randomized`` / ``enrolled``, or None when the log has neither.
+    not_recorded : screen failures with no recognised protocol criterion (the ``NR`` row).
+    conflicts : patients with the outcome yes (randomized) and a reason recorded.
+    unknown_ids : ``id``, ``patients``, ``not_recorded`` (of them, with no protocol
+        criterion recorded), ``note``; IDs the protocol lacks.
+    unmatched_text : ``text``, ``patients``: free text matched to no criterion label.
+    label_matches : ``text``, ``criterion``, ``patients``: free text read as a criterion.
+    """
+
+    column: str
+    outcome_column: str | None
+    not_recorded: int
+    conflicts: int
+    unknown_ids: pd.DataFrame
+    unmatched_text: pd.DataFrame
+    label_matches: pd.DataFrame
+
+    def notes(self) -> list[str]:
+        """Plain-text lines for the terminal (IDs not in the protocol, unmatched text...)."""
+        lines = [
+            f"screen failures with no protocol criterion recorded (row {NOT_RECORDED}): "
+            f"{self.not_recorded}"
+        ]
+        for row in self.unknown_ids.itertuples():
+            note = f"; {row.note}" if row.note else ""
+            lines.append(
+                f"ID not in the protocol: {row.id} for {row.patients} patient(s) "
+                f"({row.not_recorded} with no protocol criterion recorded{note})"
+            )
+        for row in self.label_matches.itertuples():
+            lines.append(
+                f"free text read as {row.criterion} (its label): {row.text!r} "
+                f"for {row.patients} patient(s)"
+            )
+        for row in self.unmatched_text.itertuples():
+            lines.append(
+                f"unmatched text (no criterion label): {row.text!r} for {row.patients} patient(s)"
+            )
+        if self.conflicts:
+            lines.append(
+                f"{self.conflicts} patient(s) {self.outcome_column} yet with a reason "
+                "recorded: counted as screen failures (listed = failed)"
+            )
+        return lines
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape (under ``"recorded"`` in ``screenkit report --json``)."""
+        return {
+            "column": self.column,
+            "outcome_column": self.outcome_column,
+            "reason_not_recorded": self.not_recorded,
+            "outcome_conflicts": self.conflicts,
+            "unknown_ids": _records(self.unknown_ids),
+            "unmatched_text": _records(self.unmatched_text),
+            "label_matches": _records(self.label_matches),
+        }
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: (int(v) if isinstance(v, np.integer) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def source_sentence(evaluation: Evaluation) -> str:
+    """Where the statuses come from, in words (terminal, workbook Summary, HTML).
+
+    >>> import pandas as pd
+    >>> from screenkit.evaluate import evaluate
+    >>> source_sentence(evaluate(pd.DataFrame({"spo2": [99.0]}), "NCT07103668"))[:40]
+    'computed: each criterion evaluated from '
+    """
+    recorded = getattr(evaluation, "recorded", None)
+    if getattr(evaluation, "status_source", "computed") != "recorded" or recorded is None:
+        return (
+            "computed: each criterion evaluated from the log's lab-level columns by the "
+            "protocol's rules (pass / fail / unknown)"
+        )
+    outcome = (
+        f"; screen failure = a reason recorded or {recorded.outcome_column} = no"
+        if recorded.outcome_column
+        else "; no outcome column, so a patient with nothing recorded counts as eligible"
+    )
+    return (
+        f"recorded: the screen-failure reasons the site recorded in column "
+        f"'{recorded.column}'. A criterion listed = failed; not listed = not recorded as "
+        f"failed, which is NOT the same as passed{outcome}. {NOT_RECORDED} = screen "
+        "failure with no protocol criterion recorded"
+    )
+
+
+def choose_source(data: Any, protocol: Protocol | str = "NCT07103668") -> str:
+    """``"recorded"`` when the log has a reasons column and none of the columns the
+    protocol's rules read; else ``"computed"``.
+
+    >>> import pandas as pd
+    >>> choose_source(pd.DataFrame({"fail_reasons": ["I1"]}))
+    'recorded'
+    >>> choose_source(pd.DataFrame({"fail_reasons": ["I1"], "spo2": [99.0]}))
+    'computed'
+    """
+    protocol = get_protocol(protocol)
+    frame, _, _ = _unwrap(data)
+    if REASONS_COLUMN not in frame.columns:
+        return "computed"
+    needed = set().union(*(protocol.columns_needed(c.id) for c in protocol.criteria))
+    return "computed" if needed & set(frame.columns) else "recorded"
+
+
+def has_both_sources(data: Any, protocol: Protocol | str = "NCT07103668") -> bool:
+    """True when the log has a reasons column AND a column the protocol's rules read, so
+    that :func:`screenkit.concordance.concordance` can compare the two.
+
+    >>> import pandas as pd
+    >>> has_both_sources(pd.DataFrame({"fail_reasons": ["E7"], "spo2": [94.0]}))
+    True
+    """
+    protocol = get_protocol(protocol)
+    frame, _, _ = _unwrap(data)
+    return REASONS_COLUMN in frame.columns and choose_source(frame, protocol) == "computed"
+
+
+def protocol_of(evaluation: Evaluation) -> Protocol:
+    """The evaluation's protocol without the ``NR`` pseudo-criterion of recorded mode."""
+    protocol = evaluation.protocol
+    if evaluation.status_source != "recorded":
+        return protocol
+    return replace(protocol, criteria=tuple(c for c in protocol.criteria if c.id != NOT_RECORDED))
+
+
+def evaluate_recorded(
+    data: Any, protocol: Protocol | str = "NCT07103668", *, column: str = REASONS_COLUMN
+) -> Evaluation:
+    """The status frame of a recorded-reasons log (see the module docstring).
+
+    Parameters
+    ----------
+    data : a :class:`~screenkit.normalize.ScreeningData` or a canonical DataFrame.
+    protocol : the protocol whose criterion IDs and labels the reasons name.
+    column : the reasons column of the canonical frame (default ``fail_reasons``).
+
+    Returns
+    -------
+    Evaluation with ``status_source == "recorded"``, the protocol's criteria plus the
+    pseudo-criterion ``NR``, and ``recorded`` (:class:`RecordedReasons`).
+    """
+    protocol = get_protocol(protocol)
+    frame, _, _ = _unwrap(data)
+    if column not in frame.columns:
+        raise InputError(
+            f"The log has no reasons column {column!r}",
+            file=getattr(data, "source", None),
+            column=column,
+            expected="one of the columns found: " + ", ".join(map(str, frame.columns)),
+            hint="name the column holding the recorded screen-failure reasons with --reasons",
+        )
+    if NOT_RECORDED in protocol.ids:
+        raise ProtocolError(
+            f"Protocol {protocol.id} has a criterion {NOT_RECORDED!r}, the ID recorded-reasons "
+            "mode gives to 'reason not recorded'",
+            hint="rename that criterion in a copy of the protocol file",
+        )
+    ids = protocol.ids
+    n, k = len(frame), len(ids)
+    cells = frame[column].astype("string").str.strip()
+    blank = cells.isna() | (cells == "")
+    codes, uniques = pd.factorize(cells.where(~blank), use_na_sentinel=True)
+    per_cell = [_read_cell(text, protocol) for text in uniques]
+    cell_fails = np.zeros((len(uniques) + 1, k), bool)  # last row: the blank cell
+    for u, (known, _, _, _) in enumerate(per_cell):
+        cell_fails[u, [ids.index(c) for c in known]] = True
+    codes = np.where(codes < 0, len(uniques), codes)
+    fails = cell_fails[codes]
+    any_known = fails.any(axis=1)
+    nonblank = ~blank.to_numpy()
+
+    outcome_column = next((c for c in OUTCOME_COLUMNS if c in frame.columns), None)
+    if outcome_column is not None:
+        outcome = frame[outcome_column].astype("boolean")
+        said_no = outcome.eq(False).fillna(False).to_numpy(bool)
+        said_yes = outcome.eq(True).fillna(False).to_numpy(bool)
+        outcome_unknown = outcome.isna().to_numpy()
+    else:
+        said_no = said_yes = np.zeros(n, bool)
+        outcome_unknown = np.zeros(n, bool)
+    nr_fail = ~any_known & (nonblank | said_no)
+    nr_unknown = ~any_known & ~nonblank & outcome_unknown
+
+    statuses = pd.DataFrame(
+        {cid: pd.array(~fails[:, j], dtype="boolean") for j, cid in enumerate(ids)},
+        index=frame.index,
+    )
+    nr = pd.array(~nr_fail, dtype="boolean")
+    nr[nr_unknown] = pd.NA
+    statuses[NOT_RECORDED] = nr
+    all_fails = np.column_stack([fails, nr_fail])
+    unknown = np.zeros((n, k + 1), bool)
+    unknown[:, k] = nr_unknown
+
+    patients_per_cell = np.bincount(codes, minlength=len(uniques) + 1)
+    nr_per_cell = np.bincount(codes, weights=nr_fail, minlength=len(uniques) + 1)
+    recorded = RecordedReasons(
+        column=column,
+        outcome_column=outcome_column,
+        not_recorded=int(nr_fail.sum()),
+        conflicts=int((said_yes & nonblank).sum()),
+        unknown_ids=_unknown_id_table(per_cell, patients_per_cell, nr_per_cell, ids),
+        unmatched_text=_tally(
+            [(t,) for _, _, texts, _ in per_cell for t in texts],
+            [patients_per_cell[u] for u, (_, _, texts, _) in enumerate(per_cell) for _ in texts],
+            ["text"],
+        ),
+        label_matches=_tally(
+            [m for _, _, _, matches in per_cell for m in matches],
+            [patients_per_cell[u] for u, (_, _, _, ms) in enumerate(per_cell) for _ in ms],
+            ["text", "criterion"],
+        ),
+    )
+    extended = replace(protocol, criteria=(*protocol.criteria, _not_recorded_criterion()))
+    return Evaluation(
+        data=frame,
+        protocol=extended,
+        parameters=protocol.parameter_values(),
+        statuses=statuses,
+        derived=pd.DataFrame(index=frame.index),
+        missing_columns={cid: () for cid in extended.ids},
+        source=data if frame is not data else None,
+        not_applicable=None,
+        _fails=all_fails,
+        _unknown=unknown,
+        status_source="recorded",
+        recorded=recorded,
+    )
+
+
+def _not_recorded_criterion() -> Criterion:
+    """The ``NR`` pseudo-criterion; its rule is never evaluated (the text says why)."""
+    rule = Rule(
+        text="(recorded: a screen failure with no protocol criterion in the reasons column)",
+        tree=ast.parse("False", mode="eval"),
+        kind="truth",
+        columns=frozenset(),
+        parameters=frozenset(),
+        derived=frozenset(),
+    )
+    return Criterion(
+        id=NOT_RECORDED,
+        kind="exclusion",
+        label=NOT_RECORDED_LABEL,
+        rule=rule,
+        source="screenkit recorded-reasons mode (not a protocol criterion)",
+    )
+
+
+def _read_cell(
+    text: str, protocol: Protocol
+) -> tuple[list[str], list[str], list[str], list[tuple[str, str]]]:
+    """``(protocol IDs, IDs not in the protocol, unmatched texts, (text, ID) label matches)``."""
+    by_key = {cid.casefold(): cid for cid in protocol.ids}
+    found, leftover = parse_reasons(text)
+    known: list[str] = []
+    unknown: list[str] = []
+    for token in found:
+        cid = by_key.get(token.casefold())
+        if cid is None:
+            unknown.append(token)
+        elif cid not in known:
+            known.append(cid)
+    unmatched: list[str] = []
+    matches: list[tuple[str, str]] = []
+    if leftover:
+        free = text.strip() if not found else " ".join(leftover)
+        cid = match_label(free, protocol)
+        if cid is None:
+            unmatched.append(free)
+        else:
+            matches.append((free, cid))
+            if cid not in known:
+                known.append(cid)
+    return known, unknown, unmatched, matches
+
+
+def match_label(text: str, protocol: Protocol) -> str | None:
+    """The criterion whose label ``text`` is (case-insensitively) or contains; None
+    when there is none or the text contains several labels.
+
+    >>> p = get_protocol("NCT07103668")
+    >>> match_label("ecog 0-1", p), match_label("Not ECOG 0-1 (ECOG 2)", p)
+    ('I6', 'I6')
+    >>> match_label("withdrew consent", p) is None
+    True
+    """
+    folded = " ".join(text.casefold().split())
+    labels = {c.id: " ".join(c.label.casefold().split()) for c in protocol.criteria}
+    exact = [cid for cid, label in labels.items() if label == folded]
+    if len(exact) == 1:
+        return exact[0]
+    contained = [cid for cid, label in labels.items() if label and label in folded]
+    return contained[0] if len(contained) == 1 else None
+
+
+def _unknown_id_table(per_cell, patients, nr_patients, ids: list[str]) -> pd.DataFrame:
+    counts: dict[str, list[float]] = {}
+    for u, (_, unknown, _, _) in enumerate(per_cell):
+        for token in unknown:
+            entry = counts.setdefault(token, [0, 0])
+            entry[0] += patients[u]
+            entry[1] += nr_patients[u]
+    rows = []
+    for token, (n, nr) in counts.items():
+        children = [c for c in ids if c.casefold().startswith(token.casefold()) and c != token]
+        children = [c for c in children if c[len(token) :].isalpha()]
+        rows.append(
+            {
+                "id": token,
+                "patients": int(n),
+                "not_recorded": int(nr),
+                "note": f"the protocol has {', '.join(children)}" if children else "",
+            }
+        )
+    out = pd.DataFrame(rows, columns=["id", "patients", "not_recorded", "note"])
+    return out.sort_values(["patients", "id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _tally(keys: list[tuple], weights: list, names: list[str]) -> pd.DataFrame:
+    totals: dict[tuple, int] = {}
+    for key, w in zip(keys, weights, strict=True):
+        totals[key] = totals.get(key, 0) + int(w)
+    out = pd.DataFrame(
+        [(*key, n) for key, n in totals.items()], columns=[*names, "patients"]
+    ).astype({"patients": "int64"})
+    return out.sort_values(
+        ["patients", *names], ascending=[False, *[True] * len(names)]
+    ).reset_index(drop=True)
