@@ -169,7 +169,7 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
             if outside:
                 notes.append(
                     f"{name.upper()} has {len(outside)} subject(s) not in DM (not counted as "
-                    f"screened): {', '.join(outside[:5])}{' ...' if len(outside) > 5 else ''}"
+                    "screened)"
                 )
     if "ARMNRS" in dm.columns and "ARMCD" in dm.columns:
         both = dm["ARMCD"].notna() & (
@@ -196,10 +196,7 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
         ie_subjects = set(study.ie["USUBJID"].dropna().astype(str))
         waived = sorted(ie_subjects & set(dm.loc[rand.to_numpy(), "USUBJID"].astype(str)))
         if waived:
-            notes.append(
-                f"{len(waived)} randomized subject(s) have IE records (a waiver?): "
-                f"{', '.join(waived[:5])}"
-            )
+            notes.append(f"{len(waived)} randomized subject(s) have IE records (a waiver?)")
         silent = sorted(set(dm.loc[failed.to_numpy(), "USUBJID"].astype(str)) - ie_subjects)
         if silent:
             notes.append(f"{len(silent)} screen failure(s) have no IE record (reason not recorded)")
