@@ -383,3 +383,31 @@ def test_cli_folder_without_dm_exits_2(tmp_path, capsys):
 def test_cli_refuses_other_output_suffix(tmp_path, capsys):
     assert main(["sdtm", str(PILOT), "-o", str(tmp_path / "s.csv")]) == 2
     assert ".xlsx or .html" in capsys.readouterr().err
+
+
+def test_ie_without_ti_lists_the_ie_codes(tmp_path):
+    ie = pd.DataFrame({"USUBJID": ["A", "B", "B"], "IETESTCD": ["INCL02", "INCL02", "EXCL01"],
+                       "IECAT": ["INCLUSION", "INCLUSION", "EXCLUSION"],
+                       "IEORRES": ["N", "N", "N"]})  # fmt: skip
+    s = summarize_sdtm(load_sdtm(write_csvs(tmp_path, dm=DM3, ie=ie)))
+    assert s.to_dict()["criteria"] == {"INCL02": 2, "EXCL01": 0}
+    assert "no TI domain: criteria listed as IE names them" in s.notes
+
+
+def test_two_recorded_versions_for_one_subject_are_refused(tmp_path):
+    dm = DM3.assign(TIVERS=["V1", "V1", "V1"])
+    ie = pd.DataFrame({"USUBJID": ["A"], "IETESTCD": ["INCL01"], "IECAT": ["INCLUSION"],
+                       "IEORRES": ["N"], "TIVERS": ["V2"]})  # fmt: skip
+    with pytest.raises(InputError, match="two recorded protocol versions") as err:
+        summarize_sdtm(load_sdtm(write_csvs(tmp_path, dm=dm, ie=ie, ti=_versioned_ti())))
+    assert "A: V1, V2" in str(err.value)
+
+
+def test_output_in_the_study_folder_is_not_an_input(tmp_path, capsys):
+    folder = write_csvs(tmp_path / "study", dm=DM3)
+    out = folder / "summary.xlsx"
+    assert main(["sdtm", str(folder), "-o", str(out)]) == 0
+    assert main(["sdtm", str(folder), "-o", str(out), "--force"]) == 0
+    assert "files not read: summary.xlsx" in capsys.readouterr().out
+    assert main(["sdtm", str(folder), "--json", str(folder / "dm.csv"), "--force"]) == 2
+    assert "never overwrites its input" in capsys.readouterr().err

@@ -49,15 +49,17 @@ def run(args: argparse.Namespace) -> int:
     from screenkit.errors import InputError
     from screenkit.outputs import fix_html, fix_xlsx, json_text, plan_outputs, write_all
     from screenkit.sdtm import load_sdtm, summarize_sdtm
+    from screenkit.sdtm.read import domain_files
 
     if args.output is not None and args.output.suffix.lower() not in SUFFIXES:
         raise InputError(
             "-o must name an .xlsx or .html file", file=args.output, expected=", ".join(SUFFIXES)
         )
-    if not args.folder.exists():
-        raise InputError("SDTM folder not found", file=args.folder)
-    inputs = sorted(p for p in args.folder.iterdir()) if args.folder.is_dir() else [args.folder]
-    planned = plan_outputs({"-o": args.output, "--json": args.json}, inputs, force=args.force)
+    # the outputs are checked against every domain file before anything is read
+    domains, _ignored = domain_files(args.folder)
+    planned = plan_outputs(
+        {"-o": args.output, "--json": args.json}, domains.values(), force=args.force
+    )
     study = load_sdtm(args.folder)
     summary = summarize_sdtm(study, version=args.tivers)
     print(summary.text())

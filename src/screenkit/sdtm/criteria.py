@@ -67,23 +67,24 @@ def versions(skeleton: pd.DataFrame) -> list[str]:
 
 def recorded_versions(dm, ie=None, suppdm=None) -> dict[str, str]:
     """USUBJID -> TIVERS where DM, IE or SUPPDM record it (a subject with two is refused)."""
-    found: dict[str, set[str]] = {}
-    for frame in (dm, ie):
-        if frame is not None and "TIVERS" in frame.columns:
-            for subject, version in frame[["USUBJID", "TIVERS"]].dropna().itertuples(index=False):
-                found.setdefault(str(subject), set()).add(str(version))
+    parts = [f[["USUBJID", "TIVERS"]] for f in (dm, ie) if f is not None and "TIVERS" in f.columns]
     if suppdm is not None:
-        rows = suppdm[suppdm["QNAM"].astype("string").str.upper() == "TIVERS"]
-        for subject, version in rows[["USUBJID", "QVAL"]].dropna().itertuples(index=False):
-            found.setdefault(str(subject), set()).add(str(version))
-    for subject, seen in found.items():
-        if len(seen) > 1:
-            raise InputError(
-                "A subject has two recorded protocol versions",
-                column="TIVERS",
-                value=f"{subject}: {', '.join(sorted(seen))}",
-            )
-    return {s: next(iter(v)) for s, v in found.items()}
+        rows = suppdm[(suppdm["QNAM"].astype("string").str.upper() == "TIVERS").fillna(False)]
+        parts.append(rows[["USUBJID", "QVAL"]].rename(columns={"QVAL": "TIVERS"}))
+    if not parts:
+        return {}
+    found = pd.concat(parts, ignore_index=True).dropna().astype("string").drop_duplicates()
+    two = found[found["USUBJID"].duplicated(keep=False)]
+    if len(two):
+        subject = two["USUBJID"].iloc[0]
+        seen = ", ".join(sorted(two.loc[two["USUBJID"] == subject, "TIVERS"]))
+        raise InputError(
+            "A subject has two recorded protocol versions",
+            column="TIVERS",
+            value=f"{subject}: {seen}",
+            hint="DM, IE and SUPPDM must agree on each subject's TIVERS",
+        )
+    return dict(zip(found["USUBJID"], found["TIVERS"], strict=True))
 
 
 def subject_versions(
@@ -134,61 +135,71 @@ def ie_failures(
     *,
     file=None,
 ) -> pd.DataFrame:
-    """IE as ``USUBJID, IETESTCD, IECAT, TIVERS, result, not_met`` (one row per record, in
-    IE order): the result (IESTRESC, else IEORRES) and whether it is a criterion not met."""
+    """IE as ``USUBJID, IETESTCD, IECAT, TIVERS, result, not_met, in_ti`` (one row per
+    record, in IE order): the result (IESTRESC, else IEORRES), whether the record is a
+    criterion not met, and whether TI lists the code for the subject's version."""
     subject = ie["USUBJID"].astype("string")
-    version = subject.map(lambda s: versions_by_subject.get(s)).astype("string")
+    version = subject.map(versions_by_subject).astype("string")
     result = pd.Series(pd.NA, index=ie.index, dtype="string")
     for column in ("IEORRES", "IESTRESC"):  # IESTRESC wins where present
         if column in ie.columns:
-            result = ie[column].astype("string").str.upper().where(ie[column].notna(), result)
+            result = ie[column].astype("string").str.upper().fillna(result)
     category = (
         ie["IECAT"].astype("string").str.upper()
         if "IECAT" in ie.columns
         else pd.Series(pd.NA, index=ie.index, dtype="string")
     )
     code = ie["IETESTCD"].astype("string")
-    lookup = skeleton.assign(TIVERS=skeleton["TIVERS"].fillna(""))
-    lookup = lookup.set_index(["IETESTCD", "TIVERS"])["IECAT"]
-    keys = list(zip(code.fillna(""), version.fillna(""), strict=True))
-    from_ti = pd.Series([lookup.get(k, pd.NA) for k in keys], index=ie.index, dtype="string")
-    category = category.fillna(from_ti)
-    for i in range(len(ie)):
-        if pd.isna(code.iloc[i]):
-            raise InputError(
-                "IE record without IETESTCD", file=file, record=i + 1, column="IETESTCD"
-            )
-        if category.iloc[i] not in CATEGORIES:
-            raise InputError(
-                "IE record's IECAT is not INCLUSION or EXCLUSION (nor given by TI)",
-                file=file,
-                record=i + 1,
-                column="IECAT",
-                value=None if pd.isna(category.iloc[i]) else category.iloc[i],
-                expected="INCLUSION, EXCLUSION",
-            )
-        if result.iloc[i] not in ("Y", "N"):
-            raise InputError(
-                "IE record's result is not Y or N",
-                file=file,
-                record=i + 1,
-                column="IESTRESC / IEORRES",
-                value=None if pd.isna(result.iloc[i]) else result.iloc[i],
-                expected="Y, N (N: inclusion not met; Y: exclusion applies)",
-            )
+    records = pd.DataFrame({"USUBJID": subject, "IETESTCD": code, "TIVERS": version})
+    ti = skeleton[["IETESTCD", "TIVERS", "IECAT"]].rename(columns={"IECAT": "ti_cat"})
+    keys = ["IETESTCD", "TIVERS"]
+    joined = records.fillna({"TIVERS": ""}).merge(
+        ti.fillna({"TIVERS": ""}), on=keys, how="left", indicator=True, validate="many_to_one"
+    )
+    in_ti = (joined["_merge"] == "both").to_numpy()
+    category = category.fillna(pd.Series(joined["ti_cat"].to_numpy(), index=ie.index))
+    _refuse_first(code.isna(), "IE record without IETESTCD", file, "IETESTCD", code)
+    _refuse_first(
+        ~category.isin(CATEGORIES).fillna(False),
+        "IE record's IECAT is not INCLUSION or EXCLUSION (nor given by TI)",
+        file,
+        "IECAT",
+        category,
+        expected="INCLUSION, EXCLUSION",
+    )
+    _refuse_first(
+        ~result.isin(("Y", "N")).fillna(False),
+        "IE record's result is not Y or N",
+        file,
+        "IESTRESC / IEORRES",
+        result,
+        expected="Y, N (N: inclusion not met; Y: exclusion applies)",
+    )
     not_met = ((category == "INCLUSION") & (result == "N")) | (
         (category == "EXCLUSION") & (result == "Y")
     )
-    return pd.DataFrame(
-        {
-            "USUBJID": subject,
-            "IETESTCD": code,
-            "IECAT": category,
-            "TIVERS": version,
-            "result": result,
-            "not_met": not_met.astype(bool),
-        }
-    ).reset_index(drop=True)
+    return records.assign(
+        IECAT=category, result=result, not_met=not_met.astype(bool), in_ti=in_ti
+    ).reset_index(drop=True)[
+        ["USUBJID", "IETESTCD", "IECAT", "TIVERS", "result", "not_met", "in_ti"]
+    ]
+
+
+def _refuse_first(bad: pd.Series, message: str, file, column: str, values, **more) -> None:
+    """An :class:`InputError` naming the first bad IE record (and how many there are)."""
+    if not bad.any():
+        return
+    first = int(bad.to_numpy().nonzero()[0][0])
+    value = values.iloc[first]
+    raise InputError(
+        message,
+        file=file,
+        record=first + 1,
+        column=column,
+        value=None if pd.isna(value) else value,
+        records_like_this=int(bad.sum()),
+        **more,
+    )
 
 
 def criteria_not_met(
@@ -199,36 +210,21 @@ def criteria_not_met(
     file=None,
 ) -> pd.DataFrame:
     """One row per criterion: ``IETESTCD, IETEST, IECAT, not_met`` (distinct subjects not
-    meeting it), ``in_ti`` (False for an IE code TI does not list for that version).
+    meeting it), ``in_ti`` (False for an IE code TI does not list for a subject's version).
 
     Order: TI order of the versions in use (a code shared by versions is one row), then
     IE codes not in TI. Criteria no subject failed are listed with 0: IE records every
     criterion not met, so 0 is a count, not a gap."""
     records = ie_failures(ie, skeleton, versions_by_subject, file=file)
-    used = set(v for v in versions_by_subject.values() if v is not None)
-    rows = skeleton if not used else skeleton[skeleton["TIVERS"].isin(used)]
-    rows = rows.drop_duplicates("IETESTCD")[["IETESTCD", "IETEST", "IECAT"]]
-    matched = records.assign(TIVERS=records["TIVERS"].fillna("")).merge(
-        skeleton.assign(TIVERS=skeleton["TIVERS"].fillna("")),
-        on=["IETESTCD", "TIVERS"] if used else ["IETESTCD"],
-        how="left",
-        indicator=True,
-        suffixes=("", "_ti"),
-    )
-    extra = records.loc[
-        (matched["_merge"] == "left_only").to_numpy(), ["IETESTCD", "IECAT"]
-    ].drop_duplicates("IETESTCD")
-    extra = extra[~extra["IETESTCD"].isin(rows["IETESTCD"])].assign(IETEST=pd.NA)
-    failed = records[records["not_met"]].drop_duplicates(["USUBJID", "IETESTCD"])
-    counts = failed["IETESTCD"].value_counts()
+    used = {v for v in versions_by_subject.values() if v is not None}
+    listed = skeleton if not used else skeleton[skeleton["TIVERS"].isin(used)]
+    listed = listed.drop_duplicates("IETESTCD")[["IETESTCD", "IETEST", "IECAT"]]
+    extra = records.loc[~records["IETESTCD"].isin(listed["IETESTCD"]), ["IETESTCD", "IECAT"]]
     table = pd.concat(
-        [
-            rows.assign(in_ti=True),
-            extra.assign(in_ti=False)[["IETESTCD", "IETEST", "IECAT", "in_ti"]],
-        ],
-        ignore_index=True,
+        [listed, extra.drop_duplicates("IETESTCD").assign(IETEST=pd.NA)], ignore_index=True
     )
-    table["not_met"] = table["IETESTCD"].map(counts).fillna(0).astype(int)
-    not_in_ti = set(records.loc[(matched["_merge"] == "left_only").to_numpy(), "IETESTCD"])
-    table["in_ti"] = ~table["IETESTCD"].isin(not_in_ti)
+    failed = records[records["not_met"]].drop_duplicates(["USUBJID", "IETESTCD"])
+    table["not_met"] = table["IETESTCD"].map(failed["IETESTCD"].value_counts()).fillna(0)
+    table["not_met"] = table["not_met"].astype(int)
+    table["in_ti"] = ~table["IETESTCD"].isin(records.loc[~records["in_ti"], "IETESTCD"])
     return table[["IETESTCD", "IETEST", "IECAT", "not_met", "in_ti"]]

@@ -42,7 +42,7 @@ import pandas as pd
 
 from screenkit.errors import InputError
 
-__all__ = ["DOMAINS", "SdtmStudy", "load_sdtm", "read_domain"]
+__all__ = ["DOMAINS", "SdtmStudy", "domain_files", "load_sdtm", "read_domain"]
 
 #: The domains :func:`load_sdtm` reads (file name = domain, any case).
 DOMAINS = ("DM", "DS", "IE", "TI", "SUPPDS", "SUPPDM")
@@ -86,6 +86,16 @@ def load_sdtm(folder_or_files: str | Path | Iterable[str | Path]) -> SdtmStudy:
     An :class:`~screenkit.errors.InputError` when there is no DM, when a domain comes in
     two files, or when a file cannot be read or lacks a required column.
     """
+    chosen, ignored = domain_files(folder_or_files)
+    frames = {d.lower(): read_domain(p, d) for d, p in chosen.items()}
+    return SdtmStudy(**frames, files=chosen, ignored=tuple(ignored))
+
+
+def domain_files(
+    folder_or_files: str | Path | Iterable[str | Path],
+) -> tuple[dict[str, Path], list[Path]]:
+    """``({domain: file}, [other files])`` of a folder or a list of files, without reading
+    them (the command line checks its outputs against these before any work)."""
     if isinstance(folder_or_files, str | Path):
         source = Path(folder_or_files)
         if source.is_dir():
@@ -121,8 +131,7 @@ def load_sdtm(folder_or_files: str | Path | Iterable[str | Path]) -> SdtmStudy:
             expected="a file named dm.xpt, dm.csv or dm.json (any case)",
             value=", ".join(p.name for p in candidates) or "(no files)",
         )
-    frames = {d.lower(): read_domain(p, d) for d, p in chosen.items()}
-    return SdtmStudy(**frames, files=chosen, ignored=tuple(ignored))
+    return chosen, ignored
 
 
 def read_domain(path: str | Path, domain: str | None = None) -> pd.DataFrame:

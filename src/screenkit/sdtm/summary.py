@@ -190,7 +190,9 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
         by_subject = subject_versions(subjects, skeleton, recorded, version)
         used = tuple(v for v in versions(skeleton) if v in set(by_subject.values()))
         criteria = criteria_not_met(study.ie, skeleton, by_subject, file=study.files.get("IE"))
-        if not criteria["in_ti"].all():
+        if study.ti is None:
+            notes.append("no TI domain: criteria listed as IE names them")
+        elif not criteria["in_ti"].all():
             codes = criteria.loc[~criteria["in_ti"], "IETESTCD"].tolist()
             notes.append(f"IE codes not in TI for the subject's version: {', '.join(codes)}")
         ie_subjects = set(study.ie["USUBJID"].dropna().astype(str))
