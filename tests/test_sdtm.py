@@ -411,3 +411,33 @@ def test_output_in_the_study_folder_is_not_an_input(tmp_path, capsys):
     assert "files not read: summary.xlsx" in capsys.readouterr().out
     assert main(["sdtm", str(folder), "--json", str(folder / "dm.csv"), "--force"]) == 2
     assert "never overwrites its input" in capsys.readouterr().err
+
+
+def test_xpt_text_that_is_not_utf8_is_read_as_latin1(tmp_path):
+    data = (MSG / "dm.xpt").read_bytes()
+    assert data.count(b"CDISC001") == 1
+    (tmp_path / "dm.xpt").write_bytes(data.replace(b"CDISC001", b"CDISC\xe901"))
+    dm = load_sdtm(tmp_path).dm
+    assert dm["USUBJID"].iloc[0] == "CDISCé01" and len(dm) == 18
+
+
+def test_counts_conserve_on_both_studies():
+    for study in (load_sdtm(PILOT), load_sdtm(MSG)):
+        s = summarize_sdtm(study, version="ORIGINAL" if study.ie is not None else None)
+        assert s.screened == s.screen_failed + s.randomized + s.not_randomized
+        assert s.screened == s.by_site["screened"].sum() == len(study.dm)
+        assert s.screen_failed == s.by_site["screen_failed"].sum()
+
+
+def test_workbook_cells_are_never_formulas(tmp_path):
+    import openpyxl
+
+    dm = pd.DataFrame({"USUBJID": ["A", "B"], "SITEID": ["=HYPERLINK(\"x\")", "@SUM(1)"],
+                       "ARMCD": ["SCRNFAIL", "PBO"]})  # fmt: skip
+    folder = write_csvs(tmp_path / "s", dm=dm)
+    out = tmp_path / "s.xlsx"
+    assert main(["sdtm", str(folder), "-o", str(out)]) == 0
+    ws = openpyxl.load_workbook(out)["By site"]
+    sites = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=1) for r in (4, 5)}
+    assert set(sites) == {'=HYPERLINK("x")', "@SUM(1)"}
+    assert all(c.data_type == "s" and c.quotePrefix for c in sites.values())
