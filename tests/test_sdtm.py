@@ -95,7 +95,7 @@ def test_msg_v2_needs_a_protocol_version():
         summarize_sdtm(study)
     text = str(err.value)
     assert "ORIGINAL, AMENDMENT 1" in text and '--version "AMENDMENT 1"' in text
-    assert "18 of 18 subjects" in text
+    assert "1 of 1 subject(s) have no recorded version" in text  # the IE subject
 
 
 @pytest.mark.parametrize(
@@ -250,7 +250,7 @@ def test_subject_versions_from_suppdm_and_version_for_the_rest(tmp_path):
                        "IECAT": ["INCLUSION", "INCLUSION"], "IEORRES": ["N", "N"]})  # fmt: skip
     suppdm = pd.DataFrame({"USUBJID": ["A"], "QNAM": ["TIVERS"], "QVAL": ["V1"]})
     folder = write_csvs(tmp_path, dm=DM3, ie=ie, ti=_versioned_ti(), suppdm=suppdm)
-    with pytest.raises(InputError, match="2 of 3 subjects have no recorded version"):
+    with pytest.raises(InputError, match=r"1 of 2 subject\(s\) have no recorded version"):
         summarize_sdtm(load_sdtm(folder))
     s = summarize_sdtm(load_sdtm(folder), version="V2")
     assert s.to_dict()["criteria"]["INCL02"] == 1 and s.to_dict()["criteria"]["INCL02A"] == 1
@@ -441,3 +441,11 @@ def test_workbook_cells_are_never_formulas(tmp_path):
     sites = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=1) for r in (4, 5)}
     assert set(sites) == {'=HYPERLINK("x")', "@SUM(1)"}
     assert all(c.data_type == "s" and c.quotePrefix for c in sites.values())
+
+
+def test_versions_recorded_in_ie_suffice(tmp_path):
+    ie = pd.DataFrame({"USUBJID": ["A"], "IETESTCD": ["INCL02A"], "IECAT": ["INCLUSION"],
+                       "IEORRES": ["N"], "TIVERS": ["V2"]})  # fmt: skip
+    s = summarize_sdtm(load_sdtm(write_csvs(tmp_path, dm=DM3, ie=ie, ti=_versioned_ti())))
+    assert s.to_dict()["criteria"] == {"INCL01": 0, "INCL02A": 1, "EXCL01": 0}
+    assert s.versions_used == ("V2",)

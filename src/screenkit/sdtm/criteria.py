@@ -9,7 +9,7 @@
   submit, are kept but are not failures. Any other result, or an IECAT that is neither
   INCLUSION nor EXCLUSION (after filling a blank one from TI), is refused with the row.
 * **Protocol versions.** When TI holds several TIVERS, each subject's version is read from
-  a ``TIVERS`` variable in DM or IE or a ``QNAM == "TIVERS"`` record in SUPPDM; subjects
+  a ``TIVERS`` variable in DM or IE or a ``QNAM == "TIVERS"`` record in SUPPDM; IE subjects
   without one take ``version=`` (CLI ``--version``). When some subject still has no
   version, :func:`subject_versions` refuses and asks which version applies: never a guess
   (codes such as ``EXCL12`` / ``EXCL12A`` differ between versions).
@@ -26,7 +26,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -120,7 +120,7 @@ def subject_versions(
         quoted = " or ".join(f'--version "{v}"' for v in known)
         raise InputError(
             f"TI holds {len(known)} protocol versions (TIVERS: {', '.join(known)}) and "
-            f"{len(unknown)} of {len(out)} subjects have no recorded version (no TIVERS in "
+            f"{len(unknown)} of {len(out)} subject(s) have no recorded version (no TIVERS in "
             "DM or IE, no SUPPDM QNAM TIVERS): which version applies?",
             value=", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else ""),
             hint=f'say which version applies to them: {quoted} (Python: version="...")',
@@ -207,16 +207,18 @@ def criteria_not_met(
     skeleton: pd.DataFrame,
     versions_by_subject: Mapping[str, str | None],
     *,
+    also_versions: Iterable[str] = (),
     file=None,
 ) -> pd.DataFrame:
     """One row per criterion: ``IETESTCD, IETEST, IECAT, not_met`` (distinct subjects not
     meeting it), ``in_ti`` (False for an IE code TI does not list for a subject's version).
 
+    The versions in use are the subjects' and ``also_versions``.
     Order: TI order of the versions in use (a code shared by versions is one row), then
     IE codes not in TI. Criteria no subject failed are listed with 0: IE records every
     criterion not met, so 0 is a count, not a gap."""
     records = ie_failures(ie, skeleton, versions_by_subject, file=file)
-    used = {v for v in versions_by_subject.values() if v is not None}
+    used = {v for v in versions_by_subject.values() if v is not None} | set(also_versions)
     listed = skeleton if not used else skeleton[skeleton["TIVERS"].isin(used)]
     listed = listed.drop_duplicates("IETESTCD")[["IETESTCD", "IETEST", "IECAT"]]
     extra = records.loc[~records["IETESTCD"].isin(listed["IETESTCD"]), ["IETESTCD", "IECAT"]]

@@ -184,12 +184,17 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
     criteria, used = None, ()
     if study.ie is not None:
         recorded = recorded_versions(dm, study.ie, study.suppdm)
-        subjects = list(
-            dict.fromkeys([*dm["USUBJID"].astype(str), *study.ie["USUBJID"].dropna().astype(str)])
+        # a version is needed for the subjects whose IE records are mapped (for every DM
+        # subject when IE is empty: the list of criteria then still depends on it)
+        subjects = list(dict.fromkeys(study.ie["USUBJID"].dropna().astype(str)))
+        by_subject = subject_versions(
+            subjects or list(dm["USUBJID"].astype(str)), skeleton, recorded, version
         )
-        by_subject = subject_versions(subjects, skeleton, recorded, version)
-        used = tuple(v for v in versions(skeleton) if v in set(by_subject.values()))
-        criteria = criteria_not_met(study.ie, skeleton, by_subject, file=study.files.get("IE"))
+        chosen = set(by_subject.values()) | ({version} if version else set())
+        used = tuple(v for v in versions(skeleton) if v in chosen)
+        criteria = criteria_not_met(
+            study.ie, skeleton, by_subject, also_versions=used, file=study.files.get("IE")
+        )
         if study.ti is None:
             notes.append("no TI domain: criteria listed as IE names them")
         elif not criteria["in_ti"].all():
