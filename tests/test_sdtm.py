@@ -449,3 +449,19 @@ def test_versions_recorded_in_ie_suffice(tmp_path):
     s = summarize_sdtm(load_sdtm(write_csvs(tmp_path, dm=DM3, ie=ie, ti=_versioned_ti())))
     assert s.to_dict()["criteria"] == {"INCL01": 0, "INCL02A": 1, "EXCL01": 0}
     assert s.versions_used == ("V2",)
+
+
+def test_combinations_of_criteria_not_met(tmp_path):
+    dm = pd.DataFrame({"USUBJID": list("ABCD"), "ARMCD": ["", "", "", "PBO"],
+                       "ARMNRS": ["SCREEN FAILURE"] * 3 + [""]})  # fmt: skip
+    ie = pd.DataFrame({"USUBJID": ["A", "A", "B", "B", "C"],
+                       "IETESTCD": ["EXCL01", "INCL01", "INCL01", "EXCL01", "INCL02"],
+                       "IECAT": ["EXCLUSION", "INCLUSION", "INCLUSION", "EXCLUSION", "INCLUSION"],
+                       "IEORRES": ["Y", "N", "N", "Y", "N"]})  # fmt: skip
+    s = summarize_sdtm(load_sdtm(write_csvs(tmp_path, dm=dm, ie=ie, ti=TI)))
+    assert s.combinations.to_dict("records") == [
+        {"criteria": "INCL01 + EXCL01", "n_criteria": 2, "subjects": 2},
+        {"criteria": "INCL02", "n_criteria": 1, "subjects": 1},
+    ]
+    assert "    2  INCL01 + EXCL01" in s.text()
+    assert summarize_sdtm(load_sdtm(PILOT)).combinations is None

@@ -11,9 +11,9 @@ through :func:`screenkit.export.excel.put` (text is a text cell, never a formula
 ...               "ARMCD": ["SCRNFAIL", "PBO"]}).to_csv(folder / "dm.csv", index=False)
 >>> summary = summarize_sdtm(load_sdtm(folder))
 >>> [t.name for t in sdtm_tables(summary)]
-['Summary', 'By site', 'Conventions', 'Disagreements', 'Criteria', 'Protocol']
+['Summary', 'By site', 'Conventions', 'Disagreements', 'Criteria', 'Combinations', 'Protocol']
 >>> write_sdtm_workbook(summary).sheetnames
-['Summary', 'By site', 'Conventions', 'Disagreements', 'Criteria', 'Protocol']
+['Summary', 'By site', 'Conventions', 'Disagreements', 'Criteria', 'Combinations', 'Protocol']
 """
 
 from __future__ import annotations
@@ -68,6 +68,16 @@ def sdtm_tables(summary: SdtmSummary) -> list[Table]:
         .reset_index()
         .rename(columns={"marked_by": "Marked by", "not_marked_by": "Not marked by"})
     )
+    if s.combinations is None:
+        combos = pd.DataFrame({"Combinations": [NO_IE]})
+    else:
+        combos = s.combinations.rename(
+            columns={
+                "criteria": "Criteria not met",
+                "n_criteria": "Criteria",
+                "subjects": "Subjects",
+            }
+        )
     if s.criteria is None:
         criteria = pd.DataFrame({"Criteria": [NO_IE]})
         criteria_note = "The study did not record which criterion each screen failure missed."
@@ -130,6 +140,13 @@ def sdtm_tables(summary: SdtmSummary) -> list[Table]:
             criteria,
             {"Subjects not meeting it": COUNT},
             wrap=("Criterion",),
+        ),
+        Table(
+            "Combinations",
+            "Combinations of criteria not met",
+            "Subjects by the exact set of criteria IE records them as not meeting.",
+            combos,
+            {"Criteria": COUNT, "Subjects": COUNT},
         ),
         Table(
             "Protocol",

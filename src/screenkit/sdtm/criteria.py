@@ -32,7 +32,13 @@ import pandas as pd
 
 from screenkit.errors import InputError
 
-__all__ = ["criteria_not_met", "ie_failures", "protocol_skeleton", "subject_versions"]
+__all__ = [
+    "combinations_not_met",
+    "criteria_not_met",
+    "ie_failures",
+    "protocol_skeleton",
+    "subject_versions",
+]
 
 SKELETON = ["IETESTCD", "IETEST", "IECAT", "TIVERS"]
 CATEGORIES = ("INCLUSION", "EXCLUSION")
@@ -230,3 +236,34 @@ def criteria_not_met(
     table["not_met"] = table["not_met"].astype(int)
     table["in_ti"] = ~table["IETESTCD"].isin(records.loc[~records["in_ti"], "IETESTCD"])
     return table[["IETESTCD", "IETEST", "IECAT", "not_met", "in_ti"]]
+
+
+def combinations_not_met(records: pd.DataFrame, order: Iterable[str] = ()) -> pd.DataFrame:
+    """``criteria`` (codes joined by " + ", in ``order`` then alphabetical), ``n_criteria``
+    and ``subjects``: how many subjects did not meet exactly that set, most frequent first.
+    ``records`` is :func:`ie_failures`' frame; subjects with no criterion not met are not
+    rows.
+
+    >>> rec = pd.DataFrame({"USUBJID": ["A", "A", "B", "C"],
+    ...                     "IETESTCD": ["INCL03", "EXCL09", "INCL03", "INCL03"],
+    ...                     "not_met": [True, True, True, True]})
+    >>> combinations_not_met(rec, ["INCL03", "EXCL09"]).to_dict("records")
+    [{'criteria': 'INCL03', 'n_criteria': 1, 'subjects': 2}, \
+{'criteria': 'INCL03 + EXCL09', 'n_criteria': 2, 'subjects': 1}]
+    """
+    rank = {code: i for i, code in enumerate(order)}
+    failed = records.loc[records["not_met"], ["USUBJID", "IETESTCD"]].drop_duplicates()
+    failed = failed.assign(
+        _rank=failed["IETESTCD"].map(rank).fillna(len(rank)), _code=failed["IETESTCD"]
+    ).sort_values(["_rank", "_code"], kind="stable")
+    sets = failed.groupby("USUBJID", sort=False)["IETESTCD"].agg(lambda c: " + ".join(c))
+    sizes = failed.groupby("USUBJID", sort=False).size()
+    table = (
+        pd.DataFrame({"criteria": sets, "n_criteria": sizes.reindex(sets.index)})
+        .groupby(["criteria", "n_criteria"], sort=False)
+        .size()
+        .rename("subjects")
+        .reset_index()
+        .sort_values(["subjects", "n_criteria", "criteria"], ascending=[False, True, True])
+    )
+    return table.reset_index(drop=True).astype({"n_criteria": int, "subjects": int})

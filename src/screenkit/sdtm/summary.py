@@ -27,7 +27,9 @@ from typing import Any
 import pandas as pd
 
 from screenkit.sdtm.criteria import (
+    combinations_not_met,
     criteria_not_met,
+    ie_failures,
     protocol_skeleton,
     recorded_versions,
     subject_versions,
@@ -50,6 +52,8 @@ class SdtmSummary:
     * ``markers``: one boolean column per screen-failure convention checked, index USUBJID;
     * ``disagreements``: ``USUBJID, marked_by, not_marked_by``;
     * ``criteria``: ``IETESTCD, IETEST, IECAT, not_met, in_ti``, or ``None`` without IE;
+    * ``combinations``: ``criteria, n_criteria, subjects`` (sets of criteria not met), or
+      ``None`` without IE;
     * ``skeleton``: TI as ``IETESTCD, IETEST, IECAT, TIVERS``.
     """
 
@@ -62,6 +66,7 @@ class SdtmSummary:
     markers: pd.DataFrame
     disagreements: pd.DataFrame
     criteria: pd.DataFrame | None
+    combinations: pd.DataFrame | None
     skeleton: pd.DataFrame
     versions: tuple[str, ...]
     versions_used: tuple[str, ...]
@@ -133,6 +138,11 @@ class SdtmSummary:
                 lines.append(f"  {r.IETESTCD:<10} {r.not_met:>5}{label}")
             rest = len(self.criteria) - len(failing)
             lines.append(f"  ({rest} other criteria: not met by any subject)")
+            lines.append("Combinations of criteria not met (subjects):")
+            for r in self.combinations.head(10).itertuples():
+                lines.append(f"  {r.subjects:>5}  {r.criteria}")
+            if len(self.combinations) > 10:
+                lines.append(f"  ... and {len(self.combinations) - 10} more")
         if self.notes:
             lines.append("Notes:")
             lines.extend(f"  - {n}" for n in self.notes)
@@ -181,7 +191,7 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
                 "ARMNRS applies only with a blank ARMCD"
             )
     skeleton = protocol_skeleton(study.ti, file=study.files.get("TI"))
-    criteria, used = None, ()
+    criteria, combinations, used = None, None, ()
     if study.ie is not None:
         recorded = recorded_versions(dm, study.ie, study.suppdm)
         # a version is needed for the subjects whose IE records are mapped (for every DM
@@ -195,6 +205,8 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
         criteria = criteria_not_met(
             study.ie, skeleton, by_subject, also_versions=used, file=study.files.get("IE")
         )
+        records = ie_failures(study.ie, skeleton, by_subject, file=study.files.get("IE"))
+        combinations = combinations_not_met(records, criteria["IETESTCD"])
         if study.ti is None:
             notes.append("no TI domain: criteria listed as IE names them")
         elif not criteria["in_ti"].all():
@@ -239,6 +251,7 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
         markers=markers,
         disagreements=disagreements(markers),
         criteria=criteria,
+        combinations=combinations,
         skeleton=skeleton,
         versions=tuple(versions(skeleton)),
         versions_used=used,
