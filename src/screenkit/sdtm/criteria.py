@@ -34,6 +34,7 @@ from screenkit.errors import InputError
 
 __all__ = [
     "combinations_not_met",
+    "criteria_from_records",
     "criteria_not_met",
     "ie_failures",
     "protocol_skeleton",
@@ -225,6 +226,12 @@ def criteria_not_met(
     criterion not met, so 0 is a count, not a gap."""
     records = ie_failures(ie, skeleton, versions_by_subject, file=file)
     used = {v for v in versions_by_subject.values() if v is not None} | set(also_versions)
+    return criteria_from_records(records, skeleton, used)
+
+
+def criteria_from_records(records: pd.DataFrame, skeleton: pd.DataFrame, used) -> pd.DataFrame:
+    """:func:`criteria_not_met` from :func:`ie_failures`' ``records`` and the protocol
+    versions ``used`` (empty: TI has at most one)."""
     listed = skeleton if not used else skeleton[skeleton["TIVERS"].isin(used)]
     listed = listed.drop_duplicates("IETESTCD")[["IETESTCD", "IETEST", "IECAT"]]
     extra = records.loc[~records["IETESTCD"].isin(listed["IETESTCD"]), ["IETESTCD", "IECAT"]]

@@ -28,7 +28,7 @@ import pandas as pd
 
 from screenkit.sdtm.criteria import (
     combinations_not_met,
-    criteria_not_met,
+    criteria_from_records,
     ie_failures,
     protocol_skeleton,
     recorded_versions,
@@ -156,98 +156,28 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
     needed only when TI holds several versions and IE is present (see
     :mod:`screenkit.sdtm.criteria`).
     """
-    dm, notes = study.dm, []
+    dm = study.dm
     markers = screen_failure_markers(dm, study.ds)
-    failed = markers.any(axis=1) if markers.shape[1] else pd.Series(False, index=markers.index)
-    rand = randomized(dm, failed.reset_index(drop=True))
-    ids = set(dm["USUBJID"].astype(str))
-    site = (
-        dm["SITEID"].astype("string").fillna(NO_SITE)
-        if "SITEID" in dm.columns
-        else pd.Series(NO_SITE, index=dm.index, dtype="string")
-    )
-    by_site = (
-        pd.DataFrame({"site": site.to_numpy(), "screen_failed": failed.to_numpy(dtype=int)})
-        .groupby("site", sort=True)
-        .agg(screened=("screen_failed", "size"), screen_failed=("screen_failed", "sum"))
-        .reset_index()
-    )
-    for name in ("ds", "ie", "suppds"):
-        frame = getattr(study, name)
-        if frame is not None:
-            outside = sorted(set(frame["USUBJID"].dropna().astype(str)) - ids)
-            if outside:
-                notes.append(
-                    f"{name.upper()} has {len(outside)} subject(s) not in DM (not counted as "
-                    "screened)"
-                )
-    if "ARMNRS" in dm.columns and "ARMCD" in dm.columns:
-        both = dm["ARMCD"].notna() & (
-            dm["ARMNRS"].astype("string").str.upper() == "SCREEN FAILURE"
-        ).fillna(False)
-        if both.any():
-            notes.append(
-                f"{int(both.sum())} subject(s) have ARMNRS SCREEN FAILURE but an ARMCD; "
-                "ARMNRS applies only with a blank ARMCD"
-            )
+    failed = markers.any(axis=1).to_numpy(dtype=bool)
+    rand = randomized(dm, pd.Series(failed)).to_numpy(dtype=bool)
     skeleton = protocol_skeleton(study.ti, file=study.files.get("TI"))
+    notes = _dm_notes(study)
     criteria, combinations, used = None, None, ()
     if study.ie is not None:
-        recorded = recorded_versions(dm, study.ie, study.suppdm)
-        # a version is needed for the subjects whose IE records are mapped (for every DM
-        # subject when IE is empty: the list of criteria then still depends on it)
-        subjects = list(dict.fromkeys(study.ie["USUBJID"].dropna().astype(str)))
-        by_subject = subject_versions(
-            subjects or list(dm["USUBJID"].astype(str)), skeleton, recorded, version
-        )
-        chosen = set(by_subject.values()) | ({version} if version else set())
-        used = tuple(v for v in versions(skeleton) if v in chosen)
-        criteria = criteria_not_met(
-            study.ie, skeleton, by_subject, also_versions=used, file=study.files.get("IE")
-        )
-        records = ie_failures(study.ie, skeleton, by_subject, file=study.files.get("IE"))
-        combinations = combinations_not_met(records, criteria["IETESTCD"])
-        if study.ti is None:
-            notes.append("no TI domain: criteria listed as IE names them")
-        elif not criteria["in_ti"].all():
-            codes = criteria.loc[~criteria["in_ti"], "IETESTCD"].tolist()
-            notes.append(f"IE codes not in TI for the subject's version: {', '.join(codes)}")
-        ie_subjects = set(study.ie["USUBJID"].dropna().astype(str))
-        waived = sorted(ie_subjects & set(dm.loc[rand.to_numpy(), "USUBJID"].astype(str)))
-        if waived:
-            notes.append(f"{len(waived)} randomized subject(s) have IE records (a waiver?)")
-        silent = sorted(set(dm.loc[failed.to_numpy(), "USUBJID"].astype(str)) - ie_subjects)
-        if silent:
-            notes.append(f"{len(silent)} screen failure(s) have no IE record (reason not recorded)")
-    if study.suppds is not None:
-        sf = set(dm.loc[failed.to_numpy(), "USUBJID"].astype(str))
-        for qnam, rows in study.suppds.groupby("QNAM", sort=True):
-            subjects = set(rows["USUBJID"].dropna().astype(str))
-            label = (
-                rows["QLABEL"].dropna().iloc[0]
-                if "QLABEL" in rows and rows["QLABEL"].notna().any()
-                else ""
-            )
-            values = ", ".join(sorted(rows["QVAL"].dropna().astype(str).unique())[:8])
-            notes.append(
-                f"SUPPDS {qnam} {label!r}: {len(rows)} record(s), {len(subjects)} subject(s) "
-                f"({len(subjects & sf)} of them screen failures); values: {values}"
-            )
+        criteria, combinations, used, ie_notes = _from_ie(study, skeleton, failed, rand, version)
+        notes += ie_notes
+    notes += _suppds_notes(study, failed)
     if study.ignored:
         notes.append("files not read: " + ", ".join(p.name for p in study.ignored))
-    study_id = (
-        dm["STUDYID"].dropna().iloc[0]
-        if "STUDYID" in dm.columns and dm["STUDYID"].notna().any()
-        else None
-    )
+    study_id = dm["STUDYID"].dropna() if "STUDYID" in dm.columns else pd.Series([], dtype=str)
     n_failed, n_rand = int(failed.sum()), int(rand.sum())
     return SdtmSummary(
-        study_id=None if study_id is None else str(study_id),
+        study_id=str(study_id.iloc[0]) if len(study_id) else None,
         screened=len(dm),
         screen_failed=n_failed,
         randomized=n_rand,
         not_randomized=len(dm) - n_failed - n_rand,
-        by_site=by_site,
+        by_site=_by_site(dm, failed),
         markers=markers,
         disagreements=disagreements(markers),
         criteria=criteria,
@@ -257,3 +187,91 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
         versions_used=used,
         notes=tuple(notes),
     )
+
+
+def _by_site(dm: pd.DataFrame, failed) -> pd.DataFrame:
+    site = (
+        dm["SITEID"].astype("string").fillna(NO_SITE)
+        if "SITEID" in dm.columns
+        else pd.Series(NO_SITE, index=dm.index, dtype="string")
+    )
+    return (
+        pd.DataFrame({"site": site.to_numpy(), "screen_failed": failed.astype(int)})
+        .groupby("site", sort=True)
+        .agg(screened=("screen_failed", "size"), screen_failed=("screen_failed", "sum"))
+        .reset_index()
+    )
+
+
+def _subjects(frame: pd.DataFrame, mask=None) -> set[str]:
+    ids = frame["USUBJID"] if mask is None else frame.loc[mask, "USUBJID"]
+    return set(ids.dropna().astype(str))
+
+
+def _dm_notes(study: SdtmStudy) -> list[str]:
+    """Subjects outside DM; ARMNRS SCREEN FAILURE beside an arm."""
+    dm, notes = study.dm, []
+    in_dm = _subjects(dm)
+    for name in ("ds", "ie", "suppds"):
+        frame = getattr(study, name)
+        outside = _subjects(frame) - in_dm if frame is not None else set()
+        if outside:
+            notes.append(
+                f"{name.upper()} has {len(outside)} subject(s) not in DM (not counted as screened)"
+            )
+    if "ARMNRS" in dm.columns and "ARMCD" in dm.columns:
+        nrs = (dm["ARMNRS"].astype("string").str.upper() == "SCREEN FAILURE").fillna(False)
+        both = int((dm["ARMCD"].notna() & nrs).sum())
+        if both:
+            notes.append(
+                f"{both} subject(s) have ARMNRS SCREEN FAILURE but an ARMCD; "
+                "ARMNRS applies only with a blank ARMCD"
+            )
+    return notes
+
+
+def _from_ie(study: SdtmStudy, skeleton, failed, rand, version):
+    """``(criteria, combinations, versions used, notes)`` from IE (through TI)."""
+    dm, ie, notes = study.dm, study.ie, []
+    recorded = recorded_versions(dm, ie, study.suppdm)
+    # a version is needed for the subjects whose IE records are mapped (for every DM
+    # subject when IE is empty: the list of criteria then still depends on it)
+    subjects = list(dict.fromkeys(ie["USUBJID"].dropna().astype(str)))
+    by_subject = subject_versions(
+        subjects or list(dm["USUBJID"].astype(str)), skeleton, recorded, version
+    )
+    chosen = set(by_subject.values()) | ({version} if version else set())
+    used = tuple(v for v in versions(skeleton) if v in chosen)
+    records = ie_failures(ie, skeleton, by_subject, file=study.files.get("IE"))
+    criteria = criteria_from_records(records, skeleton, set(used))
+    combinations = combinations_not_met(records, criteria["IETESTCD"])
+    if study.ti is None:
+        notes.append("no TI domain: criteria listed as IE names them")
+    elif not criteria["in_ti"].all():
+        codes = criteria.loc[~criteria["in_ti"], "IETESTCD"].tolist()
+        notes.append(f"IE codes not in TI for the subject's version: {', '.join(codes)}")
+    with_ie = _subjects(ie)
+    waived = with_ie & _subjects(dm, rand)
+    if waived:
+        notes.append(f"{len(waived)} randomized subject(s) have IE records (a waiver?)")
+    silent = _subjects(dm, failed) - with_ie
+    if silent:
+        notes.append(f"{len(silent)} screen failure(s) have no IE record (reason not recorded)")
+    return criteria, combinations, used, notes
+
+
+def _suppds_notes(study: SdtmStudy, failed) -> list[str]:
+    """One note per SUPPDS QNAM: records, subjects, how many are screen failures."""
+    if study.suppds is None:
+        return []
+    notes, screen_failures = [], _subjects(study.dm, failed)
+    for qnam, rows in study.suppds.groupby("QNAM", sort=True):
+        subjects = _subjects(rows)
+        labels = rows["QLABEL"].dropna() if "QLABEL" in rows.columns else rows["QNAM"][:0]
+        label = f" {labels.iloc[0]!r}" if len(labels) else ""
+        values = ", ".join(sorted(rows["QVAL"].dropna().astype(str).unique())[:8])
+        notes.append(
+            f"SUPPDS {qnam}{label}: {len(rows)} record(s), {len(subjects)} subject(s) "
+            f"({len(subjects & screen_failures)} of them screen failures); values: {values}"
+        )
+    return notes
