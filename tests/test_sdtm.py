@@ -465,3 +465,15 @@ def test_combinations_of_criteria_not_met(tmp_path):
     ]
     assert "    2  INCL01 + EXCL01" in s.text()
     assert summarize_sdtm(load_sdtm(PILOT)).combinations is None
+
+
+def test_no_screen_failure_variable_is_refused(tmp_path):
+    folder = write_csvs(tmp_path, dm=pd.DataFrame({"USUBJID": ["A"], "SITEID": ["1"]}))
+    with pytest.raises(InputError, match="Screen failures cannot be identified"):
+        summarize_sdtm(load_sdtm(folder))
+
+
+def test_arm_stands_in_for_a_missing_armcd(tmp_path):
+    dm = pd.DataFrame({"USUBJID": ["A", "B", "C"], "ARM": ["Screen Failure", "Placebo", ""]})
+    s = summarize_sdtm(load_sdtm(write_csvs(tmp_path, dm=dm)))
+    assert (s.screen_failed, s.randomized, s.not_randomized) == (1, 1, 1)

@@ -20,9 +20,10 @@ used at all, such as ``ARM`` in a 3.3 study where ARM is blank for screen failur
 counted as disagreeing).
 
 **Randomized** (the definition used everywhere): a DM subject that no convention marks as a
-screen failure and whose planned arm ``ARMCD`` is recorded and is not ``NOTASSGN`` (the
-SDTMIG <= 3.2 code for "not assigned"). DM's ARMCD is the arm a subject was randomized to,
-so a subject with an arm was randomized, whatever happened after. Subjects neither screen
+screen failure and whose planned arm ``ARMCD`` (``ARM`` when DM has no ARMCD) is recorded
+and is not ``NOTASSGN`` (the SDTMIG <= 3.2 code for "not assigned"). DM's ARMCD is the
+arm a subject was randomized to, so a subject with an arm was randomized, whatever
+happened after. Subjects neither screen
 failed nor randomized (no arm, or ``ARMNRS`` such as ``NOT ASSIGNED``) are counted as
 ``not_randomized`` so that screened = screen_failed + randomized + not_randomized.
 
@@ -101,8 +102,7 @@ def disagreements(markers: pd.DataFrame) -> pd.DataFrame:
 
 def randomized(dm: pd.DataFrame, screen_failed: pd.Series) -> pd.Series:
     """Boolean per DM subject (DM order): randomized as defined in the module docstring."""
-    if "ARMCD" not in dm.columns:
-        return pd.Series(False, index=range(len(dm)))
-    arm = _upper(dm, "ARMCD")
-    has_arm = (arm.notna() & (arm != "NOTASSGN") & (arm != "SCRNFAIL")).fillna(False)
+    column = "ARMCD" if "ARMCD" in dm.columns else "ARM"  # ARM when a DM lacks ARMCD
+    arm = _upper(dm, column)
+    has_arm = (arm.notna() & ~arm.isin(["NOTASSGN", "SCRNFAIL"])).fillna(False)
     return pd.Series(has_arm.to_numpy(dtype=bool) & ~screen_failed.to_numpy(dtype=bool))

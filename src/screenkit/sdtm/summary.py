@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from screenkit.errors import InputError
 from screenkit.sdtm.criteria import (
     combinations_not_met,
     criteria_from_records,
@@ -111,8 +112,6 @@ class SdtmSummary:
         lines.append("Screen-failure conventions (subjects marked):")
         for key, count in self.conventions.items():
             lines.append(f"  {key:<24} {count}")
-        if not self.conventions:
-            lines.append("  none checked (DM has no ARMCD / ARM / ARMNRS and there is no DS)")
         if len(self.disagreements):
             lines.append(f"  the conventions disagree on {len(self.disagreements)} subject(s):")
             for r in self.disagreements.head(10).itertuples():
@@ -158,6 +157,14 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
     """
     dm = study.dm
     markers = screen_failure_markers(dm, study.ds)
+    if not markers.shape[1]:
+        raise InputError(
+            "Screen failures cannot be identified: DM has no ARMCD, ARM or ARMNRS and there "
+            "is no DS domain",
+            file=study.files.get("DM"),
+            value=", ".join(map(str, dm.columns)),
+            expected="DM with ARMCD / ARM / ARMNRS, or a DS domain with DSDECOD",
+        )
     failed = markers.any(axis=1).to_numpy(dtype=bool)
     rand = randomized(dm, pd.Series(failed)).to_numpy(dtype=bool)
     skeleton = protocol_skeleton(study.ti, file=study.files.get("TI"))
