@@ -354,8 +354,10 @@ def test_cli_json_keys_and_outputs(tmp_path, capsys):
     assert list(payload) == JSON_KEYS
     assert payload["criteria"]["INCL03"] == 1
     assert "<h2>Criteria</h2>" in page.read_text(encoding="utf-8")
+    before = out.read_bytes()
     assert main([*args]) == 2  # exists, no --force
-    assert "--force" in capsys.readouterr().err or out.exists()
+    assert "Output file exists" in capsys.readouterr().err
+    assert out.read_bytes() == before
     assert main(["sdtm", str(PILOT), "-o", str(book), "--json", str(out), "--force"]) == 0
     payload = json.loads(out.read_text(encoding="utf-8"))
     assert list(payload) == JSON_KEYS and payload["criteria"] is None
@@ -477,3 +479,17 @@ def test_arm_stands_in_for_a_missing_armcd(tmp_path):
     dm = pd.DataFrame({"USUBJID": ["A", "B", "C"], "ARM": ["Screen Failure", "Placebo", ""]})
     s = summarize_sdtm(load_sdtm(write_csvs(tmp_path, dm=dm)))
     assert (s.screen_failed, s.randomized, s.not_randomized) == (1, 1, 1)
+
+
+def test_outputs_are_byte_identical_on_rerun_and_html_is_escaped(tmp_path):
+    dm = pd.DataFrame({"USUBJID": ["A", "B"], "SITEID": ["<script>x</script>", "2"],
+                       "ARMCD": ["SCRNFAIL", "PBO"]})  # fmt: skip
+    folder = write_csvs(tmp_path / "s", dm=dm)
+    book, page = tmp_path / "a.xlsx", tmp_path / "a.html"
+    for out in (book, page):
+        assert main(["sdtm", str(folder), "-o", str(out)]) == 0
+        first = out.read_bytes()
+        assert main(["sdtm", str(folder), "-o", str(out), "--force"]) == 0
+        assert out.read_bytes() == first
+    text = page.read_text(encoding="utf-8")
+    assert "<script>" not in text and "&lt;script&gt;x&lt;/script&gt;" in text
