@@ -493,3 +493,10 @@ def test_outputs_are_byte_identical_on_rerun_and_html_is_escaped(tmp_path):
         assert out.read_bytes() == first
     text = page.read_text(encoding="utf-8")
     assert "<script>" not in text and "&lt;script&gt;x&lt;/script&gt;" in text
+
+
+def test_repeated_column_is_refused(tmp_path):
+    (tmp_path / "dm.csv").write_text("USUBJID,armcd,ARMCD\nA,PBO,SCRNFAIL\n", encoding="utf-8")
+    with pytest.raises(InputError, match="A column name repeats") as err:
+        load_sdtm(tmp_path)
+    assert "column: ARMCD" in str(err.value)

@@ -148,6 +148,15 @@ def read_domain(path: str | Path, domain: str | None = None) -> pd.DataFrame:
         frame = _read_dataset_json(path)
     else:
         raise InputError("Not an SDTM file", file=path, expected=", ".join(SUFFIXES))
+    names = [str(c).strip().upper() for c in frame.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(
+            "A column name repeats (names compared in upper case)",
+            file=path,
+            column=", ".join(repeated),
+            hint="keep one column per variable",
+        )
     frame = _tidy(frame)
     missing = [c for c in REQUIRED.get(domain, ()) if c not in frame.columns]
     if missing:
