@@ -500,3 +500,12 @@ def test_repeated_column_is_refused(tmp_path):
     with pytest.raises(InputError, match="A column name repeats") as err:
         load_sdtm(tmp_path)
     assert "column: ARMCD" in str(err.value)
+
+
+def test_statuses_from_ie_follow_the_criteria_counts():
+    s = summarize_sdtm(load_sdtm(MSG), version="AMENDMENT 1")
+    assert s.statuses.shape == (18, 31) and (s.statuses.dtypes == "boolean").all()
+    assert (~s.statuses).sum().to_dict() == s.to_dict()["criteria"]
+    assert s.statuses.loc["CDISC015", "INCL03"] is False or not s.statuses.loc["CDISC015", "INCL03"]
+    assert bool(s.statuses.drop(index="CDISC015").all(axis=None))
+    assert summarize_sdtm(load_sdtm(PILOT)).statuses is None

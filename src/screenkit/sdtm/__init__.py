@@ -10,7 +10,13 @@
   line face is ``screenkit sdtm FOLDER``.
 """
 
-from screenkit.sdtm.criteria import criteria_not_met, ie_failures, protocol_skeleton
+from screenkit.sdtm.criteria import (
+    combinations_not_met,
+    criteria_not_met,
+    ie_failures,
+    ie_statuses,
+    protocol_skeleton,
+)
 from screenkit.sdtm.read import DOMAINS, SdtmStudy, load_sdtm, read_domain
 from screenkit.sdtm.screen import CONVENTIONS, disagreements, randomized, screen_failure_markers
 from screenkit.sdtm.summary import NO_IE, SdtmSummary, summarize_sdtm
@@ -21,9 +27,11 @@ __all__ = [
     "NO_IE",
     "SdtmStudy",
     "SdtmSummary",
+    "combinations_not_met",
     "criteria_not_met",
     "disagreements",
     "ie_failures",
+    "ie_statuses",
     "load_sdtm",
     "protocol_skeleton",
     "randomized",

@@ -37,6 +37,7 @@ __all__ = [
     "criteria_from_records",
     "criteria_not_met",
     "ie_failures",
+    "ie_statuses",
     "protocol_skeleton",
     "subject_versions",
 ]
@@ -274,3 +275,29 @@ def combinations_not_met(records: pd.DataFrame, order: Iterable[str] = ()) -> pd
         .sort_values(["subjects", "n_criteria", "criteria"], ascending=[False, True, True])
     )
     return table.reset_index(drop=True).astype({"n_criteria": int, "subjects": int})
+
+
+def ie_statuses(records: pd.DataFrame, subjects, codes) -> pd.DataFrame:
+    """Subjects x criteria as nullable booleans, the shape of a screening log's status
+    frame (True = passes, also for exclusions): False where IE records the criterion as not
+    met, True elsewhere. SDTM's IE holds the criteria NOT met (SDTMIG: one record per
+    exception), so a criterion a subject has no IE record for was met; a record saying it
+    was met (inclusion Y / exclusion N) is True as well.
+
+    >>> rec = pd.DataFrame({"USUBJID": ["A"], "IETESTCD": ["EXCL09"], "not_met": [True]})
+    >>> ie_statuses(rec, ["A", "B"], ["INCL01", "EXCL09"])
+            INCL01  EXCL09
+    USUBJID
+    A         True   False
+    B         True    True
+    """
+    index = pd.Index(list(subjects), name="USUBJID", dtype="string")
+    codes = list(codes)
+    failed = records.loc[records["not_met"], ["USUBJID", "IETESTCD"]].drop_duplicates()
+    failed = failed[failed["USUBJID"].isin(index) & failed["IETESTCD"].isin(codes)]
+    table = pd.DataFrame(True, index=index, columns=pd.Index(codes), dtype="boolean")
+    rows = index.get_indexer(failed["USUBJID"])
+    cols = pd.Index(codes).get_indexer(failed["IETESTCD"])
+    values = table.to_numpy(dtype=bool)
+    values[rows, cols] = False
+    return pd.DataFrame(values, index=index, columns=pd.Index(codes)).astype("boolean")

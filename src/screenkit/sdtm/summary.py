@@ -31,6 +31,7 @@ from screenkit.sdtm.criteria import (
     combinations_not_met,
     criteria_from_records,
     ie_failures,
+    ie_statuses,
     protocol_skeleton,
     recorded_versions,
     subject_versions,
@@ -55,6 +56,8 @@ class SdtmSummary:
     * ``criteria``: ``IETESTCD, IETEST, IECAT, not_met, in_ti``, or ``None`` without IE;
     * ``combinations``: ``criteria, n_criteria, subjects`` (sets of criteria not met), or
       ``None`` without IE;
+    * ``statuses``: DM subjects x criteria, nullable booleans (False = not met per IE),
+      ``None`` without IE (see :func:`~screenkit.sdtm.criteria.ie_statuses`);
     * ``skeleton``: TI as ``IETESTCD, IETEST, IECAT, TIVERS``.
     """
 
@@ -68,6 +71,7 @@ class SdtmSummary:
     disagreements: pd.DataFrame
     criteria: pd.DataFrame | None
     combinations: pd.DataFrame | None
+    statuses: pd.DataFrame | None
     skeleton: pd.DataFrame
     versions: tuple[str, ...]
     versions_used: tuple[str, ...]
@@ -169,9 +173,11 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
     rand = randomized(dm, pd.Series(failed)).to_numpy(dtype=bool)
     skeleton = protocol_skeleton(study.ti, file=study.files.get("TI"))
     notes = _dm_notes(study)
-    criteria, combinations, used = None, None, ()
+    criteria, combinations, statuses, used = None, None, None, ()
     if study.ie is not None:
-        criteria, combinations, used, ie_notes = _from_ie(study, skeleton, failed, rand, version)
+        criteria, combinations, statuses, used, ie_notes = _from_ie(
+            study, skeleton, failed, rand, version
+        )
         notes += ie_notes
     notes += _suppds_notes(study, failed)
     if study.ignored:
@@ -189,6 +195,7 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
         disagreements=disagreements(markers),
         criteria=criteria,
         combinations=combinations,
+        statuses=statuses,
         skeleton=skeleton,
         versions=tuple(versions(skeleton)),
         versions_used=used,
@@ -238,7 +245,7 @@ def _dm_notes(study: SdtmStudy) -> list[str]:
 
 
 def _from_ie(study: SdtmStudy, skeleton, failed, rand, version):
-    """``(criteria, combinations, versions used, notes)`` from IE (through TI)."""
+    """``(criteria, combinations, statuses, versions used, notes)`` from IE (through TI)."""
     dm, ie, notes = study.dm, study.ie, []
     recorded = recorded_versions(dm, ie, study.suppdm)
     # a version is needed for the subjects whose IE records are mapped (for every DM
@@ -252,6 +259,7 @@ def _from_ie(study: SdtmStudy, skeleton, failed, rand, version):
     records = ie_failures(ie, skeleton, by_subject, file=study.files.get("IE"))
     criteria = criteria_from_records(records, skeleton, set(used))
     combinations = combinations_not_met(records, criteria["IETESTCD"])
+    statuses = ie_statuses(records, dm["USUBJID"].astype(str), criteria["IETESTCD"])
     if study.ti is None:
         notes.append("no TI domain: criteria listed as IE names them")
     elif not criteria["in_ti"].all():
@@ -264,7 +272,7 @@ def _from_ie(study: SdtmStudy, skeleton, failed, rand, version):
     silent = _subjects(dm, failed) - with_ie
     if silent:
         notes.append(f"{len(silent)} screen failure(s) have no IE record (reason not recorded)")
-    return criteria, combinations, used, notes
+    return criteria, combinations, statuses, used, notes
 
 
 def _suppds_notes(study: SdtmStudy, failed) -> list[str]:
