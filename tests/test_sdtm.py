@@ -509,3 +509,8 @@ def test_statuses_from_ie_follow_the_criteria_counts():
     assert s.statuses.loc["CDISC015", "INCL03"] is False or not s.statuses.loc["CDISC015", "INCL03"]
     assert bool(s.statuses.drop(index="CDISC015").all(axis=None))
     assert summarize_sdtm(load_sdtm(PILOT)).statuses is None
+
+
+def test_version_for_a_study_without_tivers_is_refused():
+    with pytest.raises(InputError, match="TI names no TIVERS"):
+        summarize_sdtm(load_sdtm(PILOT), version="ORIGINAL")

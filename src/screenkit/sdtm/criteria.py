@@ -95,6 +95,17 @@ def recorded_versions(dm, ie=None, suppdm=None) -> dict[str, str]:
     return dict(zip(found["USUBJID"], found["TIVERS"], strict=True))
 
 
+def check_version(version: str | None, known: list[str]) -> None:
+    """An :class:`InputError` unless ``version`` is ``None`` or one of TI's versions."""
+    if version is not None and version not in known:
+        raise InputError(
+            "--version is not a protocol version in TI",
+            column="TIVERS",
+            value=version,
+            expected=", ".join(known) or "(TI names no TIVERS: leave --version out)",
+        )
+
+
 def subject_versions(
     subjects, skeleton: pd.DataFrame, recorded: Mapping[str, str], version: str | None = None
 ) -> dict[str, str | None]:
@@ -105,13 +116,7 @@ def subject_versions(
     is not in TI.
     """
     known = versions(skeleton)
-    if version is not None and known and version not in known:
-        raise InputError(
-            "--version is not a protocol version in TI",
-            column="TIVERS",
-            value=version,
-            expected=", ".join(known),
-        )
+    check_version(version, known)
     if len(known) <= 1:
         return dict.fromkeys(map(str, subjects), known[0] if known else None)
     bad = sorted({v for v in recorded.values() if v not in known})

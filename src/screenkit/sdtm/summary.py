@@ -28,6 +28,7 @@ import pandas as pd
 
 from screenkit.errors import InputError
 from screenkit.sdtm.criteria import (
+    check_version,
     combinations_not_met,
     criteria_from_records,
     ie_failures,
@@ -172,6 +173,7 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
     failed = markers.any(axis=1).to_numpy(dtype=bool)
     rand = randomized(dm, pd.Series(failed)).to_numpy(dtype=bool)
     skeleton = protocol_skeleton(study.ti, file=study.files.get("TI"))
+    check_version(version, versions(skeleton))
     notes = _dm_notes(study)
     criteria, combinations, statuses, used = None, None, None, ()
     if study.ie is not None:
