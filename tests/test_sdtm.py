@@ -202,8 +202,11 @@ def test_ie_results_inclusion_n_and_exclusion_y_fail(tmp_path):
     )
     s = summarize_sdtm(load_sdtm(write_csvs(tmp_path, dm=DM3, ie=ie, ti=TI)))
     assert s.to_dict()["criteria"] == {"INCL01": 1, "INCL02": 1, "EXCL01": 1}
-    assert any("1 randomized subject(s) have IE records" in n for n in s.notes)
-    assert not any("have no IE record" in n for n in s.notes)
+    assert any("1 randomized subject(s) did not meet a criterion" in n for n in s.notes)
+    assert "1 screen failure(s) have no IE record of a criterion not met" in s.text()  # B
+    assert not any(
+        "randomized subject" in n for n in summarize_sdtm(load_sdtm(MSG), version="ORIGINAL").notes
+    )
 
 
 def test_ie_code_not_in_ti_is_listed(tmp_path):
@@ -514,3 +517,17 @@ def test_statuses_from_ie_follow_the_criteria_counts():
 def test_version_for_a_study_without_tivers_is_refused():
     with pytest.raises(InputError, match="TI names no TIVERS"):
         summarize_sdtm(load_sdtm(PILOT), version="ORIGINAL")
+
+
+@pytest.mark.parametrize("rows", [["A,INCL01,INCLUSION,Y"], []], ids=["only-met", "empty"])
+def test_ie_without_any_criterion_not_met(tmp_path, rows):
+    write_csvs(tmp_path, dm=pd.DataFrame({"USUBJID": ["A", "B"], "ARMCD": ["PBO", "SCRNFAIL"]}))
+    lines = ["USUBJID,IETESTCD,IECAT,IEORRES", *rows]
+    (tmp_path / "ie.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    s = summarize_sdtm(load_sdtm(tmp_path))
+    assert s.to_dict()["criteria"] == ({"INCL01": 0} if rows else {})
+    assert s.combinations.empty and s.statuses.shape == (2, len(rows))
+    assert "(none: no IE record is a criterion not met)" in s.text()
+    assert "1 screen failure(s) have no IE record of a criterion not met" in s.text()
+    assert "randomized subject" not in s.text()  # A's record says INCL01 was met
+    assert NO_IE not in s.text()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from screenkit.errors import InputError
@@ -300,9 +301,8 @@ def ie_statuses(records: pd.DataFrame, subjects, codes) -> pd.DataFrame:
     codes = list(codes)
     failed = records.loc[records["not_met"], ["USUBJID", "IETESTCD"]].drop_duplicates()
     failed = failed[failed["USUBJID"].isin(index) & failed["IETESTCD"].isin(codes)]
-    table = pd.DataFrame(True, index=index, columns=pd.Index(codes), dtype="boolean")
     rows = index.get_indexer(failed["USUBJID"])
     cols = pd.Index(codes).get_indexer(failed["IETESTCD"])
-    values = table.to_numpy(dtype=bool)
+    values = np.ones((len(index), len(codes)), dtype=bool)
     values[rows, cols] = False
     return pd.DataFrame(values, index=index, columns=pd.Index(codes)).astype("boolean")

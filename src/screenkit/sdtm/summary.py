@@ -143,6 +143,8 @@ class SdtmSummary:
             rest = len(self.criteria) - len(failing)
             lines.append(f"  ({rest} other criteria: not met by any subject)")
             lines.append("Combinations of criteria not met (subjects):")
+            if self.combinations.empty:
+                lines.append("  (none: no IE record is a criterion not met)")
             for r in self.combinations.head(10).itertuples():
                 lines.append(f"  {r.subjects:>5}  {r.criteria}")
             if len(self.combinations) > 10:
@@ -267,13 +269,16 @@ def _from_ie(study: SdtmStudy, skeleton, failed, rand, version):
     elif not criteria["in_ti"].all():
         codes = criteria.loc[~criteria["in_ti"], "IETESTCD"].tolist()
         notes.append(f"IE codes not in TI for the subject's version: {', '.join(codes)}")
-    with_ie = _subjects(ie)
-    waived = with_ie & _subjects(dm, rand)
+    not_met = _subjects(records, records["not_met"].to_numpy())
+    waived = not_met & _subjects(dm, rand)
     if waived:
-        notes.append(f"{len(waived)} randomized subject(s) have IE records (a waiver?)")
-    silent = _subjects(dm, failed) - with_ie
+        notes.append(f"{len(waived)} randomized subject(s) did not meet a criterion (a waiver?)")
+    silent = _subjects(dm, failed) - not_met
     if silent:
-        notes.append(f"{len(silent)} screen failure(s) have no IE record (reason not recorded)")
+        notes.append(
+            f"{len(silent)} screen failure(s) have no IE record of a criterion not met "
+            "(reason not recorded)"
+        )
     return criteria, combinations, statuses, used, notes
 
 
