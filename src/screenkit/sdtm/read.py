@@ -11,7 +11,8 @@ Formats:
   both shared studies (CDISC pilot, SDTM-MSG v2.0) exactly: every record, numeric missing
   values as NaN, character values with their trailing blanks removed; it adds no
   dependency. It does not read version 8 transport files (long names), which are refused
-  with a message saying so. Text is decoded as UTF-8, else Latin-1 (XPORT records no
+  with a message saying so, and reads the first member of a file (an FDA submission holds
+  one dataset per .xpt). Text is decoded as UTF-8, else Latin-1 (XPORT records no
   encoding).
 * **CSV** (one header row; UTF-8 with or without BOM, else Latin-1), every value as text.
 * **CDISC Dataset-JSON**: version 1.0 (``clinicalData`` / ``referenceData`` ->
