@@ -57,6 +57,10 @@ _PUBLIC = {
     "export_html": "export",
     "export_ie": "export",
     "ScreeningExplorer": "widgets",
+    "load_sdtm": "sdtm",
+    "summarize_sdtm": "sdtm",
+    "SdtmStudy": "sdtm",
+    "SdtmSummary": "sdtm",
 }
 
 __all__ = sorted(_PUBLIC)
