@@ -90,10 +90,6 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _ids(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
 def changed_parameters(protocol, evaluation) -> list[str]:
     """``["lesion_max_cm = 7 (protocol: 5)"]`` for thresholds changed from the protocol."""
     from screenkit.protocol import get_protocol
@@ -195,8 +191,9 @@ def run(args: argparse.Namespace) -> int:
             "could be recounted from the listing",
             hint="drop --patients / --identified, or drop --suppress-below",
         )
-    from screenkit.cli._common import input_files, outside_range
+    from screenkit.cli._common import criterion_ids, input_files, outside_range
     from screenkit.outputs import fix_html, fix_xlsx, json_text, plan_outputs, write_all
+    from screenkit.protocol import get_protocol
 
     outputs = {"--json": args.json, "--ie": args.ie}
     several = len(args.output) > 1
@@ -204,8 +201,11 @@ def run(args: argparse.Namespace) -> int:
     for out in args.output:
         _format(out)
     planned = plan_outputs(outputs, input_files(args), force=args.force)
+    protocol = get_protocol(args.protocol)
+    order = criterion_ids(args.order, protocol, "--order")
+    exclude = criterion_ids(args.exclude, protocol, "--exclude")
     data, evaluation = load_and_evaluate(args)
-    result = funnel(evaluation, order=_ids(args.order), exclude=_ids(args.exclude))
+    result = funnel(evaluation, order=order, exclude=exclude)
     print(format_funnel(result, changed=changed_parameters(args.protocol, evaluation)))
     block = format_data_notes(data, evaluation)
     if block:
