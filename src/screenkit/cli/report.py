@@ -20,6 +20,13 @@ The JSON holds ``protocol``, ``screened``, ``eligible``, ``screen_failed``, ``pe
 ``attribution``, ...) and ``funnel`` (funnel order: ``id``, ``remaining``, ...), and
 ``outside_range`` when ``--allow-outside-range`` let a ``--param`` leave its declared range.
 
+With ``-o``, the workbook gains a **Recruitment** sheet and the HTML report a recruitment
+section: randomized to date vs the protocol file's target, per site and month, and the
+forecast (2000 simulations, seed 0: reruns are byte-identical; it uses the thresholds and
+the ``--exclude`` criteria of the report), computed once for every ``-o``
+(:mod:`screenkit.export.recruitment`). ``--no-forecast`` leaves the forecast out; a log
+without screening dates or randomization gets the reason instead, never an error.
+
 Outputs: ``-o`` may be given several times (``-o a.xlsx -o a.html`` writes both). Before
 anything is read, every output is checked against every input (the log, ``--columns``,
 a ``--protocol`` file; ``--force`` never replaces an input) and against the other outputs
@@ -85,6 +92,12 @@ def register(subparsers) -> None:
         type=Path,
         metavar="OUT.csv",
         help="criteria not met per patient, shaped like the CDISC SDTM IE domain",
+    )
+    parser.add_argument(
+        "--no-forecast",
+        action="store_true",
+        help="leave the recruitment forecast out of the workbook / HTML report (randomized "
+        "to date and per site / month are still shown)",
     )
     parser.add_argument("--force", action="store_true", help="replace existing output files")
     parser.set_defaults(func=run)
@@ -212,6 +225,17 @@ def run(args: argparse.Namespace) -> int:
         print("\n" + block)
     outside = outside_range(evaluation.protocol, evaluation.parameters)
     writers = []
+    recruitment = None
+    if args.output:  # one forecast for every -o (the same figures in the workbook and HTML)
+        from screenkit.export.recruitment import build_recruitment
+
+        recruitment = build_recruitment(
+            evaluation,
+            exclude=result.excluded,
+            suppress_below=args.suppress_below,
+            forecast=not args.no_forecast,
+        )
+        print("\nRecruitment: " + recruitment.headline)
     if args.json is not None:
         payload = result.to_dict()
         payload["parameters"] = dict(evaluation.parameters)
@@ -224,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
         fmt = _format(out)
 
         def write_report(tmp, fmt=fmt):
-            _write(tmp, result, evaluation, data, args, fmt=fmt)
+            _write(tmp, result, evaluation, data, args, fmt=fmt, recruitment=recruitment)
             (fix_xlsx if fmt == "xlsx" else fix_html)(tmp)
 
         writers.append((out, write_report))
@@ -255,7 +279,9 @@ def _format(out: Path) -> str:
     )
 
 
-def _write(out: Path, result, evaluation, data, args, fmt: str | None = None) -> None:
+def _write(
+    out: Path, result, evaluation, data, args, fmt: str | None = None, recruitment=None
+) -> None:
     from screenkit.export import export_excel, export_html
 
     write = export_excel if (fmt or _format(out)) == "xlsx" else export_html
@@ -268,4 +294,5 @@ def _write(out: Path, result, evaluation, data, args, fmt: str | None = None) ->
         identified=args.identified,
         suppress_below=args.suppress_below,
         overwrite=True,
+        recruitment=recruitment if recruitment is not None else False,
     )
