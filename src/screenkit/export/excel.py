@@ -457,6 +457,7 @@ def recruitment_sheet(ws: Worksheet, rec: Recruitment) -> None:
     end = write_table(ws, figures, TABLE_HEADER_ROW, name="tblRecruitment", widths=False)
     ws.column_dimensions["A"].width = 46
     ws.column_dimensions["B"].width = 28
+    ws.column_dimensions["C"].width = 14
     for r in range(TABLE_HEADER_ROW + 1, end + 1):
         ws.cell(r, 2).alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
     row = end + 2
@@ -468,9 +469,11 @@ def recruitment_sheet(ws: Worksheet, rec: Recruitment) -> None:
         row = write_table(ws, table, row + 2, name=name, widths=False) + 2
     if rec.notes:
         put(ws, row, 1, "Notes").font = BOLD
-        for text in rec.notes:
+        for text in rec.notes:  # wrapped over A:C, rows as tall as the text
             row += 1
-            put(ws, row, 1, text).alignment = Alignment(wrap_text=False, vertical="top")
+            put(ws, row, 1, text).alignment = Alignment(wrap_text=True, vertical="top")
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
+            ws.row_dimensions[row].height = 13 * math.ceil(len(text) / 80)
     _title(ws, "Recruitment: randomized to date, target and forecast", note, 6)
     if rec.cumulative is not None and len(rec.cumulative):
         _recruitment_chart(ws, rec, left=5)
