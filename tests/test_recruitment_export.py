@@ -204,6 +204,7 @@ def test_log_without_randomization_gets_the_reason(tmp_path, capsys):
     frame.to_csv(log, index=False)
     book = tmp_path / "n.xlsx"
     code, out, err = _run(capsys, ["report", log, "-o", book])
+    assert "No forecast: the log records no randomization" in out
     assert code == 0, err
     got = figures(openpyxl.load_workbook(book)["Recruitment"])
     assert got["Forecast"].startswith("not made: the log records no randomization outcome")
