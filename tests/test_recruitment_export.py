@@ -330,3 +330,16 @@ def test_report_checks_order_and_exclude_before_loading(tmp_path, capsys):
     code, _, err = _run(capsys, ["report", missing, "--exclude", "E99"])
     assert code == 2 and "--exclude: protocol NCT07103668 has no criterion 'E99'" in err
     assert re.search(r"accepted: comma-separated criterion IDs: I1, ", err)
+
+
+def test_unprotectable_small_counts_leave_only_the_total(monkeypatch, evaluation):
+    from screenkit.export import recruitment
+
+    def refuse(*args, **kwargs):
+        raise ScreenkitError("cannot protect")
+
+    monkeypatch.setattr(recruitment, "suppress", refuse)
+    rec = build_recruitment(evaluation, suppress_below=5, forecast=False)
+    assert rec.sites is None and rec.months is None and rec.randomized == 65
+    assert rec.cumulative["Cumulative randomized"].isna().all()
+    assert rec.notes[0].startswith("Randomized per site and month are left out")

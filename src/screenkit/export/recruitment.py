@@ -159,7 +159,10 @@ def build_recruitment(
         )
         return _without_counts(target, completion, reason, k, exclude)
     counts = _counts(patients)
-    sup = _suppression(counts, k)
+    try:
+        sup = _suppression(counts, k)
+    except ScreenkitError:  # no safe pattern: publish the total only, never a small count
+        sup = None
     reason = None
     result = None
     if not forecast:
@@ -183,6 +186,14 @@ def build_recruitment(
             "total and per site, in the month table's own row, and not in the forecast's "
             "rates.",
         )
+    tables = sup is not None
+    if not tables:
+        notes.insert(
+            0,
+            f"Randomized per site and month are left out: suppression below {k} cannot "
+            "protect their small counts (only the total is shown).",
+        )
+        sup = _all_hidden(counts, k)
     return Recruitment(
         target=target,
         primary_completion=completion,
@@ -190,8 +201,8 @@ def build_recruitment(
         forecast=result,
         reason=reason,
         figures=_figures(target, completion, total, result, reason, exclude, n_sims, seed),
-        sites=_site_table(counts, sup),
-        months=_month_table(counts, sup),
+        sites=_site_table(counts, sup) if tables else None,
+        months=_month_table(counts, sup) if tables else None,
         cumulative=_cumulative(counts, sup, target, result),
         notes=tuple(notes),
         suppression=sup,
@@ -282,6 +293,12 @@ def _suppression(counts: dict, k: int | None) -> Suppression:
     if previous is not None:
         eqs.append({previous: 1, TOTAL: -1, **({undated: 1} if counts["undated"] else {})})
     return suppress(values, eqs, k, keep_shown={TOTAL})
+
+
+def _all_hidden(counts: dict, k: int | None) -> Suppression:
+    """Every count but the total hidden (the chart then draws the forecast and target)."""
+    keys = {key for group in _keys(counts).values() for key in group}
+    return Suppression(k=k, primary=frozenset(), hidden=frozenset(keys))
 
 
 def _site_table(counts: dict, sup: Suppression) -> Table:
