@@ -343,3 +343,40 @@ def test_unprotectable_small_counts_leave_only_the_total(monkeypatch, evaluation
     assert rec.sites is None and rec.months is None and rec.randomized == 65
     assert rec.cumulative["Cumulative randomized"].isna().all()
     assert rec.notes[0].startswith("Randomized per site and month are left out")
+
+
+# ------------------------------------------------------------------ explorer panel
+def test_explorer_forecast_panel_follows_the_thresholds_and_toggles(evaluation):
+    from screenkit.widgets import ScreeningExplorer
+    from screenkit.widgets.forecast import PANEL_SIMS
+
+    explorer = ScreeningExplorer(load_sample(), PROTOCOL, forecast=True)
+    panel = explorer.forecast_panel
+    assert panel.widget in explorer.widget.children
+    fc = RecruitmentForecast(n_sims=PANEL_SIMS, random_state=0)
+    first = panel.result.median_date
+    assert first == forecast_evaluation(fc, evaluation).median_date
+    assert first.date().isoformat() in panel.widget.value
+    explorer.set_parameter("lesion_max_cm", 7)
+    relaxed = forecast_evaluation(fc, evaluation.with_parameters(lesion_max_cm=7)).median_date
+    assert panel.result.median_date == relaxed < first  # the date moves with the slider
+    assert relaxed.date().isoformat() in panel.widget.value
+    explorer.toggle("E3", False)
+    both = forecast_evaluation(
+        fc, evaluation.with_parameters(lesion_max_cm=7), exclude=["E3"]
+    ).median_date
+    assert panel.result.median_date == both <= relaxed
+    assert "switched off: E3" in panel.widget.value
+    explorer.set_parameter("lesion_max_cm", 5)
+    explorer.toggle("E3", True)
+    assert panel.result.median_date == first  # back where it started (fixed seed)
+
+
+def test_explorer_without_dates_says_why_there_is_no_forecast():
+    from screenkit.widgets import ScreeningExplorer
+
+    frame = load_sample().data.drop(columns=["screening_date"])
+    explorer = ScreeningExplorer(frame, PROTOCOL, forecast=True)
+    assert explorer.forecast_panel.result is None
+    assert "not available" in explorer.forecast_panel.widget.value
+    assert ScreeningExplorer(frame, PROTOCOL).forecast_panel is None  # off by default
