@@ -497,6 +497,7 @@ def _recruitment_chart(ws: Worksheet, rec: Recruitment, left: int) -> None:
     )
     chart.style = 12
     chart.y_axis.title = "patients randomized"
+    chart.y_axis.number_format = "0"
     chart.x_axis.title = "month"
     chart.x_axis.delete = False
     chart.y_axis.delete = False
@@ -515,6 +516,6 @@ def _recruitment_chart(ws: Worksheet, rec: Recruitment, left: int) -> None:
         series.smooth = False
     for series in chart.series[1:4]:
         series.graphicalProperties.line.dashStyle = "dash"
-    chart.height = 10
-    chart.width = 22
+    chart.height = 12
+    chart.width = 24
     ws.add_chart(chart, f"{get_column_letter(left + frame.shape[1] + 1)}{top}")
