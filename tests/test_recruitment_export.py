@@ -380,3 +380,16 @@ def test_explorer_without_dates_says_why_there_is_no_forecast():
     assert explorer.forecast_panel.result is None
     assert "not available" in explorer.forecast_panel.widget.value
     assert ScreeningExplorer(frame, PROTOCOL).forecast_panel is None  # off by default
+
+
+def test_suppressed_notes_hide_small_patient_counts(evaluation):
+    data = evaluation.data.copy()
+    first = data.index[data["randomized"].fillna(False).astype(bool)][:2]
+    data.loc[first, "screening_date"] = pd.NaT
+    rec = build_recruitment(evaluate(data, PROTOCOL), suppress_below=5)
+    assert rec.notes[0].startswith("Some randomized patient(s) have no screening date")
+    exact = build_recruitment(evaluate(data, PROTOCOL), forecast=True)
+    left_out = [n for n in exact.notes if "without a screening date are left out" in n]
+    assert left_out and left_out[0].startswith("2 patients")
+    masked = [n for n in rec.notes if "without a screening date are left out" in n]
+    assert masked[0].startswith("<5 patients")

@@ -25,7 +25,8 @@ Small counts: with ``suppress_below=k`` the randomized counts per site and month
 cumulative counts are one linear system for :func:`screenkit.export.privacy.suppress`
 (site rows and month rows each add up to the total; each month's cumulative count is the
 previous one plus that month), so no hidden count can be recovered from the others; the
-chart draws only the cumulative counts the table shows.
+chart draws only the cumulative counts the table shows, and whole numbers under ``k`` in
+the notes read ``<k``.
 
 >>> from screenkit.datasets import load_sample
 >>> from screenkit.evaluate import evaluate
@@ -39,6 +40,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -178,11 +180,14 @@ def build_recruitment(
             reason = "the forecast could not be made: " + str(err).splitlines()[0]
     total = counts["total"]
     notes = [] if result is None else list(result.notes)
+    if k is not None:  # the notes' patient counts follow the suppression too
+        notes = [_mask_small(note, k) for note in notes]
     undated = counts["undated"]
     if undated:
         notes.insert(
             0,
-            f"{undated} randomized patient(s) have no screening date: they count in the "
+            ("Some" if k is not None else f"{undated}")
+            + " randomized patient(s) have no screening date: they count in the "
             "total and per site, in the month table's own row, and not in the forecast's "
             "rates.",
         )
@@ -254,8 +259,6 @@ def _counts(patients: pd.DataFrame) -> dict[str, Any]:
 
 
 def _natural_order(labels: pd.Index) -> list:
-    import re
-
     def key(text: str):
         return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text))]
 
@@ -293,6 +296,19 @@ def _suppression(counts: dict, k: int | None) -> Suppression:
     if previous is not None:
         eqs.append({previous: 1, TOTAL: -1, **({undated: 1} if counts["undated"] else {})})
     return suppress(values, eqs, k, keep_shown={TOTAL})
+
+
+_INTEGER = re.compile(r"(?<![\w.\-/:])(\d+)(?![\w.%\-/:])")
+
+
+def _mask_small(text: str, k: int) -> str:
+    """Whole numbers under ``k`` in a note (patient counts) as ``<k``; dates, decimals,
+    percentages and IDs are left as they are.
+
+    >>> _mask_small("3 of the 371 patients (0.8%) on 2026-10-03, site S02", 5)
+    '<5 of the 371 patients (0.8%) on 2026-10-03, site S02'
+    """
+    return _INTEGER.sub(lambda m: f"<{k}" if int(m[1]) < k else m[1], text)
 
 
 def _all_hidden(counts: dict, k: int | None) -> Suppression:
