@@ -66,7 +66,9 @@ def labelled_rows(ws) -> dict:
 # ---------------------------------------------------------------- contents
 def test_sheets_in_order_and_patients_only_on_request(workbook):
     wb, _ = workbook
-    assert wb.sheetnames == [s for s in SHEETS if s not in OPTIONAL_SHEETS]
+    # Recruitment only with recruitment= (screenkit report asks for it); the optional sheets
+    # (Concordance, Recorded reasons, Patients) only when there is something to show
+    assert wb.sheetnames == [s for s in SHEETS if s not in ("Recruitment", *OPTIONAL_SHEETS)]
     assert "Patients" not in wb.sheetnames
 
 

@@ -473,6 +473,8 @@ def test_dashboard_notebook_builds_the_explorer(monkeypatch):
     assert explorer.state.parameters["lesion_max_cm"] == 7
     assert "80 eligible" in explorer.headline.value
     assert explorer.mask_ids is True
+    panel = explorer.forecast_panel  # the dashboard shows the forecast, at lesion_max_cm=7
+    assert panel.result.median_date.date().isoformat() in panel.widget.value
 
 
 def test_voila_command_line_is_localhost_without_token():

@@ -22,7 +22,7 @@ with Kleene logic, not ``DataFrame.all`` (which skips NA by default).
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -229,6 +229,43 @@ class Evaluation:
             _fails=fails,
             _unknown=unknown,
         )
+
+    def without_criteria(self, ids: Iterable[str]) -> Evaluation:
+        """The same evaluation with the criteria ``ids`` switched off (they pass for all).
+
+        The what-if of ``funnel(..., exclude=ids)`` as an Evaluation, so its ``status``
+        (patients failing only those criteria become eligible, patients unknown only on
+        them are decided) can feed what needs one status per patient, such as the
+        forecast. Unknown IDs raise a :class:`~screenkit.errors.ScreenkitError` that lists
+        the protocol's IDs. Change thresholds first (``with_parameters`` re-evaluates the
+        criteria using them, switched off or not).
+
+        >>> import pandas as pd
+        >>> from screenkit.protocol import get_protocol
+        >>> frame = pd.DataFrame({"spo2": pd.array([99, 94], dtype="Float64")})
+        >>> base = evaluate(frame, get_protocol("NCT07103668"))
+        >>> base.without_criteria(["E7"]).statuses["E7"].tolist()
+        [True, True]
+        >>> base.statuses["E7"].tolist()      # the original is untouched
+        [True, False]
+        """
+        ids = list(dict.fromkeys(ids))
+        position = {cid: i for i, cid in enumerate(self.statuses.columns)}
+        unknown_ids = [cid for cid in ids if cid not in position]
+        if unknown_ids:
+            raise ScreenkitError(
+                f"Unknown criterion {unknown_ids[0]!r} to switch off",
+                accepted=", ".join(position),
+            )
+        if not ids:
+            return self
+        statuses = self.statuses.copy()
+        fails, unknown = (m.copy() for m in self.matrices())
+        for cid in ids:
+            statuses[cid] = pd.array([True] * len(statuses), dtype="boolean")
+            fails[:, position[cid]] = False
+            unknown[:, position[cid]] = False
+        return replace(self, statuses=statuses, _fails=fails, _unknown=unknown)
 
     # ------------------------------------------------------------ summaries
     def patterns(self, by: tuple[str, ...] = ("site_id", "screening_month")) -> PatternCounts:

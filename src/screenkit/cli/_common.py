@@ -108,6 +108,26 @@ def parse_params(
     return params
 
 
+def criterion_ids(text: str | None, protocol, option: str) -> list[str]:
+    """``"E7, I5b"`` -> ``["E7", "I5b"]``, each one an ID of ``protocol`` (a close
+    spelling is suggested), for ``--order`` and ``--exclude``; checked before any loading.
+    """
+    import difflib
+
+    ids = list(dict.fromkeys(part.strip() for part in (text or "").split(",") if part.strip()))
+    known = list(protocol.ids)
+    for cid in ids:
+        if cid not in known:
+            close = difflib.get_close_matches(cid, known, n=1, cutoff=0.6)
+            raise ScreenkitError(
+                f"{option}: protocol {protocol.id} has no criterion {cid!r}"
+                + (f"; did you mean {close[0]!r}?" if close else ""),
+                value=text,
+                expected="comma-separated criterion IDs: " + ", ".join(known),
+            )
+    return ids
+
+
 def outside_range(protocol, parameters) -> list[str]:
     """``["lesion_max_cm = 40 (declared range 1 to 10)"]`` for values outside the
     protocol's declared range (only possible with ``--allow-outside-range``)."""

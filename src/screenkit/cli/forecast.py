@@ -12,6 +12,14 @@ The input options are those of ``screenkit report`` (``--sheet``, ``--columns``,
 and the primary completion date (``--by-date``) come from the protocol file (``target:``,
 ``primary_completion:``); ``--target`` / ``--by-date`` override them.
 
+``--exclude E26,E7`` switches criteria off as ``report --exclude`` does, and here it is a
+what-if on eligibility: patients who fail only those criteria become eligible, so the
+forecast uses the evaluation with them off (:func:`screenkit.forecast.whatif.forecast_evaluation`,
+the route Python and the report's Recruitment sheet take) and its notes name them.
+``--order`` is accepted and checked as ``report``'s (the same IDs), but a patient's status
+does not depend on the order criteria are listed in, and forecast prints no funnel: the
+date is the same in any order, and the output says so.
+
 Prints the answers in plain words; ``--json`` also writes them with the keys ``target``,
 ``as_of``, ``randomized_so_far``, ``median_date``, ``pi80``, ``pi90`` (pairs of ISO dates),
 ``prob_by_date``, ``by_date`` (and more: ``protocol``, ``parameters``, ``input``). Like every
@@ -28,6 +36,7 @@ from pathlib import Path
 from screenkit.cli._common import (
     add_input_arguments,
     check_int,
+    criterion_ids,
     input_files,
     load_and_evaluate,
     outside_range,
@@ -37,7 +46,13 @@ from screenkit.outputs import json_text, plan_outputs, write_all
 #: most simulations accepted (the default is 4000)
 MAX_SIMS = 1_000_000
 
-__all__ = ["register", "run"]
+__all__ = ["ORDER_NOTE", "register", "run"]
+
+ORDER_NOTE = (
+    "--order does not change the forecast: a patient's eligibility depends on which "
+    "criteria they fail, not on the order the criteria are listed in (it orders "
+    "report's funnel)."
+)
 
 
 def register(subparsers) -> None:
@@ -88,6 +103,18 @@ def register(subparsers) -> None:
         metavar="DATE",
         help="opening date of any additional sites (default: 3 months after --as-of)",
     )
+    parser.add_argument(
+        "--order",
+        metavar="IDS",
+        help="accepted as in report (comma-separated criterion IDs, checked), but eligibility "
+        "does not depend on criterion order, so it never changes the forecast",
+    )
+    parser.add_argument(
+        "--exclude",
+        metavar="IDS",
+        help="criteria to switch off, comma-separated IDs: a what-if on eligibility (patients "
+        "failing only these become eligible), as report --exclude",
+    )
     parser.add_argument("--json", type=Path, default=None, metavar="OUT.json")
     parser.add_argument("--force", action="store_true", help="replace an existing --json file")
     parser.set_defaults(func=run)
@@ -120,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
     from screenkit.errors import InputError
     from screenkit.forecast import RecruitmentForecast
     from screenkit.forecast.sites import read_sites
+    from screenkit.forecast.whatif import forecast_evaluation
     from screenkit.protocol import get_protocol
 
     if args.target is not None and args.target < 1:
@@ -133,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
     # fail fast on an unusable output, before the (slow) loading and simulation
     planned = plan_outputs({"--json": args.json}, input_files(args), force=args.force)
     protocol = get_protocol(args.protocol)
+    order = criterion_ids(args.order, protocol, "--order")
+    exclude = criterion_ids(args.exclude, protocol, "--exclude")
     target = args.target if args.target is not None else protocol.target
     if target is None:
         raise InputError(
@@ -145,9 +175,19 @@ def run(args: argparse.Namespace) -> int:
         by_date = _date(protocol.primary_completion, "the protocol's primary_completion")
     _data, evaluation = load_and_evaluate(args)
     forecast = RecruitmentForecast(model=args.model, n_sims=args.sims, random_state=args.seed)
-    forecast.fit(evaluation, sites=sites, as_of=as_of)
-    result = forecast.predict(target=target, by_date=by_date, new_sites_open=new_sites_open)
+    result = forecast_evaluation(
+        forecast,
+        evaluation,
+        exclude=exclude,
+        sites=sites,
+        as_of=as_of,
+        target=target,
+        by_date=by_date,
+        new_sites_open=new_sites_open,
+    )
     print(result.summary())
+    if order:
+        print(f"note: {ORDER_NOTE}")
     outside = outside_range(evaluation.protocol, evaluation.parameters)
     for note in outside:
         print(f"note: forecast made with a parameter outside its declared range: {note}")
@@ -156,6 +196,10 @@ def run(args: argparse.Namespace) -> int:
         payload["protocol"] = protocol.id
         payload["parameters"] = dict(evaluation.parameters)
         payload["input"] = str(args.input)
+        payload["excluded_criteria"] = exclude
+        if order:
+            payload["order"] = order
+            payload["order_note"] = ORDER_NOTE
         if outside:
             payload["outside_range"] = outside
         text = json_text(payload)

@@ -27,6 +27,13 @@ and a log holding both sources ``concordance`` (one entry per criterion, ``Total
 ``--computed`` from the lab-level columns; by default recorded reasons are used when the
 log has a reasons column and none of the columns the protocol reads.
 
+With ``-o``, the workbook gains a **Recruitment** sheet and the HTML report a recruitment
+section: randomized to date vs the protocol file's target, per site and month, and the
+forecast (2000 simulations, seed 0: reruns are byte-identical; it uses the thresholds and
+the ``--exclude`` criteria of the report), computed once for every ``-o``
+(:mod:`screenkit.export.recruitment`). ``--no-forecast`` leaves the forecast out; a log
+without screening dates or randomization gets the reason instead, never an error.
+
 Outputs: ``-o`` may be given several times (``-o a.xlsx -o a.html`` writes both). Before
 anything is read, every output is checked against every input (the log, ``--columns``,
 a ``--protocol`` file; ``--force`` never replaces an input) and against the other outputs
@@ -94,12 +101,14 @@ def register(subparsers) -> None:
         metavar="OUT.csv",
         help="criteria not met per patient, shaped like the CDISC SDTM IE domain",
     )
+    parser.add_argument(
+        "--no-forecast",
+        action="store_true",
+        help="leave the recruitment forecast out of the workbook / HTML report (randomized "
+        "to date and per site / month are still shown)",
+    )
     parser.add_argument("--force", action="store_true", help="replace existing output files")
     parser.set_defaults(func=run)
-
-
-def _ids(text: str | None) -> list[str]:
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
 def changed_parameters(protocol, evaluation) -> list[str]:
@@ -211,9 +220,10 @@ def run(args: argparse.Namespace) -> int:
             "could be recounted from the listing",
             hint="drop --patients / --identified, or drop --suppress-below",
         )
-    from screenkit.cli._common import input_files, outside_range
+    from screenkit.cli._common import criterion_ids, input_files, outside_range
     from screenkit.concordance import concordance_records, format_concordance
     from screenkit.outputs import fix_html, fix_xlsx, json_text, plan_outputs, write_all
+    from screenkit.protocol import get_protocol
     from screenkit.recorded import source_sentence
 
     outputs = {"--json": args.json, "--ie": args.ie}
@@ -222,8 +232,11 @@ def run(args: argparse.Namespace) -> int:
     for out in args.output:
         _format(out)
     planned = plan_outputs(outputs, input_files(args), force=args.force)
+    protocol = get_protocol(args.protocol)
+    order = criterion_ids(args.order, protocol, "--order")
+    exclude = criterion_ids(args.exclude, protocol, "--exclude")
     data, evaluation = load_and_evaluate(args)
-    result = funnel(evaluation, order=_ids(args.order), exclude=_ids(args.exclude))
+    result = funnel(evaluation, order=order, exclude=exclude)
     print(f"Source: {source_sentence(evaluation)}\n")
     changed = changed_parameters(args.protocol, evaluation)
     print(format_funnel(result, changed=changed, source=evaluation.status_source))
@@ -237,6 +250,17 @@ def run(args: argparse.Namespace) -> int:
         print("\n" + block)
     outside = outside_range(evaluation.protocol, evaluation.parameters)
     writers = []
+    recruitment = None
+    if args.output:  # one forecast for every -o (the same figures in the workbook and HTML)
+        from screenkit.export.recruitment import build_recruitment
+
+        recruitment = build_recruitment(
+            evaluation,
+            exclude=result.excluded,
+            suppress_below=args.suppress_below,
+            forecast=not args.no_forecast,
+        )
+        print("\nRecruitment: " + recruitment.headline)
     if args.json is not None:
         payload = result.to_dict()
         payload["source"] = evaluation.status_source
@@ -255,7 +279,16 @@ def run(args: argparse.Namespace) -> int:
         fmt = _format(out)
 
         def write_report(tmp, fmt=fmt):
-            _write(tmp, result, evaluation, data, args, fmt=fmt, concordance=agreement)
+            _write(
+                tmp,
+                result,
+                evaluation,
+                data,
+                args,
+                fmt=fmt,
+                concordance=agreement,
+                recruitment=recruitment,
+            )
             (fix_xlsx if fmt == "xlsx" else fix_html)(tmp)
 
         writers.append((out, write_report))
@@ -301,7 +334,14 @@ def _concordance(data, evaluation):
 
 
 def _write(
-    out: Path, result, evaluation, data, args, fmt: str | None = None, concordance=None
+    out: Path,
+    result,
+    evaluation,
+    data,
+    args,
+    fmt: str | None = None,
+    concordance=None,
+    recruitment=None,
 ) -> None:
     from screenkit.export import export_excel, export_html
 
@@ -316,4 +356,5 @@ def _write(
         suppress_below=args.suppress_below,
         overwrite=True,
         concordance=concordance,
+        recruitment=recruitment if recruitment is not None else False,
     )

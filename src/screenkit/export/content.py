@@ -38,6 +38,7 @@ from screenkit.export.listings import (
 )
 from screenkit.export.privacy import Suppression, check_k, pseudonymise
 from screenkit.export.recorded import recorded_tables
+from screenkit.export.recruitment import Recruitment, build_recruitment
 from screenkit.export.tables import (
     Table,
     combinations_hidden,
@@ -73,6 +74,7 @@ class Content:
     suppression: Suppression
     funnel: Funnel
     patient_listing: str
+    recruitment: Recruitment | None = None
 
 
 def build_content(
@@ -87,8 +89,15 @@ def build_content(
     top_reasons: int = 5,
     now: datetime | None = None,
     concordance: pd.DataFrame | None = None,
+    recruitment: Recruitment | bool = False,
 ) -> Content:
     """Build the display tables of a report (see the module docstring).
+
+    ``recruitment``: ``True`` adds randomized to date vs the target and the forecast
+    (:func:`~screenkit.export.recruitment.build_recruitment` of ``evaluation``, with the
+    funnel's switched-off criteria and the same suppression); a
+    :class:`~screenkit.export.recruitment.Recruitment` already built is used as it is (one
+    computation for a workbook and an HTML report of the same run).
 
     ``identified`` implies ``patients``; suppression and a patient listing exclude each
     other (the listing would let anyone recount every hidden cell).
@@ -129,6 +138,10 @@ def build_content(
     tables["Protocol"] = protocol_table(protocol, f)
     if patients and evaluation is not None:
         tables["Patients"] = patients_table(evaluation, f, identified, pseudo)
+    if recruitment is True and evaluation is not None:
+        recruitment = build_recruitment(evaluation, exclude=f.excluded, suppress_below=k)
+    elif not isinstance(recruitment, Recruitment):
+        recruitment = None
     listing = (
         "none (aggregate counts only)"
         if not patients
@@ -152,4 +165,5 @@ def build_content(
         suppression=sup,
         funnel=f,
         patient_listing=listing,
+        recruitment=recruitment,
     )

@@ -1,6 +1,8 @@
 """The Excel workbook trial teams receive: :func:`export_excel`.
 
 Sheets: **Summary**, **Funnel**, **Criteria**, **Combinations**, **By site**, **By month**,
+**Recruitment** (with ``recruitment=``; ``screenkit report`` always writes it, and with
+``--no-forecast`` it holds the counts and says the forecast was skipped),
 **Data issues**, **Concordance** and **Recorded reasons** (when the log holds them),
 **Protocol** and, only on request, **Patients**. Every table is an Excel
 table (filters, banded rows) under a title and a one-line explanation, with frozen header
@@ -36,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table as XLTable
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
     from screenkit.evaluate import Evaluation
+    from screenkit.export.recruitment import Recruitment
     from screenkit.funnel import Funnel
 
 __all__ = ["OPTIONAL_SHEETS", "SHEETS", "export_excel", "write_workbook"]
@@ -67,6 +70,7 @@ SHEETS = (
     "Combinations",
     "By site",
     "By month",
+    "Recruitment",
     "Data issues",
     "Concordance",
     "Recorded reasons",
@@ -98,6 +102,7 @@ def export_excel(
     suppress_below: int | None = None,
     overwrite: bool = False,
     concordance: pd.DataFrame | None = None,
+    recruitment: Recruitment | bool = False,
 ) -> Path:
     """Write the screening workbook to ``path`` (``.xlsx``) and return the path.
 
@@ -117,6 +122,9 @@ def export_excel(
     concordance : a :func:`screenkit.concordance.concordance` table, written as the
         Concordance sheet (not under suppression).
     overwrite : replace an existing file (never the input file).
+    recruitment : ``True`` adds the Recruitment sheet (randomized to date vs the target,
+        per site and month, the forecast and its chart; see
+        :mod:`screenkit.export.recruitment`), or pass a ``Recruitment`` already built.
 
     The file is written to a temporary file in the same folder and renamed into place,
     so a failure leaves no half-written workbook.
@@ -130,6 +138,7 @@ def export_excel(
         identified=identified,
         suppress_below=suppress_below,
         concordance=concordance,
+        recruitment=recruitment,
     )
     return atomic_write(out, lambda tmp: write_workbook(content).save(tmp))
 
@@ -141,6 +150,10 @@ def write_workbook(content: Content) -> Workbook:
     wb.properties.title = content.title
     _summary_sheet(wb.active, content)
     for name in SHEETS[1:]:
+        if name == "Recruitment":
+            if content.recruitment is not None:
+                recruitment_sheet(wb.create_sheet(name), content.recruitment)
+            continue
         table = content.tables.get(name)
         if table is None:
             continue
@@ -397,6 +410,11 @@ def _summary_sheet(ws: Worksheet, content: Content) -> None:
         "fail rate with 95% CI.",
         "Combinations: the sets of criteria screen-failed patients fail together.",
         "By site / By month: outcome counts and screen-fail rate per site and per screening month.",
+        *(
+            ["Recruitment: randomized to date vs the target, per site and month, and the forecast."]
+            if content.recruitment is not None
+            else []
+        ),
         "Data issues: cells not understood, columns not used, rows skipped (the load report).",
         "Protocol: each criterion's rule and parameter values exactly as evaluated.",
     ]
@@ -437,3 +455,77 @@ def _funnel_chart(ws: Worksheet, table: Table, end: int, *, hidden: bool = False
     chart.height = max(8.0, points * 0.0353 - 0.5)  # points to cm: ends with the table
     chart.width = 16
     ws.add_chart(chart, f"{get_column_letter(len(columns) + 2)}{top}")
+
+
+def recruitment_sheet(ws: Worksheet, rec: Recruitment) -> None:
+    """Randomized to date vs target, the forecast, the per-site / per-month tables and a
+    line chart of cumulative randomized (observed, forecast median and 80% band, target)."""
+    note = rec.headline + (
+        f" Small counts: {rec.suppression.legend()}." if rec.suppression.active else ""
+    )
+    figures = Table("Recruitment", "", "", rec.figures, {}, wrap=("Value",))
+    end = write_table(ws, figures, TABLE_HEADER_ROW, name="tblRecruitment", widths=False)
+    ws.column_dimensions["A"].width = 46
+    ws.column_dimensions["B"].width = 28
+    ws.column_dimensions["C"].width = 14
+    for r in range(TABLE_HEADER_ROW + 1, end + 1):
+        ws.cell(r, 2).alignment = Alignment(horizontal="left", vertical="top", wrap_text=True)
+    row = end + 2
+    for table, name in ((rec.sites, "tblRandomizedBySite"), (rec.months, "tblRandomizedByMonth")):
+        if table is None:
+            continue
+        put(ws, row, 1, table.title).font = Font(bold=True, size=12, color=NAVY)
+        put(ws, row + 1, 1, table.note).font = NOTE_FONT
+        row = write_table(ws, table, row + 2, name=name, widths=False) + 2
+    if rec.notes:
+        put(ws, row, 1, "Notes").font = BOLD
+        for text in rec.notes:  # wrapped over A:C, rows as tall as the text
+            row += 1
+            put(ws, row, 1, text).alignment = Alignment(wrap_text=True, vertical="top")
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
+            ws.row_dimensions[row].height = 13 * math.ceil(len(text) / 80)
+    _title(ws, "Recruitment: randomized to date, target and forecast", note, 6)
+    if rec.cumulative is not None and len(rec.cumulative):
+        _recruitment_chart(ws, rec, left=5)
+    ws.freeze_panes = None
+    _print_setup(ws)
+
+
+def _recruitment_chart(ws: Worksheet, rec: Recruitment, left: int) -> None:
+    """The chart's data (a table beside the figures) and the native line chart."""
+    frame = rec.cumulative
+    formats = {c: "count" for c in frame.columns if c != "Month"}
+    formats.update({c: "decimal" for c in ("Forecast median", "Forecast 10%", "Forecast 90%")})
+    data = Table("Recruitment chart", "", "", frame, formats)
+    top = TABLE_HEADER_ROW
+    end = write_table(ws, data, top, name="tblRecruitmentChart", left=left, widths=False)
+    for j in range(frame.shape[1]):
+        ws.column_dimensions[get_column_letter(left + j)].width = 12
+    chart = LineChart()
+    chart.title = "Cumulative randomized: observed, forecast and target" + (
+        " (hidden counts not drawn)" if rec.suppression.active else ""
+    )
+    chart.style = 12
+    chart.y_axis.title = "patients randomized"
+    chart.y_axis.number_format = "0"
+    chart.x_axis.title = "month"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.legend.position = "b"
+    chart.display_blanks = "gap"
+    chart.add_data(
+        Reference(
+            ws, min_col=left + 1, max_col=left + frame.shape[1] - 1, min_row=top, max_row=end
+        ),
+        titles_from_data=True,
+    )
+    chart.set_categories(Reference(ws, min_col=left, min_row=top + 1, max_row=end))
+    colours = ("000000", "1F77B4", "9DC3E6", "9DC3E6", "B22222")
+    for series, colour in zip(chart.series, colours, strict=False):
+        series.graphicalProperties.line.solidFill = colour
+        series.smooth = False
+    for series in chart.series[1:4]:
+        series.graphicalProperties.line.dashStyle = "dash"
+    chart.height = 12
+    chart.width = 24
+    ws.add_chart(chart, f"{get_column_letter(left + frame.shape[1] + 1)}{top}")

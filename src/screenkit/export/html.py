@@ -31,9 +31,10 @@ from screenkit.files import atomic_write, check_target, input_paths
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
+    from screenkit.export.recruitment import Recruitment
     from screenkit.funnel import Funnel
 
-__all__ = ["export_html", "render_html"]
+__all__ = ["export_html", "fan_figure", "recruitment_html", "render_html"]
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Roboto, Arial, sans-serif; margin: 2em auto;
@@ -65,9 +66,11 @@ def export_html(
     suppress_below: int | None = None,
     overwrite: bool = False,
     concordance: pd.DataFrame | None = None,
+    recruitment: Recruitment | bool = False,
 ) -> Path:
     """Write the HTML report to ``path``; same options as
-    :func:`~screenkit.export.excel.export_excel`. Returns the path."""
+    :func:`~screenkit.export.excel.export_excel` (``recruitment`` adds the section
+    ``id="recruitment"``). Returns the path."""
     out = check_target(path, overwrite=overwrite, inputs=input_paths(data, evaluation))
     content = build_content(
         funnel,
@@ -77,6 +80,7 @@ def export_html(
         identified=identified,
         suppress_below=suppress_below,
         concordance=concordance,
+        recruitment=recruitment,
     )
     page = render_html(content)
     return atomic_write(out, lambda tmp: tmp.write_text(page, encoding="utf-8"))
@@ -127,6 +131,8 @@ def render_html(content: Content) -> str:
             opened = " open" if rows <= 25 else ""
             body = f"<details{opened}><summary>Table ({rows} rows)</summary>{body}</details>"
         parts.append(body)
+        if name == "By month" and content.recruitment is not None:
+            parts.append(recruitment_html(content.recruitment))
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -245,5 +251,91 @@ def _criteria_from_table(go, table: Table, top: int = 20):
             yaxis={"type": "category", "automargin": True},
             template="plotly_white",
             legend={"orientation": "h", "y": 1.0, "yanchor": "bottom"},
+        ),
+    )
+
+
+# ---------------------------------------------------------------- recruitment
+def recruitment_html(rec: Recruitment) -> str:
+    """The ``<section id="recruitment">``: the figures, the fan chart, the tables, notes."""
+    e = html.escape
+    parts = [
+        '<section id="recruitment">',
+        "<h2>Recruitment</h2>",
+        f'<p class="headline">{e(rec.headline)}</p>',
+        table_html(rec.figures, {}),
+    ]
+    if rec.forecast is not None and rec.cumulative is not None and len(rec.forecast.fan):
+        parts.append(
+            fan_figure(rec).to_html(
+                full_html=False, include_plotlyjs=False, config={"displaylogo": False}
+            )
+        )
+    for table in (rec.sites, rec.months):
+        if table is not None:
+            parts.append(f"<p><b>{e(table.title)}</b></p><p class='note'>{e(table.note)}</p>")
+            parts.append(table_html(table.frame, table.formats, total=table.total))
+    if rec.suppression.active:
+        parts.append(f"<p class='note'>Small counts: {e(rec.suppression.legend())}.</p>")
+    if rec.notes:
+        parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in rec.notes) + "</ul>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def fan_figure(rec: Recruitment):
+    """Cumulative randomized per month (the counts the tables show), the forecast's
+    median and 10%..90% band per month, and the target, from ``rec.cumulative``: the
+    numbers of the workbook's chart."""
+    import plotly.graph_objects as go
+
+    frame = rec.cumulative
+    x = [pd.Period(m, freq="M").to_timestamp() for m in frame["Month"]]
+    fan = frame["Forecast median"].notna().to_numpy()
+    fx = [d for d, f in zip(x, fan, strict=True) if f]
+    low = frame.loc[fan, "Forecast 10%"].tolist()
+    high = frame.loc[fan, "Forecast 90%"].tolist()
+    traces = [
+        go.Scatter(
+            x=fx + fx[::-1],
+            y=high + low[::-1],
+            fill="toself",
+            fillcolor="rgba(31, 119, 180, 0.25)",
+            line={"width": 0},
+            name="80% band (10% to 90%)",
+            hoverinfo="skip",
+        ),
+        go.Scatter(
+            x=fx,
+            y=frame.loc[fan, "Forecast median"].tolist(),
+            mode="lines",
+            line={"dash": "dash", "color": "rgb(31, 119, 180)"},
+            name="Forecast median",
+        ),
+        go.Scatter(
+            x=x,
+            y=[None if pd.isna(v) else v for v in frame["Cumulative randomized"]],
+            mode="lines+markers",
+            line={"color": "black"},
+            connectgaps=False,
+            name="Randomized (cumulative)",
+        ),
+        go.Scatter(
+            x=[x[0], x[-1]],
+            y=[rec.target, rec.target],
+            mode="lines",
+            line={"color": "firebrick", "dash": "dot"},
+            name=f"Target {rec.target}",
+        ),
+    ]
+    median = rec.median_date.isoformat() if rec.median_date else "not reached"
+    return go.Figure(
+        traces,
+        layout=dict(
+            title=f"Cumulative randomized: target {rec.target}, forecast median {median}",
+            xaxis={"title": "month"},
+            yaxis={"title": "patients randomized", "rangemode": "tozero"},
+            legend={"orientation": "h", "y": -0.2},
+            template="plotly_white",
         ),
     )

@@ -75,6 +75,10 @@ class ScreeningExplorer:
         their screening IDs.
     parameters : starting thresholds other than the protocol's, e.g.
         ``{"lesion_max_cm": 7}`` (the sliders start there; "Protocol thresholds" resets).
+    forecast : add the forecast panel (:class:`~screenkit.widgets.forecast.ForecastPanel`,
+        ``forecast_panel``): the median date the target is reached, updated when a
+        threshold or a criterion toggle changes (about 0.3 s per change; ``screenkit
+        explore`` turns it on).
 
     Attributes
     ----------
@@ -97,6 +101,7 @@ class ScreeningExplorer:
         *,
         mask_ids: bool = True,
         parameters: Mapping[str, float] | None = None,
+        forecast: bool = False,
     ) -> None:
         self.protocol = get_protocol(protocol)
         self.mask_ids = mask_ids
@@ -116,12 +121,19 @@ class ScreeningExplorer:
         self._funnel = self._compute_funnel()
         self.state.drilldown = self._top_criterion()
         self._views: list[Callable[[Funnel], None]] = []
+        self.forecast_panel = None
+        if forecast:
+            from screenkit.widgets.forecast import ForecastPanel
+
+            self.forecast_panel = ForecastPanel(self.evaluation)
         self._build_views()
         self._build_controls()
         self.widget = self._layout()
         self.state.observe(self._on_parameters, names=["parameters"])
         self.state.observe(self._on_funnel_inputs, names=["order", "excluded", "sites", "months"])
         self.state.observe(self._on_drilldown, names=["drilldown"])
+        if self.forecast_panel is not None:
+            self.state.observe(self._on_forecast_inputs, names=["parameters", "excluded"])
 
     # ------------------------------------------------------------ public API
     @property
@@ -267,6 +279,10 @@ class ScreeningExplorer:
         return [("(none)", "")] + [
             (step_label(c.id, c.label, 70), c.id) for c in self.evaluation.protocol.criteria
         ]
+
+    def _on_forecast_inputs(self, change: dict) -> None:
+        # registered after _on_parameters, so self.evaluation has the new thresholds
+        self.forecast_panel.update(self.evaluation, self.state.excluded)
 
     def _on_funnel_inputs(self, change: dict) -> None:
         self._refresh()
@@ -491,9 +507,11 @@ class ScreeningExplorer:
         funnel_box = w.Box([self.figures["funnel"]], layout=w.Layout(flex="1 1 auto", width="100%"))
         drill = w.VBox([self.drilldown, self.drilldown_table])
         drill.add_class("screenkit-drilldown-box")
+        panel = [] if self.forecast_panel is None else [self.forecast_panel.widget]
         ui = w.VBox(
             [
                 self.headline,
+                *panel,
                 w.HBox([controls, funnel_box], layout=w.Layout(width="100%")),
                 self.figures["criteria"],
                 self.figures["combinations"],
