@@ -78,6 +78,7 @@ LEVELS = (0.5, 0.8, 0.9)
 SITES = (8, 20, 60)
 CUTS = (0.25, 0.40, 0.60)
 HORIZON_MONTHS = 18.0  # the target is what the sites would randomize in this long
+METHODS: dict[str, dict] = {}  # set by experiments: replaces the methods compared
 FAMILIES = {
     "constant": {"stagger": 0.0, "decay": (0.0,), "closing": 0.0},
     "staggered": {"stagger": 6.0, "decay": (0.0,), "closing": 0.0},
@@ -137,8 +138,11 @@ def simulate_trial(rng: np.random.Generator, family: str, n_sites: int) -> dict:
 
 
 def _methods() -> dict[str, dict]:
+    if METHODS:
+        return METHODS
     return {
         "default": {},
+        "posterior": {"model": "posterior"},
         "plug-in": {"parameter_uncertainty": False},
         "constant": {"model": "constant"},
     }
@@ -165,12 +169,10 @@ def one_replicate(seed: np.random.SeedSequence, family: str, n_sims: int) -> dic
     fitted = {}
     for name, options in _methods().items():
         uncertain = options.get("parameter_uncertainty", True)
-        model = options.get("model")
-        key = model or "default"
+        kwargs = {k: v for k, v in options.items() if k != "parameter_uncertainty"}
+        key = repr(sorted(kwargs.items()))
         if key not in fitted:
-            kwargs = {"n_sims": n_sims, "random_state": rng}
-            if model:
-                kwargs["model"] = model
+            kwargs = {"n_sims": n_sims, "random_state": rng, **kwargs}
             fitted[key] = RecruitmentForecast(**kwargs).fit(
                 frame, sites=trial["sites"], as_of=as_of
             )

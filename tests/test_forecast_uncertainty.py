@@ -64,6 +64,7 @@ def test_a_site_silent_far_longer_than_its_rate_implies_is_probably_closed():
     ("model", "start"),
     [
         ("averaged", "Model: constant and declining site rates averaged by their evidence"),
+        ("posterior", "Model: site rates that may change by a constant share per month"),
         ("constant", "Model: constant site rates, as requested"),
         ("decay", "Model: decay site rates, as requested"),
     ],
@@ -81,3 +82,38 @@ def test_auto_says_which_model_aic_chose():
     note = next(n for n in fc.notes_ if n.startswith("Model:"))
     assert fc.model_ == "decay" and note.startswith("Model: decay site rates, chosen by AIC")
     assert "support declining rates" in note
+
+
+def test_the_posterior_of_the_monthly_change_follows_the_data():
+    flat = RecruitmentForecast(model="posterior", n_sims=200, random_state=0)
+    flat = flat.fit(*trial_log(0.0)[:2], as_of=trial_log(0.0)[2])
+    steep_log, sites, as_of = trial_log(0.08)
+    steep = RecruitmentForecast(model="posterior", n_sims=200, random_state=0)
+    steep = steep.fit(steep_log, sites, as_of)
+    cp_flat, cp_steep = flat.change_posterior_, steep.change_posterior_
+    assert abs(cp_flat.weights.sum() - 1) < 1e-9 and abs(cp_steep.weights.sum() - 1) < 1e-9
+    assert cp_steep.p_decline > 0.95 > 0.5 > cp_flat.p_decline
+    assert 0.04 < cp_steep.mean < 0.12 and abs(cp_flat.mean) < 0.03
+    assert cp_steep.quantile(0.05) < 0.08 < cp_steep.quantile(0.95) + 0.01
+    # a tighter prior pulls the decline towards constant rates
+    tight = RecruitmentForecast(
+        model="posterior", n_sims=200, random_state=0, decline_prior_sd=0.01
+    )
+    assert tight.fit(steep_log, sites, as_of).change_posterior_.mean < cp_steep.mean
+    # the declining trial's forecast is later than the same counts at constant rates
+    target = steep.rates_.randomized_so_far + 40
+    constant = RecruitmentForecast(model="constant", n_sims=200, random_state=0)
+    constant = constant.fit(steep_log, sites, as_of).predict(target=target)
+    assert constant.median_date < steep.predict(target=target).median_date
+
+
+def test_draws_of_the_change_follow_the_grid_weights():
+    log, sites, as_of = trial_log(0.04, seed=4)
+    fc = RecruitmentForecast(model="posterior", n_sims=100, random_state=0).fit(log, sites, as_of)
+    cp = fc.change_posterior_
+    draws = cp.draw(np.random.default_rng(1), 20000)
+    assert abs(draws["gamma"].mean() - cp.mean) < 0.003
+    assert np.all((draws["alpha"] > 0) & (draws["beta"] > 0))
+    assert draws["gamma"].min() >= cp.grid[0] - cp.step / 2
+    plug = cp.draw(np.random.default_rng(1), 10, uncertain=False)
+    assert np.all(plug["gamma"] == cp.grid[cp.best])

@@ -58,8 +58,12 @@ from screenkit.forecast.rates import (
 from screenkit.forecast.result import ForecastResult
 from screenkit.forecast.simulate import cumulative_intensity, exposure, time_to_reach
 from screenkit.forecast.uncertainty import (
+    CHANGE_PRIOR_SD,
+    CHANGE_RANGE,
     CLOSURE_PRIOR,
     DECAY_PRIOR_SCALE,
+    change_grid,
+    change_posterior,
     closure_hazard_posterior,
     decay_posterior,
     draw_closures,
@@ -67,7 +71,7 @@ from screenkit.forecast.uncertainty import (
 
 __all__ = ["RecruitmentForecast"]
 
-MODELS = ("averaged", "constant", "decay", "auto")
+MODELS = ("averaged", "posterior", "constant", "decay", "auto")
 MAX_MONTHS = 1200.0  # 100 years: later is "not reached" (and beyond pandas' dates)
 
 
@@ -113,12 +117,18 @@ class RecruitmentForecast:
         random_state: int | np.random.Generator | None = None,
         parameter_uncertainty: bool = True,
         randomized_given_eligible: float = 1.0,
+        decline_prior_sd: float = CHANGE_PRIOR_SD,
+        closure_prior: tuple[float, float] = CLOSURE_PRIOR,
+        decline_range: tuple[float, float] = CHANGE_RANGE,
     ) -> None:
         self.model = model
         self.n_sims = n_sims
         self.random_state = random_state
         self.parameter_uncertainty = parameter_uncertainty
         self.randomized_given_eligible = randomized_given_eligible
+        self.decline_prior_sd = decline_prior_sd
+        self.closure_prior = closure_prior
+        self.decline_range = decline_range
 
     def __repr__(self) -> str:
         return (
@@ -169,7 +179,7 @@ class RecruitmentForecast:
         self.aic_ = {m: f.aic for m, f in fits.items()}
         self.preferred_model_ = min(self.aic_, key=self.aic_.get)
         self.model_ = self.preferred_model_ if self.model == "auto" else self.model
-        hyper = fits["constant" if self.model_ == "averaged" else self.model_]
+        hyper = fits[self.model_ if self.model_ in fits else "constant"]
         self.hyper_ = hyper
         self.alpha_, self.beta_, self.mu_, self.gamma_ = (
             hyper.alpha,
@@ -182,6 +192,12 @@ class RecruitmentForecast:
             post = self.decay_posterior_
             self.gamma_ = post.weight * post.mean
             hyper = fits["decay"] if post.weight > 0.5 else fits["constant"]
+        if self.model_ == "posterior":
+            self.change_posterior_ = change_posterior(
+                data, change_grid(*self.decline_range), self.decline_prior_sd
+            )
+            hyper = self.change_posterior_.hyperparameters()
+            self.gamma_ = self.change_posterior_.mean
         self.site_posterior_ = site_posterior(hyper, data)
         notes = list(rates.notes) + notes
         if data.tau[data.tau > 0].size < 2:
@@ -214,6 +230,21 @@ class RecruitmentForecast:
                 else "do not clearly favour either"
             )
         )
+        if self.model_ == "posterior":
+            cp = self.change_posterior_
+            notes = [
+                "Model: site rates that may change by a constant share per month, averaged "
+                "over that change's posterior, so the intervals carry the doubt about it: "
+                f"decline {cp.mean:.1%}/month on average (90% credible interval "
+                f"{cp.quantile(0.05):.0%} to {cp.quantile(0.95):.0%}; negative = rising; "
+                f"P(declining) {cp.p_decline:.0%}; prior normal around constant rates with SD "
+                f"{cp.prior_sd:.0%}/month); sites may also stop screening unannounced "
+                f"(closure hazard prior mean {self.closure_prior[0] / self.closure_prior[1]:.1%}"
+                "/month, updated with how long each site has been silent). For comparison, "
+                f"{evidence}."
+            ]
+            notes += self._closed_notes()
+            return notes
         if self.model_ == "averaged":
             post = self.decay_posterior_
             notes = [
@@ -226,30 +257,35 @@ class RecruitmentForecast:
                 f"{CLOSURE_PRIOR[0] / CLOSURE_PRIOR[1]:.1%}/month, updated with how long each "
                 f"site has been silent). For comparison, {evidence}."
             ]
-            data = self.site_data_
-            rate_now = self.site_posterior_["fitted_rate"].to_numpy(float)
-            _, _, p_closed = closure_hazard_posterior(data, rate_now)
-            likely = np.nonzero(p_closed > 0.5)[0]
-            if likely.size:
-                notes.append(
-                    "Probably closed (silent far longer than their own rate implies; each "
-                    "is closed in that share of simulations): "
-                    + ", ".join(
-                        f"site {data.site_id[i]} (silent {data.silent[i]:.1f} months, "
-                        f"{p_closed[i]:.0%})"
-                        for i in likely
-                    )
-                    + "."
-                )
-            return notes
+            return notes + self._closed_notes()
         if self.model == "auto":
             return [f"Model: {self.model_} site rates, chosen by AIC ({evidence})."]
         return [f"Model: {self.model_} site rates, as requested ({evidence})."]
+
+    def _closed_notes(self) -> list[str]:
+        """The sites that look closed (P > 50%), for the notes."""
+        data = self.site_data_
+        rate_now = self.site_posterior_["fitted_rate"].to_numpy(float)
+        _, _, p_closed = closure_hazard_posterior(data, rate_now, self.closure_prior)
+        likely = np.nonzero(p_closed > 0.5)[0]
+        if not likely.size:
+            return []
+        return [
+            "Probably closed (silent far longer than their own rate implies; each "
+            "is closed in that share of simulations): "
+            + ", ".join(
+                f"site {data.site_id[i]} (silent {data.silent[i]:.1f} months, {p_closed[i]:.0%})"
+                for i in likely
+            )
+            + "."
+        ]
 
     def _draw_parameters(self, rng: np.random.Generator, n: int) -> dict:
         """``alpha``, ``beta``, ``gamma`` per simulation; for the averaged model each
         simulation is constant or declining by the evidence weight."""
         uncertain = self.parameter_uncertainty
+        if self.model_ == "posterior":
+            return self.change_posterior_.draw(rng, n, uncertain)
         if self.model_ != "averaged":
             return self.hyper_.draw(rng, n, uncertain)
         flat = self.fits_["constant"].draw(rng, n, uncertain)
@@ -590,9 +626,9 @@ class RecruitmentForecast:
         shape = par["alpha"][:, None] + data.k[None, :]
         rate = par["beta"][:, None] + e_fit
         lam = rng.gamma(shape, 1.0 / rate)  # posterior; prior for sites not yet observed
-        if self.model_ == "averaged":  # sites that look closed, and closing later
+        if self.model_ in ("averaged", "posterior"):  # sites that look closed, closing later
             lam, closing_gamma, _ = draw_closures(
-                rng, data, lam, par["gamma"], self.parameter_uncertainty
+                rng, data, lam, par["gamma"], self.parameter_uncertainty, self.closure_prior
             )
             par = {**par, "gamma": closing_gamma}
         lam = lam * p[:, None]

@@ -28,10 +28,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize
 from scipy.special import expit, ndtr, ndtri
 from scipy.stats import norm
 
-from screenkit.forecast.model import GAMMA_BOUNDS, Hyperparameters, SiteData
+from screenkit.forecast.model import (
+    GAMMA_BOUNDS,
+    LOG_ALPHA_BOUNDS,
+    LOG_MU_BOUNDS,
+    ONE_SITE_ALPHA,
+    Hyperparameters,
+    SiteData,
+    _covariance,
+    _hessian,
+    log_likelihood,
+)
 
 __all__ = [
     "CLOSURE_PRIOR",
@@ -112,6 +123,7 @@ def draw_closures(
     rates: np.ndarray,
     gamma: np.ndarray,
     uncertain: bool = True,
+    prior: tuple[float, float] = CLOSURE_PRIOR,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(rates, gamma, hazard)`` after site closure, per simulation.
 
@@ -122,7 +134,7 @@ def draw_closures(
     n = rates.shape[0]
     age_now = np.maximum(-data.act, 0.0)
     now = rates * np.exp(-gamma[:, None] * age_now[None, :])
-    shape, rate, _ = closure_hazard_posterior(data, now.mean(axis=0))
+    shape, rate, _ = closure_hazard_posterior(data, now.mean(axis=0), prior)
     u_h, u_closed = rng.random(n), rng.random((n, rates.shape[1]))
     if uncertain:
         from scipy.special import gammaincinv
@@ -133,3 +145,148 @@ def draw_closures(
     closed = u_closed < closure_probability(h[:, None], now, data.silent[None, :])
     out = np.where(closed, 0.0, rates * np.exp(h[:, None] * age_now[None, :]))
     return out, gamma + h, h
+
+
+# ---------------------------------------------------------------- rate change, on a grid
+CHANGE_RANGE = (-0.05, 0.30)  # monthly decline considered: from 5% growth to 30% decline
+CHANGE_STEP = 0.01
+CHANGE_PRIOR_SD = 0.10  # normal prior on the monthly decline, centred on constant rates
+
+
+@dataclass(frozen=True)
+class ChangePosterior:
+    """Posterior of the monthly rate change ``gamma`` on a grid, with the between-site
+    Gamma(alpha, mu) fitted at each grid point.
+
+    ``weights[j]`` is P(gamma in the cell of ``grid[j]`` | data); ``theta[j]`` the ML
+    ``(log alpha, log mu)`` with ``gamma = grid[j]`` and ``cov[j]`` its covariance.
+    """
+
+    grid: np.ndarray
+    weights: np.ndarray
+    theta: np.ndarray  # (G, 2)
+    cov: np.ndarray  # (G, 2, 2)
+    log_likelihood: np.ndarray  # (G,), profile over (alpha, mu)
+    prior_sd: float
+
+    @property
+    def step(self) -> float:
+        return float(self.grid[1] - self.grid[0]) if self.grid.size > 1 else 0.0
+
+    @property
+    def mean(self) -> float:
+        return float(self.weights @ self.grid)
+
+    @property
+    def p_decline(self) -> float:
+        """P(rates decline by more than half a grid step per month | data)."""
+        return float(self.weights[self.grid > self.step / 2].sum())
+
+    def quantile(self, q: float) -> float:
+        cdf = np.cumsum(self.weights)
+        return float(self.grid[min(np.searchsorted(cdf, q), self.grid.size - 1)])
+
+    @property
+    def best(self) -> int:
+        return int(np.argmax(self.log_likelihood + _log_prior(self.grid, self.prior_sd)))
+
+    def hyperparameters(self) -> Hyperparameters:
+        """The posterior mode as a decay-model :class:`Hyperparameters` (for site rates)."""
+        j = self.best
+        cov = np.zeros((3, 3))
+        cov[:2, :2] = self.cov[j]
+        cov[2, 2] = max(self.step, 1e-3) ** 2
+        theta = np.r_[self.theta[j], self.grid[j]]
+        at_bound = bool(
+            theta[0] >= LOG_ALPHA_BOUNDS[1] - 1e-3 or theta[0] <= LOG_ALPHA_BOUNDS[0] + 1e-3
+        )
+        return Hyperparameters(
+            "decay", theta, cov, float(self.log_likelihood[j]), 3, True, at_bound
+        )
+
+    def draw(self, rng: np.random.Generator, n: int, uncertain: bool = True) -> dict:
+        """``alpha``, ``beta``, ``gamma`` per simulation: a grid cell by its weight (a
+        uniform position inside it), then ``(log alpha, log mu)`` from that cell's normal."""
+        if not uncertain:
+            j = np.full(n, self.best)
+            theta = self.theta[j]
+            gamma = self.grid[j]
+        else:
+            j = rng.choice(self.grid.size, size=n, p=self.weights)
+            gamma = self.grid[j] + self.step * (rng.random(n) - 0.5)
+            chol = np.linalg.cholesky(self.cov + 1e-12 * np.eye(2))
+            theta = self.theta[j] + np.einsum("nij,nj->ni", chol[j], rng.standard_normal((n, 2)))
+        log_alpha = np.clip(theta[:, 0], *LOG_ALPHA_BOUNDS)
+        alpha, mu = np.exp(log_alpha), np.exp(theta[:, 1])
+        return {"alpha": alpha, "beta": alpha / mu, "gamma": gamma}
+
+
+def _log_prior(grid: np.ndarray, sd: float) -> np.ndarray:
+    return -0.5 * (grid / sd) ** 2
+
+
+def change_grid(lo: float, hi: float, step: float = CHANGE_STEP) -> np.ndarray:
+    """The grid of monthly declines from ``lo`` to ``hi``."""
+    return np.round(np.arange(lo, hi + step / 2, step), 6)
+
+
+def change_posterior(
+    data: SiteData,
+    grid: np.ndarray | None = None,
+    prior_sd: float = CHANGE_PRIOR_SD,
+) -> ChangePosterior:
+    """Posterior of the monthly rate change on ``grid``: the profile likelihood of
+    ``(alpha, mu)`` at each point, Laplace-integrated (flat priors on the log scale), times
+    a normal prior with SD ``prior_sd`` centred on constant rates."""
+    grid = change_grid(*CHANGE_RANGE) if grid is None else np.asarray(grid, float)
+    seen = data.tau > 0
+    mu0 = data.k[seen].sum() / data.tau[seen].sum()
+    one_site = int(seen.sum()) < 2
+    thetas, covs, lls, logdets = [], [], [], []
+    start = np.r_[0.5, np.log(mu0)]
+    order = np.argsort(np.abs(grid))  # from constant rates outwards, warm-started
+    results: dict[int, tuple] = {}
+    prev: dict[int, np.ndarray] = {}
+    for j in order:
+        g = float(grid[j])
+        near = min(prev, key=lambda i: abs(grid[i] - g)) if prev else None
+        x0 = prev[near] if near is not None else start
+        if one_site:
+            la = np.log(ONE_SITE_ALPHA)
+
+            def nll1(t, g=g, la=la):
+                return -log_likelihood(np.r_[la, t, g], data, True)
+
+            res = minimize(nll1, x0[1:], method="L-BFGS-B", bounds=[LOG_MU_BOUNDS])
+            theta = np.r_[la, res.x]
+            cov = np.zeros((2, 2))
+            cov[1, 1] = _covariance(_hessian(nll1, res.x))[0, 0]
+            logdet = float(np.log(cov[1, 1]))
+        else:
+
+            def nll(t, g=g):
+                return -log_likelihood(np.r_[t, g], data, True)
+
+            res = minimize(nll, x0, method="L-BFGS-B", bounds=[LOG_ALPHA_BOUNDS, LOG_MU_BOUNDS])
+            theta = res.x
+            cov = _covariance(_hessian(nll, theta))
+            logdet = float(np.linalg.slogdet(cov)[1])
+        prev[j] = theta
+        results[j] = (theta, cov, -float(res.fun), logdet)
+    for j in range(grid.size):
+        theta, cov, ll, logdet = results[j]
+        thetas.append(theta)
+        covs.append(cov)
+        lls.append(ll)
+        logdets.append(logdet)
+    ll = np.array(lls)
+    log_post = ll + 0.5 * np.array(logdets) + _log_prior(grid, prior_sd)
+    w = np.exp(log_post - log_post.max())
+    return ChangePosterior(
+        grid=np.asarray(grid, float),
+        weights=w / w.sum(),
+        theta=np.array(thetas),
+        cov=np.array(covs),
+        log_likelihood=ll,
+        prior_sd=prior_sd,
+    )
