@@ -287,6 +287,7 @@ def _version_gap(study: SdtmStudy, skeleton, version) -> str | None:
     listed = " and ".join(f'"{v}"' for v in known) if len(known) == 2 else ", ".join(known)
     quoted = " or ".join(f'--version "{v}"' for v in known)
     n_ie, who = len(study.ie), len(unknown)
+    n_subjects = study.ie["USUBJID"].dropna().nunique()
     whose = (
         "no subject's version is recorded"
         if who == len(subjects)
@@ -297,7 +298,7 @@ def _version_gap(study: SdtmStudy, skeleton, version) -> str | None:
     return (
         f"not mapped: TI has protocol versions {listed} (TIVERS){differ}; {whose} (no "
         f"TIVERS in DM or IE, no SUPPDM QNAM TIVERS), so which criteria IE refers to is not "
-        f"known and is not guessed. IE holds {n_ie} record(s) for {len(set(study.ie['USUBJID'].dropna()))} "
+        f"known and is not guessed. IE holds {n_ie} record(s) for {n_subjects} "
         f"subject(s).{ASK}{quoted}"
     )
 
