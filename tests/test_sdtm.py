@@ -578,3 +578,82 @@ def test_ie_without_any_criterion_not_met(tmp_path, rows):
     assert "1 screen failure(s) have no IE record of a criterion not met" in s.text()
     assert "randomized subject" not in s.text()  # A's record says INCL01 was met
     assert NO_IE not in s.text()
+
+
+# ---------------------------------------------------------------- IE through the funnel
+def test_msg_v2_through_the_funnel_matches_the_summary():
+    from screenkit.funnel import funnel
+    from screenkit.recorded import source_sentence
+    from screenkit.sdtm import evaluate_sdtm
+
+    study = load_sdtm(MSG)
+    s = summarize_sdtm(study, version="AMENDMENT 1")
+    ev = evaluate_sdtm(study, version="AMENDMENT 1")
+    assert ev.status_source == "recorded"
+    assert ev.protocol.ids == [*s.criteria["IETESTCD"], "NR"] and "EXCL12A" in ev.protocol.ids
+    assert ev.protocol.criterion("INCL03").label == "MMSE score of 10 to 23."
+    assert ev.protocol.criterion("EXCL09").kind == "exclusion"
+    f = funnel(ev)
+    assert f.headline() == {"screened": 18, "eligible": 17, "screen_failed": 1, "pending": 0}
+    fails = f.criteria.set_index("criterion")["fails"]
+    assert {k: int(fails[k]) for k in s.criteria["IETESTCD"]} == s.to_dict()["criteria"]
+    assert int(fails["NR"]) == 0  # the screen failure has its IE record
+    assert f.combinations()[["criteria", "patients"]].to_dict("records") == [
+        {"criteria": "INCL03", "patients": 1}
+    ]
+    by_site = f.by_site().set_index("site_id")[["screened", "screen_failed"]]
+    assert by_site.reset_index().rename(columns={"site_id": "site"}).to_dict(
+        "records"
+    ) == s.by_site.to_dict("records")
+    assert f.by_month()["screened"].sum() == 18
+    words = ev.to_frame().set_index("patient_id")
+    assert words.loc["CDISC015", "INCL03"] == "fail"
+    assert set(words.drop(columns=["site_id", "status"]).stack()) == {"fail", "not recorded"}
+    assert "SDTM IE" in source_sentence(ev) and "NOT the same as passed" in source_sentence(ev)
+
+
+def test_sdtm_evaluation_reason_not_recorded_pending_and_waiver(tmp_path):
+    from screenkit.funnel import funnel
+    from screenkit.sdtm import evaluate_sdtm
+
+    dm = pd.DataFrame(
+        {
+            "USUBJID": ["A", "B", "C", "D", "E"],
+            "SITEID": ["01", "01", "02", "02", "02"],
+            "ARMCD": ["SCRNFAIL", "SCRNFAIL", "PBO", "", "PBO"],
+            "ARMNRS": ["", "", "", "NOT ASSIGNED", ""],
+            "RFICDTC": ["2024-01-05", "2024-02", "2024-02-10", "", "2024-02-11"],
+        }
+    )
+    ie = pd.DataFrame({"USUBJID": ["A", "A", "C"], "IETESTCD": ["INCL01", "EXCL01", "INCL01"],
+                       "IECAT": ["INCLUSION", "EXCLUSION", "INCLUSION"],
+                       "IEORRES": ["N", "Y", "N"]})  # fmt: skip
+    study = load_sdtm(write_csvs(tmp_path, dm=dm, ie=ie, ti=TI))
+    ev = evaluate_sdtm(study)
+    assert ev.status.tolist() == [
+        "screen_failed",  # A: INCL01 + EXCL01 not met
+        "screen_failed",  # B: screen failure, no IE record: NR
+        "screen_failed",  # C: randomized with INCL01 not met (a waiver): listed = failed
+        "pending",  # D: neither screen failed nor randomized, nothing recorded
+        "eligible",  # E
+    ]
+    assert ev.statuses["NR"].astype(object).fillna("?").tolist() == [True, False, True, "?", True]
+    assert ev.recorded.not_recorded == 1 and ev.recorded.conflicts == 1
+    f = funnel(ev)
+    fails = f.criteria.set_index("criterion")["fails"]
+    assert (int(fails["INCL01"]), int(fails["EXCL01"]), int(fails["NR"])) == (2, 1, 1)
+    assert f.combinations()["patients"].sum() == f.screen_failed == 3
+    assert f.by_month().set_index("screening_month")["screened"].to_dict() == {
+        "2024-01": 1,
+        "2024-02": 2,  # C, E; B's partial RFICDTC 2024-02 is not read as a date
+        "(no date)": 2,  # B, D
+    }
+
+
+def test_sdtm_evaluation_needs_criterion_level_data():
+    from screenkit.sdtm import evaluate_sdtm
+
+    with pytest.raises(InputError, match="no criterion-level data"):
+        evaluate_sdtm(load_sdtm(PILOT))
+    with pytest.raises(InputError, match="not mapped: TI has protocol versions"):
+        evaluate_sdtm(load_sdtm(MSG))
