@@ -413,6 +413,9 @@ def test_cli_without_a_version_prints_the_summary_and_exits_0(tmp_path, capsys):
     assert list(payload) == JSON_KEYS and payload["criteria"] is None
     assert payload["versions"] == ["ORIGINAL", "AMENDMENT 1"]
     assert payload["criteria_note"].startswith("not mapped: TI has protocol versions")
+    assert payload["criteria_note"].endswith(
+        'Say which version applies: --version "ORIGINAL" or --version "AMENDMENT 1"'
+    )
     import openpyxl
 
     assert openpyxl.load_workbook(book)["Criteria"]["A4"].value == payload["criteria_note"]

@@ -147,7 +147,7 @@ class SdtmSummary:
             why, _, ask = (self.criteria_note or NO_IE).partition(ASK)
             lines.extend(textwrap.wrap(f"Criteria: {why}", 92, subsequent_indent="  "))
             if ask:
-                lines.append(f"  {ASK.strip()} {ask}")
+                lines.append(f"  {ASK.strip()} {ask.strip()}")
         else:
             shown = (
                 f" (protocol version {', '.join(self.versions_used)})" if self.versions_used else ""
@@ -299,7 +299,7 @@ def _version_gap(study: SdtmStudy, skeleton, version) -> str | None:
         f"not mapped: TI has protocol versions {listed} (TIVERS){differ}; {whose} (no "
         f"TIVERS in DM or IE, no SUPPDM QNAM TIVERS), so which criteria IE refers to is not "
         f"known and is not guessed. IE holds {n_ie} record(s) for {n_subjects} "
-        f"subject(s).{ASK}{quoted}"
+        f"subject(s).{ASK} {quoted}"
     )
 
 
