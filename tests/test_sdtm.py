@@ -660,3 +660,17 @@ def test_sdtm_evaluation_needs_criterion_level_data():
         evaluate_sdtm(load_sdtm(PILOT))
     with pytest.raises(InputError, match="not mapped: TI has protocol versions"):
         evaluate_sdtm(load_sdtm(MSG))
+
+
+def test_sdtm_evaluation_goes_into_the_screening_workbook(tmp_path):
+    import openpyxl
+
+    import screenkit as sk
+
+    ev = sk.evaluate_sdtm(load_sdtm(MSG), version="ORIGINAL")
+    sk.export_excel(sk.funnel(ev), tmp_path / "r.xlsx", evaluation=ev)
+    sheet = openpyxl.load_workbook(tmp_path / "r.xlsx")["Summary"]
+    summary = {r[0]: r[1] for r in sheet.iter_rows(values_only=True) if r[0]}
+    assert summary["Status source"].startswith("recorded: the criteria not met in SDTM IE")
+    assert summary["Protocol version"] == "ORIGINAL"
+    assert summary["Screened"] == 18 and summary["Screen-failed"] == 1

@@ -95,7 +95,7 @@ def sdtm_protocol(summary: SdtmSummary) -> Protocol:
     study = summary.study_id or "(no STUDYID)"
     return Protocol(
         id=study,
-        title=f"{study}: criteria from SDTM TI / IE",
+        title="criteria from SDTM TI / IE",
         version=", ".join(summary.versions_used),
         criteria=criteria,
         parameters={},
