@@ -19,7 +19,16 @@ MSG = DATA / "sdtm-msg-v2"
 SHARED = Path(__file__).parents[2].parent / "shared" / "data" / "sdtm"
 if not SHARED.is_dir():
     SHARED = Path("/work/shared/data/sdtm")
-JSON_KEYS = ["screened", "screen_failed", "randomized", "by_site", "criteria", "conventions"]
+JSON_KEYS = [
+    "screened",
+    "screen_failed",
+    "randomized",
+    "by_site",
+    "criteria",
+    "conventions",
+    "criteria_note",
+    "versions",
+]
 
 
 def raw(path: Path) -> pd.DataFrame:
@@ -89,13 +98,33 @@ def test_pilot_full_xpt_gives_the_same_summary_as_the_subset():
     )
 
 
-def test_msg_v2_needs_a_protocol_version():
+def test_msg_v2_without_a_version_counts_everything_but_the_criteria():
     study = load_sdtm(MSG)
+    s = summarize_sdtm(study)
+    got = s.to_dict()
+    want = expected_counts(MSG, "xpt", "xpt")
+    assert {k: got[k] for k in want} == want  # version-independent counts are all given
+    assert got["conventions"] == summarize_sdtm(study, version="ORIGINAL").conventions
+    assert got["criteria"] is None and s.combinations is None and s.statuses is None
+    assert got["versions"] == ["ORIGINAL", "AMENDMENT 1"] and s.versions_used == ()
+    note = got["criteria_note"]
+    assert '"ORIGINAL" and "AMENDMENT 1"' in note and "no subject's version is recorded" in note
+    assert "their criteria codes differ" in note  # EXCL12 / EXCL12A
+    assert '--version "AMENDMENT 1"' in note and "IE holds 1 record(s) for 1 subject(s)" in note
+    text = s.text()
+    assert "Criteria not met" not in text and "INCL03" not in text
+    assert 'Say which version applies: --version "ORIGINAL" or --version "AMENDMENT 1"' in text
+    # the Python API that asks for a version still refuses
+    from screenkit.sdtm.criteria import recorded_versions, subject_versions
+
     with pytest.raises(InputError) as err:
-        summarize_sdtm(study)
-    text = str(err.value)
-    assert "ORIGINAL, AMENDMENT 1" in text and '--version "AMENDMENT 1"' in text
-    assert "1 of 1 subject(s) have no recorded version" in text  # the IE subject
+        subject_versions(["CDISC015"], s.skeleton, recorded_versions(study.dm, study.ie))
+    assert "1 of 1 subject(s) have no recorded version" in str(err.value)
+
+
+def test_mapped_criteria_have_no_note():
+    assert summarize_sdtm(load_sdtm(MSG), version="ORIGINAL").to_dict()["criteria_note"] is None
+    assert summarize_sdtm(load_sdtm(PILOT)).to_dict()["criteria_note"] == NO_IE
 
 
 @pytest.mark.parametrize(
@@ -253,8 +282,10 @@ def test_subject_versions_from_suppdm_and_version_for_the_rest(tmp_path):
                        "IECAT": ["INCLUSION", "INCLUSION"], "IEORRES": ["N", "N"]})  # fmt: skip
     suppdm = pd.DataFrame({"USUBJID": ["A"], "QNAM": ["TIVERS"], "QVAL": ["V1"]})
     folder = write_csvs(tmp_path, dm=DM3, ie=ie, ti=_versioned_ti(), suppdm=suppdm)
-    with pytest.raises(InputError, match=r"1 of 2 subject\(s\) have no recorded version"):
-        summarize_sdtm(load_sdtm(folder))
+    unmapped = summarize_sdtm(load_sdtm(folder))
+    assert unmapped.criteria is None and unmapped.screened == 3
+    assert "1 of 2 IE subject(s) have no recorded version" in unmapped.criteria_note
+    assert "their criteria codes differ" in unmapped.criteria_note
     s = summarize_sdtm(load_sdtm(folder), version="V2")
     assert s.to_dict()["criteria"]["INCL02"] == 1 and s.to_dict()["criteria"]["INCL02A"] == 1
     # A's INCL02 is read under V1 (recorded), not under --version V2
@@ -371,10 +402,29 @@ def test_cli_json_keys_and_outputs(tmp_path, capsys):
     assert wb["Summary"]["B4"].value == 306
 
 
-def test_cli_version_refusal_exits_2(capsys):
-    assert main(["sdtm", str(MSG)]) == 2
+def test_cli_without_a_version_prints_the_summary_and_exits_0(tmp_path, capsys):
+    out, book = tmp_path / "s.json", tmp_path / "s.xlsx"
+    assert main(["sdtm", str(MSG), "--json", str(out), "-o", str(book)]) == 0
+    printed = capsys.readouterr().out
+    assert "screened (DM subjects): 18" in printed and "screen failed:          1" in printed
+    assert "ARMNRS=SCREEN FAILURE    1" in printed and "711            3     1" in printed
+    assert "Criteria: not mapped" in printed and "Criteria not met" not in printed
+    payload = json.loads(out.read_text(encoding="utf-8"))
+    assert list(payload) == JSON_KEYS and payload["criteria"] is None
+    assert payload["versions"] == ["ORIGINAL", "AMENDMENT 1"]
+    assert payload["criteria_note"].startswith("not mapped: TI has protocol versions")
+    assert payload["criteria_note"].endswith(
+        'Say which version applies: --version "ORIGINAL" or --version "AMENDMENT 1"'
+    )
+    import openpyxl
+
+    assert openpyxl.load_workbook(book)["Criteria"]["A4"].value == payload["criteria_note"]
+
+
+def test_cli_unknown_version_exits_2(capsys):
+    assert main(["sdtm", str(MSG), "--version", "AMENDMENT 9"]) == 2
     err = capsys.readouterr().err
-    assert "which version applies" in err and "Traceback" not in err
+    assert "not a protocol version in TI" in err and "Traceback" not in err
 
 
 def test_cli_folder_without_dm_exits_2(tmp_path, capsys):
@@ -531,3 +581,96 @@ def test_ie_without_any_criterion_not_met(tmp_path, rows):
     assert "1 screen failure(s) have no IE record of a criterion not met" in s.text()
     assert "randomized subject" not in s.text()  # A's record says INCL01 was met
     assert NO_IE not in s.text()
+
+
+# ---------------------------------------------------------------- IE through the funnel
+def test_msg_v2_through_the_funnel_matches_the_summary():
+    from screenkit.funnel import funnel
+    from screenkit.recorded import source_sentence
+    from screenkit.sdtm import evaluate_sdtm
+
+    study = load_sdtm(MSG)
+    s = summarize_sdtm(study, version="AMENDMENT 1")
+    ev = evaluate_sdtm(study, version="AMENDMENT 1")
+    assert ev.status_source == "recorded"
+    assert ev.protocol.ids == [*s.criteria["IETESTCD"], "NR"] and "EXCL12A" in ev.protocol.ids
+    assert ev.protocol.criterion("INCL03").label == "MMSE score of 10 to 23."
+    assert ev.protocol.criterion("EXCL09").kind == "exclusion"
+    f = funnel(ev)
+    assert f.headline() == {"screened": 18, "eligible": 17, "screen_failed": 1, "pending": 0}
+    fails = f.criteria.set_index("criterion")["fails"]
+    assert {k: int(fails[k]) for k in s.criteria["IETESTCD"]} == s.to_dict()["criteria"]
+    assert int(fails["NR"]) == 0  # the screen failure has its IE record
+    assert f.combinations()[["criteria", "patients"]].to_dict("records") == [
+        {"criteria": "INCL03", "patients": 1}
+    ]
+    by_site = f.by_site().set_index("site_id")[["screened", "screen_failed"]]
+    assert by_site.reset_index().rename(columns={"site_id": "site"}).to_dict(
+        "records"
+    ) == s.by_site.to_dict("records")
+    assert f.by_month()["screened"].sum() == 18
+    words = ev.to_frame().set_index("patient_id")
+    assert words.loc["CDISC015", "INCL03"] == "fail"
+    assert set(words.drop(columns=["site_id", "status"]).stack()) == {"fail", "not recorded"}
+    assert "SDTM IE" in source_sentence(ev) and "NOT the same as passed" in source_sentence(ev)
+
+
+def test_sdtm_evaluation_reason_not_recorded_pending_and_waiver(tmp_path):
+    from screenkit.funnel import funnel
+    from screenkit.sdtm import evaluate_sdtm
+
+    dm = pd.DataFrame(
+        {
+            "USUBJID": ["A", "B", "C", "D", "E"],
+            "SITEID": ["01", "01", "02", "02", "02"],
+            "ARMCD": ["SCRNFAIL", "SCRNFAIL", "PBO", "", "PBO"],
+            "ARMNRS": ["", "", "", "NOT ASSIGNED", ""],
+            "RFICDTC": ["2024-01-05", "2024-02", "2024-02-10", "", "2024-02-11"],
+        }
+    )
+    ie = pd.DataFrame({"USUBJID": ["A", "A", "C"], "IETESTCD": ["INCL01", "EXCL01", "INCL01"],
+                       "IECAT": ["INCLUSION", "EXCLUSION", "INCLUSION"],
+                       "IEORRES": ["N", "Y", "N"]})  # fmt: skip
+    study = load_sdtm(write_csvs(tmp_path, dm=dm, ie=ie, ti=TI))
+    ev = evaluate_sdtm(study)
+    assert ev.status.tolist() == [
+        "screen_failed",  # A: INCL01 + EXCL01 not met
+        "screen_failed",  # B: screen failure, no IE record: NR
+        "screen_failed",  # C: randomized with INCL01 not met (a waiver): listed = failed
+        "pending",  # D: neither screen failed nor randomized, nothing recorded
+        "eligible",  # E
+    ]
+    assert ev.statuses["NR"].astype(object).fillna("?").tolist() == [True, False, True, "?", True]
+    assert ev.recorded.not_recorded == 1 and ev.recorded.conflicts == 1
+    f = funnel(ev)
+    fails = f.criteria.set_index("criterion")["fails"]
+    assert (int(fails["INCL01"]), int(fails["EXCL01"]), int(fails["NR"])) == (2, 1, 1)
+    assert f.combinations()["patients"].sum() == f.screen_failed == 3
+    assert f.by_month().set_index("screening_month")["screened"].to_dict() == {
+        "2024-01": 1,
+        "2024-02": 2,  # C, E; B's partial RFICDTC 2024-02 is not read as a date
+        "(no date)": 2,  # B, D
+    }
+
+
+def test_sdtm_evaluation_needs_criterion_level_data():
+    from screenkit.sdtm import evaluate_sdtm
+
+    with pytest.raises(InputError, match="no criterion-level data"):
+        evaluate_sdtm(load_sdtm(PILOT))
+    with pytest.raises(InputError, match="not mapped: TI has protocol versions"):
+        evaluate_sdtm(load_sdtm(MSG))
+
+
+def test_sdtm_evaluation_goes_into_the_screening_workbook(tmp_path):
+    import openpyxl
+
+    import screenkit as sk
+
+    ev = sk.evaluate_sdtm(load_sdtm(MSG), version="ORIGINAL")
+    sk.export_excel(sk.funnel(ev), tmp_path / "r.xlsx", evaluation=ev)
+    sheet = openpyxl.load_workbook(tmp_path / "r.xlsx")["Summary"]
+    summary = {r[0]: r[1] for r in sheet.iter_rows(values_only=True) if r[0]}
+    assert summary["Status source"].startswith("recorded: the criteria not met in SDTM IE")
+    assert summary["Protocol version"] == "ORIGINAL"
+    assert summary["Screened"] == 18 and summary["Screen-failed"] == 1

@@ -61,6 +61,7 @@ _PUBLIC = {
     "summarize_sdtm": "sdtm",
     "SdtmStudy": "sdtm",
     "SdtmSummary": "sdtm",
+    "evaluate_sdtm": "sdtm",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -76,6 +76,8 @@ __all__ = [
     "has_both_sources",
     "match_label",
     "protocol_of",
+    "recorded_evaluation",
+    "recorded_statuses",
     "source_sentence",
 ]
 
@@ -102,6 +104,8 @@ class RecordedReasons:
         criterion recorded), ``note``; IDs the protocol lacks.
     unmatched_text : ``text``, ``patients``: free text matched to no criterion label.
     label_matches : ``text``, ``criterion``, ``patients``: free text read as a criterion.
+    origin : where the reasons come from, in words, when not a log's column (SDTM IE);
+        :func:`source_sentence` then says it instead of the column.
     """
 
     column: str
@@ -111,6 +115,7 @@ class RecordedReasons:
     unknown_ids: pd.DataFrame
     unmatched_text: pd.DataFrame
     label_matches: pd.DataFrame
+    origin: str = ""
 
     def notes(self) -> list[str]:
         """Plain-text lines for the terminal (IDs not in the protocol, unmatched text...)."""
@@ -173,6 +178,12 @@ def source_sentence(evaluation: Evaluation) -> str:
         return (
             "computed: each criterion evaluated from the log's lab-level columns by the "
             "protocol's rules (pass / fail / unknown)"
+        )
+    if recorded.origin:
+        return (
+            f"recorded: {recorded.origin}. A criterion listed = failed; not listed = not "
+            f"recorded as failed, which is NOT the same as passed. {NOT_RECORDED} = screen "
+            "failure with no protocol criterion recorded"
         )
     outcome = (
         f"; screen failure = a reason recorded or {recorded.outcome_column} = no"
@@ -269,7 +280,6 @@ def evaluate_recorded(
         cell_fails[u, [ids.index(c) for c in known]] = True
     codes = np.where(codes < 0, len(uniques), codes)
     fails = cell_fails[codes]
-    any_known = fails.any(axis=1)
     nonblank = ~blank.to_numpy()
 
     outcome_column = next((c for c in OUTCOME_COLUMNS if c in frame.columns), None)
@@ -281,19 +291,10 @@ def evaluate_recorded(
     else:
         said_no = said_yes = np.zeros(n, bool)
         outcome_unknown = np.zeros(n, bool)
-    nr_fail = ~any_known & (nonblank | said_no)
-    nr_unknown = ~any_known & ~nonblank & outcome_unknown
-
-    statuses = pd.DataFrame(
-        {cid: pd.array(~fails[:, j], dtype="boolean") for j, cid in enumerate(ids)},
-        index=frame.index,
-    )
-    nr = pd.array(~nr_fail, dtype="boolean")
-    nr[nr_unknown] = pd.NA
-    statuses[NOT_RECORDED] = nr
-    all_fails = np.column_stack([fails, nr_fail])
-    unknown = np.zeros((n, k + 1), bool)
-    unknown[:, k] = nr_unknown
+    statuses, all_fails, unknown, nr_fail = recorded_statuses(
+        ids, frame.index, fails, reported=nonblank, screen_failed=said_no,
+        outcome_unknown=outcome_unknown,
+    )  # fmt: skip
 
     patients_per_cell = np.bincount(codes, minlength=len(uniques) + 1)
     nr_per_cell = np.bincount(codes, weights=nr_fail, minlength=len(uniques) + 1)
@@ -314,6 +315,57 @@ def evaluate_recorded(
             ["text", "criterion"],
         ),
     )
+    return recorded_evaluation(frame, protocol, statuses, all_fails, unknown, recorded, data)
+
+
+def recorded_statuses(
+    ids: list[str],
+    index: pd.Index,
+    fails: np.ndarray,
+    *,
+    reported: np.ndarray,
+    screen_failed: np.ndarray,
+    outcome_unknown: np.ndarray,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """``(statuses, fails, unknown, nr_fail)`` of recorded mode, ``NR`` column appended.
+
+    ``fails``: patients x ``ids``, True where a criterion is recorded as failed;
+    ``reported``: something was recorded for the patient (a non-blank reasons cell);
+    ``screen_failed``: the outcome says screen failure; ``outcome_unknown``: the outcome
+    is not known. ``NR`` fails for a screen failure (recorded or by outcome) with no
+    criterion recorded, and is unknown when nothing is recorded and the outcome is not
+    known (pending). Shared by :func:`evaluate_recorded` and the SDTM evaluation
+    (:func:`screenkit.sdtm.evaluation.evaluate_sdtm`).
+    """
+    n, k = fails.shape
+    any_known = fails.any(axis=1)
+    nr_fail = ~any_known & (reported | screen_failed)
+    nr_unknown = ~any_known & ~reported & outcome_unknown
+    statuses = pd.DataFrame(
+        {cid: pd.array(~fails[:, j], dtype="boolean") for j, cid in enumerate(ids)},
+        index=index,
+    )
+    nr = pd.array(~nr_fail, dtype="boolean")
+    nr[nr_unknown] = pd.NA
+    statuses[NOT_RECORDED] = nr
+    all_fails = np.column_stack([fails, nr_fail])
+    unknown = np.zeros((n, k + 1), bool)
+    unknown[:, k] = nr_unknown
+    return statuses, all_fails, unknown, nr_fail
+
+
+def recorded_evaluation(
+    frame: pd.DataFrame,
+    protocol: Protocol,
+    statuses: pd.DataFrame,
+    fails: np.ndarray,
+    unknown: np.ndarray,
+    recorded: RecordedReasons,
+    source: Any = None,
+) -> Evaluation:
+    """The :class:`~screenkit.evaluate.Evaluation` of recorded mode from
+    :func:`recorded_statuses`' parts: ``protocol`` plus the ``NR`` pseudo-criterion,
+    ``status_source == "recorded"``."""
     extended = replace(protocol, criteria=(*protocol.criteria, _not_recorded_criterion()))
     return Evaluation(
         data=frame,
@@ -322,9 +374,9 @@ def evaluate_recorded(
         statuses=statuses,
         derived=pd.DataFrame(index=frame.index),
         missing_columns={cid: () for cid in extended.ids},
-        source=data if frame is not data else None,
+        source=source if frame is not source else None,
         not_applicable=None,
-        _fails=all_fails,
+        _fails=fails,
         _unknown=unknown,
         status_source="recorded",
         recorded=recorded,

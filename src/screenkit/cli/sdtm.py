@@ -6,7 +6,10 @@ FOLDER holds the domains (dm, ds, ie, ti, suppds, suppdm as .xpt, .csv or Datase
 .json; DM is required). Prints screened / screen failed / randomized, every screen-failure
 convention and where they disagree, by site, and the criteria not met (IE), or "no
 criterion-level data (no IE domain)". ``--version`` says which protocol version (TI
-TIVERS) applies to subjects with none recorded; it is needed only when TI has several.
+TIVERS) applies to subjects with none recorded; it matters only when TI has several.
+Without it such a study still gets every count that does not depend on the version, and
+the criteria part says which versions TI has and that the criteria are not mapped until
+``--version`` says which applies (exit 0; never a guess).
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ def register(subparsers) -> None:
         dest="tivers",
         metavar="TIVERS",
         help="protocol version (TI TIVERS) for subjects with none recorded, e.g. "
-        '--version "AMENDMENT 1"',
+        '--version "AMENDMENT 1"; without it the criteria of a study whose TI has several '
+        "versions are not mapped (the other counts are printed)",
     )
     parser.add_argument("--force", action="store_true", help="replace existing outputs")
     parser.set_defaults(func=run)

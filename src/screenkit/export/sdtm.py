@@ -68,8 +68,9 @@ def sdtm_tables(summary: SdtmSummary) -> list[Table]:
         .reset_index()
         .rename(columns={"marked_by": "Marked by", "not_marked_by": "Not marked by"})
     )
+    why = s.criteria_note or NO_IE
     if s.combinations is None:
-        combos = pd.DataFrame({"Combinations": [NO_IE]})
+        combos = pd.DataFrame({"Combinations": [why]})
     else:
         combos = s.combinations.rename(
             columns={
@@ -79,8 +80,12 @@ def sdtm_tables(summary: SdtmSummary) -> list[Table]:
             }
         )
     if s.criteria is None:
-        criteria = pd.DataFrame({"Criteria": [NO_IE]})
-        criteria_note = "The study did not record which criterion each screen failure missed."
+        criteria = pd.DataFrame({"Criteria": [why]})
+        criteria_note = (
+            "The study did not record which criterion each screen failure missed."
+            if why == NO_IE
+            else "The criteria are not mapped until the protocol version is known."
+        )
     else:
         criteria = s.criteria.rename(
             columns={

@@ -11,8 +11,9 @@
 * **Protocol versions.** When TI holds several TIVERS, each subject's version is read from
   a ``TIVERS`` variable in DM or IE or a ``QNAM == "TIVERS"`` record in SUPPDM; IE subjects
   without one take ``version=`` (CLI ``--version``). When some subject still has no
-  version, :func:`subject_versions` refuses and asks which version applies: never a guess
-  (codes such as ``EXCL12`` / ``EXCL12A`` differ between versions).
+  version, :func:`subject_versions` refuses and asks which version applies, and
+  :func:`~screenkit.sdtm.summary.summarize_sdtm` leaves the criteria unmapped and says why:
+  never a guess (codes such as ``EXCL12`` / ``EXCL12A`` differ between versions).
 
 >>> import pandas as pd
 >>> ti = pd.DataFrame({"IETESTCD": ["INCL01", "EXCL01"], "IETEST": ["Age >= 50", "Stroke"],
@@ -39,6 +40,7 @@ __all__ = [
     "criteria_not_met",
     "ie_failures",
     "ie_statuses",
+    "missing_versions",
     "protocol_skeleton",
     "subject_versions",
 ]
@@ -116,10 +118,39 @@ def subject_versions(
     when a subject has neither, when ``version`` is not in TI, or when a recorded version
     is not in TI.
     """
+    subjects, known = [str(s) for s in subjects], versions(skeleton)
+    unknown = missing_versions(subjects, skeleton, recorded, version)
+    if unknown:
+        quoted = " or ".join(f'--version "{v}"' for v in known)
+        raise InputError(
+            f"TI holds {len(known)} protocol versions (TIVERS: {', '.join(known)}) and "
+            f"{len(unknown)} of {len(subjects)} subject(s) have no recorded version "
+            "(no TIVERS in DM or IE, no SUPPDM QNAM TIVERS): which version applies?",
+            value=", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else ""),
+            hint=f'say which version applies to them: {quoted} (Python: version="...")',
+        )
+    if len(known) <= 1:
+        return dict.fromkeys(subjects, known[0] if known else None)
+    return {s: recorded.get(s, version) for s in subjects}
+
+
+def missing_versions(
+    subjects, skeleton: pd.DataFrame, recorded: Mapping[str, str], version: str | None = None
+) -> list[str]:
+    """The subjects whose protocol version is not known: none when TI has at most one
+    version; else those with no recorded version when ``version`` is ``None``. An
+    :class:`InputError` when ``version`` or a recorded version is not in TI.
+
+    >>> ti = pd.DataFrame({"IETESTCD": ["INCL01", "INCL01"], "TIVERS": ["V1", "V2"]})
+    >>> missing_versions(["A", "B"], protocol_skeleton(ti), {"A": "V2"})
+    ['B']
+    >>> missing_versions(["A", "B"], protocol_skeleton(ti), {"A": "V2"}, "V1")
+    []
+    """
     known = versions(skeleton)
     check_version(version, known)
     if len(known) <= 1:
-        return dict.fromkeys(map(str, subjects), known[0] if known else None)
+        return []
     bad = sorted({v for v in recorded.values() if v not in known})
     if bad:
         raise InputError(
@@ -128,18 +159,9 @@ def subject_versions(
             value=", ".join(bad),
             expected=", ".join(known),
         )
-    out = {str(s): recorded.get(str(s), version) for s in subjects}
-    unknown = [s for s, v in out.items() if v is None]
-    if unknown:
-        quoted = " or ".join(f'--version "{v}"' for v in known)
-        raise InputError(
-            f"TI holds {len(known)} protocol versions (TIVERS: {', '.join(known)}) and "
-            f"{len(unknown)} of {len(out)} subject(s) have no recorded version (no TIVERS in "
-            "DM or IE, no SUPPDM QNAM TIVERS): which version applies?",
-            value=", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else ""),
-            hint=f'say which version applies to them: {quoted} (Python: version="...")',
-        )
-    return out
+    if version is not None:
+        return []
+    return [str(s) for s in subjects if str(s) not in recorded]
 
 
 def ie_failures(

@@ -21,6 +21,7 @@ not in DM are not screened subjects; they are counted in a note, never dropped s
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from screenkit.sdtm.criteria import (
     criteria_from_records,
     ie_failures,
     ie_statuses,
+    missing_versions,
     protocol_skeleton,
     recorded_versions,
     subject_versions,
@@ -45,6 +47,7 @@ __all__ = ["NO_IE", "SdtmSummary", "summarize_sdtm"]
 
 NO_IE = "no criterion-level data (no IE domain)"
 NO_SITE = "(no site)"
+ASK = " Say which version applies:"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,11 @@ class SdtmSummary:
     * ``statuses``: DM subjects x criteria, nullable booleans (False = not met per IE),
       ``None`` without IE (see :func:`~screenkit.sdtm.criteria.ie_statuses`);
     * ``skeleton``: TI as ``IETESTCD, IETEST, IECAT, TIVERS``.
+
+    ``criteria_note`` says why ``criteria`` is ``None`` (:data:`NO_IE`, or TI holds several
+    protocol versions and some IE subject's version is neither recorded nor given by
+    ``version=``: the criteria are then not mapped, never guessed); ``None`` when mapped.
+    Every other count does not depend on the protocol version and is always given.
     """
 
     study_id: str | None
@@ -77,6 +85,7 @@ class SdtmSummary:
     versions: tuple[str, ...]
     versions_used: tuple[str, ...]
     notes: tuple[str, ...]
+    criteria_note: str | None = None
 
     @property
     def conventions(self) -> dict[str, int]:
@@ -85,7 +94,10 @@ class SdtmSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: exactly ``screened, screen_failed, randomized, by_site, criteria,
-        conventions``."""
+        conventions, criteria_note, versions``. ``criteria`` is ``null`` with
+        ``criteria_note`` saying why (no IE domain; protocol version not known);
+        ``criteria_note`` is ``null`` when the criteria are mapped. ``versions``: TI's
+        protocol versions (TIVERS), ``[]`` when TI names none."""
         criteria = (
             None
             if self.criteria is None
@@ -101,6 +113,8 @@ class SdtmSummary:
             },
             "criteria": criteria,
             "conventions": self.conventions,
+            "criteria_note": self.criteria_note,
+            "versions": list(self.versions),
         }
 
     def text(self) -> str:
@@ -130,7 +144,10 @@ class SdtmSummary:
         for r in self.by_site.itertuples():
             lines.append(f"  {r.site:<10} {r.screened:>5} {r.screen_failed:>5}")
         if self.criteria is None:
-            lines.append(f"Criteria: {NO_IE}")
+            why, _, ask = (self.criteria_note or NO_IE).partition(ASK)
+            lines.extend(textwrap.wrap(f"Criteria: {why}", 92, subsequent_indent="  "))
+            if ask:
+                lines.append(f"  {ASK.strip()} {ask.strip()}")
         else:
             shown = (
                 f" (protocol version {', '.join(self.versions_used)})" if self.versions_used else ""
@@ -177,8 +194,10 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
     skeleton = protocol_skeleton(study.ti, file=study.files.get("TI"))
     check_version(version, versions(skeleton))
     notes = _dm_notes(study)
-    criteria, combinations, statuses, used = None, None, None, ()
+    criteria, combinations, statuses, used, why = None, None, None, (), NO_IE
     if study.ie is not None:
+        why = _version_gap(study, skeleton, version)
+    if study.ie is not None and why is None:
         criteria, combinations, statuses, used, ie_notes = _from_ie(
             study, skeleton, failed, rand, version
         )
@@ -204,6 +223,7 @@ def summarize_sdtm(study: SdtmStudy, *, version: str | None = None) -> SdtmSumma
         versions=tuple(versions(skeleton)),
         versions_used=used,
         notes=tuple(notes),
+        criteria_note=why,
     )
 
 
@@ -248,16 +268,46 @@ def _dm_notes(study: SdtmStudy) -> list[str]:
     return notes
 
 
+def _ie_subjects(study: SdtmStudy) -> list[str]:
+    """The subjects whose version matters: IE's (every DM subject when IE is empty: the
+    list of criteria then still depends on it)."""
+    subjects = list(dict.fromkeys(study.ie["USUBJID"].dropna().astype(str)))
+    return subjects or list(study.dm["USUBJID"].astype(str))
+
+
+def _version_gap(study: SdtmStudy, skeleton, version) -> str | None:
+    """Why the criteria cannot be mapped (TI has several versions and some IE subject's is
+    not known), in words; ``None`` when they can."""
+    recorded = recorded_versions(study.dm, study.ie, study.suppdm)
+    subjects = _ie_subjects(study)
+    unknown = missing_versions(subjects, skeleton, recorded, version)
+    if not unknown:
+        return None
+    known = versions(skeleton)
+    listed = " and ".join(f'"{v}"' for v in known) if len(known) == 2 else ", ".join(known)
+    quoted = " or ".join(f'--version "{v}"' for v in known)
+    n_ie, who = len(study.ie), len(unknown)
+    n_subjects = study.ie["USUBJID"].dropna().nunique()
+    whose = (
+        "no subject's version is recorded"
+        if who == len(subjects)
+        else f"{who} of {len(subjects)} IE subject(s) have no recorded version"
+    )
+    codes = [frozenset(skeleton.loc[skeleton["TIVERS"] == v, "IETESTCD"]) for v in known]
+    differ = "; their criteria codes differ" if len(set(codes)) > 1 else ""
+    return (
+        f"not mapped: TI has protocol versions {listed} (TIVERS){differ}; {whose} (no "
+        f"TIVERS in DM or IE, no SUPPDM QNAM TIVERS), so which criteria IE refers to is not "
+        f"known and is not guessed. IE holds {n_ie} record(s) for {n_subjects} "
+        f"subject(s).{ASK} {quoted}"
+    )
+
+
 def _from_ie(study: SdtmStudy, skeleton, failed, rand, version):
     """``(criteria, combinations, statuses, versions used, notes)`` from IE (through TI)."""
     dm, ie, notes = study.dm, study.ie, []
     recorded = recorded_versions(dm, ie, study.suppdm)
-    # a version is needed for the subjects whose IE records are mapped (for every DM
-    # subject when IE is empty: the list of criteria then still depends on it)
-    subjects = list(dict.fromkeys(ie["USUBJID"].dropna().astype(str)))
-    by_subject = subject_versions(
-        subjects or list(dm["USUBJID"].astype(str)), skeleton, recorded, version
-    )
+    by_subject = subject_versions(_ie_subjects(study), skeleton, recorded, version)
     chosen = set(by_subject.values()) | ({version} if version else set())
     used = tuple(v for v in versions(skeleton) if v in chosen)
     records = ie_failures(ie, skeleton, by_subject, file=study.files.get("IE"))
