@@ -471,81 +471,81 @@ def _validation_error(err: ValidationError, where: str, what: str) -> ProtocolEr
     )
 
 
-def _build(spec: _ProtocolSpec, where: str) -> Protocol:
-    for name in [*spec.parameters, *spec.derived]:
-        if not _NAME.match(name):
-            raise ProtocolError(
-                "Parameter and derived names must be lower_snake_case",
-                protocol=where,
-                found=name,
-            )
+def _build(spec: _ProtocolSpec, where: str, problems: list | None = None) -> Protocol | None:
+    """The :class:`Protocol` of a validated spec. With a ``problems`` list, every problem
+    is appended to it as ``(place, criterion, message)`` instead of raising at the first
+    (``place`` is the key path in the file), and ``None`` is returned if there was any."""
+    found = len(problems) if problems is not None else 0
+
+    def report(err: ProtocolError, place: tuple, criterion: str = "") -> None:
+        if problems is None:
+            raise err
+        problems.append((place, criterion, str(err)))
+
+    for section in ("parameters", "derived"):
+        for name in getattr(spec, section):
+            if not _NAME.match(name):
+                report(
+                    ProtocolError(
+                        "Parameter and derived names must be lower_snake_case",
+                        protocol=where,
+                        found=name,
+                    ),
+                    (section, name),
+                )
     values = {n: p.value for n, p in spec.parameters.items()}
     derived: dict[str, Derived] = {}
     derived_kinds: dict[str, str] = {}
     for name, d in spec.derived.items():
-        rule = compile_rule(d.rule, values, derived_kinds, where=f"{where}: derived.{name}")
+        try:
+            rule = compile_rule(d.rule, values, derived_kinds, where=f"{where}: derived.{name}")
+        except ProtocolError as err:
+            report(err, ("derived", name, "rule"))
+            continue
         derived[name] = Derived(name, rule, d.unit, d.label or name)
         derived_kinds[name] = rule.kind
     criteria = []
     seen: set[str] = set()
     for i, c in enumerate(spec.criteria):
         if c.id in seen:
-            raise ProtocolError(
-                f"Criterion id {c.id!r} appears twice", protocol=where, place=f"criteria.{i}"
-            )
-        seen.add(c.id)
-        rule = compile_rule(c.rule, values, derived_kinds, where=f"{where}: criterion {c.id}")
-        if rule.kind != "truth":
-            raise ProtocolError(
-                f"Criterion {c.id} rule must be a yes/no condition, not a number",
-                protocol=where,
-                rule=c.rule,
-            )
-        applies = None
-        if c.applies is not None:
-            applies = compile_rule(
-                c.applies, values, derived_kinds, where=f"{where}: criterion {c.id} applies"
-            )
-            if applies.kind != "truth":
-                raise ProtocolError(
-                    f"Criterion {c.id} 'applies' must be a yes/no condition, not a number",
-                    protocol=where,
-                    rule=c.applies,
-                )
-        _check_label(c.label, values, where, c.id)
-        label = _render_label(c.label, values)
-        criteria.append(
-            Criterion(
+            report(
+                ProtocolError(
+                    f"Criterion id {c.id!r} appears twice", protocol=where, place=f"criteria.{i}"
+                ),
+                ("criteria", i, "id"),
                 c.id,
-                c.kind,
-                label,
-                rule,
-                c.source,
-                c.notes,
-                c.label,
-                applies=applies,
-                on_by_default=c.default == "on",
             )
-        )
+            continue
+        seen.add(c.id)
+        try:
+            criteria.append(_criterion(c, values, derived_kinds, where, i))
+        except _Located as err:
+            report(err.error, ("criteria", i, err.field), c.id)
     # parameters a derived value depends on, through earlier derived values too (a derived
     # rule may use only the ones above it, so one pass in file order closes the chain)
     derived_params: dict[str, set[str]] = {}
     for name, d in derived.items():
         derived_params[name] = set(d.rule.parameters).union(
-            *(derived_params[e] for e in d.rule.derived)
+            *(derived_params.get(e, set()) for e in d.rule.derived)
         )
     used_by: dict[str, list[str]] = {n: [] for n in spec.parameters}
     for c in criteria:
-        names = set(c.parameters).union(*(derived_params[d] for d in c.derived))
+        names = set(c.parameters).union(*(derived_params.get(d, set()) for d in c.derived))
         for n in sorted(names):
             used_by[n].append(c.id)
-    unused = [n for n, ids in used_by.items() if not ids]
-    if unused:
-        raise ProtocolError(
-            "Protocol declares parameters no criterion uses",
-            protocol=where,
-            found=", ".join(unused),
+    complete = len(criteria) == len(spec.criteria) and len(derived) == len(spec.derived)
+    unused = [n for n, ids in used_by.items() if not ids] if complete else []
+    for n in unused if problems is not None else unused[:1]:
+        report(
+            ProtocolError(
+                "Protocol declares parameters no criterion uses",
+                protocol=where,
+                found=", ".join(unused) if problems is None else n,
+            ),
+            ("parameters", n),
         )
+    if problems is not None and len(problems) > found:
+        return None
     parameters = {
         n: Parameter(n, p.value, p.unit, p.min, p.max, p.step, p.label or n, tuple(used_by[n]))
         for n, p in spec.parameters.items()
@@ -565,6 +565,63 @@ def _build(spec: _ProtocolSpec, where: str) -> Protocol:
         path=None if where == "<mapping>" else where,
         amends=spec.amends,
         spec=spec.model_dump(),
+    )
+
+
+class _Located(Exception):
+    """A criterion's :class:`ProtocolError` with the field of the file it is about."""
+
+    def __init__(self, error: ProtocolError, field: str):
+        super().__init__(str(error))
+        self.error, self.field = error, field
+
+
+def _criterion(c: _CriterionSpec, values, derived_kinds, where: str, i: int) -> Criterion:
+    """One criterion compiled; a problem raises :class:`_Located` naming its field."""
+    try:
+        rule = compile_rule(c.rule, values, derived_kinds, where=f"{where}: criterion {c.id}")
+    except ProtocolError as err:
+        raise _Located(err, "rule") from None
+    if rule.kind != "truth":
+        raise _Located(
+            ProtocolError(
+                f"Criterion {c.id} rule must be a yes/no condition, not a number",
+                protocol=where,
+                rule=c.rule,
+            ),
+            "rule",
+        )
+    applies = None
+    if c.applies is not None:
+        try:
+            applies = compile_rule(
+                c.applies, values, derived_kinds, where=f"{where}: criterion {c.id} applies"
+            )
+        except ProtocolError as err:
+            raise _Located(err, "applies") from None
+        if applies.kind != "truth":
+            raise _Located(
+                ProtocolError(
+                    f"Criterion {c.id} 'applies' must be a yes/no condition, not a number",
+                    protocol=where,
+                    rule=c.applies,
+                ),
+                "applies",
+            )
+    try:
+        _check_label(c.label, values, where, c.id)
+    except ProtocolError as err:
+        raise _Located(err, "label") from None
+    return Criterion(
+        c.id,
+        c.kind,
+        _render_label(c.label, values),
+        rule,
+        c.source,
+        c.notes,
+        c.label,
+        applies=applies,
+        on_by_default=c.default == "on",
     )
 
 
