@@ -20,7 +20,7 @@ the file loads. ``screenkit protocol check FILE`` prints it.
 ...   - {id: I3, kind: inclushun, label: C, rule: "spo2 > 90", source: s}
 ... ''')
 >>> check_protocol(path)[["line", "criterion", "place"]].values.tolist()
-[[7, 'I3', 'criteria.2.kind'], [6, 'I2', 'criteria.1.rule']]
+[[6, 'I2', 'criteria.1.rule'], [7, 'I3', 'criteria.2.kind']]
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def _without_bad_criteria(model, raw: Mapping, err: ValidationError):
 def _frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=_COLUMNS)
     frame["line"] = frame["line"].astype("Int64")
-    return frame
+    return frame.sort_values("line", kind="stable", na_position="first").reset_index(drop=True)
 
 
 def _criterion_at(raw: Mapping, place: tuple) -> str:
