@@ -9,8 +9,9 @@ from pathlib import Path
 from screenkit.errors import ScreenkitError
 
 
-def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """INPUT, --sheet, --protocol, --columns, --encoding, --param."""
+def add_input_arguments(parser: argparse.ArgumentParser, *, include: bool = True) -> None:
+    """INPUT, --sheet, --protocol, --columns, --encoding, --param, and (unless
+    ``include=False``) --include."""
     parser.add_argument("input", metavar="INPUT", type=Path, help="screening log (.xlsx or .csv)")
     parser.add_argument("--sheet", metavar="S", help="worksheet name (default: the first)")
     parser.add_argument(
@@ -32,12 +33,13 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="change a protocol threshold, e.g. --param lesion_max_cm=7 (repeatable)",
     )
-    parser.add_argument(
-        "--include",
-        metavar="IDS",
-        help="switch on criteria the protocol leaves off by default, comma-separated IDs "
-        "(e.g. CT041-ST-01's assumed --include I4,I5)",
-    )
+    if include:
+        parser.add_argument(
+            "--include",
+            metavar="IDS",
+            help="switch on criteria the protocol leaves off by default, comma-separated IDs "
+            "(e.g. CT041-ST-01's assumed --include I4,I5)",
+        )
     parser.add_argument(
         "--allow-outside-range",
         action="store_true",
