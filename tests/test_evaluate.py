@@ -225,7 +225,10 @@ def test_derived_values_are_available(sample_result):
 
 def test_works_on_the_second_protocol(sample):
     result = evaluate(sample, "CT041-ST-01")
-    assert result.statuses.shape == (400, 5)
+    # the two ASSUMED criteria (I4, I5) are off by default
+    assert result.statuses.shape == (400, 3)
+    assert [c.id for c in result.protocol.criteria_off] == ["I4", "I5"]
+    assert evaluate(sample, "CT041-ST-01", include=["I4", "I5"]).statuses.shape == (400, 5)
     c = result.counts()
     assert c["screened"] == c["eligible"] + c["screen_failed"] + c["pending"]
 

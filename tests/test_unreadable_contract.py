@@ -14,10 +14,18 @@ import pytest
 import screenkit as sk
 from screenkit.columns import COLUMNS
 from screenkit.normalize import load_screening
-from screenkit.protocol import get_protocol, list_protocols
+from screenkit.protocol import get_protocol as _get_protocol
+from screenkit.protocol import list_protocols
 
 N_PATIENTS = 60
 EPS = 1e-6
+
+
+def get_protocol(pid):
+    """The protocol with every criterion switched on: the contract holds for criteria
+    that are off by default too."""
+    protocol = _get_protocol(pid)
+    return protocol.switched(protocol.off_by_default)
 
 
 @cache

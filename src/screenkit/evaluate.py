@@ -305,8 +305,24 @@ class Evaluation:
         )
 
 
-def evaluate(data: Any, protocol: Protocol | str = "NCT07103668", **param_overrides: float):
+def evaluate(
+    data: Any,
+    protocol: Protocol | str = "NCT07103668",
+    *,
+    include: Iterable[str] | None = None,
+    **param_overrides: float,
+):
     """Evaluate every criterion of ``protocol`` for every patient of ``data``.
+
+    Criteria the protocol marks ``default: off`` (CT041-ST-01's two ASSUMED criteria) are
+    left out unless their IDs are in ``include``; ``Evaluation.protocol.criteria_off``
+    lists the ones left out, and every report says so.
+
+    >>> frame = pd.DataFrame({"ecog": pd.array([2], dtype="Int64")})
+    >>> evaluate(frame, "CT041-ST-01").statuses.columns.tolist()
+    ['I1', 'I2', 'I3']
+    >>> evaluate(frame, "CT041-ST-01", include=["I4"]).statuses["I4"].tolist()
+    [False]
 
     Parameters
     ----------
@@ -319,7 +335,7 @@ def evaluate(data: Any, protocol: Protocol | str = "NCT07103668", **param_overri
     -------
     Evaluation
     """
-    protocol = get_protocol(protocol)
+    protocol = get_protocol(protocol).switched(include)
     values = protocol.check_parameters(param_overrides)
     frame, censored, unreadable = _unwrap(data)
     needed = set()

@@ -44,7 +44,7 @@ place in the file.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
@@ -53,7 +53,14 @@ from string import Formatter
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from screenkit.errors import ProtocolError
 from screenkit.grammar import Rule, compile_rule
@@ -106,11 +113,21 @@ class _CriterionSpec(BaseModel):
     applies: str | None = None
     source: str = Field(min_length=1)
     notes: str = ""
+    default: Literal["on", "off"] = "on"
+
+    @field_validator("default", mode="before")
+    @classmethod
+    def _on_off(cls, value):
+        # YAML 1.1 reads a bare `off` / `on` as False / True
+        if value is True or value is False:
+            return "on" if value else "off"
+        return value
 
 
 class _ProtocolSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1)
+    amends: str | None = None
     title: str = ""
     version: str = ""
     registry: str = ""
@@ -170,6 +187,7 @@ class Criterion:
     notes: str = ""
     label_template: str = ""  # the label as written, e.g. "Largest lesion <= {lesion_max_cm:g} cm"
     applies: Rule | None = None  # whom the criterion concerns (None: everyone)
+    on_by_default: bool = True  # False: left out unless switched on (``include=[...]``)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -212,11 +230,86 @@ class Protocol:
     registry: str = ""
     notes: str = ""
     path: str | None = None
+    #: criteria left out of this protocol (off by default and not switched on), see
+    #: :meth:`switched`; every output names them
+    criteria_off: tuple[Criterion, ...] = ()
+    #: the IDs switched on by :meth:`switched` (``None``: not switched yet)
+    included: tuple[str, ...] | None = None
+    #: the registry ID of the protocol this one amends (see :mod:`screenkit.amendment`)
+    amends: str | None = None
+    #: the validated file contents, for :meth:`amend` (not part of equality)
+    spec: Mapping | None = field(default=None, repr=False, compare=False)
 
     @property
     def ids(self) -> list[str]:
-        """Criterion IDs in protocol order."""
+        """Criterion IDs in protocol order (not those left out by :meth:`switched`)."""
         return [c.id for c in self.criteria]
+
+    @property
+    def all_criteria(self) -> tuple[Criterion, ...]:
+        """Every criterion of the file in file order, those left out included."""
+        if not self.criteria_off:
+            return self.criteria
+        order = {cid: i for i, cid in enumerate(self._file_order)}
+        every = (*self.criteria, *self.criteria_off)
+        return tuple(sorted(every, key=lambda c: order.get(c.id, len(order))))
+
+    @property
+    def _file_order(self) -> list[str]:
+        if self.spec is not None:
+            return [c["id"] for c in self.spec["criteria"]]
+        return [c.id for c in (*self.criteria, *self.criteria_off)]
+
+    @property
+    def off_by_default(self) -> list[str]:
+        """IDs of the criteria the file marks ``default: off``.
+
+        >>> get_protocol("CT041-ST-01").off_by_default
+        ['I4', 'I5']
+        """
+        return [c.id for c in self.all_criteria if not c.on_by_default]
+
+    def switched(self, include: Iterable[str] | None = None) -> Protocol:
+        """The protocol as evaluated: criteria marked ``default: off`` are left out
+        (listed in :attr:`criteria_off`) unless their ID is in ``include``.
+
+        ``include=None`` keeps a protocol that was already switched as it is. An ID that
+        is not a criterion raises :class:`ProtocolError` listing the IDs; including a
+        criterion that is on by default changes nothing.
+
+        >>> ct041 = get_protocol("CT041-ST-01")
+        >>> [c.id for c in ct041.switched().criteria_off]
+        ['I4', 'I5']
+        >>> [c.id for c in ct041.switched(["I4"]).criteria_off]
+        ['I5']
+        """
+        if include is None and self.included is not None:
+            return self
+        include = list(dict.fromkeys(include or ()))
+        every = self.all_criteria
+        known = [c.id for c in every]
+        for cid in include:
+            if cid not in known:
+                raise ProtocolError(
+                    f"Protocol {self.id} has no criterion {cid!r} to switch on",
+                    accepted=", ".join(known),
+                )
+        kept = tuple(c for c in every if c.on_by_default or c.id in include)
+        off = tuple(c for c in every if not (c.on_by_default or c.id in include))
+        on = tuple(cid for cid in include if cid in self.off_by_default)
+        return replace(self, criteria=kept, criteria_off=off, included=on)
+
+    def amend(self, **changes) -> Protocol:
+        """An amended protocol; see :func:`screenkit.amendment.amend` for the arguments.
+
+        >>> a1 = get_protocol("NCT07103668").amend(
+        ...     id="X-A1", version="A1", parameters={"lesion_max_cm": 7}, remove=["E26"])
+        >>> a1.parameters["lesion_max_cm"].value, "E26" in a1.ids, a1.amends
+        (7.0, False, 'NCT07103668')
+        """
+        from screenkit.amendment import amend
+
+        return amend(self, **changes)
 
     def criterion(self, criterion_id: str) -> Criterion:
         for c in self.criteria:
@@ -269,16 +362,27 @@ class Protocol:
         """
         values = self.check_parameters(overrides)
         params = {n: replace(p, value=values[n]) for n, p in self.parameters.items()}
-        criteria = tuple(
-            replace(c, label=_render_label(c.label_template or c.label, values))
-            for c in self.criteria
+
+        def relabel(criteria):
+            return tuple(
+                replace(c, label=_render_label(c.label_template or c.label, values))
+                for c in criteria
+            )
+
+        return replace(
+            self,
+            parameters=params,
+            criteria=relabel(self.criteria),
+            criteria_off=relabel(self.criteria_off),
         )
-        return replace(self, parameters=params, criteria=criteria)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per criterion: id, kind, label, rule, parameters (with values), source."""
+        """One row per criterion: id, kind, label, rule, parameters (with values), source,
+        and ``on`` (False for a criterion left out, see :meth:`switched`, or marked
+        ``default: off`` in a protocol not yet switched)."""
         rows = []
-        for c in self.criteria:
+        off = {c.id for c in self.criteria_off}
+        for c in self.all_criteria:
             params = "; ".join(_shown(self.parameters[n]) for n in sorted(c.parameters))
             rows.append(
                 {
@@ -288,6 +392,7 @@ class Protocol:
                     "rule": c.rule.text,
                     "parameters": params,
                     "source": c.source,
+                    "on": c.id not in off if self.included is not None else c.on_by_default,
                 }
             )
         return pd.DataFrame(rows)
@@ -338,87 +443,109 @@ def load_protocol(source: str | Path | Mapping) -> Protocol:
         raw = read_yaml(path, what="Protocol file", error=ProtocolError)
         if not isinstance(raw, Mapping):
             raise ProtocolError("Protocol file must hold a mapping at the top", protocol=where)
+    if "amends" in raw and "criteria" not in raw:
+        from screenkit.amendment import load_amendment
+
+        return load_amendment(raw, where)
+    return _build(validate_spec(raw, where), where)
+
+
+def validate_spec(raw: Mapping, where: str) -> _ProtocolSpec:
+    """The pydantic check of a protocol mapping; every problem named with its place."""
     try:
-        spec = _ProtocolSpec.model_validate(raw)
+        return _ProtocolSpec.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        place = ".".join(str(p) for p in first["loc"])
-        raise ProtocolError(
-            f"Protocol file has {err.error_count()} problem(s); the first is at {place}",
-            protocol=where,
-            problem=first["msg"],
-            problems="; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
-            ),
-        ) from None
-    return _build(spec, where)
+        raise _validation_error(err, where, "Protocol file") from None
 
 
-def _build(spec: _ProtocolSpec, where: str) -> Protocol:
-    for name in [*spec.parameters, *spec.derived]:
-        if not _NAME.match(name):
-            raise ProtocolError(
-                "Parameter and derived names must be lower_snake_case",
-                protocol=where,
-                found=name,
-            )
+def _validation_error(err: ValidationError, where: str, what: str) -> ProtocolError:
+    first = err.errors()[0]
+    place = ".".join(str(p) for p in first["loc"])
+    return ProtocolError(
+        f"{what} has {err.error_count()} problem(s); the first is at {place}",
+        protocol=where,
+        problem=first["msg"],
+        problems="; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()
+        ),
+    )
+
+
+def _build(spec: _ProtocolSpec, where: str, problems: list | None = None) -> Protocol | None:
+    """The :class:`Protocol` of a validated spec. With a ``problems`` list, every problem
+    is appended to it as ``(place, criterion, message)`` instead of raising at the first
+    (``place`` is the key path in the file), and ``None`` is returned if there was any."""
+    found = len(problems) if problems is not None else 0
+
+    def report(err: ProtocolError, place: tuple, criterion: str = "") -> None:
+        if problems is None:
+            raise err
+        problems.append((place, criterion, str(err)))
+
+    for section in ("parameters", "derived"):
+        for name in getattr(spec, section):
+            if not _NAME.match(name):
+                report(
+                    ProtocolError(
+                        "Parameter and derived names must be lower_snake_case",
+                        protocol=where,
+                        found=name,
+                    ),
+                    (section, name),
+                )
     values = {n: p.value for n, p in spec.parameters.items()}
     derived: dict[str, Derived] = {}
     derived_kinds: dict[str, str] = {}
     for name, d in spec.derived.items():
-        rule = compile_rule(d.rule, values, derived_kinds, where=f"{where}: derived.{name}")
+        try:
+            rule = compile_rule(d.rule, values, derived_kinds, where=f"{where}: derived.{name}")
+        except ProtocolError as err:
+            report(err, ("derived", name, "rule"))
+            continue
         derived[name] = Derived(name, rule, d.unit, d.label or name)
         derived_kinds[name] = rule.kind
     criteria = []
     seen: set[str] = set()
     for i, c in enumerate(spec.criteria):
         if c.id in seen:
-            raise ProtocolError(
-                f"Criterion id {c.id!r} appears twice", protocol=where, place=f"criteria.{i}"
+            report(
+                ProtocolError(
+                    f"Criterion id {c.id!r} appears twice", protocol=where, place=f"criteria.{i}"
+                ),
+                ("criteria", i, "id"),
+                c.id,
             )
+            continue
         seen.add(c.id)
-        rule = compile_rule(c.rule, values, derived_kinds, where=f"{where}: criterion {c.id}")
-        if rule.kind != "truth":
-            raise ProtocolError(
-                f"Criterion {c.id} rule must be a yes/no condition, not a number",
-                protocol=where,
-                rule=c.rule,
-            )
-        applies = None
-        if c.applies is not None:
-            applies = compile_rule(
-                c.applies, values, derived_kinds, where=f"{where}: criterion {c.id} applies"
-            )
-            if applies.kind != "truth":
-                raise ProtocolError(
-                    f"Criterion {c.id} 'applies' must be a yes/no condition, not a number",
-                    protocol=where,
-                    rule=c.applies,
-                )
-        _check_label(c.label, values, where, c.id)
-        label = _render_label(c.label, values)
-        criteria.append(
-            Criterion(c.id, c.kind, label, rule, c.source, c.notes, c.label, applies=applies)
-        )
+        try:
+            criteria.append(_criterion(c, values, derived_kinds, where, i))
+        except _Located as err:
+            report(err.error, ("criteria", i, err.field), c.id)
     # parameters a derived value depends on, through earlier derived values too (a derived
     # rule may use only the ones above it, so one pass in file order closes the chain)
     derived_params: dict[str, set[str]] = {}
     for name, d in derived.items():
         derived_params[name] = set(d.rule.parameters).union(
-            *(derived_params[e] for e in d.rule.derived)
+            *(derived_params.get(e, set()) for e in d.rule.derived)
         )
     used_by: dict[str, list[str]] = {n: [] for n in spec.parameters}
     for c in criteria:
-        names = set(c.parameters).union(*(derived_params[d] for d in c.derived))
+        names = set(c.parameters).union(*(derived_params.get(d, set()) for d in c.derived))
         for n in sorted(names):
             used_by[n].append(c.id)
-    unused = [n for n, ids in used_by.items() if not ids]
-    if unused:
-        raise ProtocolError(
-            "Protocol declares parameters no criterion uses",
-            protocol=where,
-            found=", ".join(unused),
+    complete = len(criteria) == len(spec.criteria) and len(derived) == len(spec.derived)
+    unused = [n for n, ids in used_by.items() if not ids] if complete else []
+    for n in unused if problems is not None else unused[:1]:
+        report(
+            ProtocolError(
+                "Protocol declares parameters no criterion uses",
+                protocol=where,
+                found=", ".join(unused) if problems is None else n,
+            ),
+            ("parameters", n),
         )
+    if problems is not None and len(problems) > found:
+        return None
     parameters = {
         n: Parameter(n, p.value, p.unit, p.min, p.max, p.step, p.label or n, tuple(used_by[n]))
         for n, p in spec.parameters.items()
@@ -436,6 +563,65 @@ def _build(spec: _ProtocolSpec, where: str) -> Protocol:
         registry=spec.registry,
         notes=spec.notes,
         path=None if where == "<mapping>" else where,
+        amends=spec.amends,
+        spec=spec.model_dump(),
+    )
+
+
+class _Located(Exception):
+    """A criterion's :class:`ProtocolError` with the field of the file it is about."""
+
+    def __init__(self, error: ProtocolError, field: str):
+        super().__init__(str(error))
+        self.error, self.field = error, field
+
+
+def _criterion(c: _CriterionSpec, values, derived_kinds, where: str, i: int) -> Criterion:
+    """One criterion compiled; a problem raises :class:`_Located` naming its field."""
+    try:
+        rule = compile_rule(c.rule, values, derived_kinds, where=f"{where}: criterion {c.id}")
+    except ProtocolError as err:
+        raise _Located(err, "rule") from None
+    if rule.kind != "truth":
+        raise _Located(
+            ProtocolError(
+                f"Criterion {c.id} rule must be a yes/no condition, not a number",
+                protocol=where,
+                rule=c.rule,
+            ),
+            "rule",
+        )
+    applies = None
+    if c.applies is not None:
+        try:
+            applies = compile_rule(
+                c.applies, values, derived_kinds, where=f"{where}: criterion {c.id} applies"
+            )
+        except ProtocolError as err:
+            raise _Located(err, "applies") from None
+        if applies.kind != "truth":
+            raise _Located(
+                ProtocolError(
+                    f"Criterion {c.id} 'applies' must be a yes/no condition, not a number",
+                    protocol=where,
+                    rule=c.applies,
+                ),
+                "applies",
+            )
+    try:
+        _check_label(c.label, values, where, c.id)
+    except ProtocolError as err:
+        raise _Located(err, "label") from None
+    return Criterion(
+        c.id,
+        c.kind,
+        _render_label(c.label, values),
+        rule,
+        c.source,
+        c.notes,
+        c.label,
+        applies=applies,
+        on_by_default=c.default == "on",
     )
 
 
@@ -504,7 +690,7 @@ def list_protocols() -> list[str]:
     """Registry IDs of the protocols shipped with screenkit.
 
     >>> list_protocols()
-    ['CT041-ST-01', 'NCT07103668']
+    ['CT041-ST-01', 'NCT07103668', 'NCT07103668-A1']
     """
     return sorted(_shipped())
 

@@ -238,7 +238,11 @@ def protocol_of(evaluation: Evaluation) -> Protocol:
 
 
 def evaluate_recorded(
-    data: Any, protocol: Protocol | str = "NCT07103668", *, column: str = REASONS_COLUMN
+    data: Any,
+    protocol: Protocol | str = "NCT07103668",
+    *,
+    column: str = REASONS_COLUMN,
+    include: Any = None,
 ) -> Evaluation:
     """The status frame of a recorded-reasons log (see the module docstring).
 
@@ -247,13 +251,14 @@ def evaluate_recorded(
     data : a :class:`~screenkit.normalize.ScreeningData` or a canonical DataFrame.
     protocol : the protocol whose criterion IDs and labels the reasons name.
     column : the reasons column of the canonical frame (default ``fail_reasons``).
+    include : criteria marked ``default: off`` to switch on (as :func:`evaluate`).
 
     Returns
     -------
     Evaluation with ``status_source == "recorded"``, the protocol's criteria plus the
     pseudo-criterion ``NR``, and ``recorded`` (:class:`RecordedReasons`).
     """
-    protocol = get_protocol(protocol)
+    protocol = get_protocol(protocol).switched(include)
     frame, _, _ = _unwrap(data)
     if column not in frame.columns:
         raise InputError(

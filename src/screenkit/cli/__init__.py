@@ -21,7 +21,7 @@ from screenkit import __version__
 from screenkit.errors import ScreenkitError
 
 # helpers append their command here
-COMMANDS = ("evaluate", "report", "sample", "forecast", "explore", "sdtm")
+COMMANDS = ("evaluate", "report", "sample", "forecast", "explore", "sdtm", "protocols")
 
 
 def build_parser() -> argparse.ArgumentParser:

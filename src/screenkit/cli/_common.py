@@ -9,8 +9,9 @@ from pathlib import Path
 from screenkit.errors import ScreenkitError
 
 
-def add_input_arguments(parser: argparse.ArgumentParser) -> None:
-    """INPUT, --sheet, --protocol, --columns, --encoding, --param."""
+def add_input_arguments(parser: argparse.ArgumentParser, *, include: bool = True) -> None:
+    """INPUT, --sheet, --protocol, --columns, --encoding, --param, and (unless
+    ``include=False``) --include."""
     parser.add_argument("input", metavar="INPUT", type=Path, help="screening log (.xlsx or .csv)")
     parser.add_argument("--sheet", metavar="S", help="worksheet name (default: the first)")
     parser.add_argument(
@@ -32,6 +33,13 @@ def add_input_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="change a protocol threshold, e.g. --param lesion_max_cm=7 (repeatable)",
     )
+    if include:
+        parser.add_argument(
+            "--include",
+            metavar="IDS",
+            help="switch on criteria the protocol leaves off by default, comma-separated IDs "
+            "(e.g. CT041-ST-01's assumed --include I4,I5)",
+        )
     parser.add_argument(
         "--allow-outside-range",
         action="store_true",
@@ -108,14 +116,41 @@ def parse_params(
     return params
 
 
-def criterion_ids(text: str | None, protocol, option: str) -> list[str]:
+def cli_protocol(args: argparse.Namespace):
+    """The ``--protocol`` with the ``--include`` criteria switched on (the others marked
+    ``default: off`` left out), checked before any loading."""
+    from screenkit.protocol import get_protocol
+
+    protocol = get_protocol(args.protocol)
+    include = criterion_ids(getattr(args, "include", None), protocol, "--include", every=True)
+    return protocol.switched(include)
+
+
+def criteria_off_note(protocol) -> str | None:
+    """``"left out (off by default; --include I4,I5 to switch them on): I4 ECOG 0-1
+    (assumed); ..."``, or ``None`` when every criterion is evaluated."""
+    off = protocol.criteria_off
+    if not off:
+        return None
+    ids = ",".join(c.id for c in off)
+    listed = "; ".join(f"{c.id} {c.label}" for c in off)
+    return f"criteria left out (off by default; --include {ids} to switch on): {listed}"
+
+
+def criteria_off_records(protocol) -> list[dict[str, str]]:
+    """The criteria left out, for JSON: ``[{"id", "label", "source"}, ...]``."""
+    return [{"id": c.id, "label": c.label, "source": c.source} for c in protocol.criteria_off]
+
+
+def criterion_ids(text: str | None, protocol, option: str, *, every: bool = False) -> list[str]:
     """``"E7, I5b"`` -> ``["E7", "I5b"]``, each one an ID of ``protocol`` (a close
-    spelling is suggested), for ``--order`` and ``--exclude``; checked before any loading.
+    spelling is suggested), for ``--order``, ``--exclude`` and ``--include``; checked
+    before any loading. ``every``: criteria left out by default count as IDs too.
     """
     import difflib
 
     ids = list(dict.fromkeys(part.strip() for part in (text or "").split(",") if part.strip()))
-    known = list(protocol.ids)
+    known = [c.id for c in protocol.all_criteria] if every else list(protocol.ids)
     for cid in ids:
         if cid not in known:
             close = difflib.get_close_matches(cid, known, n=1, cutoff=0.6)
@@ -169,10 +204,9 @@ def load_and_evaluate(args: argparse.Namespace, *, detect: bool = True):
     the lab-level columns).
     """
     from screenkit.evaluate import evaluate
-    from screenkit.protocol import get_protocol
     from screenkit.recorded import REASONS_COLUMN, choose_source, evaluate_recorded
 
-    protocol = get_protocol(args.protocol)
+    protocol = cli_protocol(args)
     params = parse_params(
         args.param, protocol, allow_outside_range=getattr(args, "allow_outside_range", False)
     )

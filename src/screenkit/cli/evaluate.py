@@ -16,7 +16,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from screenkit.cli._common import add_input_arguments, add_source_arguments, load_and_evaluate
+from screenkit.cli._common import (
+    add_input_arguments,
+    add_source_arguments,
+    criteria_off_note,
+    load_and_evaluate,
+)
 from screenkit.files import safe_text
 
 
@@ -46,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
         {"-o": args.output if to_file else None}, input_files(args), force=args.force
     )
     _data, evaluation = load_and_evaluate(args)
+    left_out = criteria_off_note(evaluation.protocol)
+    if left_out:
+        print(f"note: {left_out}", file=sys.stderr)
     table = evaluation.to_frame().reset_index(drop=True)
     if "site_id" not in table.columns:
         table.insert(1, "site_id", "")

@@ -31,7 +31,7 @@ def register(subparsers) -> None:
         description="Serve the screening explorer (thresholds, criteria on/off, funnel "
         "order, site and date filters, drill-down) as a web page on 127.0.0.1.",
     )
-    add_input_arguments(parser)
+    add_input_arguments(parser, include=False)  # the dashboard has no --include yet
     parser.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     parser.add_argument(

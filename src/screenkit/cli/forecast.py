@@ -36,6 +36,9 @@ from pathlib import Path
 from screenkit.cli._common import (
     add_input_arguments,
     check_int,
+    cli_protocol,
+    criteria_off_note,
+    criteria_off_records,
     criterion_ids,
     input_files,
     load_and_evaluate,
@@ -148,7 +151,6 @@ def run(args: argparse.Namespace) -> int:
     from screenkit.forecast import RecruitmentForecast
     from screenkit.forecast.sites import read_sites
     from screenkit.forecast.whatif import forecast_evaluation
-    from screenkit.protocol import get_protocol
 
     if args.target is not None and args.target < 1:
         raise InputError("--target must be at least 1", value=args.target)
@@ -160,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     sites = read_sites(args.sites)  # before the slow steps: a bad file fails at once
     # fail fast on an unusable output, before the (slow) loading and simulation
     planned = plan_outputs({"--json": args.json}, input_files(args), force=args.force)
-    protocol = get_protocol(args.protocol)
+    protocol = cli_protocol(args)
     order = criterion_ids(args.order, protocol, "--order")
     exclude = criterion_ids(args.exclude, protocol, "--exclude")
     target = args.target if args.target is not None else protocol.target
@@ -186,6 +188,9 @@ def run(args: argparse.Namespace) -> int:
         new_sites_open=new_sites_open,
     )
     print(result.summary())
+    left_out = criteria_off_note(evaluation.protocol)
+    if left_out:
+        print(f"note: {left_out}")
     if order:
         print(f"note: {ORDER_NOTE}")
     outside = outside_range(evaluation.protocol, evaluation.parameters)
@@ -197,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
         payload["parameters"] = dict(evaluation.parameters)
         payload["input"] = str(args.input)
         payload["excluded_criteria"] = exclude
+        payload["criteria_off"] = criteria_off_records(evaluation.protocol)
         if order:
             payload["order"] = order
             payload["order_note"] = ORDER_NOTE

@@ -168,8 +168,13 @@ def format_data_notes(data, evaluation, max_lines: int = 12) -> str:
     return "\n".join([head, *lines])
 
 
-def format_funnel(f, changed: list[str] | None = None, source: str = "computed") -> str:
-    """The funnel as a terminal table (sequential attrition + per-criterion figures)."""
+def format_funnel(
+    f, changed: list[str] | None = None, source: str = "computed", protocol=None
+) -> str:
+    """The funnel as a terminal table (sequential attrition + per-criterion figures);
+    with the evaluated ``protocol``, a line naming the criteria it left out."""
+    from screenkit.cli._common import criteria_off_note
+
     crit = f.criteria.set_index("criterion")
     steps = f.steps.set_index("criterion")
     table = pd.DataFrame(
@@ -204,6 +209,9 @@ def format_funnel(f, changed: list[str] | None = None, source: str = "computed")
     ]
     if f.excluded:
         lines += ["", f"switched off: {', '.join(f.excluded)}"]
+    note = criteria_off_note(protocol) if protocol is not None else None
+    if note:
+        lines += ["", note]
     return "\n".join(lines)
 
 
@@ -220,10 +228,15 @@ def run(args: argparse.Namespace) -> int:
             "could be recounted from the listing",
             hint="drop --patients / --identified, or drop --suppress-below",
         )
-    from screenkit.cli._common import criterion_ids, input_files, outside_range
+    from screenkit.cli._common import (
+        cli_protocol,
+        criteria_off_records,
+        criterion_ids,
+        input_files,
+        outside_range,
+    )
     from screenkit.concordance import concordance_records, format_concordance
     from screenkit.outputs import fix_html, fix_xlsx, json_text, plan_outputs, write_all
-    from screenkit.protocol import get_protocol
     from screenkit.recorded import source_sentence
 
     outputs = {"--json": args.json, "--ie": args.ie}
@@ -232,14 +245,18 @@ def run(args: argparse.Namespace) -> int:
     for out in args.output:
         _format(out)
     planned = plan_outputs(outputs, input_files(args), force=args.force)
-    protocol = get_protocol(args.protocol)
+    protocol = cli_protocol(args)
     order = criterion_ids(args.order, protocol, "--order")
     exclude = criterion_ids(args.exclude, protocol, "--exclude")
     data, evaluation = load_and_evaluate(args)
     result = funnel(evaluation, order=order, exclude=exclude)
     print(f"Source: {source_sentence(evaluation)}\n")
     changed = changed_parameters(args.protocol, evaluation)
-    print(format_funnel(result, changed=changed, source=evaluation.status_source))
+    print(
+        format_funnel(
+            result, changed=changed, source=evaluation.status_source, protocol=evaluation.protocol
+        )
+    )
     if evaluation.recorded is not None:
         print("\nRecorded reasons:\n" + "\n".join(f"  {x}" for x in evaluation.recorded.notes()))
     agreement = _concordance(data, evaluation)
@@ -270,6 +287,7 @@ def run(args: argparse.Namespace) -> int:
         if agreement is not None:
             payload["concordance"] = concordance_records(agreement)
         payload["parameters"] = dict(evaluation.parameters)
+        payload["criteria_off"] = criteria_off_records(evaluation.protocol)
         payload["input"] = str(args.input)
         if outside:
             payload["outside_range"] = outside

@@ -226,16 +226,21 @@ def issues_table(
 def protocol_table(protocol: Any, f: Funnel) -> Table:
     """Each criterion's rule and parameters exactly as evaluated, with its funnel step."""
     step = {c: i for i, c in enumerate(f.order, start=1)}
+    left_out = {c.id for c in getattr(protocol, "criteria_off", ())}
     if protocol is not None:
-        frame = protocol.to_frame().rename(
-            columns={
-                "criterion": "Criterion",
-                "kind": "Kind",
-                "label": "Label",
-                "rule": "Rule",
-                "parameters": "Parameters (as evaluated)",
-                "source": "Source",
-            }
+        frame = (
+            protocol.to_frame()
+            .drop(columns="on")
+            .rename(
+                columns={
+                    "criterion": "Criterion",
+                    "kind": "Kind",
+                    "label": "Label",
+                    "rule": "Rule",
+                    "parameters": "Parameters (as evaluated)",
+                    "source": "Source",
+                }
+            )
         )
     else:
         frame = pd.DataFrame(
@@ -245,10 +250,18 @@ def protocol_table(protocol: Any, f: Funnel) -> Table:
                 "Label": list(f.patterns.labels),
             }
         )
-    frame["Funnel step"] = [step.get(c, "switched off") for c in frame["Criterion"]]
+    frame["Funnel step"] = [
+        "left out (off by default)" if c in left_out else step.get(c, "switched off")
+        for c in frame["Criterion"]
+    ]
     note = "Each criterion's rule and parameter values exactly as evaluated for this report."
     if protocol is not None:
         note += f" Protocol {protocol.id}, version: {protocol.version}."
+    if left_out:
+        note += (
+            f" Left out, as the protocol marks them off by default: {', '.join(sorted(left_out))}"
+            " (not evaluated; switch them on with include= / --include)."
+        )
     return Table(
         "Protocol",
         "Criteria as evaluated",
@@ -342,6 +355,13 @@ def report_meta(
     changed = changed_parameters(protocol)
     meta.append(("Thresholds changed from the protocol", changed or "none"))
     meta.append(("Criteria switched off", ", ".join(f.excluded) or "none"))
+    off = getattr(protocol, "criteria_off", ())
+    meta.append(
+        (
+            "Criteria left out (off by default)",
+            "; ".join(f"{c.id} {c.label}" for c in off) or "none",
+        )
+    )
     meta.append(("Small-count suppression", sup.legend()))
     meta.append(
         (
