@@ -93,10 +93,11 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--model",
-        choices=("averaged", "constant", "decay", "auto"),
-        default="averaged",
-        help="averaged (default: constant and declining rates averaged by evidence, sites "
-        "may close), constant, decay, or auto (constant or decay by AIC)",
+        choices=("posterior", "averaged", "constant", "decay", "auto"),
+        default="posterior",
+        help="posterior (default: site rates whose monthly change is averaged over its "
+        "posterior, sites may close), averaged (the previous default: constant and declining "
+        "rates averaged by evidence), constant, decay, or auto (constant or decay by AIC)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--sims", type=int, default=4000, help="simulations (default 4000)")

@@ -3,14 +3,14 @@
 ``recruitment_rates(log)`` counts screened / eligible / screen-failed / pending /
 randomized per site and month; ``RecruitmentForecast(...).fit(log).predict(target=150)``
 answers when the target is reached (Anisimov & Fedorov, Stat Med 2007), with parameter
-uncertainty, constant and declining rates averaged by evidence, site closure, and a
-what-if on eligibility.
+uncertainty, site rates whose monthly change is averaged over its posterior, site closure,
+and a what-if on eligibility.
 
 Modules: ``rates`` (counts from the log), ``outcome`` (the one definition of eligible /
 pending / randomized the forecast uses), ``model`` (likelihood and ML fit), ``uncertainty``
-(evidence-averaged decline and site closure, the default model), ``simulate`` (vectorized
-Monte Carlo kernels), ``estimator`` (``RecruitmentForecast``), ``result``
-(``ForecastResult``).
+(the posterior of the monthly rate change and site closure, the default model),
+``simulate`` (vectorized Monte Carlo kernels), ``estimator`` (``RecruitmentForecast``),
+``result`` (``ForecastResult``).
 """
 
 from screenkit.forecast.estimator import RecruitmentForecast

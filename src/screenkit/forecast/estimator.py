@@ -91,12 +91,14 @@ class RecruitmentForecast:
     Parameters
     ----------
     model
-        ``"averaged"`` (default): constant and declining rates averaged by their evidence,
-        with sites that may stop screening (see :mod:`screenkit.forecast.uncertainty`; the
-        one calibrated on trials that decline, stagger and lose sites,
-        ``bench/forecast_calibration.py``). ``"constant"`` site rates only, ``"decay"``
-        (``lambda_i * exp(-gamma * months open)``) only, or ``"auto"`` (the one of those two
-        with the lower AIC). Both are always fitted; ``aic_`` compares them.
+        ``"posterior"`` (default): site rates that may change by a constant share per month,
+        that change averaged over its posterior, with sites that may stop screening (see
+        :mod:`screenkit.forecast.uncertainty`; calibrated on trials that decline, stagger
+        and lose sites, ``bench/forecast_calibration.py``). ``"averaged"`` (the previous
+        default: constant and declining rates averaged by evidence), ``"constant"`` site
+        rates only, ``"decay"`` (``lambda_i * exp(-gamma * months open)``) only, or
+        ``"auto"`` (the one of those two with the lower AIC). Constant and decay are always
+        fitted; ``aic_`` compares them.
     n_sims
         Monte Carlo simulations.
     random_state
@@ -108,11 +110,16 @@ class RecruitmentForecast:
     randomized_given_eligible
         Probability an eligible patient is randomized, used only when the log cannot
         estimate it (no ``randomized`` column, or nobody randomized yet).
+    decline_prior_sd, decline_range
+        The ``"posterior"`` model's normal prior on the monthly decline (SD, centred on
+        constant rates) and the range of declines it considers (negative = rising rates).
+    closure_prior
+        Gamma (shape, rate per site-month) prior of the site closure hazard.
     """
 
     def __init__(
         self,
-        model: str = "averaged",
+        model: str = "posterior",
         n_sims: int = 4000,
         random_state: int | np.random.Generator | None = None,
         parameter_uncertainty: bool = True,

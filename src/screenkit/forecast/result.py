@@ -24,6 +24,7 @@ def _words(date: pd.Timestamp | None, never: str = "not within 100 years") -> st
 
 
 _MODEL_WORDS = {
+    "posterior": "site rates whose monthly change is averaged over its posterior, sites may close",
     "averaged": "constant and declining site rates averaged by evidence, sites may close",
 }
 
@@ -181,7 +182,7 @@ class ForecastResult:
                     f"{self.alpha / self.beta:.2f} screened/site/month"
                     + (
                         ", declining and closing as in the simulations of the current sites"
-                        if self.model == "averaged"
+                        if self.model in ("posterior", "averaged")
                         else ", declining at the fitted decay rate"
                         if self.gamma > 0
                         else ""
