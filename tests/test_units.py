@@ -158,3 +158,9 @@ def test_accepted_units_include_molar_alternatives():
     assert "µmol/L" in accepted_units("tbil_uln")
     assert "mg/dL" in accepted_units("fasting_glucose")
     assert accepted_units("ecog") == []
+
+
+def test_texts_pint_cannot_parse_are_not_units():
+    from screenkit.units import is_unit
+
+    assert not is_unit("#N/A") and not is_unit("(") and is_unit("g/dL")

@@ -434,6 +434,35 @@ def _read_excel_rows(
     return rows, sheet, sheets, choice
 
 
+def _is_unit_text(cell: Any) -> bool:
+    """A unit as written in a units row: ``g/dL``, ``10^9/L``, ``%``, ``kg`` (one letter
+    alone, ``M`` or ``N``, is more often a sex or a yes/no than a unit)."""
+    from .units import is_unit
+
+    text = str(cell).strip()
+    return (len(text) > 1 or text == "%") and is_unit(text)
+
+
+def _is_units_row(cells: Sequence[Any]) -> bool:
+    """The row under the header holds units, not a patient: no number, and at least two
+    cells that read as units (EDC exports often write the units on a second header row)."""
+    values = [c for c in cells if not _blank(c)]
+    if any(not isinstance(c, str) or _NUMBER.fullmatch(c.strip()) for c in values):
+        return False
+    return sum(_is_unit_text(c) for c in values) >= 2
+
+
+def _with_unit(header: Any, unit: Any) -> Any:
+    """``hb`` over ``g/dL`` -> ``hb (g/dL)``, the form the header mapping reads units from
+    (a header naming its own unit, or a non-unit cell such as ``ID``, is kept as it is)."""
+    if _blank(header) or _blank(unit) or not _is_unit_text(unit) or "(" in str(header):
+        return header
+    return f"{str(header).strip()} ({str(unit).strip()})"
+
+
+_NUMBER = re.compile(r"[-+]?(\d+[.,]?\d*|[.,]\d+)([eE][-+]?\d+)?")
+
+
 def _check_cell_sizes(rows: list[list[Any]], path: Path, sheet: str) -> None:
     """Refuse a text cell longer than Excel's own limit (:data:`MAX_CELL_TEXT`): no site's
     spreadsheet holds one, and a hostile file can carry megabytes in a single cell."""
@@ -497,13 +526,27 @@ def read_table(
     if not filled:
         raise InputError("No header row: the sheet is empty", file=path, sheet=sheet)
     candidates = filled[: MAX_TITLE_ROWS + 1]
-    header_at = next((i for i in candidates if is_header(rows[i])), filled[0])
+    headers_ok = [i for i in candidates if is_header(rows[i])]
+    if header_score is not None and headers_ok:
+        # a group-heading row above the real header ("Patient | | Labs") names fewer
+        # columns: the row naming the most is the header (the first of equals)
+        header_at = max(headers_ok, key=lambda i: (header_score(rows[i]), -i))
+    else:
+        header_at = headers_ok[0] if headers_ok else filled[0]
     last = filled[-1]
     width = max(len(r) for r in rows[header_at : last + 1])
     header_cells = list(rows[header_at]) + [None] * (width - len(rows[header_at]))
     skipped, kept, index = [], [], []
+    units_at = next((i for i in filled if i > header_at), None)
+    if units_at is not None and _is_units_row(rows[units_at]):
+        units_row = list(rows[units_at]) + [None] * (width - len(rows[units_at]))
+        header_cells = [_with_unit(h, u) for h, u in zip(header_cells, units_row, strict=True)]
+        shown = " | ".join(str(c) for c in units_row if not _blank(c))
+        skipped.append((sheet, numbers[units_at], f"units row under the header: {shown}"))
+    else:
+        units_at = None
     for i in range(last + 1):
-        if i == header_at:
+        if i in (header_at, units_at):
             continue
         record = list(rows[i]) + [None] * (width - len(rows[i]))
         if all(_blank(c) for c in record):

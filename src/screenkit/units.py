@@ -134,6 +134,8 @@ def clean_unit_text(text: str) -> str:
 
 def _quantity(text: str):
     """The pint quantity a unit text stands for (with its power-of-ten factor), or None."""
+    import tokenize
+
     import pint
 
     cleaned = clean_unit_text(text)
@@ -142,6 +144,8 @@ def _quantity(text: str):
     try:
         q = _registry().parse_expression(cleaned)
     except (pint.errors.PintError, SyntaxError, TypeError, ValueError, AttributeError):
+        return None
+    except (AssertionError, tokenize.TokenError):  # pint's parser on "#N/A", "("
         return None
     if not isinstance(q, _registry().Quantity):
         q = _registry().Quantity(q)

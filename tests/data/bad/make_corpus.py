@@ -75,6 +75,11 @@ TEXT: dict[str, bytes] = {
     "title_rows.csv": ("IMC-002 screening log\nexported 2025-09-01\n" + CSV).encode(),
     "repeated_header.csv": (CSV + HEAD + "P003,S02,13,20\n").encode(),
     "total_row.csv": (CSV + "Total,,,\n").encode(),
+    # an EDC export's second header row of units; a group heading above the header
+    "units_row.csv": (
+        b"patient_id,site_id,hb,alt\nID,Site,g/L,U/L\nP001,S01,112,30\nP002,S01,120,25\n"
+    ),
+    "group_header.csv": ("Patient,,Labs,\n" + CSV).encode(),
     "utf8.csv": (HEAD.replace("\n", ",city\n") + "P001,S01,11,30,Zürich\n").encode(),
     "utf8_bom.csv": ("\ufeff" + HEAD.replace("\n", ",city\n") + "P001,S01,11,30,Zürich\n").encode(
         "utf-8"
@@ -164,6 +169,18 @@ EXPECT: dict[str, tuple[str, object]] = {
     "duplicate_id.csv": ("error", ["Duplicate patient ID 'P001'", "row: 3", "column: patient_id"]),
     "title_rows.csv": ("ok", {"rows": 2, "skipped": ["title row", "title row"]}),
     "repeated_header.csv": ("ok", {"rows": 3, "skipped": ["repeated header row"]}),
+    "units_row.csv": (
+        "ok",
+        {
+            "rows": 2,
+            "skipped": ["units row under the header: ID | Site | g/L | U/L"],
+            "values": {(3, "hb"): 11.2, (4, "alt"): 25.0},
+        },
+    ),
+    "group_header.csv": (
+        "ok",
+        {"rows": 2, "header_row": 2, "skipped": ["title row above the header: Patient | Labs"]},
+    ),
     "total_row.csv": ("ok", {"rows": 2, "skipped": ["total row ('Total')"]}),
     "utf8.csv": ("ok", {"rows": 1, "notes": ["encoding utf-8 (detected)"]}),
     "utf8_bom.csv": ("ok", {"rows": 1, "notes": ["encoding utf-8-sig"]}),
