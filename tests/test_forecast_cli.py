@@ -163,3 +163,27 @@ def test_cli_says_how_the_additional_sites_recruit(log_csv, capsys):
         f"(mean {fc.alpha_ / fc.beta_:.2f} screened/site/month, declining and closing as in "
         "the simulations of the current sites)."
     )
+
+
+def test_forecast_takes_the_statuses_from_recorded_reasons_when_asked(tmp_path, capsys):
+    from screenkit.cli import main
+    from screenkit.datasets import sample_path
+
+    log = sample_path("clean")
+    outs = {}
+    for option in (["--reasons", "fail_reasons"], ["--computed"]):
+        out = tmp_path / f"{option[0].strip('-')}.json"
+        code = main(
+            ["forecast", str(log), "--target", "150", "--sims", "300", *option, "--json", str(out)]
+        )
+        assert code == 0
+        outs[option[0]] = json.loads(out.read_text())
+    captured = capsys.readouterr()
+    assert "recorded" in captured.err and "--reasons fail_reasons" in captured.err
+    assert outs["--reasons"]["source"] == "recorded" and outs["--computed"]["source"] == "computed"
+    # recorded mode: 65 of 400 eligible (every eligible patient randomized), computed: 73 of 371
+    assert outs["--reasons"]["eligibility"] != outs["--computed"]["eligibility"]
+    assert "Eligibility (the recorded screen-failure reasons (NCT07103668))" in captured.out
+    with pytest.raises(SystemExit) as both:  # argparse: the two options exclude each other
+        main(["forecast", str(log), "--reasons", "x", "--computed"])
+    assert both.value.code == 2

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from screenkit.cli._common import (
     add_input_arguments,
+    add_source_arguments,
     check_int,
     cli_protocol,
     criteria_off_note,
@@ -68,6 +69,7 @@ def register(subparsers) -> None:
         "prediction intervals. Eligibility is the protocol's evaluation of the log.",
     )
     add_input_arguments(parser)
+    add_source_arguments(parser)
     parser.add_argument(
         "--target",
         type=int,
@@ -202,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
         payload["protocol"] = protocol.id
         payload["parameters"] = dict(evaluation.parameters)
         payload["input"] = str(args.input)
+        payload["source"] = evaluation.status_source
         payload["excluded_criteria"] = exclude
         payload["criteria_off"] = criteria_off_records(evaluation.protocol)
         if order:

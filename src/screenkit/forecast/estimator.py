@@ -735,6 +735,8 @@ def _resolve_log(log: Any) -> tuple[Any, Any, str, list[str]]:
         )
         return frame, None, "the log", [note]
     label = f"the evaluation of {protocol}" if protocol else "the evaluation"
+    if getattr(log, "status_source", "computed") == "recorded":
+        label = f"the recorded screen-failure reasons ({protocol or 'the protocol'})"
     as_run = baseline(log)
     return as_run, (log if as_run is not log else None), label, []
 
