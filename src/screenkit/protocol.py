@@ -578,36 +578,28 @@ class _Located(Exception):
 
 def _criterion(c: _CriterionSpec, values, derived_kinds, where: str, i: int) -> Criterion:
     """One criterion compiled; a problem raises :class:`_Located` naming its field."""
-    try:
-        rule = compile_rule(c.rule, values, derived_kinds, where=f"{where}: criterion {c.id}")
-    except ProtocolError as err:
-        raise _Located(err, "rule") from None
-    if rule.kind != "truth":
-        raise _Located(
-            ProtocolError(
-                f"Criterion {c.id} rule must be a yes/no condition, not a number",
-                protocol=where,
-                rule=c.rule,
-            ),
-            "rule",
-        )
-    applies = None
-    if c.applies is not None:
+
+    def truth(text: str, field: str, place: str, named: str):
+        """``text`` compiled as a yes/no condition; a problem is located at ``field``."""
         try:
-            applies = compile_rule(
-                c.applies, values, derived_kinds, where=f"{where}: criterion {c.id} applies"
-            )
+            compiled = compile_rule(text, values, derived_kinds, where=f"{where}: {place}")
         except ProtocolError as err:
-            raise _Located(err, "applies") from None
-        if applies.kind != "truth":
+            raise _Located(err, field) from None
+        if compiled.kind != "truth":
             raise _Located(
                 ProtocolError(
-                    f"Criterion {c.id} 'applies' must be a yes/no condition, not a number",
+                    f"Criterion {c.id} {named} must be a yes/no condition, not a number",
                     protocol=where,
-                    rule=c.applies,
+                    rule=text,
                 ),
-                "applies",
+                field,
             )
+        return compiled
+
+    rule = truth(c.rule, "rule", f"criterion {c.id}", "rule")
+    applies = None
+    if c.applies is not None:
+        applies = truth(c.applies, "applies", f"criterion {c.id} applies", "'applies'")
     try:
         _check_label(c.label, values, where, c.id)
     except ProtocolError as err:

@@ -388,15 +388,23 @@ def recorded_evaluation(
     )
 
 
-def _not_recorded_criterion() -> Criterion:
-    """The ``NR`` pseudo-criterion; its rule is never evaluated (the text says why)."""
-    rule = Rule(
-        text="(recorded: a screen failure with no protocol criterion in the reasons column)",
+def recorded_rule(text: str) -> Rule:
+    """A rule for a criterion whose status comes from a record, never evaluated; ``text``
+    says where the record comes from (it stands where a rule's text would)."""
+    return Rule(
+        text=text,
         tree=ast.parse("False", mode="eval"),
         kind="truth",
         columns=frozenset(),
         parameters=frozenset(),
         derived=frozenset(),
+    )
+
+
+def _not_recorded_criterion() -> Criterion:
+    """The ``NR`` pseudo-criterion; its rule is never evaluated (the text says why)."""
+    rule = recorded_rule(
+        "(recorded: a screen failure with no protocol criterion in the reasons column)"
     )
     return Criterion(
         id=NOT_RECORDED,

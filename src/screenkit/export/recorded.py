@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from screenkit.concordance import PATIENTS, TOTAL
+from screenkit.concordance import CONCORDANCE_COLUMNS, PATIENTS, TOTAL
 from screenkit.export.tables import Table
 from screenkit.recorded import NOT_RECORDED
 
@@ -19,6 +19,22 @@ if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
 
 __all__ = ["concordance_table", "recorded_reasons_table", "recorded_tables"]
+
+#: the concordance columns as the workbook and the HTML head them
+HEADINGS = dict(
+    zip(
+        CONCORDANCE_COLUMNS,
+        (
+            "Recorded fails",
+            "Computed fails",
+            "Both",
+            "Recorded only",
+            "Computed only",
+            "Recorded only, computed unknown",
+        ),
+        strict=True,
+    )
+)
 
 
 def recorded_tables(
@@ -49,16 +65,10 @@ def concordance_table(table: pd.DataFrame, evaluation: Evaluation | None = None)
                 else "screen-failed by each source, any criterion (not in the total)"
                 for cid in body.index
             ],
-            "Recorded fails": body["recorded"].to_numpy(),
-            "Computed fails": body["computed"].to_numpy(),
-            "Both": body["recorded_and_computed"].to_numpy(),
-            "Recorded only": body["recorded_only"].to_numpy(),
-            "Computed only": body["computed_only"].to_numpy(),
-            "Recorded only, computed unknown": body["recorded_only_unknown"].to_numpy(),
+            **{heading: body[column].to_numpy() for column, heading in HEADINGS.items()},
         }
     )
     total = table.loc[TOTAL]
-    counts = [c for c in frame.columns if c not in ("Criterion", "Label")]
     return Table(
         "Concordance",
         "Recorded and computed fails, per criterion",
@@ -69,25 +79,11 @@ def concordance_table(table: pd.DataFrame, evaluation: Evaluation | None = None)
         "pairs over the criterion rows; the Screen-failed patients row compares the overall "
         "outcome (recorded includes NR; computed unknown = pending).",
         frame,
-        dict.fromkeys(counts, "count"),
+        dict.fromkeys(HEADINGS.values(), "count"),
         total={
             "Criterion": "Total (criterion rows)",
             "Label": "",
-            **{
-                col: int(total[key])
-                for col, key in zip(
-                    counts,
-                    [
-                        "recorded",
-                        "computed",
-                        "recorded_and_computed",
-                        "recorded_only",
-                        "computed_only",
-                        "recorded_only_unknown",
-                    ],
-                    strict=True,
-                )
-            },
+            **{heading: int(total[column]) for column, heading in HEADINGS.items()},
         },
         wrap=("Label",),
     )

@@ -48,30 +48,25 @@ by-site / by-month tables work on an SDTM study. Decisions:
 
 from __future__ import annotations
 
-import ast
-
 import numpy as np
 import pandas as pd
 
 from screenkit.errors import InputError
 from screenkit.evaluate import Evaluation
-from screenkit.grammar.compile import Rule
 from screenkit.protocol import Criterion, Protocol
-from screenkit.recorded import RecordedReasons, recorded_evaluation, recorded_statuses
+from screenkit.recorded import (
+    RecordedReasons,
+    recorded_evaluation,
+    recorded_rule,
+    recorded_statuses,
+)
 from screenkit.sdtm.read import SdtmStudy
 from screenkit.sdtm.screen import randomized as randomized_mask
 from screenkit.sdtm.summary import SdtmSummary, summarize_sdtm
 
 __all__ = ["evaluate_sdtm", "sdtm_protocol"]
 
-_RULE = Rule(
-    text="(SDTM IE: a record of the criterion not met)",
-    tree=ast.parse("False", mode="eval"),
-    kind="truth",
-    columns=frozenset(),
-    parameters=frozenset(),
-    derived=frozenset(),
-)
+_RULE = recorded_rule("(SDTM IE: a record of the criterion not met)")
 
 
 def sdtm_protocol(summary: SdtmSummary) -> Protocol:
