@@ -86,7 +86,6 @@ LEVELS = (0.5, 0.8, 0.9)
 SITES = (8, 20, 60)
 CUTS = (0.25, 0.40, 0.60)
 HORIZON_MONTHS = 18.0  # the target is what the sites would randomize in this long
-METHODS: dict[str, dict] = {}  # set by experiments: replaces the methods compared
 FAMILIES = {
     "constant": {"stagger": 0.0, "decay": (0.0,), "closing": 0.0},
     "staggered": {"stagger": 6.0, "decay": (0.0,), "closing": 0.0},
@@ -146,8 +145,6 @@ def simulate_trial(rng: np.random.Generator, family: str, n_sites: int) -> dict:
 
 
 def _methods() -> dict[str, dict]:
-    if METHODS:
-        return METHODS
     return {
         "default": {},
         "averaged": {"model": "averaged"},

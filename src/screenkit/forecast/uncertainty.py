@@ -264,51 +264,45 @@ def change_posterior(
     seen = data.tau > 0
     mu0 = data.k[seen].sum() / data.tau[seen].sum()
     one_site = int(seen.sum()) < 2
-    thetas, covs, lls, logdets = [], [], [], []
-    start = np.r_[0.5, np.log(mu0)]
-    order = np.argsort(np.abs(grid))  # from constant rates outwards, warm-started
-    results: dict[int, tuple] = {}
-    prev: dict[int, np.ndarray] = {}
-    for j in order:
+    la = np.log(ONE_SITE_ALPHA)  # one site: the between-site shape is fixed
+    theta = np.empty((grid.size, 2))
+    cov = np.zeros((grid.size, 2, 2))
+    ll = np.empty(grid.size)
+    logdet = np.empty(grid.size)
+    done = np.zeros(grid.size, dtype=bool)
+    for j in np.argsort(np.abs(grid)):  # from constant rates outwards, warm-started
         g = float(grid[j])
-        near = min(prev, key=lambda i: abs(grid[i] - g)) if prev else None
-        x0 = prev[near] if near is not None else start
+        if done.any():
+            x0 = theta[np.flatnonzero(done)[np.argmin(np.abs(grid[done] - g))]]
+        else:
+            x0 = np.r_[0.5, np.log(mu0)]
         if one_site:
-            la = np.log(ONE_SITE_ALPHA)
 
-            def nll1(t, g=g, la=la):
+            def nll1(t, g=g):
                 return -log_likelihood(np.r_[la, t, g], data, True)
 
             res = minimize(nll1, x0[1:], method="L-BFGS-B", bounds=[LOG_MU_BOUNDS])
-            theta = np.r_[la, res.x]
-            cov = np.zeros((2, 2))
-            cov[1, 1] = _covariance(_hessian(nll1, res.x))[0, 0]
-            logdet = float(np.log(cov[1, 1]))
+            theta[j] = np.r_[la, res.x]
+            cov[j, 1, 1] = _covariance(_hessian(nll1, res.x))[0, 0]
+            logdet[j] = float(np.log(cov[j, 1, 1]))
         else:
 
             def nll(t, g=g):
                 return -log_likelihood(np.r_[t, g], data, True)
 
             res = minimize(nll, x0, method="L-BFGS-B", bounds=[LOG_ALPHA_BOUNDS, LOG_MU_BOUNDS])
-            theta = res.x
-            cov = _covariance(_hessian(nll, theta))
-            logdet = float(np.linalg.slogdet(cov)[1])
-        prev[j] = theta
-        results[j] = (theta, cov, -float(res.fun), logdet)
-    for j in range(grid.size):
-        theta, cov, ll, logdet = results[j]
-        thetas.append(theta)
-        covs.append(cov)
-        lls.append(ll)
-        logdets.append(logdet)
-    ll = np.array(lls)
-    log_post = ll + 0.5 * np.array(logdets) + _log_prior(grid, prior_sd)
+            theta[j] = res.x
+            cov[j] = _covariance(_hessian(nll, res.x))
+            logdet[j] = float(np.linalg.slogdet(cov[j])[1])
+        ll[j] = -float(res.fun)
+        done[j] = True
+    log_post = ll + 0.5 * logdet + _log_prior(grid, prior_sd)
     w = np.exp(log_post - log_post.max())
     return ChangePosterior(
-        grid=np.asarray(grid, float),
+        grid=grid,
         weights=w / w.sum(),
-        theta=np.array(thetas),
-        cov=np.array(covs),
+        theta=theta,
+        cov=cov,
         log_likelihood=ll,
         prior_sd=prior_sd,
     )
