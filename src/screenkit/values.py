@@ -47,7 +47,9 @@ import math
 import re
 from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
+from pandas._libs import lib
 
 from .columns import Column
 
@@ -117,17 +119,38 @@ _MON = re.compile(r"^(\d{1,2})[-\s]([A-Za-z]{3})[A-Za-z]*\.?[-\s,]*(\d{4})$")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
-class CellError(str):
+class CellError:
     """A workbook cell with no usable value: an Excel error (``#N/A``, ``#DIV/0!``) or a
-    formula never calculated (no cached value). Its text is what the cell shows; every
-    column kind reads it as unparsed (missing, in the load report), never as blank."""
+    formula never calculated (no cached value). ``str(cell)`` is what the cell shows; every
+    column kind reads it as unparsed (missing, in the load report), never as blank.
 
-    detail: str = ""
+    Not a ``str``: it never equals the same text typed into a cell, so a column holding
+    both reads each by its own rule (hash tables keep them apart).
 
-    def __new__(cls, text: str, detail: str) -> CellError:
-        cell = super().__new__(cls, text)
-        cell.detail = detail
-        return cell
+    >>> CellError("#N/A", "Excel error cell") == "#N/A", str(CellError("#N/A", ""))
+    (False, '#N/A')
+    """
+
+    __slots__ = ("detail", "text")
+
+    def __init__(self, text: str, detail: str) -> None:
+        self.text = str(text)
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"CellError({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CellError) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(("CellError", self.text))
+
+    def __len__(self) -> int:
+        return len(self.text)
 
 
 class Parsed(NamedTuple):
@@ -406,24 +429,70 @@ def parse_series(raw: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, 
     """Parse a raw column: ``(values in the column's dtype, censor marks, cell notes)``.
 
     Notes have columns ``row``, ``value``, ``kind``, ``detail`` (one per non-literal cell).
+    Each distinct cell is parsed once (:func:`distinct_cells`), so the cost is one hash
+    pass over the column plus one parse per distinct value.
+
+    >>> from screenkit.columns import COLUMNS
+    >>> out, _, notes = parse_series(pd.Series([True, 1, 1.0, "1", "no"]),
+    ...                              COLUMNS["adenocarcinoma_confirmed"])
+    >>> out.tolist(), len(notes)
+    ([True, True, True, True, False], 0)
     """
-    distinct = {}
-    day_first = _day_first(list(raw.dropna().unique())) if column.kind == "date" else True
-    for value in raw.dropna().unique():
-        distinct[_key(value)] = parse_cell(value, column, day_first)
-    keys = raw.map(_key)
-    results = keys.map(lambda k: distinct.get(k, Parsed(None)))
-    values = pd.Series([r.value for r in results], index=raw.index, dtype=object)
+    arr = raw.to_numpy(dtype=object)
+    codes, uniques = distinct_cells(arr)
+    day_first = _day_first(uniques) if column.kind == "date" else True
+    results = [parse_cell(value, column, day_first) for value in uniques] + [Parsed(None)]
+    # code -1 (a missing cell) takes the last entry, Parsed(None)
+    value_of = np.empty(len(results), dtype=object)
+    value_of[:] = [r.value for r in results]
+    values = pd.Series(value_of[codes], index=raw.index, dtype=object)
     if column.kind == "date":
         out = pd.to_datetime(values).astype("datetime64[ns]")
     else:
         out = values.astype(column.dtype)
-    censor = pd.Series([r.censor for r in results], index=raw.index, dtype="string")
-    noted = [(row, raw[row], r.kind, r.detail) for row, r in results.items() if r.kind]
-    notes = pd.DataFrame(noted, columns=["row", "value", "kind", "detail"])
+    censor_of = np.array([r.censor for r in results], dtype=object)
+    censor = pd.Series(censor_of[codes], index=raw.index, dtype="string")
+    noted_codes = [i for i, r in enumerate(results) if r.kind]
+    at = np.flatnonzero(np.isin(codes, noted_codes)) if noted_codes else np.array([], int)
+    notes = pd.DataFrame(
+        {
+            "row": raw.index[at],
+            "value": arr[at],
+            "kind": [results[c].kind for c in codes[at]],
+            "detail": [results[c].detail for c in codes[at]],
+        },
+        columns=["row", "value", "kind", "detail"],
+    )
     return out, censor, notes
 
 
-def _key(value: Any) -> Any:
-    # keep 1 (int), 1.0 (float), True and "1" apart while staying hashable
-    return None if _missing(value) else (type(value).__name__, value)
+_TYPE_OF = np.frompyfunc(type, 1, 1)
+
+
+def distinct_cells(cells: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """``(codes, distinct values)`` of an object array: ``cells[i]`` is
+    ``distinct[codes[i]]``, and code -1 marks a missing cell (None, NaN).
+
+    Values equal in Python but of different types stay apart (``True``, ``1``, ``1.0``,
+    ``"1"``, an Excel error cell :class:`CellError` and the same text typed in), as each
+    type reads differently; a plain hash table (``pd.factorize``) would merge them.
+
+    >>> codes, distinct = distinct_cells(np.array([1, True, 1.0, None, 1], dtype=object))
+    >>> codes.tolist(), distinct
+    ([0, 1, 2, -1, 0], [1, True, 1.0])
+    """
+    cells = np.asarray(cells, dtype=object)
+    if lib.infer_dtype(cells, skipna=True) == "string":  # text only
+        codes, uniques = pd.factorize(cells)
+        return codes, list(uniques)
+    types = _TYPE_OF(cells) if len(cells) else np.array([], dtype=object)
+    codes = np.full(len(cells), -1, dtype=np.intp)
+    distinct: list[Any] = []
+    for kind in pd.unique(types):
+        if kind is type(None):
+            continue
+        at = np.flatnonzero(types == kind)
+        sub, uniques = pd.factorize(cells[at])
+        codes[at] = np.where(sub >= 0, sub + len(distinct), -1)
+        distinct.extend(uniques)
+    return codes, distinct
