@@ -344,3 +344,22 @@ def test_comparison_figure(sample):
     assert len(only.y) == len(rest.y) > 0
     top = c.explained_by.iloc[0]
     assert any(top["criterion"] in y for y in only.y)
+
+
+def test_forecast_dates_are_those_of_the_forecast_route(sample):
+    """A's date is `screenkit forecast`'s (forecast_evaluation, same sims and seed); for
+    the amendment, B's is the forecast of the relaxed evaluation of A (the what-if route)."""
+    from screenkit.evaluate import evaluate
+    from screenkit.forecast import RecruitmentForecast
+    from screenkit.forecast.whatif import forecast_evaluation
+
+    c = compare(sample, A, A1, n_sims=500, seed=3)
+    fc = RecruitmentForecast(n_sims=500, random_state=3)
+    as_run = forecast_evaluation(fc, evaluate(sample, A), target=150)
+    relaxed = forecast_evaluation(
+        fc, evaluate(sample, A, lesion_max_cm=7, spo2_max_excluded_pct=93), target=150
+    )
+    assert c.forecast.median_a == as_run.median_date
+    assert c.forecast.median_b == relaxed.median_date
+    assert c.forecast.change_days == (relaxed.median_date - as_run.median_date).days < 0
+    assert c.to_dict()["forecast"]["median_date_a"] == as_run.median_date.date().isoformat()

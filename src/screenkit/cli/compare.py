@@ -31,7 +31,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from screenkit.cli._common import add_input_arguments, criterion_ids, parse_params
+from screenkit.cli._common import (
+    add_input_arguments,
+    criterion_ids,
+    outside_range,
+    parse_params,
+)
 from screenkit.errors import ScreenkitError
 
 __all__ = ["register", "run"]
@@ -43,7 +48,7 @@ def register(subparsers) -> None:
         help="the same screened patients under two protocols (A vs B)",
         description="Evaluate a screening log under two protocols and cross-classify every "
         "patient: eligible under both, only A, only B, neither, pending; the criteria that "
-        "explain the differences, per site, the paired difference with a 95%% CI "
+        "explain the differences, per site, the paired difference with a 95% CI "
         "(Newcombe) and the forecast change.",
         conflict_handler="resolve",
     )
@@ -184,10 +189,14 @@ def run(args: argparse.Namespace) -> int:
         forecast=not args.no_forecast,
     )
     print(result.summary())
-    for side, changed in zip("AB", params, strict=True):
+    for side, changed, ev in zip(
+        "AB", params, (result.evaluation_a, result.evaluation_b), strict=True
+    ):
         if changed:
             listed = ", ".join(f"{k} = {v:g}" for k, v in changed.items())
             print(f"thresholds changed in {side}: {listed}")
+        for note in outside_range(ev.protocol, ev.parameters):
+            print(f"warning: {side} outside the protocol's declared range: {note}")
     problems = data.report.problems
     if len(problems):
         print(
