@@ -363,3 +363,15 @@ def test_forecast_dates_are_those_of_the_forecast_route(sample):
     assert c.forecast.median_b == relaxed.median_date
     assert c.forecast.change_days == (relaxed.median_date - as_run.median_date).days < 0
     assert c.to_dict()["forecast"]["median_date_a"] == as_run.median_date.date().isoformat()
+
+
+def test_summary_names_missing_columns_and_a_protocol_deciding_nobody(small):
+    frame = small.drop(columns=["lym"])
+    c = compare(frame, A, CT041, forecast=False, confidence=0.9)
+    notes = c.data_notes()
+    assert notes[0].startswith("A NCT07103668: the log has no column lym")
+    assert "patients" in notes[0] and "90% CI" in c.summary()
+    assert not any("decides no patient" in n for n in notes)  # P2, P3 still fail I5b
+    one = compare(frame.iloc[[0]], A, CT041, forecast=False)  # the passing patient, no lym
+    assert one.counts()["pending"] == 1
+    assert any(n.startswith("A NCT07103668 decides no patient") for n in one.data_notes())

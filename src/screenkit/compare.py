@@ -130,7 +130,8 @@ class PairedDifference:
         return (
             f"{self.denominator} (n = {self.n}): eligible {self.eligible_a} under A "
             f"({self.p_a:.1%}) vs {self.eligible_b} under B ({self.p_b:.1%}); B - A = "
-            f"{self.difference:+.1%} (95% CI {self.ci_low:+.1%} to {self.ci_high:+.1%}, "
+            f"{self.difference:+.1%} ({self.confidence:.0%} CI {self.ci_low:+.1%} to "
+            f"{self.ci_high:+.1%}, "
             "Newcombe paired)"
         )
 
@@ -269,6 +270,28 @@ class Comparison:
         """Same as :meth:`to_frame`."""
         return self.to_frame()
 
+    def data_notes(self) -> list[str]:
+        """Per protocol: the columns its criteria need that the log lacks, and a protocol
+        that decides no patient (every patient pending under it)."""
+        notes = []
+        for side, ev in (("A", self.evaluation_a), ("B", self.evaluation_b)):
+            missing = ev.missing_inputs()
+            missing = missing[missing["patients_unknown"] > 0]
+            if len(missing):
+                listed = ", ".join(missing["column"].head(5))
+                more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+                notes.append(
+                    f"{side} {ev.protocol.id}: the log has no column {listed}{more} (criteria "
+                    f"unknown for up to {int(missing['patients_unknown'].max())} patients)"
+                )
+            c = ev.counts()
+            if c["screened"] and c["pending"] == c["screened"]:
+                notes.append(
+                    f"{side} {ev.protocol.id} decides no patient: every patient is pending "
+                    "under it, so every patient is in 'pending'"
+                )
+        return notes
+
     def criteria_off_notes(self) -> list[str]:
         """One line per protocol that left criteria out (off by default)."""
         notes = []
@@ -315,7 +338,7 @@ class Comparison:
                 lines.append(f"  ... and {len(rows) - top} more criteria")
         if self.forecast is not None:
             lines += ["", self.forecast.text()]
-        notes = self.criteria_off_notes()
+        notes = self.criteria_off_notes() + self.data_notes()
         if notes:
             lines += ["", *notes]
         return "\n".join(lines)

@@ -208,8 +208,8 @@ def comparison_sheet(ws: Worksheet, comparison: Comparison, sup: Suppression | N
                 "Eligible under A": None if hidden else d.p_a,
                 "Eligible under B": None if hidden else d.p_b,
                 "B - A": None if hidden else d.difference,
-                "95% CI low": None if hidden else d.ci_low,
-                "95% CI high": None if hidden else d.ci_high,
+                f"{d.confidence:.0%} CI low": None if hidden else d.ci_low,
+                f"{d.confidence:.0%} CI high": None if hidden else d.ci_high,
             }
         )
     frame = pd.DataFrame(diffs)
