@@ -393,7 +393,7 @@ class Comparison:
             parts.append(self.explained_by.head(20).to_html(index=False))
         if self.forecast is not None:
             parts.append(f"<p>{esc(self.forecast.text())}</p>")
-        for note in self.criteria_off_notes():
+        for note in self.criteria_off_notes() + self.data_notes():
             parts.append(f"<p><i>{esc(note)}</i></p>")
         return "".join(parts)
 
