@@ -178,7 +178,7 @@ def comparison_sheet(ws: Worksheet, comparison: Comparison, sup: Suppression | N
         name="tblComparisonCells",
         widths=False,
     )
-    for letter, width in zip("ABCDEFGH", (20, 44, 14, 40, 12, 12, 12, 12), strict=True):
+    for letter, width in zip("ABCDEFGH", (34, 44, 14, 40, 12, 12, 12, 12), strict=True):
         ws.column_dimensions[letter].width = width
     row += 2
     if not sup.active:
