@@ -375,3 +375,10 @@ def test_summary_names_missing_columns_and_a_protocol_deciding_nobody(small):
     one = compare(frame.iloc[[0]], A, CT041, forecast=False)  # the passing patient, no lym
     assert one.counts()["pending"] == 1
     assert any(n.startswith("A NCT07103668 decides no patient") for n in one.data_notes())
+
+
+def test_reruns_are_byte_identical(tmp_path):
+    argv = ["compare", str(SAMPLE), "--protocol", A, "--protocol", A1, "--force"]
+    for name in ("a", "b"):
+        assert main([*argv, "-o", str(tmp_path / f"{name}.xlsx")]) == 0
+    assert (tmp_path / "a.xlsx").read_bytes() == (tmp_path / "b.xlsx").read_bytes()
