@@ -65,6 +65,9 @@ _PUBLIC = {
     "SdtmStudy": "sdtm",
     "SdtmSummary": "sdtm",
     "evaluate_sdtm": "sdtm",
+    # protocol comparison (issue 15)
+    "compare": "compare",
+    "Comparison": "compare",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -22,6 +22,7 @@ from screenkit.errors import ScreenkitError
 
 # helpers append their command here
 COMMANDS = ("evaluate", "report", "sample", "forecast", "explore", "sdtm", "protocols")
+COMMANDS += ("compare",)  # issue 15: protocol comparison
 
 
 def build_parser() -> argparse.ArgumentParser:
