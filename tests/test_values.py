@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from screenkit.columns import COLUMNS
-from screenkit.values import parse_cell
+from screenkit.values import CellError, distinct_cells, parse_cell, parse_series
 
 HER2 = COLUMNS["her2_ihc"]
 YESNO = COLUMNS["liver_mets"]
@@ -192,3 +193,42 @@ def test_a_number_off_the_dipstick_scale_is_unreadable(value):
 @pytest.mark.parametrize("name", ["hb", "hiv_pos", "urine_protein", "sex", "screening_date"])
 def test_a_blank_text_cell_is_missing_not_unreadable(name):
     assert parse_cell("   ", COLUMNS[name]) == parse_cell(None, COLUMNS[name])
+
+
+# --- a whole column at once: one parse per distinct cell, never per equal-looking value
+
+
+def test_a_column_mixing_true_1_and_1_0_reads_every_cell():
+    # an xlsx yes/no column holding a TRUE cell, a 1 and a 1.0 (three Python types that
+    # compare equal): each is read; hashing them together left all but the first missing
+    raw = pd.Series([True, 1, 1.0, "1", 0, False, None], dtype=object, index=range(2, 9))
+    out, censor, notes = parse_series(raw, COLUMNS["adenocarcinoma_confirmed"])
+    assert out.tolist()[:6] == [True, True, True, True, False, False]
+    assert out.isna().tolist() == [False] * 6 + [True]
+    assert censor.isna().all() and notes.empty
+
+
+def test_a_number_column_mixing_int_and_float_cells_reads_both():
+    raw = pd.Series([2, 2.0, "2", "2 H"], dtype=object)
+    out, _, notes = parse_series(raw, COLUMNS["hb"])
+    assert out.tolist() == [2.0, 2.0, 2.0, 2.0]
+    assert notes["row"].tolist() == [3] and notes["kind"].tolist() == ["parsed"]
+
+
+def test_an_excel_error_cell_stays_apart_from_the_same_text_typed_in():
+    error = CellError("#N/A", "Excel error cell #N/A: no value to read")
+    raw = pd.Series(["#N/A", error, "#N/A", error], dtype=object)
+    codes, distinct = distinct_cells(raw.to_numpy())
+    assert codes.tolist() == [0, 1, 0, 1] and [type(d) for d in distinct] == [str, CellError]
+    _, _, notes = parse_series(raw, COLUMNS["hb"])
+    details = dict(zip(notes["row"], notes["detail"], strict=True))
+    assert details[1] == details[3] == error.detail  # the error cell keeps its own reason
+    assert details.get(0) != error.detail
+
+
+def test_notes_follow_row_order_and_name_each_cell():
+    raw = pd.Series(["<0.5", "ND", "11", "<0.5"], dtype=object, index=[10, 11, 12, 13])
+    _, censor, notes = parse_series(raw, COLUMNS["hb"])
+    assert notes["row"].tolist() == [10, 11, 13]
+    assert notes["value"].tolist() == ["<0.5", "ND", "<0.5"]
+    assert censor.tolist()[0] == "<" and censor.tolist()[3] == "<" and pd.isna(censor[12])
