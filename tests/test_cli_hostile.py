@@ -350,6 +350,15 @@ def test_explore_refuses_a_value_its_slider_cannot_show(capsys):
     assert "2 to 15" in err
 
 
+def test_explore_without_the_notebook_extra_names_the_extra(capsys, monkeypatch):
+    # the light install (quick start, command 1) has no Voila: say which extra to install
+    monkeypatch.setitem(sys.modules, "voila.app", None)  # makes the import raise ImportError
+    code, out, err = _run(capsys, ["explore", CLEAN, "--no-browser"])
+    assert code == 2 and "Traceback" not in err
+    assert "needs the notebook extra" in err and "screenkit[notebook]" in err
+    assert "serving" not in out
+
+
 def test_a_rename_failing_midway_puts_back_the_outputs_already_replaced(tmp_path, monkeypatch):
     from screenkit import outputs
 

@@ -86,11 +86,27 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
     }
 
 
+def _voila():
+    """Voila's application class, or a plain error naming the extra to install."""
+    from screenkit.errors import ScreenkitError
+
+    try:
+        from voila.app import Voila
+    except ImportError as error:
+        raise ScreenkitError(
+            "screenkit explore needs the notebook extra (JupyterLab, ipywidgets, Voila); "
+            f"it is not installed ({error.name} is missing)",
+            hint='pip install "screenkit[notebook]" (from a clone: pip install -e ".[notebook]")',
+        ) from None
+    return Voila
+
+
 def run(args: argparse.Namespace) -> int:
     from screenkit.cli._common import check_int, load_and_evaluate
     from screenkit.errors import ScreenkitError
 
     check_int(args.port, "--port", low=1, high=65535)
+    Voila = _voila()  # before reading the input: a missing extra is the first thing to say
     # fail fast, with the CLI's plain messages; the dashboard evaluates the lab-level
     # columns (recorded reasons are not shown in it)
     _, evaluation = load_and_evaluate(args, detect=False)
@@ -108,8 +124,6 @@ def run(args: argparse.Namespace) -> int:
     # OpenBLAS's spinning threads slow them several-fold on a busy machine.
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
-    from voila.app import Voila
-
     print(
         f"screenkit explore: serving http://127.0.0.1:{args.port}/ (Ctrl+C to stop)",
         flush=True,
