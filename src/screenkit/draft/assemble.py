@@ -14,7 +14,7 @@ metastasis" joins the unconditional threshold on the same column as an ``or`` br
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from screenkit.columns import COLUMNS
 from screenkit.draft.names import (
@@ -27,7 +27,7 @@ from screenkit.draft.names import (
     unit_factor,
 )
 from screenkit.draft.text import Item, Piece, Record
-from screenkit.draft.thresholds import OPPOSITE, Threshold, find_thresholds
+from screenkit.draft.thresholds import OPPOSITE, Threshold, find_thresholds, unit_before
 
 __all__ = ["Comparison", "DraftCriterion", "Drafted", "assemble"]
 
@@ -38,7 +38,7 @@ _CONDITION_BEFORE = re.compile(
 )
 _CONDITION_AFTER = re.compile(
     r"^\s*(?:\((?P<sex>male|female|men|women|males|females)\)"
-    r"|(?:for|in)\s+(?:patients|subjects|participants)?\s*with\s+(?P<cond>[^,;:()]+))",
+    r"|(?:(?:for|in)\s+(?:patients|subjects|participants)?\s*)?with\s+(?P<cond>[^,;:()]+))",
     re.IGNORECASE,
 )
 _CONTINUATION = re.compile(r"^(?:The above|These|This|Exceptions?|Except|Excluding)\b", re.I)
@@ -161,6 +161,12 @@ def _subject(text: str, start: int, end: int, unit: str | None, window: int):
             chosen.insert(0, widest)
             rest = [m for m in rest if m.end <= widest.start]
         return chosen, "high", []
+    stop = re.search(r"[,;:.(]|\b(?:and|or)\b", text[end:])
+    ahead_text = text[end : end + (stop.start() if stop else 40)][:40]
+    ahead = [m for m in alias_matches(ahead_text) if fits(m) and not _is_bool(m.column)]
+    if ahead:
+        m = ahead[0]
+        return [AliasMatch(m.column, end + m.start, end + m.end, m.new)], "high", []
     if near:
         last = near[-1]
         sibling = _sibling(last.column, unit)
@@ -168,12 +174,6 @@ def _subject(text: str, start: int, end: int, unit: str | None, window: int):
             named = text[last.start : last.end]
             review = [f"column {sibling} chosen for the unit {unit} next to '{named}'"]
             return [AliasMatch(sibling, last.start, last.end)], "medium", review
-    stop = re.search(r"[,;:.(]|\b(?:and|or)\b", text[end:])
-    ahead_text = text[end : end + (stop.start() if stop else 40)][:40]
-    ahead = [m for m in alias_matches(ahead_text) if fits(m) and not _is_bool(m.column)]
-    if ahead:
-        m = ahead[0]
-        return [AliasMatch(m.column, end + m.start, end + m.end, m.new)], "high", []
     far = [m for m in before if m.start < window and fits(m)]
     if far:
         named = text[far[-1].start : far[-1].end]
@@ -191,7 +191,9 @@ def _sibling(column: str, unit: str | None) -> str | None:
     "for more than 3 days" after a steroid dose)."""
     head = column.split("_")[0]
     for name in COLUMNS:
-        if name != column and name.split("_")[0] == head and unit_factor(name, unit) is not None:
+        if name == column or _is_bool(name) or name.split("_")[0] != head:
+            continue
+        if unit_factor(name, unit) is not None:
             return name
     return None
 
@@ -234,8 +236,22 @@ def _suffix(kind: str, op: str) -> str:
 
 
 def _comparison(state: _State, kind: str, text: str, t: Threshold, window: int) -> list[Comparison]:
+    if t.unit is None and unit_before(text[window : t.start]):
+        t = replace(t, unit=unit_before(text[window : t.start]))
     subjects, confidence, review = _subject(text, t.start, t.end, t.unit, window)
     out = []
+    carried = state.last_column
+    opens = not text[window : t.start].strip()
+    if (
+        not subjects
+        and opens
+        and carried
+        and (carried not in COLUMNS or unit_factor(carried, t.unit) is not None)
+    ):
+        # "AST <= 2.5 x ULN; <= 5 x ULN with liver metastases": the same column
+        subjects = [AliasMatch(carried, t.start, t.start, carried not in COLUMNS)]
+        confidence = "medium"
+        review = [f"no name before '{t.written.strip()}': column {carried} carried over"]
     if not subjects:
         words = text[window : t.start]
         if propose_column(words, set()) == "criterion" and state.last_column:
@@ -264,6 +280,8 @@ def _comparison(state: _State, kind: str, text: str, t: Threshold, window: int) 
         elif t.unit not in ("x ULN", "grade"):
             unit = canonical_unit(column)
             value = t.value * (factor or 1.0)
+            if factor is not None and abs(factor - 1) > 1e-12:
+                value = float(f"{value:.4g}")  # 3 months = 13.04 weeks
             if t.unit is not None and factor is not None and abs(factor - 1) > 1e-12:
                 notes.append(f"converted from {t.written.strip()} to {_clean_number(value)} {unit}")
             elif t.unit is None and unit is not None:

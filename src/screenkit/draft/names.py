@@ -192,6 +192,8 @@ def unit_factor(column: str, unit: str | None) -> float | None:
     from screenkit.units import conversion_factor
 
     col = COLUMNS.get(column)
+    if col is not None and col.kind in ("bool", "category"):
+        return None  # a yes/no or category column takes no number
     if unit == "x ULN":
         return 1.0 if f"{column}_uln" in COLUMNS else None
     if unit == "grade":

@@ -153,6 +153,18 @@ def _read_value(text: str, pos: int) -> tuple[float, int] | None:
     return float(_WORD_NUMBERS[m.group("wordnum").lower()]), m.end()
 
 
+_UNIT_BEFORE = re.compile(rf"\(\s*(?:{_UNIT})\s*\)\s*(?:is|of|:)?\s*$")
+
+
+def unit_before(text: str) -> str | None:
+    """The unit a name carries in parentheses before its comparator (``Hb (g/dL) ≥ 9``).
+
+    >>> unit_before("Hemoglobin (g/dL) "), unit_before("ANC (×10^9/L): ")
+    ('g/dL', '10^9/L')
+    """
+    return _unit(_UNIT_BEFORE.search(text))
+
+
 def find_thresholds(text: str) -> list[Threshold]:
     """Every threshold in ``text``, in order (see the module doc)."""
     found: list[Threshold] = []
