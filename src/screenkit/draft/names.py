@@ -22,7 +22,15 @@ from functools import lru_cache
 
 from screenkit.columns import COLUMNS
 
-__all__ = ["DERIVED", "AliasMatch", "alias_matches", "propose_column", "slider", "unit_factor"]
+__all__ = [
+    "DERIVED",
+    "STOP_WORDS",
+    "AliasMatch",
+    "alias_matches",
+    "propose_column",
+    "slider",
+    "unit_factor",
+]
 
 #: spellings of registry records, beyond the columns' own aliases
 _EXTRA: dict[str, tuple[str, ...]] = {
@@ -120,7 +128,7 @@ _SHORT_OK = {
     "kps",
     "wbc",
 }
-_STOP = set(
+STOP_WORDS = set(
     """a an the of and or to in on for with by be is are was were has have had who which that
     this these those its their his her any all other such as per from at it if not no nor
     should must may can will would shall been being than then there within before after during
@@ -217,7 +225,7 @@ def propose_column(text: str, used: set[str] | None = None, *, last: bool = Fals
     """A lower_snake_case column name from the first (``last``: the last three) content
     words of ``text`` (at most five words, 40 characters), made unique against ``used``."""
     words = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", text)]
-    words = [w for w in words if w not in _STOP and len(w) > 1]
+    words = [w for w in words if w not in STOP_WORDS and len(w) > 1]
     words = words[-3:] if last else words[:5]
     name = "_".join(words) or "criterion"
     while len(name) > 40 and "_" in name:
