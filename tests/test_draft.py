@@ -246,3 +246,28 @@ def test_cli_writes_yaml_json_and_workbook(tmp_path, capsys):
 def test_cli_missing_record_names_the_file(tmp_path, capsys):
     assert main(["protocol", "draft", str(tmp_path / "none.txt")]) == 2
     assert "Record file not found" in capsys.readouterr().err
+
+
+def test_negated_limits_and_listed_exceptions_are_marked(draft):
+    by_rule = {c.rule.split()[0]: c for c in draft.criteria}
+    assert any("negates" in r for r in by_rule["enhanced_blood_transfusion"].review)
+    exceptions = [c for c in draft.criteria if any("exception" in r for r in c.review)]
+    # E16's three listed exceptions and E15's "Exceptions include: ..." sentence
+    assert len(exceptions) == 4 and all(c.kind == "exclusion" for c in exceptions)
+    assert {c.confidence for c in exceptions} == {"low"}
+
+
+def test_bulleted_items_and_registry_age_lines():
+    d = draft_protocol(
+        "Inclusion Criteria:\n- Platelets ≥ 100 ×10^9/L\n• Signed informed consent\n"
+        "Exclusion Criteria:\n* LVEF < 50%\n\n18 Years\n75 Years\nALL\n"
+    )
+    got = [(c.id, c.rule) for c in d.criteria]
+    assert got == [
+        ("I1", "plt >= plt_min"),
+        ("I2", "consent_signed"),
+        ("I3", "age_years >= age_years_min"),
+        ("I4", "age_years <= age_years_max"),
+        ("E1", "lvef < lvef_excl_below"),
+    ]
+    assert [c.source_text for c in d.criteria][2:4] == ["18 Years", "75 Years"]

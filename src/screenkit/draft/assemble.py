@@ -27,6 +27,12 @@ __all__ = ["Comparison", "DraftCriterion", "Drafted", "assemble"]
 _CONTINUATION = re.compile(r"^(?:The above|These|This|Exceptions?|Except|Excluding)\b", re.I)
 _MUST = re.compile(r"\b(?:must|should|are required to|is required to)\b", re.I)
 _COMBINE = re.compile(r"whichever|and/or|either", re.I)
+_NEGATED = re.compile(r"\b(?:no|not|without|never)\b", re.I)
+_EXCEPTIONS = re.compile(r"(?:exceptions?(?:\s+include)?|except(?:ing)?)\s*:\s*$", re.I)
+_EXCEPTION_NOTE = (
+    "listed as an exception to the criterion above it: the rule may need inverting or "
+    "folding into that criterion"
+)
 
 
 def assemble(text: str) -> Drafted:
@@ -34,8 +40,13 @@ def assemble(text: str) -> Drafted:
     record = Record(text)
     state = DraftState(record)
     headed = record.has_headings
+    listing, expected = False, 0
     for item in record.items():
-        _item(state, record, item, headed)
+        # the sub-items 1, 2, 3 ... after "with the following exceptions:" are exceptions
+        listing = listing and item.marker == str(expected)
+        expected += 1
+        if _item(state, record, item, headed, listing):
+            listing, expected = True, 1
     _ages(state, record)
     derived = {
         name: {"rule": rule, "unit": unit, "label": label}
@@ -71,25 +82,41 @@ def _ages(state: DraftState, record: Record) -> None:
         state.criteria.append(crit)
 
 
-def _item(state: DraftState, record: Record, item: Item, headed: bool) -> None:
+def _item(state: DraftState, record: Record, item: Item, headed: bool, exception: bool) -> bool:
+    """Draft one item; returns whether it ends by announcing a list of exceptions."""
     kind = item.section or "inclusion"
     bases: list[tuple[Comparison, DraftCriterion]] = []
     last_yes_no: DraftCriterion | None = None
+    announced = False
     for sentence in record.sentences(item):
-        found = []
-        for clause in record.clauses(sentence):
-            ths = find_thresholds(clause.text)
-            found.extend((clause, t) for t in ths)
-        if not found:
-            if not headed or sentence.text.rstrip().endswith(":"):
-                state.unparsed.append(record.quote(sentence.start, sentence.end))
-                continue
-            if last_yes_no is not None and _CONTINUATION.match(sentence.text):
-                last_yes_no.source_text = record.quote(last_yes_no.start, sentence.end)
-                continue
-            last_yes_no = _yes_no(state, record, kind, sentence)
-            continue
-        _thresholds(state, record, kind, sentence, found, bases, headed)
+        before = len(state.criteria)
+        _sentence(state, record, kind, sentence, bases, headed, last_yes_no)
+        for crit in state.criteria[before:]:
+            if crit.yes_no_column:
+                last_yes_no = crit
+            if exception or announced:
+                crit.review.append(_EXCEPTION_NOTE)
+                crit.confidence = "low"
+        announced = announced or bool(_EXCEPTIONS.search(sentence.text))
+    return announced
+
+
+def _sentence(state, record, kind, sentence, bases, headed, last_yes_no) -> None:
+    """Draft one sentence: its thresholds, or a yes/no criterion."""
+    found = []
+    for clause in record.clauses(sentence):
+        ths = find_thresholds(clause.text)
+        found.extend((clause, t) for t in ths)
+    if not found:
+        if not headed or sentence.text.rstrip().endswith(":"):
+            state.unparsed.append(record.quote(sentence.start, sentence.end))
+            return
+        if last_yes_no is not None and _CONTINUATION.match(sentence.text):
+            last_yes_no.source_text = record.quote(last_yes_no.start, sentence.end)
+            return
+        _yes_no(state, record, kind, sentence)
+        return
+    _thresholds(state, record, kind, sentence, found, bases, headed)
 
 
 def _yes_no(state: DraftState, record: Record, kind: str, sentence: Piece) -> DraftCriterion:
@@ -138,6 +165,9 @@ def _thresholds(state, record, kind, sentence, found, bases, headed) -> None:
         comps = comparisons(state, kind, clause.text, t, window)
         between = clause.text[window : t.start]
         for comp in comps:
+            if _NEGATED.search(between):
+                word = _NEGATED.search(between).group(0)
+                comp.review.append(f"the text negates it ('{word}' before it): check the rule")
             if not headed:
                 comp.review.append("no Inclusion/Exclusion heading in the record: kind guessed")
             if _COMBINE.search(clause.text):
