@@ -271,3 +271,20 @@ def test_bulleted_items_and_registry_age_lines():
         ("E1", "lvef < lvef_excl_below"),
     ]
     assert [c.source_text for c in d.criteria][2:4] == ["18 Years", "75 Years"]
+
+
+def test_cli_non_utf8_record_is_a_clear_error(tmp_path, capsys):
+    record = tmp_path / "record.txt"
+    record.write_bytes("Inclusion Criteria: 1. Hb ≥ 9 g/dL".encode("utf-16"))
+    assert main(["protocol", "draft", str(record)]) == 2
+    err = capsys.readouterr().err
+    assert "not UTF-8 text" in err and "record.txt" in err and "Traceback" not in err
+
+
+def test_braces_in_a_sentence_stay_text_in_the_label(tmp_path):
+    d = draft_protocol("Exclusion Criteria: 1. Known {allergy} to study drug.")
+    path = tmp_path / "d.yaml"
+    path.write_text(d.to_yaml(), encoding="utf-8")
+    problems = check_protocol(path)
+    assert list(problems["place"]) == ["criteria.0.rule"]  # only the new column
+    assert d.criteria[0].source_text == "Known {allergy} to study drug."
