@@ -68,6 +68,9 @@ _PUBLIC = {
     # protocol comparison (issue 15)
     "compare": "compare",
     "Comparison": "compare",
+    # protocol drafted from a registry record (issue 18)
+    "draft_protocol": "draft",
+    "Draft": "draft",
 }
 
 __all__ = sorted(_PUBLIC)

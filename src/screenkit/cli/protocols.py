@@ -42,6 +42,9 @@ def register(subparsers) -> None:
     )
     check.add_argument("file", metavar="FILE", help="protocol or amendment .yaml file")
     check.set_defaults(func=run_check)
+    from screenkit.cli.protocol_draft import register_draft  # issue 18
+
+    register_draft(commands)
 
 
 def protocols_table() -> pd.DataFrame:

@@ -1,0 +1,217 @@
+"""Numeric thresholds in a sentence: comparator, number, unit, as the record writes them.
+
+Forms read: the symbols ``≥ ≤ > < >= <= =< =>`` (full-width ``＜ ＞ ≧ ≦`` too, normalised
+by :mod:`screenkit.draft.text`), the words ``at least``, ``a minimum of``, ``no less
+than``, ``greater than``, ``more than``, ``above``, ``exceeding``, ``less than``, ``fewer
+than``, ``below``, ``no more than``, ``not more than``, ``at most``, ``up to``, a number
+followed by ``or more`` / ``or older`` / ``or less``, and ranges (``18-75 years``,
+``ECOG 0-1``, ``between 18 and 75 years``, ``18 to 75 years``), read as two bounds.
+
+Units: ``× ULN`` / ``x ULN`` / ``times the upper limit of normal`` (a ULN multiple),
+``×10^9/L`` in its spellings (``×109/L``, ``×10 9 /L``, ``x10⁹/L``), a dipstick or
+staining grade (``2+``), and the ordinary units (``g/dL``, ``g/L``, ``/mm3``, ``mL/min``,
+``months`` ...), also in parentheses after the number (``≥ 1.5 (×10^9/L)``).
+
+>>> [(t.op, t.value, t.unit) for t in find_thresholds("ANC ≥ 1.5×109/L and ALT ≤ 3 x ULN")]
+[('>=', 1.5, '10^9/L'), ('<=', 3.0, 'x ULN')]
+>>> [(t.op, t.value, t.unit) for t in find_thresholds("aged 18-75 years")]
+[('>=', 18.0, 'years'), ('<=', 75.0, 'years')]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["OPPOSITE", "Threshold", "find_thresholds"]
+
+OPPOSITE = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
+
+_WORD_NUMBERS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+}
+_SYMBOLS = {
+    "≥": ">=",
+    ">=": ">=",
+    "=>": ">=",
+    "≤": "<=",
+    "<=": "<=",
+    "=<": "<=",
+    ">": ">",
+    "<": "<",
+}
+_WORDS = {
+    "greater than or equal to": ">=",
+    "equal to or greater than": ">=",
+    "more than or equal to": ">=",
+    "less than or equal to": "<=",
+    "equal to or less than": "<=",
+    "at least": ">=",
+    "a minimum of": ">=",
+    "minimum of": ">=",
+    "no less than": ">=",
+    "not less than": ">=",
+    "no fewer than": ">=",
+    "no more than": "<=",
+    "not more than": "<=",
+    "not exceeding": "<=",
+    "not to exceed": "<=",
+    "at most": "<=",
+    "a maximum of": "<=",
+    "maximum of": "<=",
+    "up to": "<=",
+    "greater than": ">",
+    "more than": ">",
+    "higher than": ">",
+    "exceeding": ">",
+    "in excess of": ">",
+    "above": ">",
+    "over": ">",
+    "less than": "<",
+    "fewer than": "<",
+    "lower than": "<",
+    "below": "<",
+    "under": "<",
+}
+_NUMBER = r"\d+(?:\.\d+)?"
+_WORD_NUMBER = "|".join(_WORD_NUMBERS)
+_ULN = (
+    r"(?:[×xX*]\s*(?:the\s+)?|times\s+(?:the\s+)?|fold\s+(?:the\s+)?)?"
+    r"(?:ULN\b|upper\s+limits?\s+of\s+(?:the\s+)?normal(?:\s+range)?(?:\s*\(ULN\))?)"
+)
+_GIGA = r"(?:[×xX*]\s*)?10\s*(?:\^|\*\*|\*|E|e)?\s*(?:9|⁹)\s*/\s*L\b"
+_UNIT_WORDS = (
+    r"mL/min(?:/1\.73\s*m(?:2|²))?|ml/min|g/dL|g/dl|g/L|mg/dL|mg/dl|mg/L|[µμu]mol/L|mmol/L"
+    r"|(?:cells\s*)?/\s*(?:mm3|mm³|[µμu]L)|IU/L|U/L|mmHg|mm\s*Hg|kg/m2|kg/m²|kg|msec|ms"
+    r"|mg/day|mg/d\b|g/24\s*h(?:ours?)?|mg/24\s*h|half[- ]lives|half[- ]life|cm|mm|mg|g"
+    r"|years?|yrs?|months?|weeks?|days?|hours?|bpm|beats/min|lines?|times|%"
+)
+_UNIT = rf"(?P<uln>{_ULN})|(?P<giga>{_GIGA})|(?P<grade>\+)|(?P<plain>(?:{_UNIT_WORDS})(?![A-Za-z]))"
+_UNIT_AFTER = re.compile(rf"\s*(?P<open>\(\s*)?(?:{_UNIT})(?(open)\s*\))")
+_COMPARATOR = re.compile(
+    r"(?P<sym>≥|≤|>=|<=|=>|=<|>|<)\s*(?=[\d.])"
+    r"|(?<![A-Za-z])(?P<word>" + "|".join(sorted(_WORDS, key=len, reverse=True)) + r")\s+"
+    r"(?=(?:" + _NUMBER + r"|(?:" + _WORD_NUMBER + r")\b))",
+    re.IGNORECASE,
+)
+_VALUE = re.compile(rf"(?P<num>{_NUMBER})|(?P<wordnum>(?:{_WORD_NUMBER})\b)", re.IGNORECASE)
+_RANGE = re.compile(
+    rf"(?:(?<=\s)|(?<=^)|(?<=\())(?:between\s+)?(?P<lo>{_NUMBER})\s*(?P<unit1>%|years?)?"
+    rf"\s*(?:-|–|—|~|to|and)\s*(?P<hi>{_NUMBER})(?![\d.]*\s*[-/]?\s*(?:hour|day|h\b|week))",
+    re.IGNORECASE,
+)
+_POSTFIX = re.compile(
+    rf"(?<![\w.])(?P<num>{_NUMBER})\s*(?P<unit>years?|%|points?)?\s+(?:or|and)\s+"
+    r"(?P<dir>older|more|above|higher|greater|over|less|below|lower|younger|under)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One comparison found in a text: ``op`` and ``value`` as written, ``unit`` as read
+    (``"x ULN"``, ``"10^9/L"``, ``"grade"`` for ``2+``, a unit as written, or ``None``),
+    ``start`` / ``end`` of the comparator-number-unit stretch (offsets in the text given),
+    ``form`` the way it was written (``symbol``, ``words``, ``range``, ``postfix``)."""
+
+    op: str
+    value: float
+    unit: str | None
+    start: int
+    end: int
+    form: str
+    written: str
+
+
+def _unit(match: re.Match | None) -> str | None:
+    if match is None:
+        return None
+    if match.group("uln"):
+        return "x ULN"
+    if match.group("giga"):
+        return "10^9/L"
+    if match.group("grade"):
+        return "grade"
+    return re.sub(r"\s+", " ", match.group("plain"))
+
+
+def _read_value(text: str, pos: int) -> tuple[float, int] | None:
+    m = _VALUE.match(text, pos)
+    if m is None:
+        return None
+    if m.group("num"):
+        return float(m.group("num")), m.end()
+    return float(_WORD_NUMBERS[m.group("wordnum").lower()]), m.end()
+
+
+_UNIT_BEFORE = re.compile(rf"\(\s*(?:{_UNIT})\s*\)\s*(?:is|of|:)?\s*$")
+
+
+def unit_before(text: str) -> str | None:
+    """The unit a name carries in parentheses before its comparator (``Hb (g/dL) ≥ 9``).
+
+    >>> unit_before("Hemoglobin (g/dL) "), unit_before("ANC (×10^9/L): ")
+    ('g/dL', '10^9/L')
+    """
+    return _unit(_UNIT_BEFORE.search(text))
+
+
+def find_thresholds(text: str) -> list[Threshold]:
+    """Every threshold in ``text``, in order (see the module doc)."""
+    found: list[Threshold] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e in taken)
+
+    for m in _COMPARATOR.finditer(text):
+        op = _SYMBOLS[m.group("sym")] if m.group("sym") else _WORDS[m.group("word").lower()]
+        value = _read_value(text, m.end())
+        if value is None:
+            continue
+        number, end = value
+        unit_match = _UNIT_AFTER.match(text, end)
+        if unit_match is not None:
+            end = unit_match.end()
+        form = "symbol" if m.group("sym") else "words"
+        found.append(
+            Threshold(op, number, _unit(unit_match), m.start(), end, form, text[m.start() : end])
+        )
+        taken.append((m.start(), end))
+    for m in _POSTFIX.finditer(text):
+        if not free(m.start(), m.end()):
+            continue
+        word = m.group("dir").lower()
+        op = ">=" if word in ("older", "more", "above", "higher", "greater", "over") else "<="
+        unit = m.group("unit")
+        found.append(
+            Threshold(op, float(m.group("num")), unit, m.start(), m.end(), "postfix", m.group(0))
+        )
+        taken.append((m.start(), m.end()))
+    for m in _RANGE.finditer(text):
+        lo, hi = float(m.group("lo")), float(m.group("hi"))
+        if not lo < hi or not free(m.start("lo"), m.end("hi")):
+            continue
+        if m.group(0).lower().find("and") >= 0 and not m.group(0).lower().startswith("between"):
+            continue
+        unit_match = _UNIT_AFTER.match(text, m.end())
+        unit = _unit(unit_match) if unit_match is not None else m.group("unit1")
+        end = unit_match.end() if unit_match is not None else m.end()
+        before = text[max(0, m.start() - 12) : m.start()].lower()
+        if unit is None and not re.search(r"(ecog|ps|score|grade|is|of|status)\s*$", before):
+            continue  # "COVID-19", "1-2 cycles": a range needs a unit or a score before it
+        start = m.start()
+        written = text[start:end]
+        found.append(Threshold(">=", lo, unit, start, end, "range", written))
+        found.append(Threshold("<=", hi, unit, start, end, "range", written))
+        taken.append((start, end))
+    return sorted(found, key=lambda t: (t.start, t.op not in (">=", ">")))
