@@ -59,10 +59,9 @@ def assemble(text: str) -> Drafted:
 
 
 def _ages(state: DraftState, record: Record) -> None:
-    lines = record.age_lines()
-    for piece, op in zip(lines, (">=", "<="), strict=False):
-        value = float(piece.text.split()[0])
-        suffix = "min" if op == ">=" else "max"
+    for piece, suffix in record.age_lines():
+        value = float(re.search(r"\d+", piece.text).group(0))
+        op = ">=" if suffix == "min" else "<="
         name = state.parameter(
             f"age_years_{suffix}",
             clean_number(value),
