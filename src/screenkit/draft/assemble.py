@@ -157,12 +157,16 @@ def _thresholds(state, record, kind, sentence, found, bases, headed) -> None:
     rescue_base: tuple[Comparison, DraftCriterion] | None = None
     previous_end: dict[int, tuple[int, int]] = {}  # clause -> (window, end) of the last one
     last_in_clause: dict[int, tuple[Comparison, DraftCriterion]] = {}
+    range_crits: dict[str, DraftCriterion] = {}  # column -> criterion of a range's first bound
     for clause, t in found:
         last_window, last_end = previous_end.get(clause.start, (0, 0))
         window = last_window if t.start < last_end else last_end  # a range's second bound
         previous_end[clause.start] = (window, t.end)
         comps = comparisons(state, kind, clause.text, t, window)
         between = clause.text[window : t.start]
+        second_bound = t.form == "range" and t.start < last_end
+        if not second_bound:
+            range_crits = {}
         for comp in comps:
             if _NEGATED.search(between):
                 word = _NEGATED.search(between).group(0)
@@ -205,7 +209,14 @@ def _thresholds(state, record, kind, sentence, found, bases, headed) -> None:
                 comp.joins = "and"
                 _attach(record, last_in_clause[clause.start][1], comp, clause)
                 continue
+            if kind == "exclusion" and second_bound and comp.column in range_crits:
+                # "CKD stage 4-5" excludes inside the range: both bounds in one rule
+                comp.joins = "and"
+                _attach(record, range_crits[comp.column], comp, clause)
+                continue
             crit = _threshold_criterion(state, record, kind, comp, clause)
+            if t.form == "range":
+                range_crits[comp.column] = crit
             bases.append((comp, crit))
             last_in_clause[clause.start] = (comp, crit)
         if not clause.text.lower().startswith("if "):

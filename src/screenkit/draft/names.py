@@ -37,7 +37,8 @@ _EXTRA: dict[str, tuple[str, ...]] = {
     "age_years": ("age", "aged", "years of age"),
     "anc": ("neutrophil count", "neutrophil", "neutrophils", "anc", "absolute neutrophil count"),
     "plt": ("platelet count", "platelet", "platelets", "plt"),
-    "hb": ("hemoglobin", "haemoglobin", "hemoglobin content", "hb", "hgb"),
+    # "hemoglobulin": a misspelling registry records carry
+    "hb": ("hemoglobin", "haemoglobin", "hemoglobin content", "hb", "hgb", "hemoglobulin"),
     "lym": ("lymphocyte", "lymphocytes", "lymphocyte count", "lym", "alc"),
     "alt": ("alanine aminotransferase", "alanine transaminase", "alt", "sgpt"),
     "ast": ("aspartate aminotransferase", "aspartate transaminase", "ast", "sgot"),
@@ -62,7 +63,16 @@ _EXTRA: dict[str, tuple[str, ...]] = {
     "qtc_ms": ("qtc", "corrected qt"),
     "pr_ms": ("pr interval",),
     "heart_rate_bpm": ("heart rate",),
-    "ecog": ("ecog", "ecog performance status", "ecog ps"),
+    "ecog": (
+        "ecog",
+        "ecog performance status",
+        "ecog ps",
+        "performance status",
+        "eastern cooperative oncology group",
+        "eastern cooperative oncology group performance status",
+        "who performance status",
+        "zubrod",
+    ),
     "expected_survival_weeks": ("expected survival", "life expectancy", "survival period"),
     "largest_lesion_cm": ("largest lesion",),
     "prior_lines_failed": (
@@ -102,7 +112,21 @@ _DERIVED_UNITS = {"crcl_cg": "mL/min"}
 #: well-known names with no canonical column: the new column the draft proposes
 _KNOWN_NEW = {
     "karnofsky": "kps",
+    "karnofsky performance status": "kps",
+    "karnofsky performance score": "kps",
+    "karnofsky score": "kps",
     "kps": "kps",
+    "lansky": "lansky",
+    "lansky performance status": "lansky",
+    "estimated glomerular filtration rate": "egfr",
+    "glomerular filtration rate": "egfr",
+    "ldh": "ldh",
+    "lactate dehydrogenase": "ldh",
+    "bun": "bun",
+    "blood urea nitrogen": "bun",
+    "uric acid": "uric_acid",
+    "prothrombin time": "pt",
+    "fibrinogen": "fibrinogen",
     "wbc": "wbc",
     "white blood cell": "wbc",
     "leukocyte": "wbc",
@@ -127,6 +151,8 @@ _SHORT_OK = {
     "inr",
     "kps",
     "wbc",
+    "ldh",
+    "bun",
 }
 STOP_WORDS = set(
     """a an the of and or to in on for with by be is are was were has have had who which that
