@@ -47,6 +47,16 @@ _CONDITION_IN = re.compile(
     r"|due\s+to\s+)(?P<cond>[^,;:()]+)",
     re.IGNORECASE,
 )
+# "If due to liver metastasis, the above ... within 5 times the ULN": read only when it
+# names a yes/no column
+_CONDITION_IF = re.compile(
+    r"^\s*if\s+(?:due\s+to\s+|caused\s+by\s+|there\s+(?:is|are)\s+)?(?P<cond>[^,;:]+?)\s*,",
+    re.IGNORECASE,
+)
+# "the above indicators", "these values": the previous threshold's subjects
+_BACK_REFERENCE = re.compile(
+    r"\b(?:the\s+above|these|such)\s+(?:indicators?|values?|parameters?|tests?|levels?)\b", re.I
+)
 _CONDITION_AFTER = re.compile(
     r"^\s*(?:\((?P<sex>male|female|men|women|males|females)\)"
     r"|(?:(?:for|in)\s+(?:patients|subjects|participants)?\s*)?with\s+(?P<cond>[^,;:()]+))",
@@ -141,6 +151,10 @@ def _condition(text: str, start: int, end: int, state: DraftState) -> tuple[str 
         cond_text = after.group("cond")
     elif loose and any(_is_bool(m.column) for m in alias_matches(loose.group("cond"))):
         cond_text = loose.group("cond")
+    elif (first := _CONDITION_IF.match(text[:start])) and any(
+        _is_bool(m.column) for m in alias_matches(first.group("cond"))
+    ):
+        cond_text = first.group("cond")
     else:
         before = _CONDITION_BEFORE.search(text[:start])
         if before:
@@ -192,6 +206,8 @@ def comparisons(
     opens = (
         re.fullmatch(r"[\s,;]*(?:(?:and/)?or|and|but)?[\s,]*", text[window : t.start]) is not None
     )
+    if carried and _BACK_REFERENCE.search(text[window : t.start]):
+        opens, subjects = True, []  # "the above indicators should be within 5 x ULN"
     if opens and carried and subjects and confidence != "high":
         subjects = []  # a column named earlier in the sentence: the previous ones win
     after = _NAME_AFTER.match(text[t.end :])
@@ -240,6 +256,13 @@ def comparisons(
                 notes.append(f"converted from {t.written.strip()} to {clean_number(value)} {unit}")
             elif t.unit is None and unit is not None:
                 notes.append(f"no unit written; read as {unit}")
+            bounds = COLUMNS[column].plausible if column in COLUMNS else None
+            if bounds and not bounds[0] <= value <= bounds[1]:
+                notes.append(
+                    f"{clean_number(value)} {unit or ''} is outside the plausible range "
+                    f"{clean_number(bounds[0])}-{clean_number(bounds[1])} of {column}: "
+                    "check the number and unit as written"
+                )
         if t.unit == "grade":
             unit = "grade"
         suffix = _suffix(kind, t.op) + ("_uln" if t.unit == "x ULN" else "")
