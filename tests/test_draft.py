@@ -449,3 +449,11 @@ def test_an_implausible_value_is_marked_for_review():
     (c,) = draft_protocol("Inclusion Criteria: 1. Hb ≥ 90 g/dL.").criteria
     assert c.comparisons[0].value == 90  # as written, never corrected silently
     assert any("outside the plausible range" in r for r in c.review)
+
+
+def test_both_bounds_of_a_range_keep_the_name_as_written():
+    d = draft_protocol("Inclusion Criteria: 1. ECOG performance status 0-1.")
+    assert [c.label for c in d.criteria] == [
+        "ECOG performance status >= {ecog_min:g}",
+        "ECOG performance status <= {ecog_max:g}",
+    ]

@@ -285,7 +285,7 @@ def comparisons(
         c.confidence = confidence if not new else "low"
         out.append(c)
         state.last_column = column
-    state.last_subjects = [AliasMatch(c.column, 0, 0, c.new_column) for c in out]
+    state.last_subjects = list(subjects)
     return out
 
 
