@@ -385,6 +385,11 @@ OTHER_RECORD_FORMS = [
         "Inclusion Criteria: 1. Age 65 years old or older.",
         [("age_years", ">=", 65, "year")],
     ),
+    ("Inclusion Criteria: 1. Cr <= 1.5 times the ULN.", [("creat", "<=", 1.5, "x ULN")]),
+    (
+        "Inclusion Criteria: 1. Serum ferritin below 100 μg/L.",
+        [("ferritin", "<", 100, "μg/L")],
+    ),
 ]
 
 
@@ -457,3 +462,12 @@ def test_both_bounds_of_a_range_keep_the_name_as_written():
         "ECOG performance status >= {ecog_min:g}",
         "ECOG performance status <= {ecog_max:g}",
     ]
+
+
+def test_a_sex_named_after_a_range_applies_to_both_bounds():
+    d = draft_protocol("Inclusion Criteria: 1. Hemoglobin between 90 and 130 g/L for men.")
+    assert [(c.rule, c.applies) for c in d.criteria] == [
+        ("hb >= hb_min_male", 'sex == "M"'),
+        ("hb <= hb_max_male", 'sex == "M"'),
+    ]
+    assert d.parameters["hb_max_male"]["value"] == 13

@@ -43,7 +43,7 @@ _EXTRA: dict[str, tuple[str, ...]] = {
     "alt": ("alanine aminotransferase", "alanine transaminase", "alt", "sgpt"),
     "ast": ("aspartate aminotransferase", "aspartate transaminase", "ast", "sgot"),
     "tbil": ("total bilirubin", "serum total bilirubin", "bilirubin", "tbil", "tb", "tbili"),
-    "creat": ("serum creatinine", "creatinine", "scr"),
+    "creat": ("serum creatinine", "creatinine", "scr", "cr"),
     "alp": ("alkaline phosphatase", "alp"),
     "amylase": ("amylase",),
     "lipase": ("lipase",),
@@ -127,6 +127,10 @@ _KNOWN_NEW = {
     "uric acid": "uric_acid",
     "prothrombin time": "pt",
     "fibrinogen": "fibrinogen",
+    "ferritin": "ferritin",
+    "serum ferritin": "ferritin",
+    "transferrin saturation": "tsat",
+    "tsat": "tsat",
     "wbc": "wbc",
     "white blood cell": "wbc",
     "leukocyte": "wbc",
@@ -153,6 +157,7 @@ _SHORT_OK = {
     "wbc",
     "ldh",
     "bun",
+    "cr",
 }
 STOP_WORDS = set(
     """a an the of and or to in on for with by be is are was were has have had who which that

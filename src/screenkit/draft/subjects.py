@@ -58,7 +58,7 @@ _BACK_REFERENCE = re.compile(
     r"\b(?:the\s+above|these|such)\s+(?:indicators?|values?|parameters?|tests?|levels?)\b", re.I
 )
 _CONDITION_AFTER = re.compile(
-    r"^\s*(?:\((?P<sex>male|female|men|women|males|females)\)"
+    r"^\s*(?:(?:\(|(?:for|in)\s+)(?P<sex>males?|females?|men|women)\b\)?"
     r"|(?:(?:for|in)\s+(?:patients|subjects|participants)?\s*)?with\s+(?P<cond>[^,;:()]+))",
     re.IGNORECASE,
 )

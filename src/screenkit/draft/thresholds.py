@@ -105,7 +105,7 @@ _GIGA = r"(?:[×xX*]\s*)?10\s*(?:\^|\*\*|\*|E|e)?\s*(?:9|⁹)\s*/\s*L\b"
 _UNIT_WORDS = (
     r"m[lL]\s*/\s*min(?:ute)?(?:\s*/\s*1\.73\s*m(?:2|²))?|g(?:m)?\s*/\s*d[lL]|g\s*/\s*L"
     r"|mg\s*/\s*d[lL]|mg/L|[µμu]mol/L|mmol/L|°\s*C\b|℃"
-    r"|(?:cells\s*)?/\s*(?:mm3|mm³|[µμu]L)|IU/L|U/L|mmHg|mm\s*Hg|kg/m2|kg/m²|kg|msec|ms"
+    r"|[µμu]g\s*/\s*[lL]|ng\s*/\s*m[lL]|(?:cells\s*)?/\s*(?:mm3|mm³|[µμu]L)|IU/L|U/L|mmHg|mm\s*Hg|kg/m2|kg/m²|kg|msec|ms"
     r"|mg/day|mg/d\b|g/24\s*h(?:ours?)?|mg/24\s*h|half[- ]lives|half[- ]life|cm|mm|mg|g"
     r"|years?|yrs?|months?|weeks?|days?|hours?|bpm|beats/min|lines?|times|%"
 )
