@@ -471,3 +471,14 @@ def test_a_sex_named_after_a_range_applies_to_both_bounds():
         ("hb <= hb_max_male", 'sex == "M"'),
     ]
     assert d.parameters["hb_max_male"]["value"] == 13
+
+
+def test_limits_joined_by_or_in_an_inclusion_are_marked_for_review():
+    d = draft_protocol(
+        "Inclusion Criteria: 1. Ferritin below 100 μg/L or ferritin below 300 μg/L. "
+        "2. ANC ≥ 1.5 x 10^9/L and platelets ≥ 100 x 10^9/L."
+    )
+    notes = {c.rule: " ".join(c.review) for c in d.criteria}
+    assert "with 'or'" in notes["ferritin < ferritin_max_2"]
+    assert "with 'or'" not in notes["ferritin < ferritin_max"]
+    assert "with 'or'" not in notes["plt >= plt_min"]

@@ -27,6 +27,7 @@ __all__ = ["Comparison", "DraftCriterion", "Drafted", "assemble"]
 _CONTINUATION = re.compile(r"^(?:The above|These|This|Exceptions?|Except|Excluding)\b", re.I)
 _MUST = re.compile(r"\b(?:must|should|are required to|is required to)\b", re.I)
 _COMBINE = re.compile(r"whichever|and/or|either", re.I)
+_OR = re.compile(r"\bor\b", re.I)
 _NEGATED = re.compile(r"\b(?:no|not|without|never)\b", re.I)
 _EXCEPTIONS = re.compile(r"(?:exceptions?(?:\s+include)?|except(?:ing)?)\s*:\s*$", re.I)
 _EXCEPTION_NOTE = (
@@ -177,6 +178,12 @@ def _thresholds(state, record, kind, sentence, found, bases, headed) -> None:
                 comp.review.append(
                     f"the text combines limits ('{_COMBINE.search(clause.text).group(0)}'): "
                     "check how"
+                )
+            elif kind == "inclusion" and window and not comp.condition and _OR.search(between):
+                # "ferritin below 100 μg/L or below 300 μg/L with ...": not all must hold
+                comp.review.append(
+                    "the text joins this limit to the one before it with 'or', but inclusion "
+                    "criteria must all hold: check the combination"
                 )
             # a rescue: "If creatinine is > 1.5 x ULN, CrCl > 50 mL/min"
             if clause.text.lower().startswith("if ") and rescue_base is None and window == 0:
