@@ -2,9 +2,10 @@
 
 The record is read as copied from the registry page: an ``Inclusion Criteria`` heading, an
 ``Exclusion Criteria`` heading, numbered (``1.``, ``2)``), bulleted (``-``, ``*``, ``•``)
-or run-on items (``Inclusion Criteria: 1. ... 2. ...`` on one line), and the registry's
-minimum / maximum age lines (``18 Years``). A record with no headings (a news item, a
-summary) is read whole, as one unnamed section.
+or run-on items (``Inclusion Criteria: 1. ... 2. ...`` on one line, an item number with no
+``.`` before it when it continues the list, ``* `` bullets), and the registry's minimum /
+maximum age lines (``18 Years``, or ``Minimum Age: 18 Years`` in its data export). A
+record with no headings (a news item, a summary) is read whole, as one unnamed section.
 
 Parsing works on a *normalised* copy of the text (full-width ``＜ ＞ ≦ ≧ （ ）：；，``
 made ASCII or standard, the Markdown escapes ``\\<`` ``\\>`` ``\\[`` removed) whose every

@@ -7,7 +7,12 @@ than``, ``below``, ``no more than``, ``not more than``, ``at most``, ``up to``, 
 followed by ``or more`` / ``or older`` / ``or less``, and ranges (``18-75 years``,
 ``ECOG 0-1``, ``between 18 and 75 years``, ``18 to 75 years``), read as two bounds.
 
-Units: ``× ULN`` / ``x ULN`` / ``times the upper limit of normal`` (a ULN multiple),
+Numbers may carry thousands separators (``100,000/mm3``); a symbol may precede a word
+number (``< two times``); ``within`` is a limit only before a ULN multiple (``within 2.5
+times the ULN``; ``within 4 weeks`` is a window); ``ECOG 0 or 1`` is a range after a score.
+
+Units: ``× ULN`` / ``x ULN`` / ``1.5x of ULN`` / ``times (the) upper limit (of normal)`` /
+``x UNL`` / ``upper normal limit`` (a ULN multiple), ``times control`` (``x control``),
 ``×10^9/L`` in its spellings (``×109/L``, ``×10 9 /L``, ``x10⁹/L``), a dipstick or
 staining grade (``2+``), and the ordinary units (``g/dL``, ``g/L``, ``/mm3``, ``mL/min``,
 ``months`` ...), also in parentheses after the number (``≥ 1.5 (×10^9/L)``).
