@@ -288,3 +288,197 @@ def test_braces_in_a_sentence_stay_text_in_the_label(tmp_path):
     problems = check_protocol(path)
     assert list(problems["place"]) == ["criteria.0.rule"]  # only the new column
     assert d.criteria[0].source_text == "Known {allergy} to study drug."
+
+
+# forms of registry records other than NCT07103668 (NCT04257656, NCT03468751, ...),
+# written here in our own words: (criteria text, [(column, op, value, unit)])
+OTHER_RECORD_FORMS = [
+    ("Exclusion Criteria: 1. AST > 5 times upper limit.", [("ast", ">", 5, "x ULN")]),
+    ("Inclusion Criteria: 1. SaO2/SpO2 <= 94% on room air.", [("spo2", "<=", 94, "%")]),
+    (
+        "Inclusion Criteria: 1. <= 12 days since onset of symptoms.",
+        [("days_since_onset_symptoms", "<=", 12, "days")],
+    ),
+    (
+        "Inclusion Criteria: 1. eGFR >= 60 mL/min/1.73 m2.",
+        [("egfr", ">=", 60, "mL/min/1.73 m2")],
+    ),
+    (
+        "Exclusion Criteria: 1. Estimated glomerular filtration rate <= 30 mL/min/1.73 m2.",
+        [("egfr", "<=", 30, "mL/min/1.73 m2")],
+    ),
+    (
+        "Inclusion Criteria: 1. Aged between 18 and 75 years of age.",
+        [("age_years", ">=", 18, "year"), ("age_years", "<=", 75, "year")],
+    ),
+    ("Inclusion Criteria: 1. Platelets >= 100,000/mm3.", [("plt", ">=", 100, "10^9/L")]),
+    ("Inclusion Criteria: 1. ANC ≥ 1,500/µL.", [("anc", ">=", 1.5, "10^9/L")]),
+    ("Inclusion Criteria: 1. Bilirubin <= 1.5 mg/dL.", [("tbil", "<=", 1.5, "mg/dL")]),
+    (
+        "Inclusion Criteria: 1. Creatinine clearance >= 60 mL/min (Cockcroft-Gault).",
+        [("crcl_cg", ">=", 60, "mL/min")],
+    ),
+    ("Exclusion Criteria: 1. QTc < 470 ms.", [("qtc_ms", "<", 470, "ms")]),
+    ("Inclusion Criteria: 1. LVEF >= 50%.", [("lvef", ">=", 50, "%")]),
+    ("Inclusion Criteria: 1. Karnofsky >= 70.", [("kps", ">=", 70, None)]),
+    ("Inclusion Criteria: 1. Karnofsky performance status >= 70.", [("kps", ">=", 70, None)]),
+    (
+        "Inclusion Criteria: 1. Life expectancy > 3 months.",
+        [("expected_survival_weeks", ">", 13.04, "week")],
+    ),
+    (
+        "Inclusion Criteria: 1. Life expectancy longer than three months.",
+        [("expected_survival_weeks", ">", 13.04, "week")],
+    ),
+    (
+        "Inclusion Criteria: 1. ECOG = 0-1.",
+        [("ecog", ">=", 0, None), ("ecog", "<=", 1, None)],
+    ),
+    (
+        "Inclusion Criteria: 1. Performance status of 0 or 1.",
+        [("ecog", ">=", 0, None), ("ecog", "<=", 1, None)],
+    ),
+    (
+        "Inclusion Criteria: 1. Eastern Cooperative Oncology Group performance status 0-1.",
+        [("ecog", ">=", 0, None), ("ecog", "<=", 1, None)],
+    ),
+    ("Inclusion Criteria: 1. WBC >= 3.0x10\\^9/L.", [("wbc", ">=", 3, "10^9/L")]),
+    ("Inclusion Criteria: 1. Hemoglobin >= 10 gm/dL.", [("hb", ">=", 10, "g/dL")]),
+    ("Inclusion Criteria: 1. Hemoglobulin ≥ 9 g/dL.", [("hb", ">=", 9, "g/dL")]),
+    ("Inclusion Criteria: 1. CrCl >= 50 mL/minute.", [("crcl_cg", ">=", 50, "mL/min")]),
+    ("Inclusion Criteria: 1. CrCl > 60 ml / min.", [("crcl_cg", ">", 60, "mL/min")]),
+    (
+        "Inclusion Criteria: 1. Bilirubin < two times the upper limit of normal.",
+        [("tbil", "<", 2, "x ULN")],
+    ),
+    (
+        "Inclusion Criteria: 1. Total bilirubin ≤ 1.5x of upper limit of normal (ULN).",
+        [("tbil", "<=", 1.5, "x ULN")],
+    ),
+    (
+        "Inclusion Criteria: 1. Creatinine < 1.5 x upper normal limit (UNL).",
+        [("creat", "<", 1.5, "x ULN")],
+    ),
+    ("Inclusion Criteria: 1. ALT within 2.5 times the ULN.", [("alt", "<=", 2.5, "x ULN")]),
+    (
+        "Inclusion Criteria: 1. ALT、AST ≤ 2.5×ULN.",
+        [("alt", "<=", 2.5, "x ULN"), ("ast", "<=", 2.5, "x ULN")],
+    ),
+    (
+        "Inclusion Criteria: 1. AST and/or ALT < 3 x ULN.",
+        [("ast", "<", 3, "x ULN"), ("alt", "<", 3, "x ULN")],
+    ),
+    (
+        "Inclusion Criteria: 1. Aspartate aminotransferase (AST) and alanine "
+        "aminotransferase (ALT) < 2.5 × ULN.",
+        [("ast", "<", 2.5, "x ULN"), ("alt", "<", 2.5, "x ULN")],
+    ),
+    (
+        "Inclusion Criteria: 1. Prothrombin time < 1.5 times control.",
+        [("pt", "<", 1.5, "x control")],
+    ),
+    (
+        "Exclusion Criteria: 1. Fever, body temperature ≥ 38.0 ° C.",
+        [("body_temperature", ">=", 38, "°C")],
+    ),
+    (
+        "Inclusion Criteria: 1. Age 65 years old or older.",
+        [("age_years", ">=", 65, "year")],
+    ),
+    ("Inclusion Criteria: 1. Cr <= 1.5 times the ULN.", [("creat", "<=", 1.5, "x ULN")]),
+    (
+        "Inclusion Criteria: 1. Serum ferritin below 100 μg/L.",
+        [("ferritin", "<", 100, "μg/L")],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), OTHER_RECORD_FORMS, ids=[f[0][20:55] for f in OTHER_RECORD_FORMS]
+)
+def test_threshold_forms_of_other_records(text, expected):
+    d = draft_protocol(text)
+    got = [(x.column, x.op, x.value, x.unit) for x in _comparisons(d)]
+    assert got == expected
+    assert all(c.source_text and c.source_text in text for c in d.criteria)
+
+
+def test_a_window_is_not_a_threshold():
+    d = draft_protocol("Inclusion Criteria: 1. No chemotherapy within 4 weeks.")
+    (c,) = d.criteria
+    assert not c.comparisons and c.yes_no_column
+
+
+def test_liver_metastasis_branches_carry_every_subject():
+    for text in (
+        "Inclusion Criteria: 1. AST and ALT <= 2.5 x of ULN, or <= 5 x of ULN in known "
+        "liver metastases.",
+        "Inclusion Criteria: 1. AST and ALT ≤ 2.5 x ULN. If due to liver metastasis, the "
+        "above indicators should be within 5 x ULN.",
+    ):
+        rules = [c.rule for c in draft_protocol(text).criteria]
+        assert rules == [
+            f"{col} <= {col}_max_uln * {col}_uln or "
+            f"(liver_mets and {col} <= {col}_max_uln_liver_mets * {col}_uln)"
+            for col in ("ast", "alt")
+        ]
+
+
+def test_an_exclusion_range_excludes_inside_it():
+    d = draft_protocol("Exclusion Criteria: 1. CKD stage 4-5.")
+    (c,) = d.criteria
+    assert c.rule == "ckd_stage >= ckd_stage_excl_from and ckd_stage <= ckd_stage_excl_upto"
+    assert d.parameters["ckd_stage_excl_from"]["value"] == 4
+
+
+def test_run_on_items_and_registry_age_fields():
+    d = draft_protocol(
+        "Eligibility Criteria: Inclusion Criteria: 1. Age ≥ 18 years 2. Signed informed "
+        "consent 3. ECOG 0-1 Exclusion Criteria: * LVEF < 50% * Pregnant\n"
+        "Healthy Volunteers: False\nSex: ALL\nMinimum Age: 18 Years\nMaximum Age: 80 Years\n"
+    )
+    got = [(c.id, c.rule, c.source_text) for c in d.criteria]
+    assert got == [
+        ("I1", "age_years >= age_years_min", "Age ≥ 18 years"),
+        ("I2", "consent_signed", "Signed informed consent"),
+        ("I3", "ecog >= ecog_min", "ECOG 0-1"),
+        ("I4", "ecog <= ecog_max", "ECOG 0-1"),
+        ("I5", "age_years >= age_years_min_2", "Minimum Age: 18 Years"),
+        ("I6", "age_years <= age_years_max", "Maximum Age: 80 Years"),
+        ("E1", "lvef < lvef_excl_below", "LVEF < 50%"),
+        ("E2", "pregnant_or_breastfeeding", "Pregnant"),
+    ]
+
+
+def test_an_implausible_value_is_marked_for_review():
+    (c,) = draft_protocol("Inclusion Criteria: 1. Hb ≥ 90 g/dL.").criteria
+    assert c.comparisons[0].value == 90  # as written, never corrected silently
+    assert any("outside the plausible range" in r for r in c.review)
+
+
+def test_both_bounds_of_a_range_keep_the_name_as_written():
+    d = draft_protocol("Inclusion Criteria: 1. ECOG performance status 0-1.")
+    assert [c.label for c in d.criteria] == [
+        "ECOG performance status >= {ecog_min:g}",
+        "ECOG performance status <= {ecog_max:g}",
+    ]
+
+
+def test_a_sex_named_after_a_range_applies_to_both_bounds():
+    d = draft_protocol("Inclusion Criteria: 1. Hemoglobin between 90 and 130 g/L for men.")
+    assert [(c.rule, c.applies) for c in d.criteria] == [
+        ("hb >= hb_min_male", 'sex == "M"'),
+        ("hb <= hb_max_male", 'sex == "M"'),
+    ]
+    assert d.parameters["hb_max_male"]["value"] == 13
+
+
+def test_limits_joined_by_or_in_an_inclusion_are_marked_for_review():
+    d = draft_protocol(
+        "Inclusion Criteria: 1. Ferritin below 100 μg/L or ferritin below 300 μg/L. "
+        "2. ANC ≥ 1.5 x 10^9/L and platelets ≥ 100 x 10^9/L."
+    )
+    notes = {c.rule: " ".join(c.review) for c in d.criteria}
+    assert "with 'or'" in notes["ferritin < ferritin_max_2"]
+    assert "with 'or'" not in notes["ferritin < ferritin_max"]
+    assert "with 'or'" not in notes["plt >= plt_min"]

@@ -27,6 +27,7 @@ __all__ = ["Comparison", "DraftCriterion", "Drafted", "assemble"]
 _CONTINUATION = re.compile(r"^(?:The above|These|This|Exceptions?|Except|Excluding)\b", re.I)
 _MUST = re.compile(r"\b(?:must|should|are required to|is required to)\b", re.I)
 _COMBINE = re.compile(r"whichever|and/or|either", re.I)
+_OR = re.compile(r"\bor\b", re.I)
 _NEGATED = re.compile(r"\b(?:no|not|without|never)\b", re.I)
 _EXCEPTIONS = re.compile(r"(?:exceptions?(?:\s+include)?|except(?:ing)?)\s*:\s*$", re.I)
 _EXCEPTION_NOTE = (
@@ -59,10 +60,9 @@ def assemble(text: str) -> Drafted:
 
 
 def _ages(state: DraftState, record: Record) -> None:
-    lines = record.age_lines()
-    for piece, op in zip(lines, (">=", "<="), strict=False):
-        value = float(piece.text.split()[0])
-        suffix = "min" if op == ">=" else "max"
+    for piece, suffix in record.age_lines():
+        value = float(re.search(r"\d+", piece.text).group(0))
+        op = ">=" if suffix == "min" else "<="
         name = state.parameter(
             f"age_years_{suffix}",
             clean_number(value),
@@ -158,12 +158,16 @@ def _thresholds(state, record, kind, sentence, found, bases, headed) -> None:
     rescue_base: tuple[Comparison, DraftCriterion] | None = None
     previous_end: dict[int, tuple[int, int]] = {}  # clause -> (window, end) of the last one
     last_in_clause: dict[int, tuple[Comparison, DraftCriterion]] = {}
+    range_crits: dict[str, DraftCriterion] = {}  # column -> criterion of a range's first bound
     for clause, t in found:
         last_window, last_end = previous_end.get(clause.start, (0, 0))
         window = last_window if t.start < last_end else last_end  # a range's second bound
         previous_end[clause.start] = (window, t.end)
         comps = comparisons(state, kind, clause.text, t, window)
         between = clause.text[window : t.start]
+        second_bound = t.form == "range" and t.start < last_end
+        if not second_bound:
+            range_crits = {}
         for comp in comps:
             if _NEGATED.search(between):
                 word = _NEGATED.search(between).group(0)
@@ -174,6 +178,12 @@ def _thresholds(state, record, kind, sentence, found, bases, headed) -> None:
                 comp.review.append(
                     f"the text combines limits ('{_COMBINE.search(clause.text).group(0)}'): "
                     "check how"
+                )
+            elif kind == "inclusion" and window and not comp.condition and _OR.search(between):
+                # "ferritin below 100 μg/L or below 300 μg/L with ...": not all must hold
+                comp.review.append(
+                    "the text joins this limit to the one before it with 'or', but inclusion "
+                    "criteria must all hold: check the combination"
                 )
             # a rescue: "If creatinine is > 1.5 x ULN, CrCl > 50 mL/min"
             if clause.text.lower().startswith("if ") and rescue_base is None and window == 0:
@@ -206,7 +216,14 @@ def _thresholds(state, record, kind, sentence, found, bases, headed) -> None:
                 comp.joins = "and"
                 _attach(record, last_in_clause[clause.start][1], comp, clause)
                 continue
+            if kind == "exclusion" and second_bound and comp.column in range_crits:
+                # "CKD stage 4-5" excludes inside the range: both bounds in one rule
+                comp.joins = "and"
+                _attach(record, range_crits[comp.column], comp, clause)
+                continue
             crit = _threshold_criterion(state, record, kind, comp, clause)
+            if t.form == "range":
+                range_crits[comp.column] = crit
             bases.append((comp, crit))
             last_in_clause[clause.start] = (comp, crit)
         if not clause.text.lower().startswith("if "):

@@ -87,6 +87,8 @@ class DraftState:
         self.criteria: list[DraftCriterion] = []
         self.counts = {"inclusion": 0, "exclusion": 0}
         self.last_column: str | None = None
+        self.last_subjects: list = []  # AliasMatch of the previous threshold's columns
+        self.last_range: tuple[str, int] | None = None  # (text, start) of the last range
 
     def next_id(self, kind: str) -> str:
         """The next criterion ID of ``kind``: I1, I2 ... or E1, E2 ..."""

@@ -40,8 +40,25 @@ _CONDITION_BEFORE = re.compile(
     r"(?:[^,;]*)$",
     re.IGNORECASE,
 )
+# "in known hepatic metastases", "if liver metastasis": read only when they name a
+# yes/no column
+_CONDITION_IN = re.compile(
+    r"^\s*(?:(?:in|if|for)\s+(?:the\s+)?(?:case\s+of\s+|presence\s+of\s+)?(?:known\s+)?"
+    r"|due\s+to\s+)(?P<cond>[^,;:()]+)",
+    re.IGNORECASE,
+)
+# "If due to liver metastasis, the above ... within 5 times the ULN": read only when it
+# names a yes/no column
+_CONDITION_IF = re.compile(
+    r"^\s*if\s+(?:due\s+to\s+|caused\s+by\s+|there\s+(?:is|are)\s+)?(?P<cond>[^,;:]+?)\s*,",
+    re.IGNORECASE,
+)
+# "the above indicators", "these values": the previous threshold's subjects
+_BACK_REFERENCE = re.compile(
+    r"\b(?:the\s+above|these|such)\s+(?:indicators?|values?|parameters?|tests?|levels?)\b", re.I
+)
 _CONDITION_AFTER = re.compile(
-    r"^\s*(?:\((?P<sex>male|female|men|women|males|females)\)"
+    r"^\s*(?:(?:\(|(?:for|in)\s+)(?P<sex>males?|females?|men|women)\b\)?"
     r"|(?:(?:for|in)\s+(?:patients|subjects|participants)?\s*)?with\s+(?P<cond>[^,;:()]+))",
     re.IGNORECASE,
 )
@@ -63,14 +80,22 @@ def _subject(text: str, start: int, end: int, unit: str | None, window: int):
         if not fits(pick):
             continue
         chosen = [max((m for m in near if m.end == pick.end), key=lambda m: m.end - m.start)]
-        # "AST and ALT < 5 x ULN", "Amylase and lipase <= 1.5 x ULN": both subjects
-        rest = [m for m in near if m.end <= chosen[0].start]
-        while rest and re.fullmatch(r"\s*(?:and|,|/)\s*", text[rest[-1].end : chosen[0].start]):
+        # "AST and ALT < 5 x ULN", "ALT、AST", "AST and/or ALT", "Aspartate
+        # aminotransferase (AST) and Alanine Aminotransferase (ALT)": every subject, once
+        head = chosen[0].start
+        rest = [m for m in near if m.end <= head]
+        while rest:
             widest = max((m for m in rest if m.end == rest[-1].end), key=lambda m: m.end - m.start)
-            if not fits(widest):
+            gap = text[widest.end : head]
+            same = any(c.column == widest.column for c in chosen)
+            if same and re.fullmatch(r"\s*[(/]?\s*", gap):
+                pass  # "Name (ABBR)", "SaO2/SpO2": the same subject written twice
+            elif not re.fullmatch(_JOINER, gap) or not fits(widest):
                 break
-            chosen.insert(0, widest)
-            rest = [m for m in rest if m.end <= widest.start]
+            elif not same:
+                chosen.insert(0, widest)
+            head = widest.start
+            rest = [m for m in rest if m.end <= head]
         return chosen, "high", []
     stop = re.search(r"[,;:.(]|\b(?:and|or)\b", text[end:])
     ahead_text = text[end : end + (stop.start() if stop else 40)][:40]
@@ -90,6 +115,11 @@ def _subject(text: str, start: int, end: int, unit: str | None, window: int):
         named = text[far[-1].start : far[-1].end]
         return [far[-1]], "medium", [f"column named earlier in the sentence ('{named}')"]
     return [], "low", []
+
+
+_JOINER = r"\s*\)?\s*(?:and\s*/\s*or|and|or|,|/|、|&)\s*"
+# "≤ 12 days since illness onset", "at least 28 days from prior surgery": the name follows
+_NAME_AFTER = re.compile(r"^\s*(?:since|from|after|of)\s+(?P<name>[^,;:.()]+)", re.IGNORECASE)
 
 
 def _is_bool(column: str) -> bool:
@@ -116,8 +146,15 @@ def _condition(text: str, start: int, end: int, state: DraftState) -> tuple[str 
     if after and after.group("sex"):
         sex = "M" if after.group("sex").lower().startswith(("male", "men")) else "F"
         return f'sex == "{sex}"', "male" if sex == "M" else "female", []
+    loose = _CONDITION_IN.match(text[end:])
     if after and after.group("cond"):
         cond_text = after.group("cond")
+    elif loose and any(_is_bool(m.column) for m in alias_matches(loose.group("cond"))):
+        cond_text = loose.group("cond")
+    elif (first := _CONDITION_IF.match(text[:start])) and any(
+        _is_bool(m.column) for m in alias_matches(first.group("cond"))
+    ):
+        cond_text = first.group("cond")
     else:
         before = _CONDITION_BEFORE.search(text[:start])
         if before:
@@ -153,22 +190,40 @@ def comparisons(
     ``window`` is where the text about it starts (after the previous threshold)."""
     if t.unit is None and unit_before(text[window : t.start]):
         t = replace(t, unit=unit_before(text[window : t.start]))
-    subjects, confidence, review = _subject(text, t.start, t.end, t.unit, window)
+    if t.form == "range" and state.last_range == (text, t.start) and state.last_subjects:
+        # the second bound of "18-75 years": the first bound's subjects
+        subjects, confidence, review = list(state.last_subjects), "high", []
+    else:
+        subjects, confidence, review = _subject(text, t.start, t.end, t.unit, window)
+    state.last_range = (text, t.start) if t.form == "range" else None
     out = []
-    carried = state.last_column
-    opens = not text[window : t.start].strip()
-    if (
-        not subjects
-        and opens
-        and carried
-        and (carried not in COLUMNS or unit_factor(carried, t.unit) is not None)
-    ):
-        # "AST <= 2.5 x ULN; <= 5 x ULN with liver metastases": the same column
-        subjects = [AliasMatch(carried, t.start, t.start, carried not in COLUMNS)]
+    carried = [
+        s.column
+        for s in state.last_subjects
+        if s.column not in COLUMNS or unit_factor(s.column, t.unit) is not None
+    ]
+    # nothing before it in the clause but a joining word: "...; or ≤ 5 x ULN with ..."
+    opens = (
+        re.fullmatch(r"[\s,;]*(?:(?:and/)?or|and|but)?[\s,]*", text[window : t.start]) is not None
+    )
+    if carried and _BACK_REFERENCE.search(text[window : t.start]):
+        opens, subjects = True, []  # "the above indicators should be within 5 x ULN"
+    if opens and carried and subjects and confidence != "high":
+        subjects = []  # a column named earlier in the sentence: the previous ones win
+    after = _NAME_AFTER.match(text[t.end :])
+    if not subjects and opens and after and t.unit and t.unit not in ("x ULN", "grade"):
+        # "≤ 12 days since illness onset": a new column named by the words after it
+        name = propose_column(f"{t.unit} {after.group(0)}", state.new_columns)
+        subjects = [AliasMatch(name, t.end, t.end + after.end(), True)]
+        review = [f"'{after.group(0).strip()}' has no canonical column: new column {name}"]
+    if not subjects and opens and carried:
+        # "AST <= 2.5 x ULN; <= 5 x ULN with liver metastases": the same column(s)
+        subjects = [AliasMatch(c, t.start, t.start, c not in COLUMNS) for c in carried]
         confidence = "medium"
-        review = [f"no name before '{t.written.strip()}': column {carried} carried over"]
+        names = ", ".join(carried)
+        review = [f"no name before '{t.written.strip()}': column {names} carried over"]
     if not subjects:
-        words = text[window : t.start]
+        words = _last_part(text[window : t.start])
         if propose_column(words, set()) == "criterion" and state.last_column:
             unit = re.sub(r"[^a-z0-9]+", "_", (t.unit or "value").lower()).strip("_")
             words = f"{state.last_column} {unit}"
@@ -201,6 +256,13 @@ def comparisons(
                 notes.append(f"converted from {t.written.strip()} to {clean_number(value)} {unit}")
             elif t.unit is None and unit is not None:
                 notes.append(f"no unit written; read as {unit}")
+            bounds = COLUMNS[column].plausible if column in COLUMNS else None
+            if bounds and not bounds[0] <= value <= bounds[1]:
+                notes.append(
+                    f"{clean_number(value)} {unit or ''} is outside the plausible range "
+                    f"{clean_number(bounds[0])}-{clean_number(bounds[1])} of {column}: "
+                    "check the number and unit as written"
+                )
         if t.unit == "grade":
             unit = "grade"
         suffix = _suffix(kind, t.op) + ("_uln" if t.unit == "x ULN" else "")
@@ -223,4 +285,13 @@ def comparisons(
         c.confidence = confidence if not new else "low"
         out.append(c)
         state.last_column = column
+    state.last_subjects = list(subjects)
     return out
+
+
+def _last_part(words: str) -> str:
+    """The words naming a threshold with no known name: those after the last ``,`` /
+    ``;`` / ``:`` (``"uncontrollable infections, body temperature"`` -> ``"body
+    temperature"``), or all of them when that leaves nothing."""
+    part = re.split(r"[,;:]", words)[-1]
+    return part if re.search(r"[A-Za-z]{2,}", part) else words

@@ -2,9 +2,10 @@
 
 The record is read as copied from the registry page: an ``Inclusion Criteria`` heading, an
 ``Exclusion Criteria`` heading, numbered (``1.``, ``2)``), bulleted (``-``, ``*``, ``•``)
-or run-on items (``Inclusion Criteria: 1. ... 2. ...`` on one line), and the registry's
-minimum / maximum age lines (``18 Years``). A record with no headings (a news item, a
-summary) is read whole, as one unnamed section.
+or run-on items (``Inclusion Criteria: 1. ... 2. ...`` on one line, an item number with no
+``.`` before it when it continues the list, ``* `` bullets), and the registry's minimum /
+maximum age lines (``18 Years``, or ``Minimum Age: 18 Years`` in its data export). A
+record with no headings (a news item, a summary) is read whole, as one unnamed section.
 
 Parsing works on a *normalised* copy of the text (full-width ``＜ ＞ ≦ ≧ （ ）：；，``
 made ASCII or standard, the Markdown escapes ``\\<`` ``\\>`` ``\\[`` removed) whose every
@@ -46,11 +47,16 @@ _FULL_WIDTH = str.maketrans(
         "\u3000": " ",
     }
 )
-_ESCAPED = re.compile(r"\\(?=[<>\[\]()*_#.+-])")
+_ESCAPED = re.compile(r"\\(?=[<>\[\]()*_#.+^-])")
 _HEADING = re.compile(r"(?P<kind>inclusion|exclusion)\s+criteria\s*:?", re.IGNORECASE)
-_AGE_LINE = re.compile(r"^[ \t]*(\d{1,3})\s+Years?[ \t]*$", re.IGNORECASE | re.MULTILINE)
+# "18 Years" as the registry page shows it, or "Minimum Age: 18 Years" as its data export
+_AGE_LINE = re.compile(
+    r"^[ \t]*(?:(?P<bound>Minimum|Maximum)\s+Age\s*:\s*)?(?P<value>\d{1,3})\s+Years?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 _END_LINES = re.compile(
-    r"^[ \t]*(?:Sponsors?|Locations?|Contacts?|Responsible Party|Study Design)[ \t]*$",
+    r"^[ \t]*(?:(?:Sponsors?|Locations?|Contacts?|Responsible Party|Study Design)[ \t]*"
+    r"|(?:Healthy Volunteers|Sex|Gender|Minimum Age|Maximum Age|Std Ages?|Study)\s*:.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
 # an item marker: at a line start, or (run-on text) after '.', ';' or ':' and a space
@@ -58,6 +64,11 @@ _MARKER = re.compile(
     r"(?:(?<=\n)|^|(?<=[.;:]\s)|(?<=[.;:]\s\s))[ \t]*"
     r"(?:(?P<num>\d{1,2})[.)、](?!\d)|(?P<bullet>[-*•·▪]))[ \t]+(?=\S)"
 )
+# in run-on text, an item number with no '.' before it ("... Form 2. Laboratory ..."):
+# taken only when it is the next number of the list
+_RUN_ON_NUMBER = re.compile(r"(?<=\S)[ \t]+(?P<num>\d{1,2})[.)](?!\d)[ \t]+(?=[A-Z≥≤<>(])")
+# in run-on text, a '*' or '•' bullet after a space ("... ≥ 18 years * Meeting ...")
+_RUN_ON_BULLET = re.compile(r"(?<=\S)[ \t]+[*•▪][ \t]+(?=\S)")
 _ABBREVIATIONS = re.compile(r"(?:e\.g|i\.e|etc|vs|approx|no|v\d+)\.$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.:])\s+(?=\S)|\s*\n\s*")
 _CLAUSE_END = re.compile(r";\s*")
@@ -132,12 +143,20 @@ class Record:
         ends += [m.start() for m in _END_LINES.finditer(self.text, after)]
         return min(ends, default=len(self.text))
 
-    def age_lines(self) -> list[Piece]:
-        """The registry's age lines (``18 Years``) right after the criteria, in order."""
+    def age_lines(self) -> list[tuple[Piece, str]]:
+        """The registry's age lines after the criteria, in order, each with its bound
+        (``"min"`` / ``"max"``): ``Minimum Age: 18 Years`` anywhere after them, or bare
+        ``18 Years`` / ``75 Years`` lines right after them (minimum first)."""
         heads = list(_HEADING.finditer(self.text))
         if not heads:
             return []
         start = self._eligibility_end(heads[-1].end())
+        labelled = [m for m in _AGE_LINE.finditer(self.text, start) if m.group("bound")]
+        if labelled:
+            return [
+                (Piece(m.start(), m.end(), m.group(0).strip()), m.group("bound")[:3].lower())
+                for m in labelled
+            ]
         pieces = []
         for m in _AGE_LINE.finditer(self.text, start):
             between = self.text[start : m.start()]
@@ -145,14 +164,13 @@ class Record:
                 break
             pieces.append(Piece(m.start(), m.end(), m.group(0).strip()))
             start = m.end()
-        return pieces
+        return list(zip(pieces, ("min", "max"), strict=False))
 
     def items(self) -> list[Item]:
         """Every item of every section, in the record's order."""
         items = []
         for section, start, end in self._sections():
-            marks = [m for m in _MARKER.finditer(self.text, start, end)]
-            cuts = [(m.start(), m.end(), m.group("num") or "") for m in marks]
+            cuts = self._cuts(start, end)
             if not cuts or self.text[start : cuts[0][0]].strip():
                 cuts.insert(0, (start, start, ""))
             for (_, body, marker), nxt in zip(cuts, [*cuts[1:], None], strict=True):
@@ -164,6 +182,38 @@ class Record:
                     stop = body + len(text.strip())
                     items.append(Item(section, marker, body, stop, self.text[body:stop]))
         return items
+
+    def _cuts(self, start: int, end: int) -> list[tuple[int, int, str]]:
+        """``(marker start, body start, number)`` of each item marker in ``start:end``:
+        the markers of :data:`_MARKER`, a run-on number that continues the list, and
+        run-on ``*`` / ``•`` bullets in a bulleted list."""
+        strict = [
+            (m.start(), m.end(), m.group("num") or "")
+            for m in _MARKER.finditer(self.text, start, end)
+        ]
+        loose = [
+            (m.start(), m.end(), m.group("num"))
+            for m in _RUN_ON_NUMBER.finditer(self.text, start, end)
+        ]
+        if any(not n for _, _, n in strict) or not strict:
+            loose += [
+                (m.start(), m.end(), "*") for m in _RUN_ON_BULLET.finditer(self.text, start, end)
+            ]
+        taken = {c[0] for c in strict}
+        candidates = sorted(
+            [(c, True) for c in strict] + [(c, False) for c in loose if c[0] not in taken]
+        )
+        out: list[tuple[int, int, str]] = []
+        last = 0
+        for (begin, body, num), sure in candidates:
+            if out and begin < out[-1][1]:
+                continue  # inside the previous marker
+            if not sure and num != "*" and (not last or int(num) != last + 1):
+                continue
+            if num and num != "*":
+                last = int(num)
+            out.append((begin, body, "" if num == "*" else num))
+        return out
 
     # ------------------------------------------------------------ sentences
     def sentences(self, item: Item) -> list[Piece]:
