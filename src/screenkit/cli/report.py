@@ -52,6 +52,7 @@ from pathlib import Path
 import pandas as pd
 
 from screenkit.cli._common import add_input_arguments, add_source_arguments, load_and_evaluate
+from screenkit.cli.report_dask import add_engine_arguments, check_engine
 
 
 def register(subparsers) -> None:
@@ -108,6 +109,7 @@ def register(subparsers) -> None:
         "to date and per site / month are still shown)",
     )
     parser.add_argument("--force", action="store_true", help="replace existing output files")
+    add_engine_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -228,6 +230,11 @@ def run(args: argparse.Namespace) -> int:
             "could be recounted from the listing",
             hint="drop --patients / --identified, or drop --suppress-below",
         )
+    check_engine(args)
+    if args.engine == "dask":
+        from screenkit.cli.report_dask import run_dask
+
+        return run_dask(args)
     from screenkit.cli._common import (
         cli_protocol,
         criteria_off_records,
