@@ -144,7 +144,9 @@ def sum_patterns(parts: Iterable[PatternCounts]) -> PatternCounts:
     fails = np.concatenate([p.fails for p in parts])
     unknown = np.concatenate([p.unknown for p in parts])
     counts = np.concatenate([p.counts for p in parts]).astype(np.int64)
-    groups = pd.concat([p.groups for p in parts], ignore_index=True)
+    # an empty partition's group table has no values to infer a dtype from: left out
+    groups = pd.concat([p.groups for p in parts if len(p.counts)] or [first.groups[:0]])
+    groups = groups.reset_index(drop=True)
     bits = np.packbits(np.concatenate([fails, unknown], axis=1), axis=1)
     core_id = _dense([row.tobytes() for row in bits])
     group_id = np.zeros(len(groups), dtype=np.int64)
