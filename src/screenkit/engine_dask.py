@@ -11,7 +11,7 @@ from a pandas evaluation: the counts are identical, not approximations.
 Only public pieces are used: ``evaluate(...)``, ``Evaluation.patterns(...)``, the
 :class:`PatternCounts` fields and constructor, and ``funnel(patterns, order, exclude)``.
 Dask runs the tasks on its current scheduler: a ``distributed.Client`` when one exists
-(:func:`connect` makes one for an address), else dask's local threads.
+(:func:`connect` makes one, for an address or a local cluster), else dask's local threads.
 
 >>> import pandas as pd
 >>> dd = require_dask().dataframe
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -87,13 +88,27 @@ def is_dask_frame(data: Any) -> bool:
 
 @contextlib.contextmanager
 def connect(scheduler: str | None = None) -> Iterator[Any]:
-    """A ``distributed.Client`` for the scheduler at ``scheduler`` (``tcp://host:8786``)
-    for the ``with`` block, or dask's local threads when ``scheduler`` is None."""
-    if scheduler is None:
-        require_dask()
-        yield None
-        return
+    """A ``distributed.Client`` for the ``with`` block: of the scheduler at ``scheduler``
+    (``tcp://host:8786``), or of a ``LocalCluster`` on this machine (one single-threaded
+    worker process per core, on 127.0.0.1, no dashboard) when ``scheduler`` is None.
+
+    Loading and evaluating hold Python's global lock for much of the time, so worker
+    processes, not threads, use the cores.
+    """
     distributed = require_dask(distributed=True).distributed
+    if scheduler is None:
+        with (
+            distributed.LocalCluster(
+                n_workers=os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            yield client
+        return
     try:
         client = distributed.Client(scheduler, timeout="10s")
     except (OSError, TimeoutError, ValueError) as exc:

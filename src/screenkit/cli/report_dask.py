@@ -9,8 +9,9 @@ INPUT is a folder of screening-log files (a partitioned Parquet dataset such as
 partition, or a single file. Each worker loads, normalises and evaluates its files and
 returns pattern counts; the terminal table and ``--json`` are those of ``--engine pandas``
 on the same rows (with ``"engine": "dask"`` and ``"partitions"`` added). Without
-``--scheduler`` the partitions run on this machine's threads; with it, on the cluster,
-whose workers must have screenkit installed and see INPUT under the same path.
+``--scheduler`` the partitions run on a local cluster (one worker process per core);
+with it, on that cluster, whose workers must have screenkit installed and see INPUT under
+the same path.
 
 Outputs that list patients or need every row (``-o``, ``--ie``, ``--patients``,
 ``--reasons``) are refused: use ``--engine pandas`` for them.
@@ -19,6 +20,7 @@ Outputs that list patients or need every row (``-o``, ``--ie``, ``--patients``,
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from screenkit.errors import ScreenkitError
@@ -47,7 +49,7 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         "--scheduler",
         metavar="ADDRESS",
         help="with --engine dask: the address of a running Dask scheduler, e.g. "
-        "tcp://10.0.0.5:8786 (default: this machine's threads)",
+        "tcp://10.0.0.5:8786 (default: a local cluster, one worker process per core)",
     )
 
 
@@ -86,7 +88,7 @@ def run_dask(args: argparse.Namespace) -> int:
     from screenkit.outputs import json_text, plan_outputs, write_all
     from screenkit.recorded import source_sentence
 
-    require_dask(distributed=args.scheduler is not None)
+    require_dask(distributed=True)
     planned = plan_outputs({"--json": args.json}, input_files(args), force=args.force)
     protocol = cli_protocol(args)
     order = criterion_ids(args.order, protocol, "--order")
@@ -105,7 +107,7 @@ def run_dask(args: argparse.Namespace) -> int:
             **params,
         )
     result = evaluation.funnel(order=order, exclude=exclude)
-    where = args.scheduler or "this machine's threads"
+    where = args.scheduler or f"a local cluster of {os.cpu_count() or 1} process(es)"
     print(f"Source: {source_sentence(evaluation)}")
     print(f"Engine: dask, {evaluation.partitions} partition(s) on {where}\n")
     changed = changed_parameters(args.protocol, evaluation)
