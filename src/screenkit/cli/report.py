@@ -114,19 +114,18 @@ def register(subparsers) -> None:
 
 
 def changed_parameters(protocol, evaluation) -> list[str]:
-    """``["lesion_max_cm = 7 (protocol: 5)"]`` for thresholds changed from the protocol."""
-    from screenkit.protocol import get_protocol
-
-    declared = get_protocol(protocol).parameters
+    """``["lesion_max_cm = 7 (protocol: 5)"]`` for thresholds changed from the protocol
+    (:meth:`Protocol.changed_parameters <screenkit.protocol.Protocol.changed_parameters>`
+    of the evaluated protocol; ``protocol``, the ``--protocol`` given, is not re-read)."""
+    declared = evaluation.protocol.parameters
     return [
-        f"{name} = {value:g} (protocol: {declared[name].value:g})"
+        f"{name} = {value:g} (protocol: {before:g})"
         + (
             ""
             if declared[name].allows(value)
             else f" OUTSIDE the declared range {declared[name].declared_range}"
         )
-        for name, value in evaluation.parameters.items()
-        if name in declared and value != declared[name].value
+        for name, (before, value) in evaluation.protocol.changed_parameters().items()
     ]
 
 
