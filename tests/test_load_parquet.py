@@ -156,6 +156,18 @@ def test_oversized_text_and_claimed_size_are_refused(tmp_path, monkeypatch):
     _raises(path, "too large", "2 rows x 2 columns", "--engine dask")
 
 
+def test_time_zones_keep_the_local_date_and_an_empty_schema_is_refused(tmp_path):
+    path = tmp_path / "log.parquet"
+    when = pd.Timestamp("2025-03-01 23:30", tz="America/New_York")  # 04:30 on 2 March UTC
+    pq.write_table(pa.table({"ID": ["P1"], "Screening date": pa.array([when])}), path)
+    assert load_screening(path).data["screening_date"].tolist() == [
+        pd.Timestamp("2025-03-01 23:30")
+    ]
+    empty = tmp_path / "empty_schema.parquet"
+    pq.write_table(pa.table({}), empty)
+    _raises(empty, "the Parquet file has no columns")
+
+
 def test_a_sheet_for_a_parquet_file_is_refused(sample_parquet):
     with pytest.raises(InputError, match="A Parquet file has no sheets"):
         load_screening(sample_parquet, sheet="Screening log")

@@ -3,7 +3,8 @@
 The result is the same :class:`~screenkit.load.RawTable` the CSV and xlsx readers give, so
 the header mapping, unit conversion, parsing and the load report are the very same code.
 Cells keep what Parquet stores: text stays text (``007`` stays ``"007"``), numbers stay
-numbers, booleans, dates and timestamps stay themselves; a null reads as a blank cell.
+numbers, booleans, dates and timestamps stay themselves (a timestamp with a time zone
+keeps its local date and time); a null reads as a blank cell.
 
 Rows are numbered as in the CSV of the same table: the column names are row 1, the
 first record row 2; a record of nulls only is a skipped "blank row". A pandas index
@@ -63,6 +64,12 @@ def read_parquet_table(path: str | Path, sheet: str | None = None) -> RawTable:
     if not path.exists():
         raise InputError("File not found", file=path)
     frame = _read_frame(path)
+    if not len(frame.columns):
+        raise InputError(
+            "No header row: the Parquet file has no columns",
+            file=path,
+            expected="a table with a patient ID column and the screening columns",
+        )
     headers, cells = [], {}
     for j, name in enumerate(frame.columns):
         header = str(name).strip() if name is not None else ""
@@ -156,7 +163,9 @@ def _is_cell_type(kind: Any) -> bool:
 
 def _cells(column: pd.Series, path: Path, header: str) -> np.ndarray:
     """One column as Python cells (None for a null or NaN), as the xlsx reader gives them."""
-    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column):
+    if isinstance(column.dtype, pd.DatetimeTZDtype):  # the local date and time as written
+        column = column.dt.tz_localize(None)
+    if pd.api.types.is_datetime64_dtype(column):
         # datetime.datetime, as the xlsx reader gives (the cell parser's per-type grouping
         # does not recognise pandas.Timestamp cells: they would read as blank)
         values = np.array(column.dt.to_pydatetime(), dtype=object)
