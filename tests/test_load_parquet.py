@@ -179,3 +179,17 @@ def test_command_line_exits_2_naming_the_corrupt_file(tmp_path, capsys):
     assert main(["report", str(junk)]) == 2
     err = capsys.readouterr().err
     assert "junk.parquet" in err and "Traceback" not in err
+
+
+def test_evaluate_and_forecast_commands_read_parquet(sample_parquet, tmp_path, capsys):
+    outputs = {}
+    for name, source in (("xlsx", CLEAN), ("parquet", sample_parquet)):
+        csv, forecast = tmp_path / f"{name}.csv", tmp_path / f"{name}.json"
+        assert main(["evaluate", str(source), "-o", str(csv)]) == 0
+        assert main(["forecast", str(source), "--sims", "200", "--json", str(forecast)]) == 0
+        outputs[name] = (csv.read_text(encoding="utf-8"), json.loads(forecast.read_text()))
+    capsys.readouterr()
+    assert outputs["parquet"][0] == outputs["xlsx"][0]
+    assert outputs["parquet"][0].count("\n") == 401  # header + 400 patients
+    a, b = outputs["xlsx"][1], outputs["parquet"][1]
+    assert a["median_date"] == b["median_date"] and a["prob_by_date"] == b["prob_by_date"]

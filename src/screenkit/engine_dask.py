@@ -269,8 +269,9 @@ def evaluate_dask(
         )
     protocol, values = _prepared(protocol, include, param_overrides)
     overrides = dict(param_overrides)
+    shipped = dask.delayed(protocol)  # one copy in the task graph, not one per partition
     parts = [
-        dask.delayed(_frame_patterns)(part, protocol, overrides, tuple(by))
+        dask.delayed(_frame_patterns)(part, shipped, overrides, tuple(by))
         for part in data.to_delayed()
     ]
     counted, summaries = _gather(dask, parts)
@@ -310,9 +311,10 @@ def evaluate_files(
         raise ScreenkitError("No files to evaluate", expected="one or more screening logs")
     protocol, values = _prepared(protocol, include, param_overrides)
     overrides = dict(param_overrides)
+    shipped = dask.delayed(protocol)
     parts = [
         dask.delayed(_file_patterns)(
-            str(path), protocol, overrides, tuple(by), columns, sheet, encoding
+            str(path), shipped, overrides, tuple(by), columns, sheet, encoding
         )
         for path in paths
     ]
