@@ -47,8 +47,8 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def canonical(tmp_path_factory):
-    """1,500 synthetic patients as a canonical frame and as a 7-part Parquet dataset."""
-    frame = make_sample(1500, outcomes=False)
+    """800 synthetic patients as a canonical frame and as a 7-part Parquet dataset."""
+    frame = make_sample(800, outcomes=False)
     folder = tmp_path_factory.mktemp("canonical") / "log.parquet"
     dd.from_pandas(frame, npartitions=7).to_parquet(folder)
     return frame, folder
@@ -110,7 +110,7 @@ def test_patterns_collapse_to_a_coarser_grouping(canonical):
     by_site = result.patterns(by=("site_id",))
     expected = sk.evaluate(frame, "NCT07103668").patterns(by=("site_id",))
     assert list(by_site.groups.columns) == ["site_id"]
-    assert len(by_site.counts) == len(expected.counts) and by_site.screened == 1500
+    assert len(by_site.counts) == len(expected.counts) and by_site.screened == 800
     with pytest.raises(ScreenkitError, match="grouped by"):
         result.patterns(by=("country",))
 
