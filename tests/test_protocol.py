@@ -169,3 +169,26 @@ def test_label_templates_may_only_name_parameters(tmp_path, label, message):
     spec = {**BASE, "criteria": [{**BASE["criteria"][0], "label": label}]}
     with pytest.raises(ProtocolError, match=message):
         load_protocol(_write(tmp_path, spec))
+
+
+def test_changed_parameters_have_one_home_and_need_no_file(tmp_path):
+    """The protocol keeps its own values when a threshold changes: chained what-ifs and a
+    user's protocol file deleted after loading still report against the protocol's own."""
+    from screenkit.export.listings import changed_parameters as listed
+
+    shipped = get_protocol("NCT07103668")
+    path = tmp_path / "mine.yaml"
+    path.write_text(Path(shipped.path).read_text(encoding="utf-8"), encoding="utf-8")
+    mine = load_protocol(path)
+    path.unlink()  # nothing is re-read from disk
+    frame = canonical_frame([patient()])
+    relaxed = evaluate(frame, mine, lesion_max_cm=7, hb_min=7.5)
+    assert relaxed.protocol.changed_parameters() == {
+        "lesion_max_cm": (5.0, 7.0),
+        "hb_min": (8.0, 7.5),
+    }
+    back = relaxed.with_parameters(lesion_max_cm=5)
+    assert back.protocol.changed_parameters() == {"hb_min": (8.0, 7.5)}
+    assert listed(back.protocol) == "hb_min: 8 -> 7.5 g/dL"
+    assert evaluate(frame, mine).protocol.changed_parameters() == {}
+    assert shipped == shipped.with_parameters(lesion_max_cm=5)  # not part of equality

@@ -327,14 +327,20 @@ def evaluate(
     Parameters
     ----------
     data : a :class:`~screenkit.normalize.ScreeningData` (from ``load_screening``) or a
-        canonical DataFrame (canonical column names; numbers, ``boolean`` yes/no columns).
+        canonical DataFrame (canonical column names; numbers, ``boolean`` yes/no columns),
+        pandas or ``dask.dataframe`` (see :mod:`screenkit.engine_dask`).
     protocol : a :class:`~screenkit.protocol.Protocol`, a shipped registry ID, or a path.
     **param_overrides : new values for protocol parameters, e.g. ``lesion_max_cm=7``.
 
     Returns
     -------
-    Evaluation
+    Evaluation; for a ``dask.dataframe`` a
+    :class:`~screenkit.engine_dask.PartitionedEvaluation` (pattern counts added up).
     """
+    if type(data).__module__.startswith("dask"):  # partitions evaluate on the workers
+        from screenkit.engine_dask import evaluate_dask
+
+        return evaluate_dask(data, protocol, include=include, **param_overrides)
     protocol = get_protocol(protocol).switched(include)
     values = protocol.check_parameters(param_overrides)
     frame, censored, unreadable = _unwrap(data)

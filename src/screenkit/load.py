@@ -493,6 +493,10 @@ def read_table(
     row scores highest by ``header_score`` (the first visible worksheet without one).
     """
     path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):  # a file or a folder of parts
+        from .load_parquet import read_parquet_table
+
+        return read_parquet_table(path, sheet)
     if not path.exists():
         raise InputError("File not found", file=path)
     if path.is_dir():
@@ -519,7 +523,7 @@ def read_table(
             "File type not supported",
             file=path,
             value=suffix,
-            expected=", ".join(EXCEL_SUFFIXES + TEXT_SUFFIXES) + " (save .xls as .xlsx)",
+            expected=", ".join(EXCEL_SUFFIXES + TEXT_SUFFIXES) + ", .parquet (save .xls as .xlsx)",
         )
     is_header = is_header or _looks_like_header
     filled = [i for i, r in enumerate(rows) if not all(_blank(c) for c in r)]

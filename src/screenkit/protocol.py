@@ -239,6 +239,9 @@ class Protocol:
     amends: str | None = None
     #: the validated file contents, for :meth:`amend` (not part of equality)
     spec: Mapping | None = field(default=None, repr=False, compare=False)
+    #: the protocol's own parameter values, kept by :meth:`with_parameters` (None until a
+    #: threshold is changed); :meth:`changed_parameters` compares with them
+    defaults: Mapping[str, float] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ids(self) -> list[str]:
@@ -374,7 +377,24 @@ class Protocol:
             parameters=params,
             criteria=relabel(self.criteria),
             criteria_off=relabel(self.criteria_off),
+            defaults=self.parameter_values() if self.defaults is None else self.defaults,
         )
+
+    def changed_parameters(self) -> dict[str, tuple[float, float]]:
+        """``{name: (the protocol's own value, the value now)}`` for each threshold that
+        :meth:`with_parameters` changed (the one place every output asks).
+
+        >>> get_protocol("NCT07103668").with_parameters(lesion_max_cm=7).changed_parameters()
+        {'lesion_max_cm': (5.0, 7.0)}
+        >>> get_protocol("NCT07103668").with_parameters(lesion_max_cm=5).changed_parameters()
+        {}
+        """
+        own = self.defaults or {}
+        return {
+            name: (own[name], p.value)
+            for name, p in self.parameters.items()
+            if name in own and own[name] != p.value
+        }
 
     def to_frame(self) -> pd.DataFrame:
         """One row per criterion: id, kind, label, rule, parameters (with values), source,

@@ -12,7 +12,9 @@ from screenkit.errors import ScreenkitError
 def add_input_arguments(parser: argparse.ArgumentParser, *, include: bool = True) -> None:
     """INPUT, --sheet, --protocol, --columns, --encoding, --param, and (unless
     ``include=False``) --include."""
-    parser.add_argument("input", metavar="INPUT", type=Path, help="screening log (.xlsx or .csv)")
+    parser.add_argument(
+        "input", metavar="INPUT", type=Path, help="screening log (.xlsx, .csv or .parquet)"
+    )
     parser.add_argument("--sheet", metavar="S", help="worksheet name (default: the first)")
     parser.add_argument(
         "--protocol",

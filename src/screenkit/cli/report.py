@@ -52,6 +52,7 @@ from pathlib import Path
 import pandas as pd
 
 from screenkit.cli._common import add_input_arguments, add_source_arguments, load_and_evaluate
+from screenkit.cli.report_dask import add_engine_arguments, check_engine
 
 
 def register(subparsers) -> None:
@@ -108,23 +109,23 @@ def register(subparsers) -> None:
         "to date and per site / month are still shown)",
     )
     parser.add_argument("--force", action="store_true", help="replace existing output files")
+    add_engine_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def changed_parameters(protocol, evaluation) -> list[str]:
-    """``["lesion_max_cm = 7 (protocol: 5)"]`` for thresholds changed from the protocol."""
-    from screenkit.protocol import get_protocol
-
-    declared = get_protocol(protocol).parameters
+    """``["lesion_max_cm = 7 (protocol: 5)"]`` for thresholds changed from the protocol
+    (:meth:`Protocol.changed_parameters <screenkit.protocol.Protocol.changed_parameters>`
+    of the evaluated protocol; ``protocol``, the ``--protocol`` given, is not re-read)."""
+    declared = evaluation.protocol.parameters
     return [
-        f"{name} = {value:g} (protocol: {declared[name].value:g})"
+        f"{name} = {value:g} (protocol: {before:g})"
         + (
             ""
             if declared[name].allows(value)
             else f" OUTSIDE the declared range {declared[name].declared_range}"
         )
-        for name, value in evaluation.parameters.items()
-        if name in declared and value != declared[name].value
+        for name, (before, value) in evaluation.protocol.changed_parameters().items()
     ]
 
 
@@ -228,6 +229,11 @@ def run(args: argparse.Namespace) -> int:
             "could be recounted from the listing",
             hint="drop --patients / --identified, or drop --suppress-below",
         )
+    check_engine(args)
+    if args.engine == "dask":
+        from screenkit.cli.report_dask import run_dask
+
+        return run_dask(args)
     from screenkit.cli._common import (
         cli_protocol,
         criteria_off_records,

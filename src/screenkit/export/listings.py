@@ -378,19 +378,13 @@ def report_meta(
 
 
 def changed_parameters(protocol: Any) -> str:
-    """Thresholds that differ from the protocol file, e.g. ``lesion_max_cm: 5 -> 7 cm``."""
+    """Thresholds that differ from the protocol's own values, e.g. ``lesion_max_cm: 5 -> 7
+    cm`` (from :meth:`Protocol.changed_parameters
+    <screenkit.protocol.Protocol.changed_parameters>`)."""
     if protocol is None:
         return ""
-    try:
-        from screenkit.protocol import get_protocol
-
-        original = get_protocol(protocol.path or protocol.id)
-    except Exception:  # a protocol built in Python: nothing to compare with
-        return ""
     changes = []
-    for name, p in protocol.parameters.items():
-        before = original.parameters.get(name)
-        if before is not None and before.value != p.value:
-            unit = f" {p.unit}" if p.unit else ""
-            changes.append(f"{name}: {before.value:g} -> {p.value:g}{unit}")
+    for name, (before, now) in protocol.changed_parameters().items():
+        unit = protocol.parameters[name].unit
+        changes.append(f"{name}: {before:g} -> {now:g}{' ' + unit if unit else ''}")
     return "; ".join(changes)

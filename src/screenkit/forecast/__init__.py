@@ -9,8 +9,11 @@ and a what-if on eligibility.
 Modules: ``rates`` (counts from the log), ``outcome`` (the one definition of eligible /
 pending / randomized the forecast uses), ``model`` (likelihood and ML fit), ``uncertainty``
 (the posterior of the monthly rate change and site closure, the default model),
-``simulate`` (vectorized Monte Carlo kernels), ``estimator`` (``RecruitmentForecast``),
-``result`` (``ForecastResult``).
+``simulate`` (vectorized Monte Carlo kernels), ``estimator`` (``RecruitmentForecast``:
+fit and the sklearn-like interface), ``probability`` (P(eligible), P(randomized | eligible)
+and the open patients, for the log as run or a what-if), ``predict`` (the Monte Carlo
+prediction of a fitted forecast), ``notes`` (the model, in words), ``result``
+(``ForecastResult``).
 """
 
 from screenkit.forecast.estimator import RecruitmentForecast

@@ -93,15 +93,15 @@ def changed_parameters(evaluation: Any) -> dict[str, float]:
 
 
 def protocol_values(evaluation: Any) -> dict[str, float]:
-    """The protocol's own parameter values (a shipped protocol's file, else the Evaluation's)."""
+    """The protocol's own parameter values: those its ``with_parameters`` kept
+    (:attr:`Protocol.defaults <screenkit.protocol.Protocol.defaults>`), else its current
+    ones (no threshold was changed); nothing is re-read from the protocol file."""
     protocol = getattr(evaluation, "protocol", None)
-    try:
-        from screenkit.protocol import get_protocol
-
-        shipped = get_protocol(protocol.id).parameters
-    except Exception:  # a user's protocol file: its values are the ones in the Evaluation
-        shipped = getattr(protocol, "parameters", {}) or {}
-    return {name: getattr(p, "value", p) for name, p in shipped.items()}
+    own = getattr(protocol, "defaults", None)
+    if own is not None:
+        return dict(own)
+    params = getattr(protocol, "parameters", {}) or {}
+    return {name: getattr(p, "value", p) for name, p in params.items()}
 
 
 def baseline(evaluation: Any) -> Any:

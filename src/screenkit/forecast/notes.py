@@ -1,0 +1,97 @@
+"""The forecast's own account of its model: which model, why, and what the data say.
+
+Each function takes a fitted :class:`~screenkit.forecast.estimator.RecruitmentForecast`
+and returns sentences for its ``notes_`` (shown by ``screenkit forecast``, the workbook and
+the HTML report).
+
+>>> import numpy as np, pandas as pd
+>>> from screenkit.forecast.estimator import RecruitmentForecast
+>>> rng = np.random.default_rng(1)
+>>> log = pd.DataFrame({"patient_id": [f"P{i}" for i in range(60)],
+...     "site_id": rng.choice(["A", "B"], 60),
+...     "screening_date": pd.Timestamp("2025-08-06")
+...     + pd.to_timedelta(np.sort(rng.integers(0, 200, 60)), unit="D"),
+...     "randomized": rng.random(60) < 0.5})
+>>> model_notes(RecruitmentForecast(model="constant").fit(log))[0][:40]
+'Model: constant site rates, as requested'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from screenkit.forecast.uncertainty import (
+    CLOSURE_PRIOR,
+    DECAY_PRIOR_SCALE,
+    closure_hazard_posterior,
+)
+
+__all__ = ["closed_notes", "model_notes"]
+
+
+def model_notes(fc: Any) -> list[str]:
+    """What model the forecast uses and why (one statement, consistent with the choice)."""
+    aic = fc.aic_
+    fits = fc.fits_
+    delta = aic["constant"] - aic["decay"]
+    evidence = (
+        f"AIC constant {aic['constant']:.1f}, decay {aic['decay']:.1f} (ML decline "
+        f"{fits['decay'].gamma:.1%}/month): the data "
+        + (
+            "support declining rates (AIC lower by more than 2)"
+            if delta > 2
+            else "do not clearly favour either"
+        )
+    )
+    if fc.model_ == "posterior":
+        cp = fc.change_posterior_
+        notes = [
+            "Model: site rates that may change by a constant share per month, averaged "
+            "over that change's posterior, so the intervals carry the doubt about it: "
+            f"decline {cp.mean:.1%}/month on average (90% credible interval "
+            f"{cp.quantile(0.05):.0%} to {cp.quantile(0.95):.0%}; negative = rising; "
+            f"P(declining) {cp.p_decline:.0%}; prior normal around constant rates with SD "
+            f"{cp.prior_sd:.0%}/month); sites may also stop screening unannounced "
+            f"(closure hazard prior mean {fc.closure_prior[0] / fc.closure_prior[1]:.1%}"
+            "/month, updated with how long each site has been silent). For comparison, "
+            f"{evidence}."
+        ]
+        notes += closed_notes(fc)
+        return notes
+    if fc.model_ == "averaged":
+        post = fc.decay_posterior_
+        notes = [
+            "Model: constant and declining site rates averaged by their evidence, so the "
+            "intervals carry the doubt about which holds: declining rates get weight "
+            f"{post.weight:.0%} (decline {post.mean:.1%}/month on average when they "
+            f"decline; prior: even odds, decline half-normal with scale "
+            f"{DECAY_PRIOR_SCALE:.0%}/month), constant rates {1 - post.weight:.0%}; sites "
+            "may also stop screening unannounced (closure hazard prior mean "
+            f"{CLOSURE_PRIOR[0] / CLOSURE_PRIOR[1]:.1%}/month, updated with how long each "
+            f"site has been silent). For comparison, {evidence}."
+        ]
+        return notes + closed_notes(fc)
+    if fc.model == "auto":
+        return [f"Model: {fc.model_} site rates, chosen by AIC ({evidence})."]
+    return [f"Model: {fc.model_} site rates, as requested ({evidence})."]
+
+
+def closed_notes(fc: Any) -> list[str]:
+    """The sites that look closed (P > 50%), for the notes."""
+    data = fc.site_data_
+    rate_now = fc.site_posterior_["fitted_rate"].to_numpy(float)
+    _, _, p_closed = closure_hazard_posterior(data, rate_now, fc.closure_prior)
+    likely = np.nonzero(p_closed > 0.5)[0]
+    if not likely.size:
+        return []
+    return [
+        "Probably closed (silent far longer than their own rate implies; each "
+        "is closed in that share of simulations): "
+        + ", ".join(
+            f"site {data.site_id[i]} (silent {data.silent[i]:.1f} months, {p_closed[i]:.0%})"
+            for i in likely
+        )
+        + "."
+    ]
