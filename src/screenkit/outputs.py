@@ -167,6 +167,24 @@ def json_text(payload: Any) -> str:
     return json.dumps(_finite(payload), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+def report_time() -> datetime:
+    """The time a report states it was made: now (UTC), or ``SOURCE_DATE_EPOCH`` when set.
+
+    The reproducible-builds convention lets a rerun (a test, a CI job, an archived
+    deliverable) state the same time twice instead of depending on the clock's minute.
+
+    >>> import os
+    >>> os.environ["SOURCE_DATE_EPOCH"] = "1767225600"
+    >>> report_time().isoformat()
+    '2026-01-01T00:00:00+00:00'
+    >>> del os.environ["SOURCE_DATE_EPOCH"]
+    """
+    stamp = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if stamp.isdigit():
+        return datetime.fromtimestamp(int(stamp), tz=UTC)
+    return datetime.now(UTC)
+
+
 def _epoch() -> datetime:
     stamp = os.environ.get("SOURCE_DATE_EPOCH", "")
     seconds = int(stamp) if stamp.isdigit() else 315532800  # 1980-01-01T00:00:00Z

@@ -23,7 +23,7 @@ are two renderings of the same :class:`Content`, so they never disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -51,6 +51,7 @@ from screenkit.export.tables import (
     reasons_frame,
     suppression_for,
 )
+from screenkit.outputs import report_time
 from screenkit.recorded import source_sentence
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ def build_content(
         if identified
         else "pseudonymised IDs"
     )
-    meta = report_meta(f, protocol, data, now or datetime.now(UTC), sup, patients, identified)
+    meta = report_meta(f, protocol, data, now or report_time(), sup, patients, identified)
     if evaluation is not None:
         meta.insert(min(2, len(meta)), ("Status source", source_sentence(evaluation)))
     if k is not None and extra:
