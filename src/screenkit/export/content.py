@@ -51,6 +51,7 @@ from screenkit.export.tables import (
     reasons_frame,
     suppression_for,
 )
+from screenkit.plots.flow import Flow, build_flow, randomized_counts
 from screenkit.recorded import source_sentence
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class Content:
     funnel: Funnel
     patient_listing: str
     recruitment: Recruitment | None = None
+    flow: Flow | None = None
 
 
 def build_content(
@@ -166,4 +168,5 @@ def build_content(
         funnel=f,
         patient_listing=listing,
         recruitment=recruitment,
+        flow=build_flow(f, sup, criteria, randomized_counts(evaluation, f)),
     )
