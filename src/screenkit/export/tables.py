@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from screenkit import style
 from screenkit.export.privacy import HIDDEN, Suppression, suppress
 from screenkit.stats import wilson_interval
 
@@ -71,7 +72,7 @@ class Table:
 
 
 def _pct_text(x: Any) -> str:
-    return f"{100 * x:.1f}%" if isinstance(x, float | int) and not pd.isna(x) else str(x)
+    return style.percent(x) if isinstance(x, float | int) and not pd.isna(x) else str(x)
 
 
 # ---------------------------------------------------------------- suppression model
@@ -216,7 +217,7 @@ def headline_sentence(headline: pd.DataFrame) -> str:
         count, pct = row[1], row[2]
         text = f"{count} {row[0].lower()}"
         if row[0] != "Screened" and isinstance(pct, float) and not pd.isna(pct):
-            text += f" ({100 * pct:.1f}%)"
+            text += f" ({style.percent(pct)})"
         parts.append(text)
     return f"{parts[0]}: " + ", ".join(parts[1:])
 
@@ -456,8 +457,8 @@ def reasons_frame(f: Funnel, criteria: Table, top: int) -> pd.DataFrame:
                 "were dropped"
             )
         share_text = (
-            f"; it accounts for {share:.1f} of the {failed} screen failures when each "
-            "failure is shared equally among the criteria failed"
+            f"; it accounts for {style.decimal_text(share)} of the {failed} screen failures "
+            "when each failure is shared equally among the criteria failed"
             if isinstance(share, float)
             else ""
         )

@@ -95,7 +95,7 @@ def funnel_spec(funnel: Funnel, title: str | None = None) -> dict:
     ]
     remaining = [n, *(int(v) for v in steps["remaining"])]
     excluded = [0, *(int(v) for v in steps["excluded"])]
-    text = [f"{v:,} ({_pct(v, n):.1f}%)" for v in remaining]
+    text = [f"{v:,} ({style.percent(_pct(v, n) / 100)})" for v in remaining]
     trace = dict(
         type="funnel",
         y=labels,
