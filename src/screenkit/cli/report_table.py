@@ -72,6 +72,9 @@ NUMBERS = (
 )
 
 
+SHORT = {"unknown": "unk", "step": "#", "excluded": "excl", "remaining": "left"}
+
+
 def terminal_width(environ: Mapping[str, str] | None = None) -> int:
     """``$COLUMNS`` when it is a whole number (at least :data:`MIN_WIDTH`), else 100.
 
@@ -97,7 +100,9 @@ def terminal_text(text: str, width: int, k: int | None = None) -> str:
     out = []
     for line in text.split("\n"):
         indent = line[: len(line) - len(line.lstrip())]
-        wrapped = textwrap.wrap(line, width, subsequent_indent=indent + "  ")
+        wrapped = textwrap.wrap(
+            line, width, subsequent_indent=indent + "  ", break_on_hyphens=False
+        )
         out += wrapped or [""]
     return "\n".join(out)
 
@@ -143,7 +148,7 @@ def format_funnel(
     listed = rows if top is None else rows.head(top)
 
     def wrap(text: str) -> list[str]:
-        return textwrap.wrap(text, width, subsequent_indent="  ") or [""]
+        return textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False) or [""]
 
     head = headline_frame(f, sup)
     lines = wrap(f"{f.patterns.protocol_id}: {headline_sentence(head)}")
@@ -163,7 +168,12 @@ def format_funnel(
         "attribution of screen failures; step / excluded / remaining = the sequential funnel."
     )
     lines.append("")
-    lines += _table(listed, width)
+    table, short = _table(listed, width)
+    if short:
+        lines += wrap(
+            "(narrow terminal: unk = unknown, # = step, excl = excluded, left = remaining)"
+        )
+    lines += table
     if len(listed) < len(rows):
         rest = rows.iloc[len(listed) :]
         lines += wrap(
@@ -203,27 +213,36 @@ def _sorted(rows, sort: str, f: Funnel):
     )
 
 
-def _table(rows, width: int) -> list[str]:
-    """Fixed number columns, the label column as wide as what remains."""
+def _table(rows, width: int) -> tuple[list[str], bool]:
+    """Fixed number columns, the label column as wide as what remains; on a narrow
+    terminal the headers shorten (``unk``, ``#``, ``excl``, ``left``). Returns the lines and
+    whether the headers were shortened."""
     ids = [str(i) for i in rows.index]
     id_w = max([len("id"), *map(len, ids)])
-    numbers = []
-    for header, column in NUMBERS:
-        cells = [_cell(v, decimal=header == "share") for v in rows[column]]
-        numbers.append((header, cells, max([len(header), *map(len, cells)])))
-    fixed = id_w + sum(w + 2 for _, _, w in numbers) + 2
-    label_w = max(width - fixed, 10)
+    cells = {
+        header: [_cell(v, decimal=header == "share") for v in rows[column]]
+        for header, column in NUMBERS
+    }
+    short = False
+    for headers in (list(cells), [SHORT.get(h, h) for h in cells]):
+        widths = [max([len(h), *map(len, c)]) for h, c in zip(headers, cells.values(), strict=True)]
+        label_w = width - (id_w + sum(w + 2 for w in widths) + 2)
+        if label_w >= 20:
+            break
+        short = True
+    label_w = max(label_w, 10)
     labels = [_shorten(str(x), label_w) for x in rows["Label"]]
     out = [
         f"{'id':<{id_w}}  {'label':<{label_w}}"
-        + "".join(f"  {h:>{w}}" for h, _, w in numbers).rstrip()
+        + "".join(f"  {h:>{w}}" for h, w in zip(headers, widths, strict=True)).rstrip()
     ]
+    columns = list(cells.values())
     for i, cid in enumerate(ids):
         out.append(
             f"{cid:<{id_w}}  {labels[i]:<{label_w}}"
-            + "".join(f"  {cells[i]:>{w}}" for _, cells, w in numbers)
+            + "".join(f"  {c[i]:>{w}}" for c, w in zip(columns, widths, strict=True))
         )
-    return out
+    return out, short
 
 
 def _shorten(text: str, width: int) -> str:
