@@ -15,7 +15,8 @@ counts hidden (``<K`` / ``hidden``), from :func:`screenkit.export.tables.suppres
 >>> text = format_funnel(funnel(evaluate(frame, "NCT07103668")), width=80, top=3)
 >>> max(len(line) for line in text.splitlines()) <= 80
 True
->>> print("\n".join(text.splitlines()[:2]))
+>>> for line in text.splitlines()[:2]:
+...     print(line)
 NCT07103668: 3 screened: 0 eligible (0.0%), 2 screen-failed (66.7%), 1 pending
   (33.3%)
 """
