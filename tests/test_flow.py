@@ -177,3 +177,41 @@ def test_write_flow_svg_png_and_refusals(sample, tmp_path):
     log.write_bytes(b"x")
     with pytest.raises(ScreenkitError):
         write_flow(flow, log, overwrite=True, inputs=[log])
+
+
+def test_html_report_carries_the_flow_inline(sample, tmp_path):
+    from screenkit.export import export_html
+
+    data, result = sample
+    page = export_html(funnel(result), tmp_path / "r.html", evaluation=result, data=data)
+    text = page.read_text(encoding="utf-8")
+    assert text.count('<svg id="consort-flow"') == 1
+    start = text.index('<svg id="consort-flow"')
+    svg = text[start : text.index("</svg>", start) + len("</svg>")]
+    assert svg == consort_flow(result).to_svg()
+    assert text.index('<h2 id="flow">') < text.index("<h2>Top reasons for screen failure</h2>")
+
+
+def test_workbook_flow_sheet_table_and_image(sample, tmp_path):
+    import openpyxl
+
+    from screenkit.export import export_excel
+
+    data, result = sample
+    out = export_excel(
+        funnel(result), tmp_path / "w.xlsx", evaluation=result, data=data, suppress_below=10
+    )
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[:2] == ["Summary", "Flow"]
+    ws = wb["Flow"]
+    assert ws.tables["tblFlow"].ref.startswith("A3:E")
+    end = ws.tables["tblFlow"].ref.split(":")[1]
+    last = int("".join(ch for ch in end if ch.isdigit()))
+    rows = list(ws.iter_rows(min_row=4, max_row=last, max_col=4, values_only=True))
+    flow = consort_flow(result, suppress_below=10)
+    expected = flow.to_frame()
+    assert [r[0] for r in rows] == expected["Stage"].tolist()
+    assert [r[2] for r in rows] == expected["Patients"].tolist()
+    assert ("Eligible, not randomized", None, "<10", None) in rows
+    assert len(ws._images) == 1
+    assert ws.page_setup.fitToHeight == 1 and ws.page_setup.orientation == "landscape"
