@@ -214,4 +214,5 @@ def test_workbook_flow_sheet_table_and_image(sample, tmp_path):
     assert [r[2] for r in rows] == expected["Patients"].tolist()
     assert ("Eligible, not randomized", None, "<10", None) in rows
     assert len(ws._images) == 1
-    assert ws.page_setup.fitToHeight == 1 and ws.page_setup.orientation == "landscape"
+    assert ws.page_setup.orientation == "landscape"
+    assert [b.id for b in ws.row_breaks.brk] == [last + 1]  # the diagram on its own page

@@ -15,7 +15,7 @@ print landscape, fit to width, with a footer inside the page.
 from __future__ import annotations
 
 import datetime as dt
-import math
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -113,7 +113,10 @@ def print_setup(ws: Worksheet, title_rows: str | None = None) -> None:
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.page_margins.top = 0.6
+    ws.page_margins.bottom = 0.9  # the footer sits inside the page, clear of the body
+    ws.page_margins.header = 0.3
+    ws.page_margins.footer = 0.35
     ws.print_options.gridLines = False
     if title_rows:
         ws.print_title_rows = title_rows
@@ -198,9 +201,22 @@ def _fit_rows(ws: Worksheet, table: Table, top: int, left: int, records: list[di
         for j, col in wrapped:
             width = ws.column_dimensions[get_column_letter(left + j)].width or 10
             text = "" if rec.get(col) is None else str(rec.get(col))
-            lines = max(lines, math.ceil(len(text) / (1.15 * max(width - 1, 1))))
+            lines = max(lines, wrapped_lines(text, width))
         if lines > 1:
             ws.row_dimensions[top + i].height = 15 * lines
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines ``text`` takes in a wrapped cell ``width`` characters wide: wrapped at word
+    boundaries, one character a unit (spreadsheets render wider fonts than the width
+    unit assumes, so this errs towards a taller row, never a clipped one).
+
+    >>> wrapped_lines("urine_protein_24h_max_g = 1 g/24 h; urine_protein_max_grade = 1 "
+    ...               "dipstick grade (neg 0, trace 0.5, 1+ 1)", 50)
+    3
+    """
+    chars = max(int(width) - 2, 1)
+    return sum(max(len(textwrap.wrap(part, chars)), 1) for part in text.split("\n"))
 
 
 def table_sheet(ws: Worksheet, table: Table) -> int:

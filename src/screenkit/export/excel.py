@@ -42,6 +42,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from screenkit import style
 from screenkit.export.cells import (
     BOLD,
     NAVY,
@@ -241,23 +242,8 @@ def _summary_sheet(ws: Worksheet, content: Content) -> None:
         for c in range(1, 7):
             ws.cell(r, c).alignment = Alignment(vertical="top", wrap_text=c in (1, 6))
     row = end + 2
+    chart_row = row
     if len(reasons_frame):
-        chart = BarChart()
-        chart.type = "bar"
-        chart.style = 10
-        chart.title = "Top reasons for screen failure (patients)"
-        chart.y_axis.title = "patients"
-        chart.x_axis.scaling.orientation = "maxMin"
-        chart.x_axis.delete = False
-        chart.y_axis.delete = False
-        chart.legend.position = "b"
-        data = Reference(ws, min_col=2, max_col=4, min_row=top, max_row=end)  # counts only
-        cats = Reference(ws, min_col=1, min_row=top + 1, max_row=end)
-        chart.add_data(data, titles_from_data=True)
-        chart.set_categories(cats)
-        chart.height = 9
-        chart.width = 24
-        ws.add_chart(chart, f"A{row}")
         row += 19
     put(ws, row, 1, "How to read this workbook").font = BOLD
     guide = [
@@ -280,8 +266,64 @@ def _summary_sheet(ws: Worksheet, content: Content) -> None:
         put(ws, row, 1, line)
     ws.freeze_panes = None
     print_setup(ws)
+    ws.print_area = f"A1:F{row}"  # not the chart data below
+    if len(reasons_frame):
+        ws.add_chart(_reasons_chart(ws, reasons_frame, row + 4), f"A{chart_row}")
     ws.page_setup.fitToHeight = 1  # the summary is one page
     ws.sheet_view.showGridLines = False
+
+
+def _reasons_chart(ws: Worksheet, reasons: pd.DataFrame, top: int) -> BarChart:
+    """Fails, fails only this and share per top reason, in the HTML report's colours.
+
+    Spreadsheets list a horizontal bar chart's legend bottom-up; so that the legend reads
+    in the order of the bars (Fails, Fails only this, Share, top to bottom in each group)
+    and the first reason is at the top, the chart reads a bottom-up copy of the counts,
+    "Chart data" from row ``top`` below the printed area (spreadsheets do not draw hidden
+    cells)."""
+    measures = ["Share of screen failures", "Fails only this", "Fails"]
+    first = 1  # the criterion, then the measures, bottom bar first
+    put(ws, top - 1, first, "Chart data (bottom-up, for the chart)").font = NOTE_FONT
+    put(ws, top, first, "Criterion")
+    for j, name in enumerate(measures, start=1):
+        put(ws, top, first + j, name)
+    ordered = reasons.iloc[::-1].reset_index(drop=True)
+    for i, rec in enumerate(ordered.to_dict("records"), start=1):
+        put(ws, top + i, first, rec["Criterion"])
+        for j, name in enumerate(measures, start=1):
+            put(ws, top + i, first + j, rec[name], "decimal")
+    end = top + len(ordered)
+    chart = BarChart()
+    chart.type = "bar"
+    chart.style = 10
+    chart.title = "Top reasons for screen failure (patients)"
+    chart.y_axis.title = "patients"
+    chart.y_axis.number_format = "0"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.legend.position = "b"
+    data = Reference(ws, min_col=first + 1, max_col=first + len(measures), min_row=top, max_row=end)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=first, min_row=top + 1, max_row=end))
+    for series, name in zip(chart.series, measures, strict=True):
+        _colour(series, style.MEASURE_COLOURS[name])
+    chart.height = 9
+    chart.width = 24
+    return chart
+
+
+def _font(size: int):
+    """Axis label text properties: ``size`` in hundredths of a point."""
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
+
+    props = CharacterProperties(sz=size)
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
+
+
+def _colour(series, colour: str) -> None:
+    series.graphicalProperties.solidFill = colour
+    series.graphicalProperties.line.solidFill = colour
 
 
 def _funnel_chart(ws: Worksheet, table: Table, end: int, *, hidden: bool = False) -> None:
@@ -308,7 +350,17 @@ def _funnel_chart(ws: Worksheet, table: Table, end: int, *, hidden: bool = False
     chart.set_categories(Reference(ws, min_col=crit, min_row=top + 1, max_row=top + n))
     chart.gapWidth = 40
     chart.x_axis.tickLblSkip = 1
+    chart.x_axis.txPr = _font(700 if n > 30 else 900)  # every label fits, one per bar
+    _colour(chart.series[0], style.NEUTRAL)
     points = sum(ws.row_dimensions[r].height or 15 for r in range(top, top + n + 1))
-    chart.height = max(8.0, points * 0.0353 - 0.5)  # points to cm: ends with the table
+    # the chart ends with the table but never runs past one printed page: landscape A4,
+    # fit to the width of the table and the chart (cm -> points: 28.35)
+    columns_pt = sum(
+        (ws.column_dimensions[get_column_letter(c)].width or 8.43) * 5.6
+        for c in range(1, len(columns) + 2)
+    )
     chart.width = 16
+    scale = min(1.0, 770 / (columns_pt + chart.width * 28.35))
+    page_pt = (595 - 72 * (ws.page_margins.top + ws.page_margins.bottom)) / scale - 60
+    chart.height = max(8.0, min(points, page_pt) * 0.0353 - 0.5)
     ws.add_chart(chart, f"{get_column_letter(len(columns) + 2)}{top}")

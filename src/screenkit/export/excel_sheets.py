@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 
 from screenkit.export.cells import (
     BOLD,
@@ -132,10 +133,12 @@ def flow_sheet(ws: Worksheet, flow: Flow) -> None:
     title(ws, table.title, table.note, 5)
     image = Image(io.BytesIO(flow.to_png(scale=2.0)))
     image.width, image.height = image.width // 2, image.height // 2  # crisp at 2x
-    image.anchor = f"A{end + 2}"
+    image.anchor = f"A{end + 3}"
     ws.add_image(image)
-    put(ws, end + 1, 1, "Diagram").font = Font(bold=True, size=12, color=NAVY)
+    put(ws, end + 2, 1, "Diagram").font = Font(bold=True, size=12, color=NAVY)
     ws.freeze_panes = None
     print_setup(ws)
-    ws.page_setup.fitToHeight = 1  # table and diagram on one page
+    # two pages by design: the table, then the diagram on a page of its own (one page
+    # would shrink the diagram's text below reading size)
+    ws.row_breaks.append(Break(id=end + 1))
     ws.sheet_view.showGridLines = False
