@@ -24,6 +24,7 @@ from screenkit.export.cells import (
     print_setup,
     put,
     title,
+    wrapped_lines,
     write_table,
 )
 from screenkit.export.tables import Table
@@ -55,7 +56,11 @@ def recruitment_sheet(ws: Worksheet, rec: Recruitment) -> None:
         if table is None:
             continue
         put(ws, row, 1, table.title).font = Font(bold=True, size=12, color=NAVY)
-        put(ws, row + 1, 1, table.note).font = NOTE_FONT
+        note_cell = put(ws, row + 1, 1, table.note)  # wrapped over A:C, clear of the chart data
+        note_cell.font = NOTE_FONT
+        note_cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.merge_cells(start_row=row + 1, start_column=1, end_row=row + 1, end_column=3)
+        ws.row_dimensions[row + 1].height = 12 * wrapped_lines(table.note, 100) + 2
         row = write_table(ws, table, row + 2, name=name, widths=False) + 2
     if rec.notes:
         put(ws, row, 1, "Notes").font = BOLD
