@@ -216,3 +216,14 @@ def test_workbook_flow_sheet_table_and_image(sample, tmp_path):
     assert len(ws._images) == 1
     assert ws.page_setup.orientation == "landscape"
     assert [b.id for b in ws.row_breaks.brk] == [last + 1]  # the diagram on its own page
+
+
+def test_consort_flow_is_public_and_imports_first():
+    """``sk.consort_flow`` in a fresh interpreter (plots.flow imported before export)."""
+    import subprocess
+    import sys
+
+    code = "import screenkit as sk; print(sk.consort_flow.__module__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "screenkit.plots.flow"

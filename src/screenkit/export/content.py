@@ -51,12 +51,12 @@ from screenkit.export.tables import (
     reasons_frame,
     suppression_for,
 )
-from screenkit.plots.flow import Flow, build_flow, randomized_counts
 from screenkit.recorded import source_sentence
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
     from screenkit.funnel import Funnel
+    from screenkit.plots.flow import Flow
 
 __all__ = ["Content", "Table", "build_content"]
 
@@ -104,6 +104,8 @@ def build_content(
     ``identified`` implies ``patients``; suppression and a patient listing exclude each
     other (the listing would let anyone recount every hidden cell).
     """
+    from screenkit.plots.flow import build_flow, randomized_counts  # it imports export.tables
+
     k = check_k(suppress_below)
     patients = patients or identified
     if k is not None and patients:
