@@ -155,7 +155,7 @@ def format_funnel(
     head = headline_frame(f, sup)
     lines = wrap(f"{f.patterns.protocol_id}: {headline_sentence(head)}")
     if changed:
-        lines += wrap(f"thresholds changed from the protocol: {'; '.join(changed)}")
+        lines += _listing("thresholds changed from the protocol:", changed, width)
     lines.append("")
     if source == "recorded":
         lines += wrap(
@@ -197,6 +197,25 @@ def format_funnel(
     if sup.active:
         lines += wrap(f"Small counts (--suppress-below {k}): {sup.legend()}.")
     return "\n".join(lines)
+
+
+def _listing(head: str, items: list[str], width: int) -> list[str]:
+    """``head item1; item2`` on one line when it fits, else broken between items (an item
+    is never split unless it alone is wider than the terminal)."""
+    line = f"{head} {'; '.join(items)}"
+    if len(line) <= width:
+        return [line]
+    out, current = [head], ""
+    for item in items:
+        candidate = f"{current}; {item}" if current else f"  {item}"
+        if len(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            out.append(current)
+        current = f"  {item}"
+    out.append(current)
+    return [piece for line in out for piece in textwrap.wrap(line, width, subsequent_indent="    ")]
 
 
 def _sorted(rows, sort: str, f: Funnel):
