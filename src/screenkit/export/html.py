@@ -55,7 +55,7 @@ table.meta th { background: none; color: #222; position: static; }
 details summary { cursor: pointer; color: #1F3864; margin: 0.5em 0; }
 ol.reasons li { margin-bottom: 0.5em; }
 div.flow svg { max-width: 100%; height: auto; }
-"""
+""".replace("#1F3864", style.css(style.NAVY))  # the workbook's navy (screenkit.style)
 
 
 def export_html(
@@ -228,7 +228,12 @@ def _funnel_from_table(go, table: Table):
     text = [str(v) if v is not None else str(r) for v, r in zip(x, f["Remaining"], strict=True)]
     fig = go.Figure(
         go.Bar(
-            x=x, y=y, orientation="h", text=text, textposition="outside", marker_color="#1F77B4"
+            x=x,
+            y=y,
+            orientation="h",
+            text=text,
+            textposition="outside",
+            marker_color=style.css(style.NEUTRAL),
         ),
         layout=dict(
             title="Patients remaining after each criterion (hidden counts not drawn)",
@@ -247,7 +252,13 @@ def _criteria_from_table(go, table: Table, top: int = 20):
     f = f.sort_values("_share", ascending=False).head(top).iloc[::-1]
     y = [html.escape(f"{c} {lab}"[:40]) for c, lab in zip(f["Criterion"], f["Label"], strict=True)]
     traces = [
-        go.Bar(x=_shown(f[col]), y=y, name=col, orientation="h")
+        go.Bar(
+            x=_shown(f[col]),
+            y=y,
+            name=col,
+            orientation="h",
+            marker_color=style.css(style.MEASURE_COLOURS[col]),  # as the workbook's chart
+        )
         for col in ("Fails", "Fails only this", "Share of screen failures")
     ]
     return go.Figure(
