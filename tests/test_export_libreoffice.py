@@ -10,6 +10,7 @@ poppler-utils``).
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -59,7 +60,7 @@ def converted(tmp_path_factory):
     data = load_screening(sample_path("clean"))
     result = evaluate(data, "NCT07103668")
     f = funnel(result)
-    book = export_excel(f, folder / "summary.xlsx", evaluation=result, data=data)
+    book = export_excel(f, folder / "summary.xlsx", evaluation=result, data=data, recruitment=True)
     libreoffice(
         ["--convert-to", ALL_SHEETS_CSV, "--outdir", str(folder / "csv"), str(book)],
         folder / "profile",
@@ -85,8 +86,8 @@ def table(rows: list[list[str]], header_row: int = 3) -> list[dict]:
 def test_libreoffice_reads_every_sheet(converted):
     _, _, sheets, _ = converted
     assert set(sheets) == {
-        "Summary", "Funnel", "Criteria", "Combinations", "By site", "By month",
-        "Data issues", "Protocol",
+        "Summary", "Flow", "Funnel", "Criteria", "Combinations", "By site", "By month",
+        "Recruitment", "Data issues", "Protocol",
     }  # fmt: skip
 
 
@@ -121,8 +122,11 @@ def test_funnel_criteria_and_sites_read_back_equal_the_api(converted):
         assert int(sites[-1][col]) == f.headline()[name]
 
 
-def test_render_summary_and_funnel_pages_to_png(converted):
-    if shutil.which("pdftoppm") is None:
+@pytest.fixture(scope="module")
+def pages(converted):
+    """The workbook printed to PDF by LibreOffice: ``(pdf, [(sheet, page), ...])``, each
+    page's sheet read from its footer (``&A``)."""
+    if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:
         (pytest.fail if IN_CI else pytest.skip)("pdftoppm (poppler-utils) is not on PATH")
     _, book, _, folder = converted
     libreoffice(
@@ -130,8 +134,82 @@ def test_render_summary_and_funnel_pages_to_png(converted):
     )
     pdf = folder / "pdf" / "summary.pdf"
     assert pdf.stat().st_size > 10_000
+    listed = []
+    page = 1
+    while True:
+        text = page_text(pdf, page)
+        match = re.search(r"^\s*(\S.*?)\s{2,}Page (\d+) of (\d+)\s*$", text, re.MULTILINE)
+        assert match, f"page {page} has no footer"
+        listed.append((match[1], page))
+        if int(match[2]) == int(match[3]):
+            return pdf, listed
+        page += 1
+
+
+def page_text(pdf: Path, page: int, *options: str) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", *options, "-f", str(page), "-l", str(page), str(pdf), "-"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+
+
+def test_every_footer_is_drawn_whole(pages, tmp_path):
+    """A footer squeezed into too small a margin is clipped: its text is in the PDF but
+    the lower half of its glyphs is not drawn. The word "Page" must have ink in the lower
+    part of its box (the "g" descender) on every page."""
+    from PIL import Image
+
+    pdf, listed = pages
+    for sheet, page in listed:
+        box = page_text(pdf, page, "-bbox")
+        word = re.search(
+            r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">Page</word>', box
+        )
+        assert word, (sheet, page)
+        x0, y0, x1, y1 = (float(v) * 100 / 72 for v in word.groups())
+        png = tmp_path / f"page{page}"
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "100", "-f", str(page), "-l", str(page), "-singlefile",
+             str(pdf), str(png)],
+            check=True,
+            timeout=60,
+        )  # fmt: skip
+        image = Image.open(png.with_suffix(".png")).convert("L")
+        crop = image.crop((int(x0), int(y0), int(x1) + 1, int(y1) + 1))
+        pixels = crop.load()
+        rows = [sum(pixels[x, y] < 128 for x in range(crop.width)) for y in range(crop.height)]
+        lower = rows[int(0.6 * len(rows)) :]
+        assert sum(lower) > 0, (sheet, page, rows)
+
+
+def test_flow_is_a_table_page_and_a_diagram_page(pages):
+    pdf, listed = pages
+    flow = [page for sheet, page in listed if sheet == "Flow"]
+    assert len(flow) == 2
+    assert "Assessed for eligibility" in page_text(pdf, flow[0])
+    assert "Diagram" in page_text(pdf, flow[1])
+
+
+def test_the_funnel_chart_is_whole_on_its_first_page(converted, pages):
+    f = converted[0]
+    pdf, listed = pages
+    first = next(page for sheet, page in listed if sheet == "Funnel")
+    words = set(page_text(pdf, first).split())
+    # the table runs on to a second page; the chart's axis names every criterion here
+    assert set(f.order) <= words
+
+
+def test_render_pages_to_png(pages):
+    """PNGs of the Summary, Flow (table and diagram), Funnel and Recruitment pages under
+    test-artifacts/ for people to look at."""
+    pdf, listed = pages
     ARTIFACTS.mkdir(exist_ok=True)
-    for page, name in [(1, "workbook-summary"), (2, "workbook-funnel")]:
+    seen: dict[str, int] = {}
+    for sheet, page in listed:
+        seen[sheet] = seen.get(sheet, 0) + 1
+        if sheet not in ("Summary", "Flow", "Funnel", "Recruitment") or seen[sheet] > 2:
+            continue
+        name = f"workbook-{sheet.lower()}" + (f"-{seen[sheet]}" if seen[sheet] > 1 else "")
         target = ARTIFACTS / name
         subprocess.run(
             ["pdftoppm", "-png", "-r", "80", "-f", str(page), "-l", str(page), "-singlefile",
@@ -142,3 +220,10 @@ def test_render_summary_and_funnel_pages_to_png(converted):
         png = target.with_suffix(".png")
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert png.stat().st_size > 20_000  # a rendered page, not a blank one
+    assert {"Summary", "Flow", "Funnel", "Recruitment"} <= set(seen)
+
+
+def test_data_issues_read_as_words(converted):
+    _, _, sheets, _ = converted
+    text = " ".join(",".join(row) for row in sheets["Data issues"])
+    assert "sheet=None" not in text and "['" not in text

@@ -23,6 +23,7 @@ from screenkit.plots.funnel import (
     sweep_table,
     threshold_sweep,
 )
+from screenkit.style import percent
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,8 @@ def test_funnel_figure_holds_the_sequential_attrition(which, request):
     assert list(trace.customdata) == [0, *f.steps["excluded"].tolist()]
     assert trace.x[-1] == f.eligible + f.pending
     pct = 100 * f.steps["remaining"].iloc[0] / f.screened
-    assert trace.text[1] == f"{f.steps['remaining'].iloc[0]:,} ({pct:.1f}%)"
+    # rounded half away from zero (screenkit.style), as the workbook's 0.0% cells show it
+    assert trace.text[1] == f"{f.steps['remaining'].iloc[0]:,} ({percent(pct / 100)})"
 
 
 def test_funnel_figure_title_is_the_headline(base):

@@ -19,6 +19,7 @@ from screenkit.evaluate import evaluate
 from screenkit.export.recruitment import REPORT_SEED, REPORT_SIMS, build_recruitment
 from screenkit.forecast import RecruitmentForecast
 from screenkit.forecast.whatif import forecast_evaluation
+from screenkit.style import percent  # the one rounding rule
 
 CLEAN = sample_path("clean")
 PROTOCOL = "NCT07103668"
@@ -96,7 +97,7 @@ def test_recruitment_sheet_holds_the_forecast_figures(report, expected, evaluati
     assert _date(got["90% prediction interval: to"]) == _date(expected.pi90[1])
     prob = got[f"Probability of reaching the target by {expected.by_date.date()}"]
     assert prob == (
-        "below 0.1%" if 0 < expected.prob_by_date < 0.001 else f"{expected.prob_by_date:.1%}"
+        "below 0.1%" if 0 < expected.prob_by_date < 0.001 else percent(expected.prob_by_date)
     )
     assert got[f"Expected randomized by {expected.by_date.date()}"] == round(
         expected.expected_by_date

@@ -50,7 +50,7 @@ def assert_shows(explorer: ScreeningExplorer, expected) -> None:
 # ---------------------------------------------------------------- the contract
 def test_initial_view_is_the_protocol_funnel(explorer, data):
     assert_shows(explorer, funnel(evaluate(data, PROTOCOL)))
-    assert "400 screened: 73 eligible (18.2%)" in explorer.headline.value
+    assert "400 screened: 73 eligible (18.3%)" in explorer.headline.value
     assert "screenkit-headline" in explorer.headline._dom_classes
     assert set(explorer.figures) >= {"funnel", "criteria", "heatmap", "combinations"}
     assert isinstance(explorer.state, ExplorerState)

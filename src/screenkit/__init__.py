@@ -59,6 +59,7 @@ _PUBLIC = {
     "export_excel": "export",
     "export_html": "export",
     "export_ie": "export",
+    "consort_flow": "plots.flow",
     "ScreeningExplorer": "widgets",
     "load_sdtm": "sdtm",
     "summarize_sdtm": "sdtm",

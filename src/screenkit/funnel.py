@@ -86,10 +86,12 @@ class Funnel:
 
     def headline_text(self) -> str:
         """One line: ``400 screened: 120 eligible (30.0%), ...``."""
+        from screenkit.style import percent
+
         n = self.screened
 
-        def pct(x: int) -> str:
-            return f"{100 * x / n:.1f}%" if n else "n/a"
+        def pct(x: int) -> str:  # the one rounding rule (half away from zero, as Excel)
+            return percent(x / n) if n else "n/a"
 
         return (
             f"{n} screened: {self.eligible} eligible ({pct(self.eligible)}), "

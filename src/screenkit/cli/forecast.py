@@ -65,7 +65,7 @@ def register(subparsers) -> None:
         "forecast",
         help="forecast when the randomization target is reached",
         description="Fit a Poisson-gamma recruitment model (Anisimov & Fedorov 2007) to a "
-        "screening log and forecast the date the target is reached, with 80%% and 90%% "
+        "screening log and forecast the date the target is reached, with 80% and 90% "
         "prediction intervals. Eligibility is the protocol's evaluation of the log.",
     )
     add_input_arguments(parser)

@@ -49,10 +49,17 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from screenkit.cli._common import add_input_arguments, add_source_arguments, load_and_evaluate
 from screenkit.cli.report_dask import add_engine_arguments, check_engine
+from screenkit.cli.report_table import (
+    DEFAULT_TOP,
+    SORTS,
+    format_funnel,
+    terminal_text,
+    terminal_width,
+)
+
+__all__ = ["changed_parameters", "format_data_notes", "format_funnel", "register", "run"]
 
 
 def register(subparsers) -> None:
@@ -71,9 +78,34 @@ def register(subparsers) -> None:
         action="append",
         default=[],
         metavar="OUT.xlsx|OUT.html",
-        help="workbook or HTML report (repeatable: -o a.xlsx -o a.html writes both)",
+        help="workbook or HTML report (one of each kind: -o a.xlsx -o a.html writes both)",
+    )
+    parser.add_argument(
+        "--flow",
+        type=Path,
+        metavar="OUT.svg|OUT.png",
+        help="the CONSORT flow diagram (assessed -> excluded with the top reasons -> pending "
+        "-> eligible -> randomized) as SVG or PNG; --suppress-below applies",
     )
     parser.add_argument("--json", type=Path, metavar="OUT.json", help="funnel as JSON")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--top",
+        type=int,
+        default=DEFAULT_TOP,
+        metavar="N",
+        help=f"terminal table: the first N criteria in the --sort order (default {DEFAULT_TOP})",
+    )
+    shown.add_argument(
+        "--all", action="store_true", help="terminal table: every criterion (not only --top)"
+    )
+    parser.add_argument(
+        "--sort",
+        choices=list(SORTS),
+        default="share",
+        help="terminal table order: share (equal-share attribution, default), fails, only "
+        "(fails only this), unknown, or funnel (the --order / protocol order)",
+    )
     parser.add_argument(
         "--order", metavar="IDS", help="funnel order, comma-separated criterion IDs first"
     )
@@ -169,53 +201,6 @@ def format_data_notes(data, evaluation, max_lines: int = 12) -> str:
     return "\n".join([head, *lines])
 
 
-def format_funnel(
-    f, changed: list[str] | None = None, source: str = "computed", protocol=None
-) -> str:
-    """The funnel as a terminal table (sequential attrition + per-criterion figures);
-    with the evaluated ``protocol``, a line naming the criteria it left out."""
-    from screenkit.cli._common import criteria_off_note
-
-    crit = f.criteria.set_index("criterion")
-    steps = f.steps.set_index("criterion")
-    table = pd.DataFrame(
-        {
-            "step": steps["step"],
-            "label": [x if len(x) <= 48 else x[:45] + "..." for x in steps["label"]],
-            "fails": crit.loc[steps.index, "fails"],
-            "unknown": crit.loc[steps.index, "unknown"],
-            "only": crit.loc[steps.index, "fails_only"],
-            "share": crit.loc[steps.index, "attribution"].round(1),
-            "excluded": steps["excluded"],
-            "remaining": steps["remaining"],
-        }
-    )
-    lines = [
-        f"{f.patterns.protocol_id}: {f.headline_text()}",
-        *([f"thresholds changed from the protocol: {'; '.join(changed)}"] if changed else []),
-        "",
-        *(
-            [
-                "recorded reasons: fails = recorded as failing it; a criterion not listed is "
-                "not recorded as failed, NOT passed; NR = reason not recorded;"
-            ]
-            if source == "recorded"
-            else []
-        ),
-        "fails = fail this criterion; only = fail only this (gained if dropped); "
-        "share = equal-share attribution of screen failures;",
-        "excluded / remaining = sequential funnel in this order",
-        "",
-        table.to_string(),
-    ]
-    if f.excluded:
-        lines += ["", f"switched off: {', '.join(f.excluded)}"]
-    note = criteria_off_note(protocol) if protocol is not None else None
-    if note:
-        lines += ["", note]
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace) -> int:
     from screenkit.export.privacy import check_k
     from screenkit.funnel import funnel
@@ -235,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_dask(args)
     from screenkit.cli._common import (
+        check_int,
         cli_protocol,
         criteria_off_records,
         criterion_ids,
@@ -245,32 +231,53 @@ def run(args: argparse.Namespace) -> int:
     from screenkit.outputs import fix_html, fix_xlsx, json_text, plan_outputs, write_all
     from screenkit.recorded import source_sentence
 
-    outputs = {"--json": args.json, "--ie": args.ie}
+    outputs = {"--json": args.json, "--ie": args.ie, "--flow": args.flow}
     several = len(args.output) > 1
     outputs.update({(f"-o #{i}" if several else "-o"): p for i, p in enumerate(args.output, 1)})
-    for out in args.output:
-        _format(out)
+    _check_kinds(args.output)
+    if args.flow is not None:
+        from screenkit.plots.flow_image import flow_format
+
+        flow_format(args.flow)
+    check_int(None if args.all else args.top, "--top", low=1)
     planned = plan_outputs(outputs, input_files(args), force=args.force)
     protocol = cli_protocol(args)
     order = criterion_ids(args.order, protocol, "--order")
     exclude = criterion_ids(args.exclude, protocol, "--exclude")
     data, evaluation = load_and_evaluate(args)
     result = funnel(evaluation, order=order, exclude=exclude)
-    print(f"Source: {source_sentence(evaluation)}\n")
+    k = check_k(args.suppress_below)
+    width = terminal_width()
+
+    def say(text: str) -> None:  # wrapped to the terminal; small counts masked under -k
+        print(terminal_text(text, width, k))
+
+    say(f"Source: {source_sentence(evaluation)}\n")
     changed = changed_parameters(args.protocol, evaluation)
     print(
         format_funnel(
-            result, changed=changed, source=evaluation.status_source, protocol=evaluation.protocol
+            result,
+            changed=changed,
+            source=evaluation.status_source,
+            protocol=evaluation.protocol,
+            top=None if args.all else args.top,
+            sort=args.sort,
+            suppress_below=args.suppress_below,
         )
     )
     if evaluation.recorded is not None:
-        print("\nRecorded reasons:\n" + "\n".join(f"  {x}" for x in evaluation.recorded.notes()))
+        say("\nRecorded reasons:\n" + "\n".join(f"  {x}" for x in evaluation.recorded.notes()))
     agreement = _concordance(data, evaluation)
-    if agreement is not None:
-        print("\n" + format_concordance(agreement))
+    if agreement is not None and k is None:
+        say("\n" + format_concordance(agreement))
+    elif agreement is not None:
+        say(
+            "\nConcordance of recorded and computed fails: not shown under --suppress-below "
+            "(the workbook and HTML report leave it out too; --json has it)."
+        )
     block = format_data_notes(data, evaluation)
     if block:
-        print("\n" + block)
+        say("\n" + block)
     outside = outside_range(evaluation.protocol, evaluation.parameters)
     writers = []
     recruitment = None
@@ -283,7 +290,7 @@ def run(args: argparse.Namespace) -> int:
             suppress_below=args.suppress_below,
             forecast=not args.no_forecast,
         )
-        print("\nRecruitment: " + recruitment.headline)
+        say("\nRecruitment: " + recruitment.headline)
     if args.json is not None:
         payload = result.to_dict()
         payload["source"] = evaluation.status_source
@@ -316,6 +323,16 @@ def run(args: argparse.Namespace) -> int:
             (fix_xlsx if fmt == "xlsx" else fix_html)(tmp)
 
         writers.append((out, write_report))
+    if args.flow is not None:
+        from screenkit.plots.flow import consort_flow
+
+        flow = consort_flow(evaluation, result, suppress_below=args.suppress_below)
+        if args.flow.suffix.lower() == ".svg":
+            svg = flow.to_svg()
+            writers.append((args.flow, lambda tmp: tmp.write_text(svg, encoding="utf-8")))
+        else:
+            png = flow.to_png()
+            writers.append((args.flow, lambda tmp: tmp.write_bytes(png)))
     if args.ie is not None:
         from screenkit.export import export_ie
 
@@ -328,6 +345,25 @@ def run(args: argparse.Namespace) -> int:
         if out in args.output and args.identified:
             print(f"note: {out} contains real patient IDs", file=sys.stderr)
     return 0
+
+
+def _check_kinds(outputs: list[Path]) -> None:
+    """One ``-o`` of each kind: two workbooks (or two HTML reports) are refused, naming
+    both, before anything is read."""
+    from screenkit.errors import InputError
+
+    seen: dict[str, Path] = {}
+    for out in outputs:
+        kind = _format(out)
+        if kind in seen:
+            what = "workbook (.xlsx)" if kind == "xlsx" else "HTML report (.html)"
+            raise InputError(
+                f"-o names two files of one kind: {seen[kind]} and {out}; one {what} per run",
+                file=out,
+                expected="at most one -o OUT.xlsx and one -o OUT.html",
+                hint="run the command twice, or copy the file afterwards",
+            )
+        seen[kind] = out
 
 
 def _format(out: Path) -> str:

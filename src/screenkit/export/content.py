@@ -57,6 +57,7 @@ from screenkit.recorded import source_sentence
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
     from screenkit.funnel import Funnel
+    from screenkit.plots.flow import Flow
 
 __all__ = ["Content", "Table", "build_content"]
 
@@ -76,6 +77,7 @@ class Content:
     funnel: Funnel
     patient_listing: str
     recruitment: Recruitment | None = None
+    flow: Flow | None = None
 
 
 def build_content(
@@ -103,6 +105,8 @@ def build_content(
     ``identified`` implies ``patients``; suppression and a patient listing exclude each
     other (the listing would let anyone recount every hidden cell).
     """
+    from screenkit.plots.flow import build_flow, randomized_counts  # it imports export.tables
+
     k = check_k(suppress_below)
     patients = patients or identified
     if k is not None and patients:
@@ -167,4 +171,5 @@ def build_content(
         funnel=f,
         patient_listing=listing,
         recruitment=recruitment,
+        flow=build_flow(f, sup, criteria, randomized_counts(evaluation, f)),
     )

@@ -1,8 +1,9 @@
 """The HTML report: one self-contained file for people who would rather look than read.
 
-Same content as the workbook (:mod:`screenkit.export.content`): the headline, the top
-reasons, the funnel and criteria figures (plotly, its JavaScript inlined: the file works
-offline and asks no CDN), and the tables. Every text taken from the input or a protocol
+Same content as the workbook (:mod:`screenkit.export.content`): the headline, the
+CONSORT flow (inline ``<svg id="consort-flow">``), the top reasons, the funnel and
+criteria figures (plotly, its JavaScript inlined: the file works offline and asks no CDN),
+and the tables. Every text taken from the input or a protocol
 file is HTML-escaped.
 
 >>> import pandas as pd, tempfile, pathlib
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from screenkit import style
 from screenkit.export.content import Content, Table, build_content
 from screenkit.files import atomic_write, check_target, input_paths
 
@@ -52,7 +54,8 @@ tr.total td { font-weight: bold; border-top: 2px solid #333; }
 table.meta th { background: none; color: #222; position: static; }
 details summary { cursor: pointer; color: #1F3864; margin: 0.5em 0; }
 ol.reasons li { margin-bottom: 0.5em; }
-"""
+div.flow svg { max-width: 100%; height: auto; }
+""".replace("#1F3864", style.css(style.NAVY))  # the workbook's navy (screenkit.style)
 
 
 def export_html(
@@ -109,8 +112,13 @@ def render_html(content: Content) -> str:
                 "95% CI high": "pct",
             },
         ),
-        "<h2>Top reasons for screen failure</h2>",
     ]
+    if content.flow is not None:  # hand-written SVG, every label escaped
+        parts += [
+            '<h2 id="flow">Screening flow</h2>',
+            '<div class="flow">' + content.flow.to_svg() + "</div>",
+        ]
+    parts.append("<h2>Top reasons for screen failure</h2>")
     if len(content.reasons):
         parts.append(
             '<ol class="reasons">'
@@ -142,10 +150,10 @@ def _fmt(value: Any, fmt: str | None) -> str:
         return ""
     if isinstance(value, str):
         return value
-    if fmt == "pct":
-        return f"{100 * value:.1f}%"
+    if fmt == "pct":  # rounded half away from zero, as the workbook shows it
+        return style.percent(value)
     if fmt == "decimal":
-        return f"{value:,.1f}"
+        return style.decimal_text(value, thousands=True)
     if fmt == "int" and isinstance(value, int | float):
         return f"{value:.0f}"
     if fmt == "count" and isinstance(value, int | float):
@@ -220,7 +228,12 @@ def _funnel_from_table(go, table: Table):
     text = [str(v) if v is not None else str(r) for v, r in zip(x, f["Remaining"], strict=True)]
     fig = go.Figure(
         go.Bar(
-            x=x, y=y, orientation="h", text=text, textposition="outside", marker_color="#1F77B4"
+            x=x,
+            y=y,
+            orientation="h",
+            text=text,
+            textposition="outside",
+            marker_color=style.css(style.NEUTRAL),
         ),
         layout=dict(
             title="Patients remaining after each criterion (hidden counts not drawn)",
@@ -239,7 +252,13 @@ def _criteria_from_table(go, table: Table, top: int = 20):
     f = f.sort_values("_share", ascending=False).head(top).iloc[::-1]
     y = [html.escape(f"{c} {lab}"[:40]) for c, lab in zip(f["Criterion"], f["Label"], strict=True)]
     traces = [
-        go.Bar(x=_shown(f[col]), y=y, name=col, orientation="h")
+        go.Bar(
+            x=_shown(f[col]),
+            y=y,
+            name=col,
+            orientation="h",
+            marker_color=style.css(style.MEASURE_COLOURS[col]),  # as the workbook's chart
+        )
         for col in ("Fails", "Fails only this", "Share of screen failures")
     ]
     return go.Figure(

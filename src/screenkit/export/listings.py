@@ -9,6 +9,7 @@ evaluated, the optional patient listing, and the Summary's metadata.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,8 +42,10 @@ ISSUE_ORDER = (
     ISSUE_NAMES["censored"],
     ISSUE_NAMES["not done"],
     "unit converted",
-    "note",
+    "unit read from the header",
+    "how the file was read",
 )
+NOTE = ISSUE_ORDER[-1]
 
 __all__ = [
     "changed_parameters",
@@ -146,27 +149,40 @@ def issues_table(
             rows.append(
                 {"Issue": "row skipped", "Sheet": s.sheet, "Row": s.row, "Detail": s.reason}
             )
+        as_written = _headers_as_written(report)
         for cv in report.conversions.itertuples(index=False):
+            before, after = str(cv.from_unit), str(cv.to_unit)
+            same = _unit_key(before) == _unit_key(after)
             rows.append(
                 {
-                    "Issue": "unit converted",
-                    "Column": cv.column,
-                    "Detail": f"{cv.cells} cell(s) converted from {cv.from_unit} to {cv.to_unit}",
+                    "Issue": "unit read from the header" if same else "unit converted",
+                    "Column": as_written.get(cv.column, cv.column),
+                    "Cells": int(cv.cells),
+                    "Detail": f"values already in {after}; read as written"
+                    if same
+                    else f"values in {before} converted to {after} (the protocol's unit)",
                 }
             )
         for note in report.notes:
-            rows.append({"Issue": "note", "Detail": note})
+            rows.append({"Issue": NOTE, "Detail": _note_in_words(note)})
     if evaluation is not None:
-        for cid, cols in evaluation.missing_columns.items():
-            if cols:
-                rows.append(
-                    {
-                        "Issue": "criterion cannot be evaluated",
-                        "Column": ", ".join(cols),
-                        "Detail": f"{cid} needs column(s) absent from the file; it is unknown "
-                        "for every patient",
-                    }
-                )
+        missing = evaluation.missing_inputs()
+        for m in missing.itertuples(index=False):
+            unknown = int(m.patients_unknown)
+            shown = (
+                f"<{suppress_below}"
+                if suppress_below is not None and unknown < suppress_below
+                else str(unknown)
+            )
+            rows.append(
+                {
+                    "Issue": "criterion cannot be evaluated",
+                    "Column": f"{m.label} ({m.column})",
+                    "Detail": f"the log has no column for {m.label}: criterion {m.criteria} "
+                    f"cannot be decided without it and is unknown for {shown} patient(s); add "
+                    "the column (or map a header to it with --columns)",
+                }
+            )
     columns = ["Issue", "Sheet", "Row", "Patient", "Column", "Value", "Cells", "Detail"]
     frame = pd.DataFrame(rows, columns=columns)
     priority = {name: i for i, name in enumerate(ISSUE_ORDER)}
@@ -221,6 +237,32 @@ def issues_table(
         {"Row": "int", "Cells": "count"},
         wrap=("Detail",),
     )
+
+
+def _headers_as_written(report: Any) -> dict[str, str]:
+    """Canonical column -> the header as the file spells it."""
+    headers = getattr(report, "headers", None)
+    if headers is None or not len(headers):
+        return {}
+    mapped = headers[headers["canonical"].notna()]
+    return {str(c): str(h) for h, c in zip(mapped["header"], mapped["canonical"], strict=True)}
+
+
+def _unit_key(unit: str) -> str:
+    """``"x10^9/L"`` and ``"10^9/L (inferred)"`` -> ``"10^9/l"``: the same unit written
+    two ways."""
+    return unit.replace("(inferred)", "").replace("x10", "10").replace(" ", "").lower()
+
+
+def _note_in_words(note: str) -> str:
+    """A load note as a trial manager reads it (the loader's phrasing otherwise)."""
+    match = re.fullmatch(r"header on row (\d+)", note)
+    if match:
+        return f"the column headers are on row {match[1]} (the rows above were skipped)"
+    match = re.fullmatch(r"columns= names headers not in the file: (.*)", note)
+    if match:
+        return f"the column map names headers the file does not have: {match[1]}"
+    return note
 
 
 def protocol_table(protocol: Any, f: Funnel) -> Table:

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from screenkit import style
 from screenkit.errors import ScreenkitError
 from screenkit.export.privacy import Suppression, check_k, suppress
 from screenkit.export.tables import Table
@@ -100,7 +101,7 @@ class Recruitment:
         if self.randomized is not None and self.target:
             parts.append(
                 f"{self.randomized} of the target {self.target} randomized "
-                f"({self.randomized / self.target:.0%})."
+                f"({style.percent(self.randomized / self.target, 0)})."
             )
         elif self.randomized is not None:
             parts.append(f"{self.randomized} randomized.")
@@ -427,7 +428,7 @@ def _probability(p: float, n_sims: int) -> str:
         return "below 0.1%"
     if 0.999 < p < 1:
         return "above 99.9%"
-    return f"{p:.1%}"
+    return style.percent(p)
 
 
 def _figures(
@@ -449,7 +450,7 @@ def _figures(
         as_of = None if result is None else _iso(result.as_of)
         rows.append(("Randomized to date" + (f" (as of {as_of})" if as_of else ""), randomized))
         if target:
-            rows.append(("Share of the target reached", f"{randomized / target:.1%}"))
+            rows.append(("Share of the target reached", style.percent(randomized / target)))
             rows.append(("Still to randomize", max(target - randomized, 0)))
     if result is not None:
         when = _iso(result.by_date)

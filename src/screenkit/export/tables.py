@@ -1,10 +1,8 @@
 """The count tables of a report (headline, funnel, criteria, combinations, by site /
 month) as display frames, with small-count suppression applied.
 
-Every count a report shows has a key; a quantity shown in two places (a criterion's fails
-and the first funnel step, a one-criterion combination and that criterion's fails-only,
-the All rows and the headline) has one key, so it is hidden everywhere or nowhere.
-:func:`suppression_for` lists the keys with the equations a reader knows between them.
+The keys of the counts and the equations between them (the suppression model) are in
+:mod:`screenkit.export.suppression_model`; :func:`suppression_for` is re-exported here.
 
 >>> import pandas as pd
 >>> from screenkit.evaluate import evaluate
@@ -17,13 +15,21 @@ the All rows and the headline) has one key, so it is hidden everywhere or nowher
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from screenkit.export.privacy import HIDDEN, Suppression, suppress
+from screenkit import style
+from screenkit.export.privacy import HIDDEN, Suppression
+from screenkit.export.suppression_model import (
+    COUNTS,
+    OTHER_COMBINATIONS,
+    combo_key,
+    other_combinations,
+    step_keys,
+    suppression_for,
+)
 from screenkit.stats import wilson_interval
 
 if TYPE_CHECKING:
@@ -49,7 +55,6 @@ STATUS_NAMES = {
     "screen_failed": "Screen-failed",
     "pending": "Pending",
 }
-COUNTS = ("screened", "eligible", "screen_failed", "pending")
 
 
 @dataclass
@@ -71,119 +76,7 @@ class Table:
 
 
 def _pct_text(x: Any) -> str:
-    return f"{100 * x:.1f}%" if isinstance(x, float | int) and not pd.isna(x) else str(x)
-
-
-# ---------------------------------------------------------------- suppression model
-def suppression_for(f: Funnel, k: int | None, combos: pd.DataFrame | None = None) -> Suppression:
-    """One linear system for every count the report shows (shared quantities share keys)."""
-    if k is None:
-        return Suppression()
-    if f.screened == 0:  # nobody screened: nothing about anyone to protect
-        return Suppression(k=k)
-    combos = f.combinations(20) if combos is None else combos
-    values: dict[Hashable, int] = {}
-    eqs: list[dict[Hashable, float]] = []
-    head = f.headline()
-    for name in COUNTS:
-        values[("headline", name)] = head[name]
-    eqs.append({("headline", n): 1 for n in COUNTS[1:]} | {("headline", "screened"): -1})
-    for group, table in (("site", f.by_site()), ("month", f.by_month())):
-        label = table.columns[0]
-        for row in table.itertuples(index=False):
-            g = getattr(row, label)
-            for name in COUNTS:
-                values[(group, g, name)] = int(getattr(row, name))
-            eqs.append({(group, g, n): 1 for n in COUNTS[1:]} | {(group, g, "screened"): -1})
-        for name in COUNTS:
-            eqs.append({(group, g, name): 1 for g in table[label]} | {("headline", name): -1})
-    crit = f.criteria.set_index("criterion")
-    for cid, row in crit.iterrows():
-        for name in ("fails", "unknown", "fails_only"):
-            values[("criterion", cid, name)] = int(row[name])
-    previous = ("headline", "screened")
-    for step in f.steps.itertuples(index=False):
-        excluded, remaining = step_keys(step.step, step.criterion)
-        values[excluded] = int(step.excluded)
-        values[remaining] = int(step.remaining)
-        eqs.append({previous: 1, excluded: -1, remaining: -1})
-        previous = remaining
-    eqs.append({previous: 1, ("headline", "eligible"): -1, ("headline", "pending"): -1})
-    # the Combinations table is a partition of the screen-failed patients: its rows (plus
-    # "all other combinations" when the list is cut) add up to the screen-failed total
-    listed = {combo_key(row.criteria): int(row.patients) for row in combos.itertuples()}
-    sets = {combo_key(c): c.split("; ") for c in combos["criteria"]}  # the same keys
-    values.update(listed)
-    partition = dict.fromkeys(listed, 1) | {("headline", "screen_failed"): -1}
-    other = other_combinations(f, combos)
-    if other:
-        values[OTHER_COMBINATIONS] = other
-        partition[OTHER_COMBINATIONS] = 1
-    latent: set[Hashable] = set()
-    disclosed: set[Hashable] = set()
-    if listed:
-        eqs.append(partition)
-        # across tables: a criterion's fails, and the patients excluded at a funnel step,
-        # are the listed combinations with it (first in the order) plus unlisted ones
-        first = {c: i for i, c in enumerate(f.order)}
-        for row in f.steps.itertuples(index=False):
-            cid = row.criterion
-            fails_key, step_key = ("criterion", cid, "fails"), step_keys(row.step, cid)[0]
-            pairs = [(fails_key, [key for key, ids in sets.items() if cid in ids])]
-            if step_key != fails_key:
-                at = [key for key, ids in sets.items() if min(first[c] for c in ids) == first[cid]]
-                pairs.append((step_key, at))
-            for total_key, parts in pairs:
-                eq = {total_key: 1, **dict.fromkeys(parts, -1)}
-                if other:  # the unlisted part: a slack the reader knows only to be >= 0
-                    rest = ("unlisted", total_key)
-                    values[rest] = values[total_key] - sum(listed[key] for key in parts)
-                    latent.add(rest)
-                    eq[rest] = -1
-                elif not parts:  # every combination listed, none with it: nobody
-                    disclosed.add(total_key)
-                eqs.append(eq)
-        # and "all other combinations" holds every unlisted single-criterion failure
-        if not other:
-            disclosed |= {("criterion", c, "fails_only") for c in f.order} - set(listed)
-        else:
-            singles = [
-                ("criterion", cid, "fails_only")
-                for cid in f.order
-                if ("criterion", cid, "fails_only") not in listed
-            ]
-            rest = ("unlisted", OTHER_COMBINATIONS)
-            values[rest] = other - sum(values[key] for key in singles)
-            latent.add(rest)
-            eqs.append({OTHER_COMBINATIONS: 1, **dict.fromkeys(singles, -1), rest: -1})
-    totals = {("headline", name) for name in COUNTS}
-    return suppress(
-        values,
-        eqs,
-        k,
-        keep_shown=totals,
-        latent=latent,
-        at_least_one=set(listed) | ({OTHER_COMBINATIONS} if other else set()),  # listed rows
-        disclosed=disclosed,
-    )
-
-
-OTHER_COMBINATIONS = ("combination", "(all other combinations)")
-
-
-def other_combinations(f: Funnel, combos: pd.DataFrame) -> int:
-    """Screen-failed patients whose set of failed criteria is not among ``combos``."""
-    return int(f.screen_failed - combos["patients"].sum()) if len(combos) else 0
-
-
-def combo_key(criteria: str) -> tuple:
-    ids = criteria.split("; ")
-    return ("criterion", ids[0], "fails_only") if len(ids) == 1 else ("combination", criteria)
-
-
-def step_keys(step: int, criterion: str) -> tuple[tuple, tuple]:
-    excluded = ("criterion", criterion, "fails") if step == 1 else ("step", step, "x")
-    return excluded, ("step", step, "remaining")
+    return style.percent(x) if isinstance(x, float | int) and not pd.isna(x) else str(x)
 
 
 # ---------------------------------------------------------------- tables
@@ -216,7 +109,7 @@ def headline_sentence(headline: pd.DataFrame) -> str:
         count, pct = row[1], row[2]
         text = f"{count} {row[0].lower()}"
         if row[0] != "Screened" and isinstance(pct, float) and not pd.isna(pct):
-            text += f" ({100 * pct:.1f}%)"
+            text += f" ({style.percent(pct)})"
         parts.append(text)
     return f"{parts[0]}: " + ", ".join(parts[1:])
 
@@ -456,8 +349,8 @@ def reasons_frame(f: Funnel, criteria: Table, top: int) -> pd.DataFrame:
                 "were dropped"
             )
         share_text = (
-            f"; it accounts for {share:.1f} of the {failed} screen failures when each "
-            "failure is shared equally among the criteria failed"
+            f"; it accounts for {style.decimal_text(share)} of the {failed} screen failures "
+            "when each failure is shared equally among the criteria failed"
             if isinstance(share, float)
             else ""
         )

@@ -1,14 +1,17 @@
-"""Colours, sizes and labels shared by the screenkit funnel figures."""
+"""Colours, sizes and labels shared by the screenkit funnel figures (the colours come
+from :mod:`screenkit.style`, shared with the workbook and the HTML report)."""
 
 from __future__ import annotations
+
+from screenkit import style
 
 __all__ = ["FAIL", "NEUTRAL", "PASS", "PENDING", "ROW_PX", "TEMPLATE", "step_label"]
 
 TEMPLATE = "plotly_white"
-FAIL = "rgb(214, 39, 40)"
-PASS = "rgb(44, 160, 44)"
-PENDING = "rgb(255, 127, 14)"
-NEUTRAL = "rgb(31, 119, 180)"
+FAIL = style.rgb(style.FAIL)
+PASS = style.rgb(style.PASS)
+PENDING = style.rgb(style.PENDING)
+NEUTRAL = style.rgb(style.NEUTRAL)
 ROW_PX = 22  # pixels per category row
 
 

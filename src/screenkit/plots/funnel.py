@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from screenkit import style
 from screenkit.plots._style import FAIL, NEUTRAL, ROW_PX, TEMPLATE, step_label
 from screenkit.plots.whatif import (
     near_miss_figure,
@@ -94,7 +95,7 @@ def funnel_spec(funnel: Funnel, title: str | None = None) -> dict:
     ]
     remaining = [n, *(int(v) for v in steps["remaining"])]
     excluded = [0, *(int(v) for v in steps["excluded"])]
-    text = [f"{v:,} ({_pct(v, n):.1f}%)" for v in remaining]
+    text = [f"{v:,} ({style.percent(_pct(v, n) / 100)})" for v in remaining]
     trace = dict(
         type="funnel",
         y=labels,
@@ -121,9 +122,9 @@ def funnel_spec(funnel: Funnel, title: str | None = None) -> dict:
 # ---------------------------------------------------------------- per criterion
 CRITERIA_MEASURES = (
     ("fails", "Fails", FAIL),
-    ("fails_only", "Fails only this (gained if dropped)", "rgb(148, 103, 189)"),
+    ("fails_only", "Fails only this (gained if dropped)", style.rgb(style.FAILS_ONLY)),
     ("attribution", "Equal-share attribution", NEUTRAL),
-    ("unknown", "Unknown", "rgb(160, 160, 160)"),
+    ("unknown", "Unknown", style.rgb(style.UNKNOWN)),
 )
 
 
