@@ -72,13 +72,16 @@ but under-covers the 8% decline (100 replicates per family: 0.40-0.74); declines
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
 
+import screenkit.forecast.estimator as estimator_module
 from screenkit.forecast import RecruitmentForecast
+from screenkit.forecast.model import LOG_ALPHA_BOUNDS
 
 START = pd.Timestamp("2025-08-06")
 DPM = 365.25 / 12
@@ -144,7 +147,9 @@ def simulate_trial(rng: np.random.Generator, family: str, n_sites: int) -> dict:
     return {"log": log, "sites": sites, "target": target}
 
 
-def _methods() -> dict[str, dict]:
+def _methods(ablate: bool = False) -> dict[str, dict]:
+    if ablate:  # the default fit, each source of uncertainty switched off in turn
+        return {"default": {}, **{f"no-{s}": {"ablate": s} for s in ABLATIONS}}
     return {
         "default": {},
         "averaged": {"model": "averaged"},
@@ -153,7 +158,81 @@ def _methods() -> dict[str, dict]:
     }
 
 
-def one_replicate(seed: np.random.SeedSequence, family: str, n_sims: int) -> dict:
+# ------------------------------------------------------------------ ablation (--ablate)
+ABLATIONS = ("decline", "hyper", "closure", "hazard", "p", "rates")
+"""Sources of the default forecast's spread, each switched off in turn on the same fit:
+``decline`` the monthly decline fixed at its posterior mode; ``hyper`` (log alpha, log mu)
+at their ML values in the drawn grid cell (no Laplace draws); ``closure`` no closure at
+all (no silent site closed, no hazard); ``hazard`` the closure hazard fixed at its
+posterior mean; ``p`` P(randomized | screened) fixed at its posterior mean; ``rates``
+each site's rate at its posterior mean instead of a Gamma draw."""
+
+
+def _draw_change(cp, rng: np.random.Generator, n: int, decline: bool, hyper: bool) -> dict:
+    """:meth:`ChangePosterior.draw` with the decline's or the hyperparameters' spread off."""
+    if decline:
+        j = rng.choice(cp.grid.size, size=n, p=cp.weights)
+        gamma = cp.grid[j] + cp.step * (rng.random(n) - 0.5)
+    else:
+        j = np.full(n, cp.best)
+        gamma = cp.grid[j].astype(float)
+    theta = cp.theta[j]
+    if hyper:
+        chol = np.linalg.cholesky(cp.cov + 1e-12 * np.eye(2))
+        theta = theta + np.einsum("nij,nj->ni", chol[j], rng.standard_normal((n, 2)))
+    alpha = np.exp(np.clip(theta[:, 0], *LOG_ALPHA_BOUNDS))
+    return {"alpha": alpha, "beta": alpha / np.exp(theta[:, 1]), "gamma": gamma}
+
+
+class _MeanRates:
+    """A Generator whose first ``gamma`` call (the site rates) returns the means."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self._rng, self._first = rng, True
+
+    def gamma(self, shape, scale=1.0, size=None):
+        if self._first:
+            self._first = False
+            return np.asarray(shape) * np.asarray(scale)
+        return self._rng.gamma(shape, scale, size)
+
+    def __getattr__(self, name):
+        return getattr(self._rng, name)
+
+
+@contextlib.contextmanager
+def _ablated(fc: RecruitmentForecast, source: str | None, rng: np.random.Generator):
+    """The fitted default forecast with one source of its spread switched off."""
+    patched = estimator_module.draw_closures
+    try:
+        if source in ("decline", "hyper"):
+            cp = fc.change_posterior_
+            fc._draw_parameters = lambda r, n: _draw_change(
+                cp, r, n, decline=source != "decline", hyper=source != "hyper"
+            )
+        elif source == "closure":
+            estimator_module.draw_closures = lambda r, d, lam, g, *a: (lam, g, np.zeros(g.size))
+        elif source == "hazard":
+            estimator_module.draw_closures = lambda r, d, lam, g, u, prior: patched(
+                r, d, lam, g, False, prior
+            )
+        elif source == "p":
+            fc._draw_p = lambda u1, u2: (
+                np.full(u1.size, estimator_module._mean(fc.p_eligible_)),
+                np.full(u2.size, estimator_module._mean(fc.p_conversion_)),
+            )
+        elif source == "rates":
+            fc._rng = lambda: _MeanRates(rng)
+        yield fc
+    finally:
+        estimator_module.draw_closures = patched
+        for name in ("_draw_parameters", "_draw_p", "_rng"):
+            fc.__dict__.pop(name, None)
+
+
+def one_replicate(
+    seed: np.random.SeedSequence, family: str, n_sims: int, ablate: bool = False
+) -> dict:
     rng = np.random.default_rng(seed)
     n_sites = int(rng.choice(SITES))
     cut = float(rng.choice(CUTS))
@@ -172,9 +251,10 @@ def one_replicate(seed: np.random.SeedSequence, family: str, n_sims: int) -> dic
     out = {"family": family, "sites": n_sites, "cut": f"{cut:.0%}", "left": left}
     frame = log[["patient_id", "site_id", "screening_date", "randomized"]]
     fitted = {}
-    for name, options in _methods().items():
+    for name, options in _methods(ablate).items():
         uncertain = options.get("parameter_uncertainty", True)
-        kwargs = {k: v for k, v in options.items() if k != "parameter_uncertainty"}
+        source = options.get("ablate")
+        kwargs = {k: v for k, v in options.items() if k not in ("parameter_uncertainty", "ablate")}
         key = repr(sorted(kwargs.items()))
         if key not in fitted:
             kwargs = {"n_sims": n_sims, "random_state": rng, **kwargs}
@@ -183,7 +263,8 @@ def one_replicate(seed: np.random.SeedSequence, family: str, n_sims: int) -> dic
             )
         fc = fitted[key]
         fc.parameter_uncertainty = uncertain
-        res = fc.predict(target=target, by_date=as_of + pd.DateOffset(years=10))
+        with _ablated(fc, source, rng):
+            res = fc.predict(target=target, by_date=as_of + pd.DateOffset(years=10))
         fc.parameter_uncertainty = True
         times = res.times
         truth_m = left
@@ -208,17 +289,18 @@ def _quantiles(times: np.ndarray, levels) -> np.ndarray:
     return ordered[np.clip(index, 0, ordered.size - 1)]
 
 
-def _run_all(tasks, n_sims: int, jobs: int) -> pd.DataFrame:
+def _run_all(tasks, n_sims: int, jobs: int, ablate: bool = False) -> pd.DataFrame:
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
-            futures = [pool.submit(one_replicate, s, f, n_sims) for s, f in tasks]
+            futures = [pool.submit(one_replicate, s, f, n_sims, ablate) for s, f in tasks]
             return pd.DataFrame([fut.result() for fut in futures])
-    return pd.DataFrame([one_replicate(s, f, n_sims) for s, f in tasks])
+    return pd.DataFrame([one_replicate(s, f, n_sims, ablate) for s, f in tasks])
 
 
 def summarize(results: pd.DataFrame, by: str) -> pd.DataFrame:
     rows = []
-    for method in _methods():
+    methods = [m for m in _methods(True) | _methods() if f"{m}|cover50%" in results]
+    for method in methods:
         for group, frame in results.groupby(by, sort=False):
             misses = ~frame[f"{method}|cover90%"]
             rows.append(
@@ -249,6 +331,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument("--families", default=None, help="comma-separated subset")
     parser.add_argument("--csv", default=None, help="also write the per-replicate results")
+    parser.add_argument(
+        "--ablate",
+        action="store_true",
+        help="rows for the default with each source of its spread switched off: "
+        + ", ".join(ABLATIONS),
+    )
     args = parser.parse_args(argv)
     reps = args.reps or (6 if args.small else 300)
     n_sims = 400 if args.small and args.n_sims == 1000 else args.n_sims
@@ -256,7 +344,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     seeds = np.random.SeedSequence(args.seed).spawn(len(FAMILIES) * reps)
     tasks = [(seeds[list(FAMILIES).index(f) * reps + r], f) for f in families for r in range(reps)]
     started = time.perf_counter()
-    results = _run_all(tasks, n_sims, args.jobs)
+    results = _run_all(tasks, n_sims, args.jobs, args.ablate)
     if args.csv:
         results.to_csv(args.csv, index=False)
     with pd.option_context("display.width", 160, "display.precision", 3):
