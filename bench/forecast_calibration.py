@@ -72,7 +72,9 @@ but under-covers the 8% decline (100 replicates per family: 0.40-0.74); declines
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
+import re
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -147,10 +149,19 @@ def simulate_trial(rng: np.random.Generator, family: str, n_sites: int) -> dict:
     return {"log": log, "sites": sites, "target": target}
 
 
-def _methods(ablate: bool = False) -> dict[str, dict]:
+def _methods(
+    ablate: bool = False, candidates: tuple[dict, ...] = (), only: tuple[str, ...] = ()
+) -> dict[str, dict]:
+    methods = _all_methods(ablate, candidates)
+    return {k: v for k, v in methods.items() if k in only} if only else methods
+
+
+def _all_methods(ablate: bool, candidates: tuple[dict, ...]) -> dict[str, dict]:
+    extra = {f"cand{i + 1}": dict(c) for i, c in enumerate(candidates)}
     if ablate:  # the default fit, each source of uncertainty switched off in turn
-        return {"default": {}, **{f"no-{s}": {"ablate": s} for s in ABLATIONS}}
+        return {"default": {}, **extra, **{f"no-{s}": {"ablate": s} for s in ABLATIONS}}
     return {
+        **extra,
         "default": {},
         "averaged": {"model": "averaged"},
         "plug-in": {"parameter_uncertainty": False},
@@ -231,7 +242,12 @@ def _ablated(fc: RecruitmentForecast, source: str | None, rng: np.random.Generat
 
 
 def one_replicate(
-    seed: np.random.SeedSequence, family: str, n_sims: int, ablate: bool = False
+    seed: np.random.SeedSequence,
+    family: str,
+    n_sims: int,
+    ablate: bool = False,
+    candidates: tuple[dict, ...] = (),
+    only: tuple[str, ...] = (),
 ) -> dict:
     rng = np.random.default_rng(seed)
     n_sites = int(rng.choice(SITES))
@@ -251,7 +267,7 @@ def one_replicate(
     out = {"family": family, "sites": n_sites, "cut": f"{cut:.0%}", "left": left}
     frame = log[["patient_id", "site_id", "screening_date", "randomized"]]
     fitted = {}
-    for name, options in _methods(ablate).items():
+    for name, options in _methods(ablate, candidates, only).items():
         uncertain = options.get("parameter_uncertainty", True)
         source = options.get("ablate")
         kwargs = {k: v for k, v in options.items() if k not in ("parameter_uncertainty", "ablate")}
@@ -289,17 +305,18 @@ def _quantiles(times: np.ndarray, levels) -> np.ndarray:
     return ordered[np.clip(index, 0, ordered.size - 1)]
 
 
-def _run_all(tasks, n_sims: int, jobs: int, ablate: bool = False) -> pd.DataFrame:
+def _run_all(tasks, n_sims: int, jobs: int, *options) -> pd.DataFrame:
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
-            futures = [pool.submit(one_replicate, s, f, n_sims, ablate) for s, f in tasks]
+            futures = [pool.submit(one_replicate, s, f, n_sims, *options) for s, f in tasks]
             return pd.DataFrame([fut.result() for fut in futures])
-    return pd.DataFrame([one_replicate(s, f, n_sims, ablate) for s, f in tasks])
+    return pd.DataFrame([one_replicate(s, f, n_sims, *options) for s, f in tasks])
 
 
 def summarize(results: pd.DataFrame, by: str) -> pd.DataFrame:
     rows = []
-    methods = [m for m in _methods(True) | _methods() if f"{m}|cover50%" in results]
+    every = _methods(True, tuple({} for _ in range(9))) | _methods()
+    methods = [m for m in every if f"{m}|cover50%" in results]
     for method in methods:
         for group, frame in results.groupby(by, sort=False):
             misses = ~frame[f"{method}|cover90%"]
@@ -322,6 +339,19 @@ def summarize(results: pd.DataFrame, by: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _parse_options(text: str | None) -> dict:
+    """``NAME=VALUE,...`` (values Python literals; a tuple in parentheses) as a dict."""
+    if not text:
+        return {}
+    out, name = {}, None
+    for part in re.split(r",(?![^()]*\))", text):
+        name, sep, value = part.partition("=")
+        if not sep:
+            raise SystemExit(f"--candidate: {part!r} is not NAME=VALUE")
+        out[name.strip()] = ast.literal_eval(value.strip())
+    return out
+
+
 def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="a quick run for CI")
@@ -337,14 +367,26 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         help="rows for the default with each source of its spread switched off: "
         + ", ".join(ABLATIONS),
     )
+    parser.add_argument(
+        "--candidate",
+        action="append",
+        default=[],
+        help="a row 'candN' (repeatable): RecruitmentForecast options NAME=VALUE,... "
+        "(Python literals), e.g. decline_prior_sd=0.05,decline_range=(-0.05, 0.15)",
+    )
+    parser.add_argument(
+        "--methods", default=None, help="comma-separated rows to compute (default: all)"
+    )
     args = parser.parse_args(argv)
+    candidates = tuple(_parse_options(c) for c in args.candidate)
+    only = tuple(args.methods.split(",")) if args.methods else ()
     reps = args.reps or (6 if args.small else 300)
     n_sims = 400 if args.small and args.n_sims == 1000 else args.n_sims
     families = args.families.split(",") if args.families else list(FAMILIES)
     seeds = np.random.SeedSequence(args.seed).spawn(len(FAMILIES) * reps)
     tasks = [(seeds[list(FAMILIES).index(f) * reps + r], f) for f in families for r in range(reps)]
     started = time.perf_counter()
-    results = _run_all(tasks, n_sims, args.jobs, args.ablate)
+    results = _run_all(tasks, n_sims, args.jobs, args.ablate, candidates, only)
     if args.csv:
         results.to_csv(args.csv, index=False)
     with pd.option_context("display.width", 160, "display.precision", 3):
