@@ -295,6 +295,9 @@ def one_replicate(
             out[f"{name}|width80"] = (q[5] - q[1]) / truth_m
         out[f"{name}|bias"] = (q[3] - truth_m) / truth_m
         out[f"{name}|finite90"] = bool(np.isfinite(q[6]))
+        if name == "default" and hasattr(fc, "change_posterior_"):
+            cp = fc.change_posterior_  # how well the data identify the monthly decline
+            out["decline_sd"] = float(np.sqrt(cp.weights @ (cp.grid - cp.mean) ** 2))
     return out
 
 
@@ -390,7 +393,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     if args.csv:
         results.to_csv(args.csv, index=False)
     with pd.option_context("display.width", 160, "display.precision", 3):
-        for by in ("family", "sites", "cut"):
+        if "decline_sd" in results:
+            edges = [0, 0.03, 0.05, 0.07, np.inf]
+            results["decline sd"] = pd.cut(results["decline_sd"], edges).astype(str)
+        for by in ("family", "sites", "cut", "decline sd"):
+            if by not in results:
+                continue
             table = summarize(results, by)
             print(table.to_string(index=False))
             print()
