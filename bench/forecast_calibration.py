@@ -67,6 +67,40 @@ reached") in half the trials, three quarters of those cut at 25% of the target, 
 posterior declines cannot reach the target at all. A tighter prior (SD 3-7%) narrows it
 but under-covers the 8% decline (100 replicates per family: 0.40-0.74); declines limited to
 >= 0 bias it late (+22-31% on constant and staggered trials).
+
+Where the excess width comes from (``--ablate``: the default's fit with one source of its
+spread switched off at a time, see :data:`ABLATIONS`; families constant, decay 8%, closing
+and mixed x 60 replicates, n_sims 1000, the same trials and fit for every row, 668 s on
+the shared machine; SE of one family's coverage near 0.85 about 0.046). Coverage of the
+80% interval per family, then over all: 80% / 90% coverage, median 80% width over the time
+left, share of 80% intervals open at the top ("not reached"):
+
+              constant  decay 8%  closing  mixed    c80   c90  width  open80
+default           0.88      0.87     0.90   0.88   0.88  0.95   1.44    0.38
+no-decline        0.52      0.55     0.55   0.50   0.53  0.65   0.45    0.05
+no-hyper          0.90      0.85     0.88   0.88   0.88  0.95   1.32    0.39
+no-closure        0.88      0.85     0.92   0.88   0.88  0.95   1.28    0.34
+no-hazard         0.88      0.87     0.90   0.88   0.88  0.95   1.43    0.37
+no-p              0.90      0.85     0.88   0.88   0.88  0.95   1.30    0.38
+no-rates          0.90      0.83     0.90   0.88   0.88  0.95   1.34    0.38
+
+The spread of the decline's posterior is the whole of the excess: without it the intervals
+cover 53% / 65% (the decline's mode is not known well enough to be plugged in), while each
+other source moves coverage by at most 0.02 (within noise) and the width by 1-11%: the flat
+priors on (log alpha, log mu) and the Laplace draws, the closure hazard prior and the
+closing of silent sites, P(randomized | screened) and the site-rate posteriors are not
+what over-covers. Where data are weak (8 sites, cut at 25%) the decline's likelihood has
+an SD near 10% per month (e.g. 57 screenings over 4.6 months at 8 sites: the posterior's
+90% interval runs from -4% to +15%), so its posterior is mostly the prior; the prior is a
+normal with SD 10% centred on 0 but cut to the grid, -5% to +30%, so its mean is a decline
+of 5% per month and about 10% of its mass lies above 15% (declines at which the target cannot be
+reached: hence the open upper ends). In constant-rate trials every 90% miss is early (the
+upper tail is too long), in 8%-decline trials every miss is late (the lower tail is too
+long): one predictive interval has to span both values of a decline the data cannot tell
+apart. Cutting the prior's range (``--candidate``, same trials): ``decline_range=(-0.05,
+0.15)`` 0.88 / 0.85 / 0.90 / 0.88 per family (80%), width 1.27, open80 0.31;
+``(-0.03, 0.12)`` 0.87 / 0.78 / 0.88 / 0.88, width 1.26, open80 0.27: the 8% decline loses
+coverage before the constant family gains any, so trimming the range is not the fix.
 """
 
 from __future__ import annotations
