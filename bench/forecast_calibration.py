@@ -31,6 +31,11 @@ Run:  python bench/forecast_calibration.py              (7 families x 300 replic
       python bench/forecast_calibration.py --small      (CI smoke run, under a minute)
       python bench/forecast_calibration.py --jobs 2     (replicates in 2 processes; same
                                                          numbers: each has its own seed)
+      python bench/forecast_calibration.py --reps 60 --families "constant,decay 8%" --ablate
+          (the default with each source of its spread switched off in turn, same trials)
+      python bench/forecast_calibration.py --candidate "decline_prior_sd=0.05" --methods cand1
+          (rows for other RecruitmentForecast options; a family's trials do not depend on
+          the rows computed, so runs compare trial by trial)
 
 Measured (``--jobs 2``, 7 families x 300 replicates, n_sims 1000, seed 20250806, 2 cores
 shared with other work, 1296 s; Monte Carlo SE of a coverage near 0.8 from 300 replicates
