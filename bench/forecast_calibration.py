@@ -135,13 +135,14 @@ import argparse
 import ast
 import contextlib
 import re
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
 
-import screenkit.forecast.estimator as estimator_module
+import screenkit.forecast.uncertainty as uncertainty_module
 from screenkit.forecast import RecruitmentForecast
 from screenkit.forecast.model import LOG_ALPHA_BOUNDS
 
@@ -255,50 +256,85 @@ def _draw_change(cp, rng: np.random.Generator, n: int, decline: bool, hyper: boo
     return {"alpha": alpha, "beta": alpha / np.exp(theta[:, 1]), "gamma": gamma}
 
 
-class _MeanRates:
-    """A Generator whose first ``gamma`` call (the site rates) returns the means."""
+class _MeanRates(np.random.Generator):
+    """A Generator on the same bit stream whose first ``gamma`` call (the site rates)
+    returns the means."""
 
     def __init__(self, rng: np.random.Generator) -> None:
-        self._rng, self._first = rng, True
+        super().__init__(rng.bit_generator)
+        self._first = True
 
     def gamma(self, shape, scale=1.0, size=None):
         if self._first:
             self._first = False
-            return np.asarray(shape) * np.asarray(scale)
-        return self._rng.gamma(shape, scale, size)
+            mean = np.asarray(shape) * np.asarray(scale)
+            return mean if size is None else np.broadcast_to(mean, size).copy()
+        return super().gamma(shape, scale, size)
+
+
+class _ChangeDraws:
+    """The fitted ``change_posterior_`` with the decline's or the hyperparameters' draws
+    switched off (everything else is the posterior's)."""
+
+    def __init__(self, cp, decline: bool, hyper: bool) -> None:
+        self._cp, self._decline, self._hyper = cp, decline, hyper
+
+    def draw(self, rng: np.random.Generator, n: int, uncertain: bool = True) -> dict:
+        return _draw_change(self._cp, rng, n, self._decline, self._hyper)
 
     def __getattr__(self, name):
-        return getattr(self._rng, name)
+        return getattr(self._cp, name)
+
+
+def _beta_mean(part) -> float:
+    return part[0] / (part[0] + part[1]) if isinstance(part, tuple) else float(part)
 
 
 @contextlib.contextmanager
 def _ablated(fc: RecruitmentForecast, source: str | None, rng: np.random.Generator):
-    """The fitted default forecast with one source of its spread switched off."""
-    patched = estimator_module.draw_closures
+    """The fitted default forecast with one source of its spread switched off.
+
+    Only the fitted attributes and ``draw_closures`` (wherever the forecast's modules
+    import it) are replaced, so the switches do not depend on how the forecast's code is
+    split into modules; everything is restored on exit."""
+    saved = {k: fc.__dict__[k] for k in ("change_posterior_", "p_eligible_", "p_conversion_")}
+    saved["random_state"] = fc.random_state
+    original = uncertainty_module.draw_closures
+    modules = [
+        m
+        for name, m in list(sys.modules.items())
+        if name.startswith("screenkit.forecast") and getattr(m, "draw_closures", None) is original
+    ]
+    replacement = None
+    if source == "closure":
+
+        def replacement(r, d, lam, g, *args):
+            return lam, g, np.zeros(g.size)
+
+    elif source == "hazard":
+
+        def replacement(r, d, lam, g, uncertain, prior):
+            return original(r, d, lam, g, False, prior)
+
     try:
         if source in ("decline", "hyper"):
-            cp = fc.change_posterior_
-            fc._draw_parameters = lambda r, n: _draw_change(
-                cp, r, n, decline=source != "decline", hyper=source != "hyper"
-            )
-        elif source == "closure":
-            estimator_module.draw_closures = lambda r, d, lam, g, *a: (lam, g, np.zeros(g.size))
-        elif source == "hazard":
-            estimator_module.draw_closures = lambda r, d, lam, g, u, prior: patched(
-                r, d, lam, g, False, prior
+            fc.change_posterior_ = _ChangeDraws(
+                saved["change_posterior_"], source != "decline", source != "hyper"
             )
         elif source == "p":
-            fc._draw_p = lambda u1, u2: (
-                np.full(u1.size, estimator_module._mean(fc.p_eligible_)),
-                np.full(u2.size, estimator_module._mean(fc.p_conversion_)),
-            )
+            fc.p_eligible_ = _beta_mean(fc.p_eligible_)
+            fc.p_conversion_ = _beta_mean(fc.p_conversion_)
         elif source == "rates":
-            fc._rng = lambda: _MeanRates(rng)
+            fc.random_state = _MeanRates(rng)
+        if replacement is not None:
+            for m in modules:
+                m.draw_closures = replacement
         yield fc
     finally:
-        estimator_module.draw_closures = patched
-        for name in ("_draw_parameters", "_draw_p", "_rng"):
-            fc.__dict__.pop(name, None)
+        for m in modules:
+            m.draw_closures = original
+        for k, v in saved.items():
+            setattr(fc, k, v)
 
 
 def one_replicate(
