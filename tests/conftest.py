@@ -128,3 +128,10 @@ def plain_enrollment_log(
             "randomized": np.where(rng.random(n) < p_randomized, "Y", "N"),
         }
     )
+
+
+@pytest.fixture(autouse=True)
+def _terminal_width(monkeypatch):
+    """The terminal report wraps to ``$COLUMNS``: tests read it at the documented default
+    width (100), whatever terminal or worker runs them; a test may set its own."""
+    monkeypatch.setenv("COLUMNS", "100")

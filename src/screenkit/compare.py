@@ -69,6 +69,7 @@ from screenkit.errors import ScreenkitError
 from screenkit.evaluate import STATUSES, Evaluation, evaluate
 from screenkit.protocol import Protocol, get_protocol
 from screenkit.stats import newcombe_paired_interval
+from screenkit.style import percent
 
 __all__ = [
     "CELLS",
@@ -129,8 +130,8 @@ class PairedDifference:
             return f"{self.denominator}: no patients, no difference"
         return (
             f"{self.denominator} (n = {self.n}): eligible {self.eligible_a} under A "
-            f"({self.p_a:.1%}) vs {self.eligible_b} under B ({self.p_b:.1%}); B - A = "
-            f"{self.difference:+.1%} ({self.confidence:.0%} CI {self.ci_low:+.1%} to "
+            f"({percent(self.p_a)}) vs {self.eligible_b} under B ({percent(self.p_b)}); B - A = "
+            f"{self.difference:+.1%} ({percent(self.confidence, 0)} CI {self.ci_low:+.1%} to "
             f"{self.ci_high:+.1%}, "
             "Newcombe paired)"
         )
@@ -383,7 +384,7 @@ class Comparison:
         parts = [
             f"<p><b>A</b> = {esc(a.id)} ({esc(a.version)}), <b>B</b> = {esc(b.id)} "
             f"({esc(b.version)}): {len(self.cells)} screened patients, matched by row</p>",
-            self.to_frame().to_html(index=False, float_format=lambda x: f"{x:.1%}"),
+            self.to_frame().to_html(index=False, float_format=lambda x: f"{percent(x)}"),
             "<p>Status under A (rows) x under B (columns)</p>",
             self.crosstab.to_html(),
             f"<p>{esc(self.difference.text())}<br>{esc(self.difference_all_screened.text())}</p>",

@@ -50,6 +50,7 @@ from screenkit.export.excel import (
 from screenkit.export.privacy import Suppression, check_k, suppress
 from screenkit.export.tables import Table
 from screenkit.files import atomic_write, check_target
+from screenkit.style import percent
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -208,8 +209,8 @@ def comparison_sheet(ws: Worksheet, comparison: Comparison, sup: Suppression | N
                 "Eligible under A": None if hidden else d.p_a,
                 "Eligible under B": None if hidden else d.p_b,
                 "B - A": None if hidden else d.difference,
-                f"{d.confidence:.0%} CI low": None if hidden else d.ci_low,
-                f"{d.confidence:.0%} CI high": None if hidden else d.ci_high,
+                f"{percent(d.confidence, 0)} CI low": None if hidden else d.ci_low,
+                f"{percent(d.confidence, 0)} CI high": None if hidden else d.ci_high,
             }
         )
     frame = pd.DataFrame(diffs)

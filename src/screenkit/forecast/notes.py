@@ -27,6 +27,7 @@ from screenkit.forecast.uncertainty import (
     DECAY_PRIOR_SCALE,
     closure_hazard_posterior,
 )
+from screenkit.style import percent
 
 __all__ = ["closed_notes", "model_notes"]
 
@@ -38,7 +39,7 @@ def model_notes(fc: Any) -> list[str]:
     delta = aic["constant"] - aic["decay"]
     evidence = (
         f"AIC constant {aic['constant']:.1f}, decay {aic['decay']:.1f} (ML decline "
-        f"{fits['decay'].gamma:.1%}/month): the data "
+        f"{percent(fits['decay'].gamma)}/month): the data "
         + (
             "support declining rates (AIC lower by more than 2)"
             if delta > 2
@@ -50,11 +51,12 @@ def model_notes(fc: Any) -> list[str]:
         notes = [
             "Model: site rates that may change by a constant share per month, averaged "
             "over that change's posterior, so the intervals carry the doubt about it: "
-            f"decline {cp.mean:.1%}/month on average (90% credible interval "
-            f"{cp.quantile(0.05):.0%} to {cp.quantile(0.95):.0%}; negative = rising; "
-            f"P(declining) {cp.p_decline:.0%}; prior normal around constant rates with SD "
-            f"{cp.prior_sd:.0%}/month); sites may also stop screening unannounced "
-            f"(closure hazard prior mean {fc.closure_prior[0] / fc.closure_prior[1]:.1%}"
+            f"decline {percent(cp.mean)}/month on average (90% credible interval "
+            f"{percent(cp.quantile(0.05), 0)} to {percent(cp.quantile(0.95), 0)}; "
+            "negative = rising; "
+            f"P(declining) {percent(cp.p_decline, 0)}; prior normal around constant rates with SD "
+            f"{percent(cp.prior_sd, 0)}/month); sites may also stop screening unannounced "
+            f"(closure hazard prior mean {percent(fc.closure_prior[0] / fc.closure_prior[1])}"
             "/month, updated with how long each site has been silent). For comparison, "
             f"{evidence}."
         ]
@@ -65,11 +67,12 @@ def model_notes(fc: Any) -> list[str]:
         notes = [
             "Model: constant and declining site rates averaged by their evidence, so the "
             "intervals carry the doubt about which holds: declining rates get weight "
-            f"{post.weight:.0%} (decline {post.mean:.1%}/month on average when they "
+            f"{percent(post.weight, 0)} (decline {percent(post.mean)}/month on average when they "
             f"decline; prior: even odds, decline half-normal with scale "
-            f"{DECAY_PRIOR_SCALE:.0%}/month), constant rates {1 - post.weight:.0%}; sites "
+            f"{percent(DECAY_PRIOR_SCALE, 0)}/month), constant rates "
+            f"{percent(1 - post.weight, 0)}; sites "
             "may also stop screening unannounced (closure hazard prior mean "
-            f"{CLOSURE_PRIOR[0] / CLOSURE_PRIOR[1]:.1%}/month, updated with how long each "
+            f"{percent(CLOSURE_PRIOR[0] / CLOSURE_PRIOR[1])}/month, updated with how long each "
             f"site has been silent). For comparison, {evidence}."
         ]
         return notes + closed_notes(fc)
@@ -90,7 +93,8 @@ def closed_notes(fc: Any) -> list[str]:
         "Probably closed (silent far longer than their own rate implies; each "
         "is closed in that share of simulations): "
         + ", ".join(
-            f"site {data.site_id[i]} (silent {data.silent[i]:.1f} months, {p_closed[i]:.0%})"
+            f"site {data.site_id[i]} (silent {data.silent[i]:.1f} months, "
+            f"{percent(p_closed[i], 0)})"
             for i in likely
         )
         + "."

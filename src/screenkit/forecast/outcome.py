@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from screenkit.style import percent
+
 __all__ = ["OPEN_AWAITING", "OPEN_PENDING", "OutcomeCounts", "baseline", "open_patients"]
 
 OPEN_PENDING = 0  # screening pending: randomized with P(eligible) * P(randomized | eligible)
@@ -67,7 +69,8 @@ class OutcomeCounts:
         share = self.eligible / self.screened if self.screened else float("nan")
         text = (
             f"Eligibility ({self.source}): {self.eligible} of the {self.decided} patients "
-            f"with a decided outcome ({self.rate:.1%}; {share:.1%} of all {self.screened} "
+            f"with a decided outcome ({percent(self.rate)}; {percent(share)} of all "
+            f"{self.screened} "
             "screened)"
         )
         if self.pending:

@@ -34,6 +34,7 @@ from screenkit.forecast.rates import DAYS_PER_MONTH
 from screenkit.forecast.result import ForecastResult
 from screenkit.forecast.simulate import cumulative_intensity, exposure, time_to_reach
 from screenkit.forecast.uncertainty import draw_closures
+from screenkit.style import percent
 
 __all__ = ["MAX_MONTHS", "draw_open", "draw_p", "draw_parameters", "predict"]
 
@@ -272,7 +273,7 @@ def predict(
         notes.append(
             f"No number of sites opening on {open_date.date()} up to {max_new_sites} "
             f"reaches the target by {by_date.date()} with "
-            f"{new_sites_probability:.0%} probability."
+            f"{percent(new_sites_probability, 0)} probability."
         )
     return ForecastResult(
         **base,

@@ -29,6 +29,7 @@ from screenkit.forecast.outcome import (
     open_patients,
 )
 from screenkit.forecast.rates import OUTCOME_COLUMNS, RecruitmentRates, recruitment_rates
+from screenkit.style import percent
 
 __all__ = [
     "Probability",
@@ -130,7 +131,8 @@ def randomization_probability(
                 f"No patient has been randomized yet (0 of {m} screened patients with a "
                 "recorded outcome), so the randomization rate is very uncertain: it is "
                 f"the Jeffreys Beta(0.5, 0.5) prior updated with 0 of {m} (mean "
-                f"{beta_mean(prior):.1%}, 95% interval {lo:.1%} to {hi:.1%}). Treat the "
+                f"{percent(beta_mean(prior))}, 95% interval {percent(lo)} to "
+                f"{percent(hi)}). Treat the "
                 "forecast as a rough guide until patients are randomized.",
             )
         if eligibility is not None and status.notna().any():
@@ -193,7 +195,7 @@ def eligibility_override(
                 value=eligibility,
                 expected="a number in (0, 1]",
             )
-        label = f"a fixed eligibility rate of {eligibility:.1%}"
+        label = f"a fixed eligibility rate of {percent(eligibility)}"
         return base, base.patients["status"], label, float(eligibility)
     status = getattr(eligibility, "status", eligibility)
     if not isinstance(status, pd.Series):

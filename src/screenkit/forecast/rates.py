@@ -47,6 +47,7 @@ import pandas as pd
 from screenkit.errors import InputError
 from screenkit.forecast.sites import DAYS_PER_MONTH, read_sites, site_windows
 from screenkit.stats import wilson_interval
+from screenkit.style import percent
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -302,7 +303,8 @@ class RecruitmentRates:
         head = (
             f"<p><b>Recruitment as of {self.as_of.date()}</b>: {self.screened} screened at "
             f"{len(self.sites)} sites, {self.eligible} eligible, {self.randomized} randomized; "
-            f"eligibility {self.eligibility_rate:.1%} (95% CI {lo:.1%} to {hi:.1%}); "
+            f"eligibility {percent(self.eligibility_rate)} (95% CI {percent(lo)} to "
+            f"{percent(hi)}); "
             f"{self.number_needed_to_screen:.1f} screened per {self.outcome} patient.</p>"
         )
         notes = "".join(f"<p><i>{n}</i></p>" for n in self.notes)

@@ -11,6 +11,7 @@ import pandas as pd
 from screenkit.forecast.outcome import OutcomeCounts
 from screenkit.forecast.rates import RecruitmentRates
 from screenkit.stats import wilson_interval
+from screenkit.style import percent
 
 __all__ = ["ForecastResult"]
 
@@ -170,12 +171,12 @@ class ForecastResult:
                 lines.append(
                     "No additional sites are needed: the probability of reaching "
                     f"{self.target} by {self.by_date.date()} is already at least "
-                    f"{self.new_sites_probability:.0%}."
+                    f"{percent(self.new_sites_probability, 0)}."
                 )
             elif self.additional_sites is not None:
                 lines.append(
                     f"To reach {self.target} by {self.by_date.date()} with "
-                    f"{self.new_sites_probability:.0%} probability: "
+                    f"{percent(self.new_sites_probability, 0)} probability: "
                     f"{self.additional_sites} additional sites opening on "
                     f"{self.new_sites_open.date()}, each with a screening rate drawn from the "
                     "fitted between-site distribution (mean "
@@ -193,7 +194,8 @@ class ForecastResult:
             rate, (lo, hi) = self._eligibility()
             pending = self.eligibility.pending
             lines.append(
-                f"Eligibility {rate:.1%} of decided patients (95% CI {lo:.1%} to {hi:.1%}"
+                f"Eligibility {percent(rate)} of decided patients (95% CI {percent(lo)} "
+                f"to {percent(hi)}"
                 + (f"; {pending} pending left out" if pending else "")
                 + f"); {r.number_needed_to_screen:.1f} screened per {what} patient so far."
             )
@@ -214,7 +216,7 @@ def _percent(p: float) -> str:
         return "below 1%"
     if 0.99 < p < 1:
         return "above 99%"
-    return f"{p:.0%}"
+    return f"{percent(p, 0)}"
 
 
 def _float(x: float) -> float | None:

@@ -23,6 +23,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from screenkit.forecast.result import ForecastResult
+from screenkit.style import percent
 
 __all__ = ["fan_chart", "site_rates"]
 
@@ -94,7 +95,7 @@ def fan_chart(result: ForecastResult, title: str | None = None) -> go.Figure:
             "x": result.by_date,
             "y": 1,
             "yref": "paper",
-            "text": f"{result.by_date.date()}: P(target) = {result.prob_by_date:.0%}",
+            "text": f"{result.by_date.date()}: P(target) = {percent(result.prob_by_date, 0)}",
             "showarrow": False,
             "yanchor": "bottom",
         },

@@ -42,6 +42,7 @@ from screenkit.sdtm.criteria import (
 )
 from screenkit.sdtm.read import SdtmStudy
 from screenkit.sdtm.screen import disagreements, randomized, screen_failure_markers
+from screenkit.style import percent
 
 __all__ = ["NO_IE", "SdtmSummary", "summarize_sdtm"]
 
@@ -119,7 +120,7 @@ class SdtmSummary:
 
     def text(self) -> str:
         """The terminal summary."""
-        pct = f" ({self.screen_failed / self.screened:.1%})" if self.screened else ""
+        pct = f" ({percent(self.screen_failed / self.screened)})" if self.screened else ""
         lines = [
             f"SDTM study {self.study_id or '(no STUDYID)'}",
             f"  screened (DM subjects): {self.screened}",
