@@ -554,3 +554,70 @@ def test_labels_follow_the_threshold_in_every_control(explorer):
     assert explorer.drilldown.value == "E7" and explorer.state.drilldown == "E7"
     explorer.set_parameter("lesion_max_cm", 5)
     assert "<= 5 cm" in explorer.toggles["I5b"].description
+
+
+# ---------------------------------------------------------------- criteria off by default
+def test_criteria_off_by_default_are_left_out_and_said_so(data):
+    explorer = ScreeningExplorer(data, "CT041-ST-01")
+    assert explorer.state.order == ("I1", "I2", "I3")
+    assert set(explorer.include_boxes) == {"I4", "I5"}
+    assert not any(box.value for box in explorer.include_boxes.values())
+    assert "left out (off by default" in explorer.headline.value
+    assert "I4 ECOG" in explorer.headline.value and "I5 " in explorer.headline.value
+    assert_shows(explorer, funnel(evaluate(data, "CT041-ST-01")))
+
+
+def test_the_include_checkbox_equals_evaluate_include(data):
+    explorer = ScreeningExplorer(data, "CT041-ST-01")
+    explorer.include_boxes["I4"].value = True  # the checkbox
+    with_i4 = funnel(evaluate(data, "CT041-ST-01", include=["I4"]))
+    assert with_i4.headline() != funnel(evaluate(data, "CT041-ST-01")).headline()
+    assert explorer.state.included == ("I4",)
+    assert explorer.state.order == ("I1", "I2", "I3", "I4")
+    assert_shows(explorer, with_i4)
+    assert "I4 ECOG" not in explorer.headline.value and "I5 " in explorer.headline.value
+    assert explorer.toggles["I4"].layout.display is None
+    explorer.include("I5")  # the method does the same, in protocol order
+    explorer.toggle("I4", False)
+    both = evaluate(data, "CT041-ST-01", include=["I4", "I5"])
+    assert_shows(explorer, funnel(both, exclude=["I4"]))
+    assert explorer.include_boxes["I5"].value is True
+    explorer.include("I4", False)  # left out again: gone from order, toggles, exclusions
+    assert explorer.state.order == ("I1", "I2", "I3", "I5")
+    assert explorer.state.excluded == ()
+    assert explorer.toggles["I4"].layout.display == "none"
+    assert_shows(explorer, funnel(evaluate(data, "CT041-ST-01", include=["I5"])))
+
+
+def test_include_keeps_thresholds_order_and_refuses_other_ids(data):
+    explorer = ScreeningExplorer(data, "CT041-ST-01", include=["I5"])
+    assert explorer.include_boxes["I5"].value is True
+    name = "cldn18_min_pct"
+    explorer.set_parameter(name, 60)
+    explorer.move("I3", -2)
+    explorer.include("I4")
+    assert explorer.state.order == ("I3", "I1", "I2", "I4", "I5")
+    expected = evaluate(data, "CT041-ST-01", include=["I4", "I5"], **{name: 60})
+    assert_shows(explorer, funnel(expected, order=explorer.state.order))
+    with pytest.raises(ScreenkitError, match="off by default"):
+        explorer.include("I1")
+    assert ScreeningExplorer(data, PROTOCOL).include_boxes == {}
+
+
+def test_explore_include_is_checked_as_report_include(monkeypatch, capsys):
+    status = main(["explore", str(sample_path()), "--protocol", "CT041-ST-01",
+                   "--include", "I9", "--no-browser"])  # fmt: skip
+    assert status == 2
+    assert "--include" in capsys.readouterr().err
+    args = build_parser().parse_args(
+        ["explore", str(sample_path()), "--protocol", "CT041-ST-01", "--include", "I4, I5"]
+    )
+    env = environment(args)
+    assert json.loads(env["SCREENKIT_EXPLORE_OPTIONS"])["include"] == ["I4", "I5"]
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    notebook = json.loads(dashboard_path().read_text(encoding="utf-8"))
+    namespace: dict = {}
+    exec(compile("".join(notebook["cells"][0]["source"]), "explore", "exec"), namespace)
+    assert namespace["explorer"].state.included == ("I4", "I5")
+    assert "left out" not in namespace["explorer"].headline.value

@@ -31,7 +31,7 @@ def register(subparsers) -> None:
         description="Serve the screening explorer (thresholds, criteria on/off, funnel "
         "order, site and date filters, drill-down) as a web page on 127.0.0.1.",
     )
-    add_input_arguments(parser, include=False)  # the dashboard has no --include yet
+    add_input_arguments(parser)
     parser.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     parser.add_argument(
@@ -75,6 +75,8 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
         "encoding": args.encoding,
         "mask_ids": not args.show_ids,
         "parameters": parse_params(args.param),
+        # checked in run() exactly as `report --include` is (cli_protocol)
+        "include": [c.strip() for c in (args.include or "").split(",") if c.strip()],
     }
     protocol = args.protocol
     if Path(protocol).suffix.lower() in (".yaml", ".yml") and Path(protocol).exists():

@@ -26,6 +26,7 @@ from screenkit.protocol import Criterion, Parameter
 __all__ = [
     "criterion_toggle",
     "decimals",
+    "include_toggle",
     "order_options",
     "parameter_slider",
     "section",
@@ -128,6 +129,26 @@ def criterion_toggle(criterion: Criterion) -> w.Checkbox:
         layout=w.Layout(width="98%"),
     )
     box.add_class(f"screenkit-toggle-{criterion.id}")
+    return box
+
+
+def include_toggle(criterion: Criterion, value: bool = False) -> w.Checkbox:
+    """A checkbox including a criterion the protocol leaves off by default (class
+    ``screenkit-include-<ID>``); its description says where the criterion comes from.
+
+    >>> from screenkit.protocol import get_protocol
+    >>> box = include_toggle(get_protocol("CT041-ST-01").switched().criteria_off[0])
+    >>> box.value, box.description.startswith("I4 "), box._dom_classes
+    (False, True, ('screenkit-include-I4',))
+    """
+    box = w.Checkbox(
+        value=value,
+        description=step_label(criterion.id, criterion.label, 70),
+        tooltip=f"off by default; source: {criterion.source}",
+        indent=False,
+        layout=w.Layout(width="98%"),
+    )
+    box.add_class(f"screenkit-include-{criterion.id}")
     return box
 
 

@@ -44,6 +44,7 @@ from screenkit.plots.funnel import FIGURE_SPECS, site_fails, site_heatmap_spec, 
 from screenkit.protocol import Protocol, get_protocol
 from screenkit.widgets.controls import (
     criterion_toggle,
+    include_toggle,
     order_options,
     parameter_slider,
     section,
@@ -102,8 +103,12 @@ class ScreeningExplorer:
         mask_ids: bool = True,
         parameters: Mapping[str, float] | None = None,
         forecast: bool = False,
+        include: Sequence[str] | None = None,
     ) -> None:
-        self.protocol = get_protocol(protocol)
+        self._base_protocol = get_protocol(protocol)
+        self._data = data
+        included = tuple(include) if include is not None else self._base_protocol.included
+        self.protocol = self._base_protocol.switched(list(included or ()))
         self.mask_ids = mask_ids
         self.evaluation: Evaluation = evaluate(data, self.protocol, **dict(parameters or {}))
         for name, value in self.evaluation.parameters.items():
@@ -117,6 +122,7 @@ class ScreeningExplorer:
         self.state = ExplorerState(
             order=tuple(self.protocol.ids),
             parameters=dict(self.evaluation.parameters),
+            included=tuple(self.protocol.included or ()),
         )
         self._funnel = self._compute_funnel()
         self.state.drilldown = self._top_criterion()
@@ -130,10 +136,13 @@ class ScreeningExplorer:
         self._build_controls()
         self.widget = self._layout()
         self.state.observe(self._on_parameters, names=["parameters"])
+        self.state.observe(self._on_included, names=["included"])
         self.state.observe(self._on_funnel_inputs, names=["order", "excluded", "sites", "months"])
         self.state.observe(self._on_drilldown, names=["drilldown"])
         if self.forecast_panel is not None:
-            self.state.observe(self._on_forecast_inputs, names=["parameters", "excluded"])
+            self.state.observe(
+                self._on_forecast_inputs, names=["parameters", "excluded", "included"]
+            )
 
     # ------------------------------------------------------------ public API
     @property
@@ -153,6 +162,32 @@ class ScreeningExplorer:
         if not on:
             excluded.append(criterion)
         self.state.excluded = tuple(c for c in self.state.order if c in excluded)
+
+    def include(self, criterion: str, on: bool = True) -> None:
+        """Switch on (``on=True``) or leave out a criterion the protocol marks ``default:
+        off`` (CT041-ST-01's assumed I4 / I5), as its checkbox does: the evaluation is
+        redone with :meth:`Protocol.switched`; an included criterion joins the funnel after
+        its neighbour in the protocol file.
+
+        >>> from screenkit.datasets import load_sample
+        >>> explorer = ScreeningExplorer(load_sample(), "CT041-ST-01")
+        >>> explorer.protocol.ids, [c.id for c in explorer.protocol.criteria_off]
+        (['I1', 'I2', 'I3'], ['I4', 'I5'])
+        >>> explorer.include("I4")
+        >>> explorer.protocol.ids
+        ['I1', 'I2', 'I3', 'I4']
+        """
+        optional = self._base_protocol.off_by_default
+        if criterion not in optional:
+            raise ScreenkitError(
+                f"Protocol {self.protocol.id} has no criterion {criterion!r} that is off "
+                "by default",
+                accepted=", ".join(optional) or "(none: every criterion is always on)",
+            )
+        included = [c for c in self.state.included if c != criterion]
+        if on:
+            included.append(criterion)
+        self.state.included = tuple(c for c in optional if c in included)
 
     def move(self, criterion: str, step: int) -> None:
         """Move a criterion ``step`` places in the funnel order (-1 = earlier)."""
@@ -256,6 +291,32 @@ class ScreeningExplorer:
         self._refresh()
         self._render_drilldown()
 
+    def _on_included(self, change: dict) -> None:
+        """Re-evaluate with the criteria switched on; they join the order after their
+        neighbour in the protocol file, and leave the order, toggles and drill-down when
+        left out again."""
+        protocol = self._base_protocol.switched(list(change["new"]))
+        evaluation = evaluate(self._data, protocol, **self.state.parameters)
+        self.protocol, self.evaluation = protocol, evaluation
+        self.patterns = evaluation.patterns()
+        ids = protocol.ids
+        order = [c for c in self.state.order if c in ids]
+        for cid in ids:
+            if cid not in order:
+                before = ids[: ids.index(cid)]
+                at = max((order.index(b) + 1 for b in before if b in order), default=0)
+                order.insert(at, cid)
+        with self.state.hold_trait_notifications():
+            self.state.excluded = tuple(c for c in self.state.excluded if c in ids)
+            self.state.order = tuple(order)
+            if self.state.drilldown and self.state.drilldown not in ids:
+                self.state.drilldown = ""
+        for cid, box in self.toggles.items():
+            box.layout.display = None if cid in ids else "none"
+        self._relabel()
+        self._refresh()
+        self._render_drilldown()
+
     def _relabel(self) -> None:
         """Criterion labels carry the thresholds in force ("Largest lesion <= 7 cm"):
         refresh the toggles, the order list and the drill-down choices that show them."""
@@ -335,6 +396,12 @@ class ScreeningExplorer:
             notes.append("thresholds: " + ", ".join(f"{n} = {v:g}" for n, v in changed.items()))
         if self.state.excluded:
             notes.append("switched off: " + ", ".join(self.state.excluded))
+        off = self.protocol.criteria_off
+        if off:
+            notes.append(
+                "left out (off by default, tick to include): "
+                + ", ".join(f"{c.id} {c.label}" for c in off)
+            )
         if self.state.sites:
             notes.append("sites: " + ", ".join(self.state.sites))
         if self.state.months:
@@ -388,10 +455,21 @@ class ScreeningExplorer:
         self._reset_button = reset
 
         self.toggles: dict[str, w.Checkbox] = {}
-        for c in self.evaluation.protocol.criteria:
+        shown = set(self.protocol.ids)
+        for c in self._base_protocol.with_parameters(**self.state.parameters).all_criteria:
             box = criterion_toggle(c)
-            box.observe(lambda change, cid=c.id: self.toggle(cid, change["new"]), names="value")
+            box.observe(lambda change, cid=c.id: self._toggle_box(cid, change), names="value")
+            if c.id not in shown:
+                box.layout.display = "none"
             self.toggles[c.id] = box
+        self.include_boxes: dict[str, w.Checkbox] = {}
+        for c in self._base_protocol.all_criteria:
+            if c.id in self._base_protocol.off_by_default:
+                box = include_toggle(c, c.id in self.state.included)
+                box.observe(
+                    lambda change, cid=c.id: self.include(cid, change["new"]), names="value"
+                )
+                self.include_boxes[c.id] = box
 
         self.order_list = w.Select(
             options=self._order_options(), rows=12, layout=w.Layout(width="98%")
@@ -447,6 +525,10 @@ class ScreeningExplorer:
         # state -> controls (so that set_parameter / move / toggle show in the UI)
         self.state.observe(self._sync_controls)
 
+    def _toggle_box(self, criterion: str, change: dict) -> None:
+        if criterion in self.protocol.ids:  # a hidden box of a left-out criterion: no-op
+            self.toggle(criterion, change["new"])
+
     def _order_options(self) -> list[tuple[str, str]]:
         labels = {c.id: c.label for c in self.evaluation.protocol.criteria}
         return order_options(self.state.order, labels, self.state.excluded)
@@ -476,6 +558,9 @@ class ScreeningExplorer:
             self.order_list.value = selected
             for cid, box in self.toggles.items():
                 box.value = cid not in self.state.excluded
+        elif name == "included":
+            for cid, box in self.include_boxes.items():
+                box.value = cid in self.state.included
         elif name == "sites":
             self.site_filter.value = tuple(self.state.sites)
         elif name == "months":
@@ -497,10 +582,15 @@ class ScreeningExplorer:
             *self.toggles.values(),
             height="200px",
         )
+        optional = (
+            [section("Off by default (assumed): tick to include", *self.include_boxes.values())]
+            if self.include_boxes
+            else []
+        )
         order = section("Funnel order", self.order_list, self._order_buttons)
         filters = section("Filters", self.site_filter, self.month_filter)
         controls = w.VBox(
-            [thresholds, self._reset_button, criteria, order, filters],
+            [thresholds, self._reset_button, criteria, *optional, order, filters],
             layout=w.Layout(width="440px", min_width="360px", flex="0 0 auto"),
         )
         controls.add_class("screenkit-controls")
