@@ -217,10 +217,10 @@ def guard_rows(explorer: ScreeningExplorer, monkeypatch) -> RowGuard:
         raise AssertionError("patient rows touched")
 
     guard = RowGuard(explorer.evaluation)
-    monkeypatch.setattr(explorer, "evaluation", guard)
-    monkeypatch.setattr(explorer, "_row_sites", Untouchable())
-    monkeypatch.setattr(explorer, "_row_months", Untouchable())
-    monkeypatch.setattr("screenkit.widgets.explorer.evaluate", refuse)
+    monkeypatch.setattr(explorer.model, "evaluation", guard)
+    monkeypatch.setattr(explorer.model, "_row_sites", Untouchable())
+    monkeypatch.setattr(explorer.model, "_row_months", Untouchable())
+    monkeypatch.setattr("screenkit.widgets.model.evaluate", refuse)
     monkeypatch.setattr(Evaluation, "patterns", refuse)
     monkeypatch.setattr(Evaluation, "with_parameters", refuse)
     monkeypatch.setattr(PatternCounts, "from_evaluation", refuse)
@@ -255,19 +255,20 @@ def test_filters_touch_rows_only_for_the_drill_down(explorer, data, monkeypatch,
     own criterion's status column only, and only while it renders."""
     explorer.state.drilldown = drilldown
     render = explorer._render_drilldown
-    sites, months = explorer._row_sites, explorer._row_months
+    model = explorer.model
+    sites, months = model._row_sites, model._row_months
     guard = guard_rows(explorer, monkeypatch)
     renders = []
 
     def render_with_rows():
         renders.append(explorer.state.drilldown)
         guard.allow_rows = True
-        explorer._row_sites, explorer._row_months = sites, months
+        model._row_sites, model._row_months = sites, months
         try:
             render()
         finally:
             guard.allow_rows = False
-            explorer._row_sites, explorer._row_months = Untouchable(), Untouchable()
+            model._row_sites, model._row_months = Untouchable(), Untouchable()
 
     monkeypatch.setattr(explorer, "_render_drilldown", render_with_rows)
     explorer.filter(sites=["S01", "S03"], months=("2025-09", "2026-03"))
@@ -621,3 +622,97 @@ def test_explore_include_is_checked_as_report_include(monkeypatch, capsys):
     exec(compile("".join(notebook["cells"][0]["source"]), "explore", "exec"), namespace)
     assert namespace["explorer"].state.included == ("I4", "I5")
     assert "left out" not in namespace["explorer"].headline.value
+
+
+# ---------------------------------------------------------------- the headless model
+def test_the_model_runs_without_ipywidgets_or_plotly(tmp_path):
+    """ExplorerModel (state, thresholds, evaluation, funnel, drill-down) imports neither
+    ipywidgets nor plotly, and gives the API's funnel."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.modules['ipywidgets'] = None; sys.modules['plotly'] = None\n"
+        "import screenkit as sk\n"
+        "from screenkit.widgets import ExplorerModel\n"
+        "data = sk.load_sample()\n"
+        "m = ExplorerModel(data, 'NCT07103668')\n"
+        "m.set_parameter('lesion_max_cm', 7); m.toggle('E7', False); m.move('I5b', -3)\n"
+        "want = sk.funnel(sk.evaluate(data, 'NCT07103668', lesion_max_cm=7),\n"
+        "                 order=m.state.order, exclude=['E7'])\n"
+        "assert m.current.headline() == want.headline(), (m.current.headline(), want)\n"
+        "assert list(m.current.steps['remaining']) == list(want.steps['remaining'])\n"
+        "print('ok', m.current.headline_text())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok 400 screened")
+
+
+def test_the_model_never_calls_the_view(data):
+    """One way: the model only notifies subscribers, in the order evaluation -> funnel
+    -> drill-down; a model without subscribers still computes."""
+    from screenkit.widgets import ExplorerModel
+
+    model = ExplorerModel(data, PROTOCOL)
+    events: list[tuple[str, str]] = []
+    model.subscribe(lambda event, cause: events.append((event, cause)))
+    model.toggle("E7", False)
+    assert events == [("funnel", "excluded")]
+    events.clear()
+    model.filter(sites=["S01"])
+    assert ("funnel", "sites") in events and ("drilldown", "sites") in events
+    events.clear()
+    model.set_parameter("hb_min", 7)
+    assert events == [
+        ("evaluation", "parameters"),
+        ("funnel", "parameters"),
+        ("drilldown", "parameters"),
+    ]
+    subset = data.data[data.data["site_id"] == "S01"]
+    expected = funnel(evaluate(subset, PROTOCOL, hb_min=7), exclude=["E7"])
+    assert model.current.headline() == expected.headline()
+
+
+# ---------------------------------------------------------------- recorded reasons
+def test_recorded_statuses_explore_with_funnel_order_and_toggles(data):
+    from screenkit.recorded import evaluate_recorded
+
+    recorded = evaluate_recorded(data, PROTOCOL)
+    explorer = ScreeningExplorer(data, PROTOCOL, source="recorded")
+    assert explorer.evaluation.status_source == "recorded"
+    assert_shows(explorer, funnel(recorded))
+    assert "NR" in explorer.toggles and "NR" in explorer.state.order
+    explorer.toggle("I3a", False)
+    explorer.move("E7", -3)
+    assert_shows(explorer, funnel(recorded, order=explorer.state.order, exclude=["I3a"]))
+    explorer.state.drilldown = "E7"
+    assert "patients are recorded as failing E7" in explorer.drilldown_table.value
+
+
+def test_recorded_statuses_say_not_passed_and_offer_no_thresholds(data):
+    explorer = ScreeningExplorer(data, PROTOCOL, source="recorded")
+    text = explorer.headline.value
+    assert "NOT RECORDED as failed" in text and "not the same as passed" in text
+    assert all(slider.disabled for slider in explorer.sliders.values())
+    shown = _descendants(explorer.widget)
+    assert not any(slider in shown for slider in explorer.sliders.values())
+    assert explorer._reset_button not in shown
+    why = [x for x in shown if "screenkit-thresholds-recorded" in getattr(x, "_dom_classes", ())]
+    assert len(why) == 1 and "no threshold changes what was recorded" in why[0].value
+    with pytest.raises(ScreenkitError, match="Thresholds cannot act here"):
+        explorer.set_parameter("lesion_max_cm", 7)
+    assert explorer.state.parameters == explorer.protocol.parameter_values()
+    with pytest.raises(ScreenkitError, match="Thresholds cannot act here"):
+        ScreeningExplorer(data, PROTOCOL, source="recorded", parameters={"hb_min": 7})
+    computed = ScreeningExplorer(data, PROTOCOL)
+    assert "NOT RECORDED" not in computed.headline.value
+    assert all(s in _descendants(computed.widget) for s in computed.sliders.values())
+
+
+def _descendants(widget) -> list:
+    out = [widget]
+    for child in getattr(widget, "children", ()):
+        out += _descendants(child)
+    return out
