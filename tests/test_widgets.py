@@ -716,3 +716,62 @@ def _descendants(widget) -> list:
     for child in getattr(widget, "children", ()):
         out += _descendants(child)
     return out
+
+
+def _dashboard_env(argv: list[str]) -> dict[str, str]:
+    """The dashboard's environment as ``screenkit explore`` sets it (source decided as
+    ``run`` decides it, by the shared ``load_and_evaluate``)."""
+    from screenkit.cli._common import load_and_evaluate
+
+    args = build_parser().parse_args(["explore", *argv, "--no-browser"])
+    _, evaluation = load_and_evaluate(args)
+    return environment(args, evaluation.status_source)
+
+
+def test_explore_detects_recorded_reasons_and_honours_reasons_and_computed(tmp_path, capsys):
+    from screenkit.cli.explore import dashboard_explorer
+    from screenkit.recorded import evaluate_recorded
+
+    log = tmp_path / "site_log.csv"
+    log.write_text(
+        "Patient,Site,Reason,Primary reason for screen failure,Randomized\n"
+        "P1,S1,see notes,E7,N\nP2,S1,,I6,N\nP3,S2,,,Y\nP4,S2,,i5b; E7,N\n",
+        encoding="utf-8",
+    )
+    env = _dashboard_env([str(log), "--reasons", "Primary reason for screen failure"])
+    assert json.loads(env["SCREENKIT_EXPLORE_OPTIONS"])["source"] == "recorded"
+    explorer, data, name = dashboard_explorer(env, forecast=False)
+    assert name == "site_log.csv"
+    assert explorer.evaluation.status_source == "recorded"
+    assert_shows(explorer, funnel(evaluate_recorded(data, PROTOCOL)))
+    assert explorer.current.headline() == {
+        "screened": 4,
+        "eligible": 1,
+        "screen_failed": 3,
+        "pending": 0,
+    }
+    fails = explorer.current.criteria.set_index("criterion")["fails"]
+    assert (fails["E7"], fails["I6"], fails["I5b"]) == (2, 1, 1)
+    assert "NOT RECORDED as failed" in explorer.headline.value
+
+    sample_env = _dashboard_env([str(sample_path())])  # both sources: computed
+    assert json.loads(sample_env["SCREENKIT_EXPLORE_OPTIONS"])["source"] == "computed"
+    env = _dashboard_env([str(sample_path()), "--reasons", "fail_reasons"])
+    explorer, data, _ = dashboard_explorer(env, forecast=False)
+    assert_shows(explorer, funnel(evaluate_recorded(data, PROTOCOL)))
+    assert "source: recorded" in capsys.readouterr().err
+
+    reasons_only = tmp_path / "reasons_only.csv"
+    reasons_only.write_text("patient_id,fail_reasons,randomized\nA,E7,no\nB,,yes\n")
+    explorer, _, _ = dashboard_explorer(_dashboard_env([str(reasons_only)]), forecast=False)
+    assert explorer.evaluation.status_source == "recorded"  # detected
+    env = _dashboard_env([str(reasons_only), "--computed"])
+    explorer, _, _ = dashboard_explorer(env, forecast=False)
+    assert explorer.evaluation.status_source == "computed"
+    assert explorer.current.pending == 2  # no lab-level column: every criterion unknown
+
+
+def test_explore_refuses_param_with_recorded_reasons(capsys):
+    argv = ["explore", str(sample_path()), "--reasons", "fail_reasons", "--param", "hb_min=7"]
+    assert main([*argv, "--no-browser"]) == 2
+    assert "--computed" in capsys.readouterr().err

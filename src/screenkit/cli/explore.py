@@ -2,11 +2,19 @@
 
     screenkit explore data/sample/screening_log.xlsx
     screenkit explore log.csv --protocol my_protocol.yaml --port 8870 --no-browser
+    screenkit explore log.xlsx --protocol CT041-ST-01 --include I4,I5
+    screenkit explore site_log.xlsx --reasons "Reason for screen failure"
 
 Serves the dashboard notebook shipped in ``screenkit/_dashboard/explore.ipynb`` with Voila
 on ``http://127.0.0.1:PORT/`` (localhost only, no token). The input is checked first, so a
 bad file fails here with a plain message instead of in the browser. Voila runs in this
 process: stopping this process (Ctrl+C, or SIGTERM to its PID) stops the server.
+
+The source of the statuses is chosen as ``screenkit report`` chooses it (shared in
+:mod:`screenkit.cli._common`): ``--reasons COLUMN`` reads the recorded screen-failure
+reasons, ``--computed`` the lab-level columns, and by default recorded reasons are used
+when the log has a reasons column and none of the columns the protocol reads. With
+recorded statuses the dashboard offers no threshold sliders (it says why).
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from screenkit.cli._common import add_input_arguments, parse_params
+from screenkit.cli._common import add_input_arguments, add_source_arguments, parse_params
 
 ENV_INPUT = "SCREENKIT_EXPLORE_INPUT"
 ENV_PROTOCOL = "SCREENKIT_EXPLORE_PROTOCOL"
@@ -32,6 +40,7 @@ def register(subparsers) -> None:
         "order, site and date filters, drill-down) as a web page on 127.0.0.1.",
     )
     add_input_arguments(parser)
+    add_source_arguments(parser)
     parser.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     parser.add_argument(
@@ -67,8 +76,9 @@ def voila_argv(notebook: Path, port: int, open_browser: bool) -> list[str]:
     return argv
 
 
-def environment(args: argparse.Namespace) -> dict[str, str]:
-    """The ``SCREENKIT_EXPLORE_*`` variables the dashboard notebook reads."""
+def environment(args: argparse.Namespace, source: str | None = None) -> dict[str, str]:
+    """The ``SCREENKIT_EXPLORE_*`` variables the dashboard notebook reads; ``source``:
+    where the statuses come from as ``run`` decided (``None``: decided in the kernel)."""
     options = {
         "sheet": args.sheet,
         "columns": str(Path(args.columns).resolve()) if args.columns else None,
@@ -77,6 +87,9 @@ def environment(args: argparse.Namespace) -> dict[str, str]:
         "parameters": parse_params(args.param),
         # checked in run() exactly as `report --include` is (cli_protocol)
         "include": [c.strip() for c in (args.include or "").split(",") if c.strip()],
+        "source": source,
+        "reasons": getattr(args, "reasons", None),
+        "computed": getattr(args, "computed", False),
     }
     protocol = args.protocol
     if Path(protocol).suffix.lower() in (".yaml", ".yml") and Path(protocol).exists():
@@ -93,9 +106,9 @@ def run(args: argparse.Namespace) -> int:
     from screenkit.errors import ScreenkitError
 
     check_int(args.port, "--port", low=1, high=65535)
-    # fail fast, with the CLI's plain messages; the dashboard evaluates the lab-level
-    # columns (recorded reasons are not shown in it)
-    _, evaluation = load_and_evaluate(args, detect=False)
+    # fail fast, with the CLI's plain messages; the source of the statuses is decided
+    # here, as `report` decides it, and the dashboard uses the same
+    _, evaluation = load_and_evaluate(args)
     # reached only with --allow-outside-range: a slider cannot show a value off its range
     for name, value in evaluation.parameters.items():
         p = evaluation.protocol.parameters[name]
@@ -105,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
                 value=value,
                 accepted=p.declared_range,
             )
-    os.environ.update(environment(args))  # Voila's kernels inherit this environment
+    os.environ.update(
+        environment(args, evaluation.status_source)
+    )  # Voila's kernels inherit this environment
     # The explorer's matrix products are small: one BLAS thread each is fastest, and
     # OpenBLAS's spinning threads slow them several-fold on a busy machine.
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -118,3 +133,54 @@ def run(args: argparse.Namespace) -> int:
     )
     Voila.launch_instance(argv=voila_argv(dashboard_path(), args.port, not args.no_browser))
     return 0
+
+
+def dashboard_explorer(environ=os.environ, *, forecast: bool = True):
+    """What the dashboard notebook shows: ``(explorer, data, name)`` from the
+    ``SCREENKIT_EXPLORE_*`` variables (without them: the bundled sample).
+
+    The log is loaded as ``screenkit report`` loads it (``--reasons COLUMN`` maps that
+    header to the reasons column) and the statuses come from the source ``run`` chose.
+    """
+    import contextlib
+    import io
+
+    import screenkit as sk
+    from screenkit.cli._common import _load_with_reasons
+    from screenkit.recorded import choose_source
+
+    source = environ.get(ENV_INPUT, "")
+    protocol = environ.get(ENV_PROTOCOL, "NCT07103668")
+    options = json.loads(environ.get(ENV_OPTIONS, "{}"))
+    if source:
+        args = argparse.Namespace(
+            input=Path(source),
+            sheet=options.get("sheet"),
+            columns=options.get("columns"),
+            encoding=options.get("encoding"),
+        )
+        with contextlib.redirect_stderr(io.StringIO()):
+            data = _load_with_reasons(args, options.get("reasons"))
+        name = os.path.basename(source)
+    else:
+        data = sk.load_sample()
+        name = "bundled synthetic sample"
+    include = options.get("include")
+    status_source = options.get("source")
+    if status_source is None:
+        if options.get("reasons"):
+            status_source = "recorded"
+        elif options.get("computed"):
+            status_source = "computed"
+        else:
+            status_source = choose_source(data, sk.get_protocol(protocol).switched(include))
+    explorer = sk.ScreeningExplorer(
+        data,
+        protocol,
+        mask_ids=options.get("mask_ids", True),
+        parameters=options.get("parameters"),
+        forecast=forecast,
+        include=include,
+        source=status_source,
+    )
+    return explorer, data, name
