@@ -775,3 +775,55 @@ def test_explore_refuses_param_with_recorded_reasons(capsys):
     argv = ["explore", str(sample_path()), "--reasons", "fail_reasons", "--param", "hb_min=7"]
     assert main([*argv, "--no-browser"]) == 2
     assert "--computed" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- download, labels
+def _sheets(content: bytes) -> dict[str, list[tuple]]:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in book.worksheets}
+
+
+def test_download_writes_the_workbook_of_the_state_on_screen(explorer, data, tmp_path):
+    import base64
+
+    from screenkit.export import export_excel
+    from screenkit.outputs import fix_xlsx
+
+    explorer.set_parameter("lesion_max_cm", 7)
+    explorer.toggle("E7", False)
+    explorer.move("I5b", -4)
+    assert explorer.download.link.value == ""
+    explorer.download.button.click()
+    link = explorer.download.link.value
+    match = re.search(r'download="([^"]+)" href="data:[^;]+;base64,([^"]+)"', link)
+    assert match and match.group(1) == "NCT07103668_lesion_max_cm-7.xlsx"
+    content = base64.b64decode(match.group(2))
+    relaxed = evaluate(data, PROTOCOL, lesion_max_cm=7)
+    expected = funnel(relaxed, order=explorer.state.order, exclude=["E7"])
+    path = export_excel(expected, tmp_path / "api.xlsx", evaluation=relaxed, data=data)
+    fix_xlsx(path)
+    assert _sheets(content) == _sheets(path.read_bytes())
+    explorer.set_parameter("lesion_max_cm", 8)  # a stale link never stays on screen
+    assert explorer.download.link.value == ""
+
+
+def test_slider_labels_show_the_full_label_and_unit(explorer):
+    shown = _descendants(explorer.widget)
+    texts = [x.value for x in shown if isinstance(x, w.HTML) and "screenkit-param-label" in x.value]
+    params = explorer.protocol.parameters
+    assert len(texts) == len(params)
+    for p in params.values():
+        unit = f" <b>({html_escape(p.unit)})</b>" if p.unit else ""
+        assert any(html_escape(p.label) + unit in t for t in texts), p.name
+        assert explorer.sliders[p.name].style.description_width == "0px"
+        assert p.label in explorer.sliders[p.name].tooltip
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)

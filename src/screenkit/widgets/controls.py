@@ -29,6 +29,7 @@ __all__ = [
     "decimals",
     "drilldown_select",
     "include_toggle",
+    "labelled_slider",
     "month_range",
     "order_buttons",
     "order_list",
@@ -123,6 +124,27 @@ def parameter_slider(parameter: Parameter, value: float | None = None) -> w.Floa
     )
     slider.add_class(f"screenkit-param-{parameter.name}")
     return slider
+
+
+def labelled_slider(parameter: Parameter, slider: w.FloatSlider) -> w.VBox:
+    """The slider under its full label and unit, wrapped over as many lines as needed
+    (a slider's own description is one line, cut off with an ellipsis); the slider's
+    description stays the label (its accessible name) but takes no room.
+
+    >>> from screenkit.protocol import get_protocol
+    >>> p = get_protocol("NCT07103668").parameters["lesion_max_cm"]
+    >>> box = labelled_slider(p, parameter_slider(p))
+    >>> box.children[0].value  # doctest: +ELLIPSIS
+    '<div class="screenkit-param-label" ...>Largest lesion, maximum diameter <b>(cm)</b></div>'
+    """
+    unit = f" <b>({html.escape(parameter.unit)})</b>" if parameter.unit else ""
+    label = w.HTML(
+        '<div class="screenkit-param-label" style="line-height: 1.25; white-space: normal">'
+        f"{html.escape(parameter.label)}{unit}</div>",
+        layout=w.Layout(width="98%"),
+    )
+    slider.style.description_width = "0px"
+    return w.VBox([label, slider], layout=w.Layout(margin="0 0 4px 0"))
 
 
 def criterion_toggle(criterion: Criterion, label: str | None = None) -> w.Checkbox:

@@ -44,6 +44,7 @@ from screenkit.widgets.controls import (
     criterion_toggle,
     drilldown_select,
     include_toggle,
+    labelled_slider,
     month_range,
     order_buttons,
     order_list,
@@ -53,6 +54,7 @@ from screenkit.widgets.controls import (
     site_select,
     update_in_place,
 )
+from screenkit.widgets.download import DownloadPanel
 from screenkit.widgets.model import DRILLDOWN_ROWS, RECORDED_THRESHOLDS, ExplorerModel
 from screenkit.widgets.state import ExplorerState
 
@@ -130,6 +132,7 @@ class ScreeningExplorer:
             self.forecast_panel = ForecastPanel(self.evaluation)
         self._build_views()
         self._build_controls()
+        self.download = DownloadPanel(self.model)
         self.widget = self._layout()
         self.model.subscribe(self._on_model)
 
@@ -322,7 +325,7 @@ class ScreeningExplorer:
         self.toggles: dict[str, w.Checkbox] = {}
         labels, shown = self.model.labels(), set(self.protocol.ids)
         for cid in self.model.every_criterion():
-            box = criterion_toggle(self._criterion(cid), label=labels[cid])
+            box = criterion_toggle(self.model.criterion(cid), label=labels[cid])
             box.observe(lambda change, cid=cid: self._toggle_box(cid, change), names="value")
             if cid not in shown:
                 box.layout.display = "none"
@@ -354,12 +357,6 @@ class ScreeningExplorer:
 
         # state -> controls (so that set_parameter / move / toggle show in the UI)
         self.state.observe(self._sync_controls)
-
-    def _criterion(self, cid: str):
-        every = {c.id: c for c in (*self.protocol.criteria, *self.protocol.criteria_off)}
-        return every.get(cid) or next(
-            c for c in self.model.base_protocol.all_criteria if c.id == cid
-        )
 
     def _toggle_box(self, criterion: str, change: dict) -> None:
         if criterion in self.protocol.ids:  # a hidden box of a left-out criterion: no-op
@@ -405,8 +402,12 @@ class ScreeningExplorer:
     # ------------------------------------------------------------ layout
     def _thresholds(self) -> w.VBox:
         if self.model.thresholds_apply:
-            body = section("Thresholds (protocol parameters)", *self.sliders.values(),
-                           height="260px")  # fmt: skip
+            params = self.protocol.parameters
+            body = section(
+                "Thresholds (protocol parameters)",
+                *(labelled_slider(params[n], s) for n, s in self.sliders.items()),
+                height="260px",
+            )
             return w.VBox([body, self._reset_button])
         why = w.HTML(f"<p><i>{html.escape(RECORDED_THRESHOLDS)}</i></p>")
         why.add_class("screenkit-thresholds-recorded")
@@ -426,7 +427,7 @@ class ScreeningExplorer:
         order = section("Funnel order", self.order_list, self._order_buttons)
         filters = section("Filters", self.site_filter, self.month_filter)
         controls = w.VBox(
-            [self._thresholds(), criteria, *optional, order, filters],
+            [self.download.widget, self._thresholds(), criteria, *optional, order, filters],
             layout=w.Layout(width="440px", min_width="360px", flex="0 0 auto"),
         )
         controls.add_class("screenkit-controls")

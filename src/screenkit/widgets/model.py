@@ -32,7 +32,7 @@ import numpy as np
 from screenkit.errors import ScreenkitError
 from screenkit.evaluate import evaluate
 from screenkit.funnel import Funnel, PatternCounts, funnel
-from screenkit.protocol import Protocol, get_protocol
+from screenkit.protocol import Criterion, Protocol, get_protocol
 from screenkit.recorded import NOT_RECORDED, REASONS_COLUMN, evaluate_recorded
 from screenkit.widgets.drilldown import (
     failing_mask,
@@ -166,6 +166,13 @@ class ExplorerModel:
         ``NR`` last)."""
         ids = [c.id for c in self.base_protocol.all_criteria]
         return ids + [c for c in self.protocol.ids if c not in ids]
+
+    def criterion(self, cid: str) -> Criterion:
+        """A criterion by ID, evaluated or left out (recorded mode's ``NR`` too)."""
+        for c in (*self.protocol.criteria, *self.protocol.criteria_off):
+            if c.id == cid:
+                return c
+        return next(c for c in self.base_protocol.all_criteria if c.id == cid)
 
     def changed_parameters(self) -> dict[str, float]:
         """Thresholds that differ from the protocol's."""
