@@ -484,6 +484,15 @@ def test_voila_command_line_is_localhost_without_token():
     assert "--Voila.port=8870" in argv
     assert "--no-browser" in argv
     assert "--Voila.auto_token=False" in argv
+    # kernels of closed pages are culled by default; an open page's never
+    assert "--MappingKernelManager.cull_idle_timeout=120" in argv
+    assert "--MappingKernelManager.cull_connected=False" in argv
+    assert not any("cull" in a for a in voila_argv(Path("x.ipynb"), 1, False, cull_after=0))
+
+
+def test_explore_refuses_a_negative_cull_after(capsys):
+    assert main(["explore", str(sample_path()), "--cull-after", "-1", "--no-browser"]) == 2
+    assert "--cull-after" in capsys.readouterr().err
 
 
 def test_explore_fails_fast_on_a_bad_input(tmp_path, capsys):

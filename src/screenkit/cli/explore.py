@@ -30,6 +30,8 @@ from screenkit.cli._common import add_input_arguments, add_source_arguments, par
 ENV_INPUT = "SCREENKIT_EXPLORE_INPUT"
 ENV_PROTOCOL = "SCREENKIT_EXPLORE_PROTOCOL"
 ENV_OPTIONS = "SCREENKIT_EXPLORE_OPTIONS"
+#: a closed page's kernel (about 250 MB each) is shut down after this many idle seconds
+CULL_AFTER_S = 120
 
 
 def register(subparsers) -> None:
@@ -44,6 +46,15 @@ def register(subparsers) -> None:
     parser.add_argument("--port", type=int, default=8866, help="port (default: 8866)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     parser.add_argument(
+        "--cull-after",
+        type=int,
+        default=CULL_AFTER_S,
+        metavar="SECONDS",
+        help="shut down the kernel of a closed dashboard page after it has been idle this "
+        f"long with no page connected (default: {CULL_AFTER_S}; an open page is never culled; "
+        "0 = never)",
+    )
+    parser.add_argument(
         "--show-ids",
         action="store_true",
         help="show patient IDs in the drill-down (default: masked as P0001, ...)",
@@ -56,10 +67,38 @@ def dashboard_path() -> Path:
     return Path(str(resources.files("screenkit") / "_dashboard" / "explore.ipynb"))
 
 
-def voila_argv(notebook: Path, port: int, open_browser: bool) -> list[str]:
-    """Voila's command line: localhost only, no token, the given port.
+def cull_argv(cull_after: int) -> list[str]:
+    """Voila's kernel culling (jupyter_server's ``MappingKernelManager`` settings, which
+    Voila's kernel manager inherits): every kernel idle for ``cull_after`` seconds with
+    no page connected is shut down, checked every ``cull_after / 2`` seconds (at most
+    60); ``cull_connected=False`` keeps the kernel of an open page however long it
+    idles. Each page load starts its own kernel, so without this every closed tab left
+    one running.
 
-    >>> voila_argv(Path("explore.ipynb"), 8866, False)[1:]
+    >>> cull_argv(120)
+    ['--MappingKernelManager.cull_idle_timeout=120', \
+'--MappingKernelManager.cull_interval=60', '--MappingKernelManager.cull_connected=False', \
+'--MappingKernelManager.cull_busy=False']
+    >>> cull_argv(0)
+    []
+    """
+    if cull_after <= 0:
+        return []
+    return [
+        f"--MappingKernelManager.cull_idle_timeout={cull_after}",
+        f"--MappingKernelManager.cull_interval={max(1, min(60, cull_after // 2))}",
+        "--MappingKernelManager.cull_connected=False",
+        "--MappingKernelManager.cull_busy=False",
+    ]
+
+
+def voila_argv(
+    notebook: Path, port: int, open_browser: bool, cull_after: int = CULL_AFTER_S
+) -> list[str]:
+    """Voila's command line: localhost only, no token, the given port, idle kernels of
+    closed pages culled (:func:`cull_argv`).
+
+    >>> voila_argv(Path("explore.ipynb"), 8866, False, cull_after=0)[1:]
     ['--Voila.ip=127.0.0.1', '--Voila.port=8866', '--Voila.port_retries=0', \
 '--Voila.open_browser=False', '--Voila.auto_token=False', '--no-browser']
     """
@@ -70,6 +109,7 @@ def voila_argv(notebook: Path, port: int, open_browser: bool) -> list[str]:
         "--Voila.port_retries=0",
         f"--Voila.open_browser={open_browser}",
         "--Voila.auto_token=False",
+        *cull_argv(cull_after),
     ]
     if not open_browser:
         argv.append("--no-browser")
@@ -106,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     from screenkit.errors import ScreenkitError
 
     check_int(args.port, "--port", low=1, high=65535)
+    check_int(args.cull_after, "--cull-after", low=0)
     # fail fast, with the CLI's plain messages; the source of the statuses is decided
     # here, as `report` decides it, and the dashboard uses the same
     _, evaluation = load_and_evaluate(args)
@@ -131,7 +172,8 @@ def run(args: argparse.Namespace) -> int:
         f"screenkit explore: serving http://127.0.0.1:{args.port}/ (Ctrl+C to stop)",
         flush=True,
     )
-    Voila.launch_instance(argv=voila_argv(dashboard_path(), args.port, not args.no_browser))
+    argv = voila_argv(dashboard_path(), args.port, not args.no_browser, args.cull_after)
+    Voila.launch_instance(argv=argv)
     return 0
 
 
