@@ -356,6 +356,32 @@ def test_figures_updated_in_place_equal_fresh_figures(explorer):
 PLOTLY_MESSAGES = ("restyle", "relayout", "update", "addTraces", "deleteTraces", "moveTraces")
 
 
+def show_in_page(explorer: ScreeningExplorer) -> None:
+    """Display the explorer and report each figure drawn, as plotly's page view does
+    after ``newPlot`` (``_js2py_layoutDelta``)."""
+    explorer._repr_mimebundle_()
+    for figure in explorer.figures.values():
+        figure._js2py_layoutDelta = {"layout_delta": {}, "layout_edit_id": -1}
+
+
+def test_a_figure_never_drawn_in_the_page_is_replaced_at_the_first_change(explorer, data):
+    """The flaky Voila test: a figure whose page view never reports drawing is dead
+    (its page copy never follows the kernel); the first change after display replaces
+    it by a fresh widget in its box, once; a figure that reported is updated in place."""
+    explorer._repr_mimebundle_()
+    drawn = explorer.figures["criteria"]
+    drawn._js2py_layoutDelta = {"layout_delta": {}, "layout_edit_id": -1}
+    dead = explorer.figures["funnel"]
+    explorer.set_parameter("hb_min", 7)
+    fresh = explorer.figures["funnel"]
+    assert fresh is not dead and explorer.figures["criteria"] is drawn
+    assert explorer._figures.boxes["funnel"].children == (fresh,)
+    assert_shows(explorer, funnel(evaluate(data, PROTOCOL, hb_min=7)))
+    explorer.set_parameter("hb_min", 7.5)  # replaced once only
+    assert explorer.figures["funnel"] is fresh
+    assert_shows(explorer, funnel(evaluate(data, PROTOCOL, hb_min=7.5)))
+
+
 def record_figure_messages(explorer: ScreeningExplorer, monkeypatch) -> dict[str, list[str]]:
     """Figure name -> the kinds of messages its FigureWidget sends to the front end.
 
@@ -386,7 +412,7 @@ def record_figure_messages(explorer: ScreeningExplorer, monkeypatch) -> dict[str
     ],
 )
 def test_figures_change_in_one_batch_update(explorer, monkeypatch, change):
-    explorer._repr_mimebundle_()  # displayed: figures are updated in place from now on
+    show_in_page(explorer)  # displayed and drawn: figures are updated in place from now on
     sent = record_figure_messages(explorer, monkeypatch)
     before = list(explorer.figures["funnel"].data[0].x)
     change(explorer)
@@ -397,7 +423,7 @@ def test_figures_change_in_one_batch_update(explorer, monkeypatch, change):
 
 
 def test_a_threshold_change_updates_every_figure_once(explorer, monkeypatch):
-    explorer._repr_mimebundle_()
+    show_in_page(explorer)
     sent = record_figure_messages(explorer, monkeypatch)
     explorer.set_parameter("lesion_max_cm", 7)
     assert sent == {name: ["update"] for name in explorer.figures}
@@ -540,7 +566,7 @@ def test_changes_before_display_rebuild_the_figures(explorer, data):
     must be in the constructor state of the widgets that get displayed."""
     old = explorer.figures["funnel"]
     explorer.set_parameter("lesion_max_cm", 7)
-    explorer._repr_mimebundle_()
+    show_in_page(explorer)
     new = explorer.figures["funnel"]
     assert new is not old
     expected = funnel(evaluate(data, PROTOCOL, lesion_max_cm=7))

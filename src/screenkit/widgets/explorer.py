@@ -55,6 +55,7 @@ from screenkit.widgets.controls import (
     update_in_place,
 )
 from screenkit.widgets.download import DownloadPanel
+from screenkit.widgets.figures import FigureSlots
 from screenkit.widgets.model import DRILLDOWN_ROWS, RECORDED_THRESHOLDS, ExplorerModel
 from screenkit.widgets.state import ExplorerState
 
@@ -122,8 +123,6 @@ class ScreeningExplorer:
             reasons=reasons,
             mask_ids=mask_ids,
         )
-        self._shown = False
-        self._stale_figures: set[str] = set()
         self._site_table: tuple[PatternCounts, Any] | None = None
         self.forecast_panel = None
         if forecast:
@@ -201,22 +200,8 @@ class ScreeningExplorer:
         self.model.filter(sites, months)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
-        if not self._shown:
-            self._shown = True
-            self._rebuild_stale_figures()
+        self._figures.show()
         return self.widget._repr_mimebundle_(**kwargs)
-
-    def _rebuild_stale_figures(self) -> None:
-        """Figures changed before the first display get new widgets built from their
-        current spec: Voila renders a widget from its constructor state and drops the
-        updates sent before the page connected."""
-        if not self._stale_figures:
-            return
-        for name in sorted(self._stale_figures):
-            self.figures[name].close()
-            self.figures[name] = go.FigureWidget(**self._specs[name])
-        self._stale_figures.clear()
-        self.widget = self._layout()
 
     def __repr__(self) -> str:
         return f"ScreeningExplorer({self.protocol.id}: {self.current.headline_text()})"
@@ -265,25 +250,20 @@ class ScreeningExplorer:
     # ------------------------------------------------------------ views
     def _build_views(self) -> None:
         specs = {**FIGURE_SPECS, "heatmap": self._heatmap_spec}
-        self._specs = {name: make(self.current) for name, make in specs.items()}
-        self.figures: dict[str, go.FigureWidget] = {
-            name: go.FigureWidget(**spec) for name, spec in self._specs.items()
-        }
+        self._figures = FigureSlots(
+            {name: make(self.current) for name, make in specs.items()},
+            {"funnel": w.Layout(flex="1 1 auto", width="100%")},
+        )
+        self.figures: dict[str, go.FigureWidget] = self._figures.figures
         self._views: list[Callable[[Funnel], None]] = []
         for name, make in specs.items():
-            self._views.append(lambda f, name=name, make=make: self._update_figure(name, make(f)))
+            self._views.append(lambda f, name=name, make=make: self._figures.update(name, make(f)))
         self.headline = w.HTML(self._headline_html(self.current))
         self.headline.add_class("screenkit-headline")
         self._views.append(lambda f: setattr(self.headline, "value", self._headline_html(f)))
         self.drilldown_table = w.HTML()
         self.drilldown_table.add_class("screenkit-drilldown-table")
         self._render_drilldown()
-
-    def _update_figure(self, name: str, spec: dict) -> None:
-        update_in_place(self.figures[name], spec, previous=self._specs[name])
-        self._specs[name] = spec
-        if not self._shown:
-            self._stale_figures.add(name)
 
     def _heatmap_spec(self, f: Funnel) -> dict:
         """Site x criterion rates depend only on the (filtered) pattern histogram: reuse
@@ -431,7 +411,7 @@ class ScreeningExplorer:
             layout=w.Layout(width="440px", min_width="360px", flex="0 0 auto"),
         )
         controls.add_class("screenkit-controls")
-        funnel_box = w.Box([self.figures["funnel"]], layout=w.Layout(flex="1 1 auto", width="100%"))
+        boxes = self._figures.boxes
         drill = w.VBox([self.drilldown, self.drilldown_table])
         drill.add_class("screenkit-drilldown-box")
         panel = [] if self.forecast_panel is None else [self.forecast_panel.widget]
@@ -439,10 +419,10 @@ class ScreeningExplorer:
             [
                 self.headline,
                 *panel,
-                w.HBox([controls, funnel_box], layout=w.Layout(width="100%")),
-                self.figures["criteria"],
-                self.figures["combinations"],
-                self.figures["heatmap"],
+                w.HBox([controls, boxes["funnel"]], layout=w.Layout(width="100%")),
+                boxes["criteria"],
+                boxes["combinations"],
+                boxes["heatmap"],
                 drill,
             ],
             layout=w.Layout(width="100%"),
