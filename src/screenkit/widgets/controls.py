@@ -141,10 +141,11 @@ def labelled_slider(parameter: Parameter, slider: w.FloatSlider) -> w.VBox:
     label = w.HTML(
         '<div class="screenkit-param-label" style="line-height: 1.25; white-space: normal">'
         f"{html.escape(parameter.label)}{unit}</div>",
-        layout=w.Layout(width="98%"),
+        layout=w.Layout(width="98%", flex="0 0 auto"),
     )
     slider.style.description_width = "0px"
-    return w.VBox([label, slider], layout=w.Layout(margin="0 0 4px 0"))
+    # flex "0 0 auto": inside the scrolling Thresholds box, a shrinkable VBox collapses
+    return w.VBox([label, slider], layout=w.Layout(margin="0 0 4px 0", flex="0 0 auto"))
 
 
 def criterion_toggle(criterion: Criterion, label: str | None = None) -> w.Checkbox:
