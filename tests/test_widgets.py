@@ -217,10 +217,10 @@ def guard_rows(explorer: ScreeningExplorer, monkeypatch) -> RowGuard:
         raise AssertionError("patient rows touched")
 
     guard = RowGuard(explorer.evaluation)
-    monkeypatch.setattr(explorer, "evaluation", guard)
-    monkeypatch.setattr(explorer, "_row_sites", Untouchable())
-    monkeypatch.setattr(explorer, "_row_months", Untouchable())
-    monkeypatch.setattr("screenkit.widgets.explorer.evaluate", refuse)
+    monkeypatch.setattr(explorer.model, "evaluation", guard)
+    monkeypatch.setattr(explorer.model, "_row_sites", Untouchable())
+    monkeypatch.setattr(explorer.model, "_row_months", Untouchable())
+    monkeypatch.setattr("screenkit.widgets.model.evaluate", refuse)
     monkeypatch.setattr(Evaluation, "patterns", refuse)
     monkeypatch.setattr(Evaluation, "with_parameters", refuse)
     monkeypatch.setattr(PatternCounts, "from_evaluation", refuse)
@@ -255,19 +255,20 @@ def test_filters_touch_rows_only_for_the_drill_down(explorer, data, monkeypatch,
     own criterion's status column only, and only while it renders."""
     explorer.state.drilldown = drilldown
     render = explorer._render_drilldown
-    sites, months = explorer._row_sites, explorer._row_months
+    model = explorer.model
+    sites, months = model._row_sites, model._row_months
     guard = guard_rows(explorer, monkeypatch)
     renders = []
 
     def render_with_rows():
         renders.append(explorer.state.drilldown)
         guard.allow_rows = True
-        explorer._row_sites, explorer._row_months = sites, months
+        model._row_sites, model._row_months = sites, months
         try:
             render()
         finally:
             guard.allow_rows = False
-            explorer._row_sites, explorer._row_months = Untouchable(), Untouchable()
+            model._row_sites, model._row_months = Untouchable(), Untouchable()
 
     monkeypatch.setattr(explorer, "_render_drilldown", render_with_rows)
     explorer.filter(sites=["S01", "S03"], months=("2025-09", "2026-03"))
@@ -355,6 +356,32 @@ def test_figures_updated_in_place_equal_fresh_figures(explorer):
 PLOTLY_MESSAGES = ("restyle", "relayout", "update", "addTraces", "deleteTraces", "moveTraces")
 
 
+def show_in_page(explorer: ScreeningExplorer) -> None:
+    """Display the explorer and report each figure drawn, as plotly's page view does
+    after ``newPlot`` (``_js2py_layoutDelta``)."""
+    explorer._repr_mimebundle_()
+    for figure in explorer.figures.values():
+        figure._js2py_layoutDelta = {"layout_delta": {}, "layout_edit_id": -1}
+
+
+def test_a_figure_never_drawn_in_the_page_is_replaced_at_the_first_change(explorer, data):
+    """The flaky Voila test: a figure whose page view never reports drawing is dead
+    (its page copy never follows the kernel); the first change after display replaces
+    it by a fresh widget in its box, once; a figure that reported is updated in place."""
+    explorer._repr_mimebundle_()
+    drawn = explorer.figures["criteria"]
+    drawn._js2py_layoutDelta = {"layout_delta": {}, "layout_edit_id": -1}
+    dead = explorer.figures["funnel"]
+    explorer.set_parameter("hb_min", 7)
+    fresh = explorer.figures["funnel"]
+    assert fresh is not dead and explorer.figures["criteria"] is drawn
+    assert explorer._figures.boxes["funnel"].children == (fresh,)
+    assert_shows(explorer, funnel(evaluate(data, PROTOCOL, hb_min=7)))
+    explorer.set_parameter("hb_min", 7.5)  # replaced once only
+    assert explorer.figures["funnel"] is fresh
+    assert_shows(explorer, funnel(evaluate(data, PROTOCOL, hb_min=7.5)))
+
+
 def record_figure_messages(explorer: ScreeningExplorer, monkeypatch) -> dict[str, list[str]]:
     """Figure name -> the kinds of messages its FigureWidget sends to the front end.
 
@@ -385,7 +412,7 @@ def record_figure_messages(explorer: ScreeningExplorer, monkeypatch) -> dict[str
     ],
 )
 def test_figures_change_in_one_batch_update(explorer, monkeypatch, change):
-    explorer._repr_mimebundle_()  # displayed: figures are updated in place from now on
+    show_in_page(explorer)  # displayed and drawn: figures are updated in place from now on
     sent = record_figure_messages(explorer, monkeypatch)
     before = list(explorer.figures["funnel"].data[0].x)
     change(explorer)
@@ -396,7 +423,7 @@ def test_figures_change_in_one_batch_update(explorer, monkeypatch, change):
 
 
 def test_a_threshold_change_updates_every_figure_once(explorer, monkeypatch):
-    explorer._repr_mimebundle_()
+    show_in_page(explorer)
     sent = record_figure_messages(explorer, monkeypatch)
     explorer.set_parameter("lesion_max_cm", 7)
     assert sent == {name: ["update"] for name in explorer.figures}
@@ -483,6 +510,15 @@ def test_voila_command_line_is_localhost_without_token():
     assert "--Voila.port=8870" in argv
     assert "--no-browser" in argv
     assert "--Voila.auto_token=False" in argv
+    # kernels of closed pages are culled by default; an open page's never
+    assert "--MappingKernelManager.cull_idle_timeout=120" in argv
+    assert "--MappingKernelManager.cull_connected=False" in argv
+    assert not any("cull" in a for a in voila_argv(Path("x.ipynb"), 1, False, cull_after=0))
+
+
+def test_explore_refuses_a_negative_cull_after(capsys):
+    assert main(["explore", str(sample_path()), "--cull-after", "-1", "--no-browser"]) == 2
+    assert "--cull-after" in capsys.readouterr().err
 
 
 def test_explore_fails_fast_on_a_bad_input(tmp_path, capsys):
@@ -530,7 +566,7 @@ def test_changes_before_display_rebuild_the_figures(explorer, data):
     must be in the constructor state of the widgets that get displayed."""
     old = explorer.figures["funnel"]
     explorer.set_parameter("lesion_max_cm", 7)
-    explorer._repr_mimebundle_()
+    show_in_page(explorer)
     new = explorer.figures["funnel"]
     assert new is not old
     expected = funnel(evaluate(data, PROTOCOL, lesion_max_cm=7))
@@ -554,3 +590,275 @@ def test_labels_follow_the_threshold_in_every_control(explorer):
     assert explorer.drilldown.value == "E7" and explorer.state.drilldown == "E7"
     explorer.set_parameter("lesion_max_cm", 5)
     assert "<= 5 cm" in explorer.toggles["I5b"].description
+
+
+# ---------------------------------------------------------------- criteria off by default
+def test_criteria_off_by_default_are_left_out_and_said_so(data):
+    explorer = ScreeningExplorer(data, "CT041-ST-01")
+    assert explorer.state.order == ("I1", "I2", "I3")
+    assert set(explorer.include_boxes) == {"I4", "I5"}
+    assert not any(box.value for box in explorer.include_boxes.values())
+    assert "left out (off by default" in explorer.headline.value
+    assert "I4 ECOG" in explorer.headline.value and "I5 " in explorer.headline.value
+    assert_shows(explorer, funnel(evaluate(data, "CT041-ST-01")))
+
+
+def test_the_include_checkbox_equals_evaluate_include(data):
+    explorer = ScreeningExplorer(data, "CT041-ST-01")
+    explorer.include_boxes["I4"].value = True  # the checkbox
+    with_i4 = funnel(evaluate(data, "CT041-ST-01", include=["I4"]))
+    assert with_i4.headline() != funnel(evaluate(data, "CT041-ST-01")).headline()
+    assert explorer.state.included == ("I4",)
+    assert explorer.state.order == ("I1", "I2", "I3", "I4")
+    assert_shows(explorer, with_i4)
+    assert "I4 ECOG" not in explorer.headline.value and "I5 " in explorer.headline.value
+    assert explorer.toggles["I4"].layout.display is None
+    explorer.include("I5")  # the method does the same, in protocol order
+    explorer.toggle("I4", False)
+    both = evaluate(data, "CT041-ST-01", include=["I4", "I5"])
+    assert_shows(explorer, funnel(both, exclude=["I4"]))
+    assert explorer.include_boxes["I5"].value is True
+    explorer.include("I4", False)  # left out again: gone from order, toggles, exclusions
+    assert explorer.state.order == ("I1", "I2", "I3", "I5")
+    assert explorer.state.excluded == ()
+    assert explorer.toggles["I4"].layout.display == "none"
+    assert_shows(explorer, funnel(evaluate(data, "CT041-ST-01", include=["I5"])))
+
+
+def test_include_keeps_thresholds_order_and_refuses_other_ids(data):
+    explorer = ScreeningExplorer(data, "CT041-ST-01", include=["I5"])
+    assert explorer.include_boxes["I5"].value is True
+    name = "cldn18_min_pct"
+    explorer.set_parameter(name, 60)
+    explorer.move("I3", -2)
+    explorer.include("I4")
+    assert explorer.state.order == ("I3", "I1", "I2", "I4", "I5")
+    expected = evaluate(data, "CT041-ST-01", include=["I4", "I5"], **{name: 60})
+    assert_shows(explorer, funnel(expected, order=explorer.state.order))
+    with pytest.raises(ScreenkitError, match="off by default"):
+        explorer.include("I1")
+    assert ScreeningExplorer(data, PROTOCOL).include_boxes == {}
+
+
+def test_explore_include_is_checked_as_report_include(monkeypatch, capsys):
+    status = main(["explore", str(sample_path()), "--protocol", "CT041-ST-01",
+                   "--include", "I9", "--no-browser"])  # fmt: skip
+    assert status == 2
+    assert "--include" in capsys.readouterr().err
+    args = build_parser().parse_args(
+        ["explore", str(sample_path()), "--protocol", "CT041-ST-01", "--include", "I4, I5"]
+    )
+    env = environment(args)
+    assert json.loads(env["SCREENKIT_EXPLORE_OPTIONS"])["include"] == ["I4", "I5"]
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    notebook = json.loads(dashboard_path().read_text(encoding="utf-8"))
+    namespace: dict = {}
+    exec(compile("".join(notebook["cells"][0]["source"]), "explore", "exec"), namespace)
+    assert namespace["explorer"].state.included == ("I4", "I5")
+    assert "left out" not in namespace["explorer"].headline.value
+
+
+# ---------------------------------------------------------------- the headless model
+def test_the_model_runs_without_ipywidgets_or_plotly(tmp_path):
+    """ExplorerModel (state, thresholds, evaluation, funnel, drill-down) imports neither
+    ipywidgets nor plotly, and gives the API's funnel."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "sys.modules['ipywidgets'] = None; sys.modules['plotly'] = None\n"
+        "import screenkit as sk\n"
+        "from screenkit.widgets import ExplorerModel\n"
+        "data = sk.load_sample()\n"
+        "m = ExplorerModel(data, 'NCT07103668')\n"
+        "m.set_parameter('lesion_max_cm', 7); m.toggle('E7', False); m.move('I5b', -3)\n"
+        "want = sk.funnel(sk.evaluate(data, 'NCT07103668', lesion_max_cm=7),\n"
+        "                 order=m.state.order, exclude=['E7'])\n"
+        "assert m.current.headline() == want.headline(), (m.current.headline(), want)\n"
+        "assert list(m.current.steps['remaining']) == list(want.steps['remaining'])\n"
+        "print('ok', m.current.headline_text())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok 400 screened")
+
+
+def test_the_model_never_calls_the_view(data):
+    """One way: the model only notifies subscribers, in the order evaluation -> funnel
+    -> drill-down; a model without subscribers still computes."""
+    from screenkit.widgets import ExplorerModel
+
+    model = ExplorerModel(data, PROTOCOL)
+    events: list[tuple[str, str]] = []
+    model.subscribe(lambda event, cause: events.append((event, cause)))
+    model.toggle("E7", False)
+    assert events == [("funnel", "excluded")]
+    events.clear()
+    model.filter(sites=["S01"])
+    assert ("funnel", "sites") in events and ("drilldown", "sites") in events
+    events.clear()
+    model.set_parameter("hb_min", 7)
+    assert events == [
+        ("evaluation", "parameters"),
+        ("funnel", "parameters"),
+        ("drilldown", "parameters"),
+    ]
+    subset = data.data[data.data["site_id"] == "S01"]
+    expected = funnel(evaluate(subset, PROTOCOL, hb_min=7), exclude=["E7"])
+    assert model.current.headline() == expected.headline()
+
+
+# ---------------------------------------------------------------- recorded reasons
+def test_recorded_statuses_explore_with_funnel_order_and_toggles(data):
+    from screenkit.recorded import evaluate_recorded
+
+    recorded = evaluate_recorded(data, PROTOCOL)
+    explorer = ScreeningExplorer(data, PROTOCOL, source="recorded")
+    assert explorer.evaluation.status_source == "recorded"
+    assert_shows(explorer, funnel(recorded))
+    assert "NR" in explorer.toggles and "NR" in explorer.state.order
+    explorer.toggle("I3a", False)
+    explorer.move("E7", -3)
+    assert_shows(explorer, funnel(recorded, order=explorer.state.order, exclude=["I3a"]))
+    explorer.state.drilldown = "E7"
+    assert "patients are recorded as failing E7" in explorer.drilldown_table.value
+
+
+def test_recorded_statuses_say_not_passed_and_offer_no_thresholds(data):
+    explorer = ScreeningExplorer(data, PROTOCOL, source="recorded")
+    text = explorer.headline.value
+    assert "NOT RECORDED as failed" in text and "not the same as passed" in text
+    assert all(slider.disabled for slider in explorer.sliders.values())
+    shown = _descendants(explorer.widget)
+    assert not any(slider in shown for slider in explorer.sliders.values())
+    assert explorer._reset_button not in shown
+    why = [x for x in shown if "screenkit-thresholds-recorded" in getattr(x, "_dom_classes", ())]
+    assert len(why) == 1 and "no threshold changes what was recorded" in why[0].value
+    with pytest.raises(ScreenkitError, match="Thresholds cannot act here"):
+        explorer.set_parameter("lesion_max_cm", 7)
+    assert explorer.state.parameters == explorer.protocol.parameter_values()
+    with pytest.raises(ScreenkitError, match="Thresholds cannot act here"):
+        ScreeningExplorer(data, PROTOCOL, source="recorded", parameters={"hb_min": 7})
+    computed = ScreeningExplorer(data, PROTOCOL)
+    assert "NOT RECORDED" not in computed.headline.value
+    assert all(s in _descendants(computed.widget) for s in computed.sliders.values())
+
+
+def _descendants(widget) -> list:
+    out = [widget]
+    for child in getattr(widget, "children", ()):
+        out += _descendants(child)
+    return out
+
+
+def _dashboard_env(argv: list[str]) -> dict[str, str]:
+    """The dashboard's environment as ``screenkit explore`` sets it (source decided as
+    ``run`` decides it, by the shared ``load_and_evaluate``)."""
+    from screenkit.cli._common import load_and_evaluate
+
+    args = build_parser().parse_args(["explore", *argv, "--no-browser"])
+    _, evaluation = load_and_evaluate(args)
+    return environment(args, evaluation.status_source)
+
+
+def test_explore_detects_recorded_reasons_and_honours_reasons_and_computed(tmp_path, capsys):
+    from screenkit.cli.explore import dashboard_explorer
+    from screenkit.recorded import evaluate_recorded
+
+    log = tmp_path / "site_log.csv"
+    log.write_text(
+        "Patient,Site,Reason,Primary reason for screen failure,Randomized\n"
+        "P1,S1,see notes,E7,N\nP2,S1,,I6,N\nP3,S2,,,Y\nP4,S2,,i5b; E7,N\n",
+        encoding="utf-8",
+    )
+    env = _dashboard_env([str(log), "--reasons", "Primary reason for screen failure"])
+    assert json.loads(env["SCREENKIT_EXPLORE_OPTIONS"])["source"] == "recorded"
+    explorer, data, name = dashboard_explorer(env, forecast=False)
+    assert name == "site_log.csv"
+    assert explorer.evaluation.status_source == "recorded"
+    assert_shows(explorer, funnel(evaluate_recorded(data, PROTOCOL)))
+    assert explorer.current.headline() == {
+        "screened": 4,
+        "eligible": 1,
+        "screen_failed": 3,
+        "pending": 0,
+    }
+    fails = explorer.current.criteria.set_index("criterion")["fails"]
+    assert (fails["E7"], fails["I6"], fails["I5b"]) == (2, 1, 1)
+    assert "NOT RECORDED as failed" in explorer.headline.value
+
+    sample_env = _dashboard_env([str(sample_path())])  # both sources: computed
+    assert json.loads(sample_env["SCREENKIT_EXPLORE_OPTIONS"])["source"] == "computed"
+    env = _dashboard_env([str(sample_path()), "--reasons", "fail_reasons"])
+    explorer, data, _ = dashboard_explorer(env, forecast=False)
+    assert_shows(explorer, funnel(evaluate_recorded(data, PROTOCOL)))
+    assert "source: recorded" in capsys.readouterr().err
+
+    reasons_only = tmp_path / "reasons_only.csv"
+    reasons_only.write_text("patient_id,fail_reasons,randomized\nA,E7,no\nB,,yes\n")
+    explorer, _, _ = dashboard_explorer(_dashboard_env([str(reasons_only)]), forecast=False)
+    assert explorer.evaluation.status_source == "recorded"  # detected
+    env = _dashboard_env([str(reasons_only), "--computed"])
+    explorer, _, _ = dashboard_explorer(env, forecast=False)
+    assert explorer.evaluation.status_source == "computed"
+    assert explorer.current.pending == 2  # no lab-level column: every criterion unknown
+
+
+def test_explore_refuses_param_with_recorded_reasons(capsys):
+    argv = ["explore", str(sample_path()), "--reasons", "fail_reasons", "--param", "hb_min=7"]
+    assert main([*argv, "--no-browser"]) == 2
+    assert "--computed" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- download, labels
+def _sheets(content: bytes) -> dict[str, list[tuple]]:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in book.worksheets}
+
+
+def test_download_writes_the_workbook_of_the_state_on_screen(explorer, data, tmp_path):
+    import base64
+
+    from screenkit.export import export_excel
+    from screenkit.outputs import fix_xlsx
+
+    explorer.set_parameter("lesion_max_cm", 7)
+    explorer.toggle("E7", False)
+    explorer.move("I5b", -4)
+    assert explorer.download.link.value == ""
+    explorer.download.button.click()
+    link = explorer.download.link.value
+    match = re.search(r'download="([^"]+)" href="data:[^;]+;base64,([^"]+)"', link)
+    assert match and match.group(1) == "NCT07103668_lesion_max_cm-7.xlsx"
+    content = base64.b64decode(match.group(2))
+    relaxed = evaluate(data, PROTOCOL, lesion_max_cm=7)
+    expected = funnel(relaxed, order=explorer.state.order, exclude=["E7"])
+    path = export_excel(expected, tmp_path / "api.xlsx", evaluation=relaxed, data=data)
+    fix_xlsx(path)
+    assert _sheets(content) == _sheets(path.read_bytes())
+    explorer.set_parameter("lesion_max_cm", 8)  # a stale link never stays on screen
+    assert explorer.download.link.value == ""
+
+
+def test_slider_labels_show_the_full_label_and_unit(explorer):
+    shown = _descendants(explorer.widget)
+    texts = [x.value for x in shown if isinstance(x, w.HTML) and "screenkit-param-label" in x.value]
+    params = explorer.protocol.parameters
+    assert len(texts) == len(params)
+    for p in params.values():
+        unit = f" <b>({html_escape(p.unit)})</b>" if p.unit else ""
+        assert any(html_escape(p.label) + unit in t for t in texts), p.name
+        assert explorer.sliders[p.name].style.description_width == "0px"
+        assert p.label in explorer.sliders[p.name].tooltip
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)

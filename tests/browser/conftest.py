@@ -255,12 +255,12 @@ def jupyterlab(lab_root: Path, tmp_path: Path) -> Iterator[Server]:
         keep_log(server, "jupyterlab-server.log")
 
 
-@pytest.fixture
-def voila(tmp_path: Path) -> Iterator[Server]:
-    """``screenkit explore data/sample/screening_log.xlsx`` (Voila) on 127.0.0.1."""
+def explore_server(tmp_path: Path, *options: str) -> Server:
+    """``screenkit explore data/sample/screening_log.xlsx [options]`` (Voila) on
+    127.0.0.1, not started yet."""
     port = free_port()
     sample = REPO / "data" / "sample" / "screening_log.xlsx"
-    server = Server(
+    return Server(
         name="screenkit explore (Voila)",
         args=[
             str(VENV_BIN / "screenkit"),
@@ -268,6 +268,7 @@ def voila(tmp_path: Path) -> Iterator[Server]:
             str(sample),
             f"--port={port}",
             "--no-browser",
+            *options,
         ],
         url=f"http://127.0.0.1:{port}",
         ready_url=None,
@@ -276,12 +277,35 @@ def voila(tmp_path: Path) -> Iterator[Server]:
         env=jupyter_env(tmp_path),
         input=sample,
     )
-    server.start()
+
+
+@pytest.fixture
+def voila(tmp_path: Path) -> Iterator[Server]:
+    """``screenkit explore data/sample/screening_log.xlsx`` (Voila) on 127.0.0.1."""
+    server = explore_server(tmp_path).start()
     try:
         yield server
     finally:
         server.stop()
         keep_log(server, "voila-server.log")
+
+
+def kernel_pids(server_pid: int) -> list[int]:
+    """PIDs of the kernels a server started (``ipykernel`` children of ``server_pid``),
+    read from ``/proc``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # the process ended while we looked
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == server_pid and b"ipykernel" in cmdline:
+            found.append(int(entry.name))
+    return sorted(found)
 
 
 def keep_log(server: Server, name: str) -> None:

@@ -202,8 +202,8 @@ def load_and_evaluate(args: argparse.Namespace, *, detect: bool = True):
     The source of the statuses: ``--reasons COLUMN`` (recorded), ``--computed``, else
     :func:`screenkit.recorded.choose_source` (recorded when the log has a reasons column
     and none of the columns the protocol's rules read). The choice goes to stderr.
-    ``detect=False``: always computed (``screenkit explore``, whose dashboard evaluates
-    the lab-level columns).
+    ``detect=False``: always computed unless ``--reasons`` is given (``screenkit explore``
+    now detects too, as ``report`` does).
     """
     from screenkit.evaluate import evaluate
     from screenkit.recorded import REASONS_COLUMN, choose_source, evaluate_recorded

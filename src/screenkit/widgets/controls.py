@@ -15,6 +15,7 @@ nothing: :class:`~screenkit.widgets.explorer.ScreeningExplorer` connects them to
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import ipywidgets as w
 import numpy as np
@@ -26,9 +27,16 @@ from screenkit.protocol import Criterion, Parameter
 __all__ = [
     "criterion_toggle",
     "decimals",
+    "drilldown_select",
+    "include_toggle",
+    "labelled_slider",
+    "month_range",
+    "order_buttons",
+    "order_list",
     "order_options",
     "parameter_slider",
     "section",
+    "site_select",
     "update_in_place",
 ]
 
@@ -118,16 +126,59 @@ def parameter_slider(parameter: Parameter, value: float | None = None) -> w.Floa
     return slider
 
 
-def criterion_toggle(criterion: Criterion) -> w.Checkbox:
-    """A checkbox switching one criterion on or off (class ``screenkit-toggle-<ID>``)."""
+def labelled_slider(parameter: Parameter, slider: w.FloatSlider) -> w.VBox:
+    """The slider under its full label and unit, wrapped over as many lines as needed
+    (a slider's own description is one line, cut off with an ellipsis); the slider's
+    description stays the label (its accessible name) but takes no room.
+
+    >>> from screenkit.protocol import get_protocol
+    >>> p = get_protocol("NCT07103668").parameters["lesion_max_cm"]
+    >>> box = labelled_slider(p, parameter_slider(p))
+    >>> box.children[0].value  # doctest: +ELLIPSIS
+    '<div class="screenkit-param-label" ...>Largest lesion, maximum diameter <b>(cm)</b></div>'
+    """
+    unit = f" <b>({html.escape(parameter.unit)})</b>" if parameter.unit else ""
+    label = w.HTML(
+        '<div class="screenkit-param-label" style="line-height: 1.25; white-space: normal">'
+        f"{html.escape(parameter.label)}{unit}</div>",
+        layout=w.Layout(width="98%", flex="0 0 auto"),
+    )
+    slider.style.description_width = "0px"
+    # flex "0 0 auto": inside the scrolling Thresholds box, a shrinkable VBox collapses
+    return w.VBox([label, slider], layout=w.Layout(margin="0 0 4px 0", flex="0 0 auto"))
+
+
+def criterion_toggle(criterion: Criterion, label: str | None = None) -> w.Checkbox:
+    """A checkbox switching one criterion on or off (class ``screenkit-toggle-<ID>``);
+    ``label``: the label with the thresholds in force (default: the criterion's)."""
     box = w.Checkbox(
         value=True,
-        description=step_label(criterion.id, criterion.label, 70),
+        description=step_label(criterion.id, label or criterion.label, 70),
         tooltip=f"{criterion.kind}: {criterion.rule.text}",
         indent=False,
         layout=w.Layout(width="98%"),
     )
     box.add_class(f"screenkit-toggle-{criterion.id}")
+    return box
+
+
+def include_toggle(criterion: Criterion, value: bool = False) -> w.Checkbox:
+    """A checkbox including a criterion the protocol leaves off by default (class
+    ``screenkit-include-<ID>``); its description says where the criterion comes from.
+
+    >>> from screenkit.protocol import get_protocol
+    >>> box = include_toggle(get_protocol("CT041-ST-01").switched().criteria_off[0])
+    >>> box.value, box.description.startswith("I4 "), box._dom_classes
+    (False, True, ('screenkit-include-I4',))
+    """
+    box = w.Checkbox(
+        value=value,
+        description=step_label(criterion.id, criterion.label, 70),
+        tooltip=f"off by default; source: {criterion.source}",
+        indent=False,
+        layout=w.Layout(width="98%"),
+    )
+    box.add_class(f"screenkit-include-{criterion.id}")
     return box
 
 
@@ -144,6 +195,68 @@ def order_options(
         (f"{i + 1}. {step_label(c, labels[c], 60)}{' (off)' if c in off else ''}", c)
         for i, c in enumerate(order)
     ]
+
+
+def order_list(options: list[tuple[str, str]]) -> w.Select:
+    """The funnel-order list (class ``screenkit-order``)."""
+    select = w.Select(options=options, rows=12, layout=w.Layout(width="98%"))
+    select.add_class("screenkit-order")
+    return select
+
+
+def order_buttons(
+    *, up: Callable[[], None], down: Callable[[], None], first: Callable[[], None],
+    reset: Callable[[], None],
+) -> w.HBox:  # fmt: skip
+    """Up / Down / First / Protocol order (classes ``screenkit-move-up`` ...,
+    ``screenkit-reset-order``), each calling its action on click."""
+    buttons = []
+    for text, icon, css, action in (
+        ("Up", "arrow-up", "move-up", up),
+        ("Down", "arrow-down", "move-down", down),
+        ("First", "angle-double-up", "move-first", first),
+        ("Protocol order", "", "reset-order", reset),
+    ):
+        button = w.Button(description=text, icon=icon, layout=w.Layout(width="auto"))
+        button.add_class(f"screenkit-{css}")
+        button.on_click(lambda _, action=action: action())
+        buttons.append(button)
+    return w.HBox(buttons)
+
+
+def site_select(sites: list[str]) -> w.SelectMultiple:
+    """The site filter (class ``screenkit-sites``); none selected = all sites."""
+    select = w.SelectMultiple(
+        options=sites,
+        rows=min(8, max(len(sites), 2)),
+        description="Sites",
+        tooltip="none selected = all sites",
+    )
+    select.add_class("screenkit-sites")
+    return select
+
+
+def month_range(months: list[str]) -> w.SelectionRangeSlider:
+    """The screening-month range (class ``screenkit-months``), disabled without dates."""
+    slider = w.SelectionRangeSlider(
+        options=months or ["(no dates)"],
+        index=(0, max(len(months) - 1, 0)),
+        description="Screened",
+        continuous_update=False,
+        disabled=not months,
+        layout=w.Layout(width="98%"),
+    )
+    slider.add_class("screenkit-months")
+    return slider
+
+
+def drilldown_select(options: list[tuple[str, str]], value: str) -> w.Dropdown:
+    """The drill-down criterion (class ``screenkit-drilldown``)."""
+    dropdown = w.Dropdown(
+        options=options, value=value, description="Drill down", layout=w.Layout(width="98%")
+    )
+    dropdown.add_class("screenkit-drilldown")
+    return dropdown
 
 
 def section(title: str, *children: w.Widget, height: str | None = None) -> w.VBox:

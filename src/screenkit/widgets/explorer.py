@@ -1,11 +1,11 @@
 """``ScreeningExplorer``: the screen-failure funnel in JupyterLab, with controls.
 
-One state model (:class:`~screenkit.widgets.state.ExplorerState`) holds what the user
-chose. Controls only write to it. The explorer observes it, recomputes what changed (a
-threshold: ``Evaluation.with_parameters`` + the pattern histogram once; an order, toggle
-or filter: only the funnel, from the pattern histogram, never the patient rows) and tells
-its views, which copy the pure figures of :mod:`screenkit.plots.funnel` into their
-existing ``FigureWidget`` inside ``batch_update()``.
+The view of :class:`~screenkit.widgets.model.ExplorerModel`, the headless model that
+holds the state (:class:`~screenkit.widgets.state.ExplorerState`), the evaluation and the
+funnel. Controls only write to the state; the model recomputes what changed and tells
+this view, which copies the pure figures of :mod:`screenkit.plots.funnel` into its
+existing ``FigureWidget`` inside ``batch_update()``. Data flows one way: control ->
+state -> model -> view; the model never calls the view.
 
 In a notebook, ``ScreeningExplorer(sk.load_sample())`` as the last line of a cell shows
 the whole UI. Everything the controls do is also a method:
@@ -29,38 +29,37 @@ the whole UI. Everything the controls do is also a method:
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ipywidgets as w
-import numpy as np
 import plotly.graph_objects as go
 
-from screenkit.errors import ScreenkitError
-from screenkit.evaluate import Evaluation, evaluate
-from screenkit.funnel import Funnel, PatternCounts, funnel
+from screenkit.evaluate import Evaluation
+from screenkit.funnel import Funnel, PatternCounts
 from screenkit.plots.funnel import FIGURE_SPECS, site_fails, site_heatmap_spec, step_label
-from screenkit.protocol import Protocol, get_protocol
+from screenkit.protocol import Protocol
+from screenkit.recorded import REASONS_COLUMN
 from screenkit.widgets.controls import (
     criterion_toggle,
+    drilldown_select,
+    include_toggle,
+    labelled_slider,
+    month_range,
+    order_buttons,
+    order_list,
     order_options,
     parameter_slider,
     section,
+    site_select,
     update_in_place,
 )
-from screenkit.widgets.drilldown import (
-    failing_mask,
-    failing_patients,
-    row_groups,
-    rows_in,
-    table_html,
-)
+from screenkit.widgets.download import DownloadPanel
+from screenkit.widgets.figures import FigureSlots
+from screenkit.widgets.model import DRILLDOWN_ROWS, RECORDED_THRESHOLDS, ExplorerModel
 from screenkit.widgets.state import ExplorerState
 
-__all__ = ["ScreeningExplorer", "update_in_place"]
-
-DRILLDOWN_ROWS = 50  # patients listed in the drill-down table (the title gives the total)
+__all__ = ["DRILLDOWN_ROWS", "ScreeningExplorer", "update_in_place"]
 
 
 class ScreeningExplorer:
@@ -79,9 +78,17 @@ class ScreeningExplorer:
         ``forecast_panel``): the median date the target is reached, updated when a
         threshold or a criterion toggle changes (about 0.3 s per change; ``screenkit
         explore`` turns it on).
+    include : criteria the protocol leaves off by default to start switched on (e.g.
+        CT041-ST-01's assumed ``["I4", "I5"]``); each has a checkbox (``include_boxes``).
+    source : ``"computed"`` (default: the protocol's rules over the lab-level columns) or
+        ``"recorded"``: the statuses come from the recorded screen-failure reasons in the
+        ``reasons`` column (:func:`~screenkit.recorded.evaluate_recorded`). Funnel, order,
+        toggles and filters work as usual; the threshold sliders are not offered (a
+        sentence says why) and the headline says "not recorded as failed" is not "passed".
 
     Attributes
     ----------
+    model : the headless :class:`~screenkit.widgets.model.ExplorerModel`.
     state : :class:`~screenkit.widgets.state.ExplorerState`, the single state model.
     evaluation : the current :class:`~screenkit.evaluate.Evaluation` (current thresholds).
     patterns : its :class:`~screenkit.funnel.PatternCounts` (by site and month).
@@ -90,7 +97,8 @@ class ScreeningExplorer:
         ``combinations``.
     headline : ``ipywidgets.HTML`` with ``Funnel.headline_text()`` (class
         ``screenkit-headline``).
-    sliders, toggles : one control per protocol parameter / criterion, by name / ID.
+    sliders, toggles, include_boxes : one control per protocol parameter / criterion /
+        criterion off by default, by name / ID.
     widget : the whole UI (an ``ipywidgets.VBox``); displaying the explorer shows it.
     """
 
@@ -102,25 +110,20 @@ class ScreeningExplorer:
         mask_ids: bool = True,
         parameters: Mapping[str, float] | None = None,
         forecast: bool = False,
+        include: Sequence[str] | None = None,
+        source: str = "computed",
+        reasons: str = REASONS_COLUMN,
     ) -> None:
-        self.protocol = get_protocol(protocol)
-        self.mask_ids = mask_ids
-        self.evaluation: Evaluation = evaluate(data, self.protocol, **dict(parameters or {}))
-        for name, value in self.evaluation.parameters.items():
-            self._check_range(name, value)
-        self._shown = False
-        self._stale_figures: set[str] = set()
-        self.patterns: PatternCounts = self.evaluation.patterns()
-        self._row_sites, self._row_months = row_groups(self.evaluation.data)
-        self._filtered: tuple[PatternCounts, tuple, PatternCounts] | None = None
-        self._site_table: tuple[PatternCounts, Any] | None = None
-        self.state = ExplorerState(
-            order=tuple(self.protocol.ids),
-            parameters=dict(self.evaluation.parameters),
+        self.model = ExplorerModel(
+            data,
+            protocol,
+            parameters=parameters,
+            include=include,
+            source=source,
+            reasons=reasons,
+            mask_ids=mask_ids,
         )
-        self._funnel = self._compute_funnel()
-        self.state.drilldown = self._top_criterion()
-        self._views: list[Callable[[Funnel], None]] = []
+        self._site_table: tuple[PatternCounts, Any] | None = None
         self.forecast_panel = None
         if forecast:
             from screenkit.widgets.forecast import ForecastPanel
@@ -128,148 +131,112 @@ class ScreeningExplorer:
             self.forecast_panel = ForecastPanel(self.evaluation)
         self._build_views()
         self._build_controls()
+        self.download = DownloadPanel(self.model)
         self.widget = self._layout()
-        self.state.observe(self._on_parameters, names=["parameters"])
-        self.state.observe(self._on_funnel_inputs, names=["order", "excluded", "sites", "months"])
-        self.state.observe(self._on_drilldown, names=["drilldown"])
-        if self.forecast_panel is not None:
-            self.state.observe(self._on_forecast_inputs, names=["parameters", "excluded"])
+        self.model.subscribe(self._on_model)
 
     # ------------------------------------------------------------ public API
     @property
+    def state(self) -> ExplorerState:
+        return self.model.state
+
+    @property
+    def protocol(self) -> Protocol:
+        """The protocol as evaluated (criteria left out listed in ``criteria_off``), at
+        its own thresholds."""
+        return self.model.protocol
+
+    @property
+    def evaluation(self) -> Evaluation:
+        return self.model.evaluation
+
+    @property
+    def patterns(self) -> PatternCounts:
+        return self.model.patterns
+
+    @property
+    def mask_ids(self) -> bool:
+        return self.model.mask_ids
+
+    @property
     def current(self) -> Funnel:
         """The funnel for the current thresholds, order, toggles and filters."""
-        return self._funnel
+        return self.model.current
 
     def set_parameter(self, name: str, value: float) -> None:
         """Set one threshold (re-evaluates only the criteria that use it)."""
-        value = self._check_range(name, round(float(value), 10))
-        self.state.parameters = {**self.state.parameters, name: value}
+        self.model.set_parameter(name, value)
 
     def toggle(self, criterion: str, on: bool) -> None:
         """Switch a criterion on (it excludes patients) or off (it excludes nobody)."""
-        self.protocol.criterion(criterion)
-        excluded = [c for c in self.state.excluded if c != criterion]
-        if not on:
-            excluded.append(criterion)
-        self.state.excluded = tuple(c for c in self.state.order if c in excluded)
+        self.model.toggle(criterion, on)
+
+    def include(self, criterion: str, on: bool = True) -> None:
+        """Switch on (``on=True``) or leave out a criterion the protocol marks ``default:
+        off`` (CT041-ST-01's assumed I4 / I5), as its checkbox does: the evaluation is
+        redone with :meth:`Protocol.switched`; an included criterion joins the funnel after
+        its neighbour in the protocol file.
+
+        >>> from screenkit.datasets import load_sample
+        >>> explorer = ScreeningExplorer(load_sample(), "CT041-ST-01")
+        >>> explorer.protocol.ids, [c.id for c in explorer.protocol.criteria_off]
+        (['I1', 'I2', 'I3'], ['I4', 'I5'])
+        >>> explorer.include("I4")
+        >>> explorer.protocol.ids
+        ['I1', 'I2', 'I3', 'I4']
+        """
+        self.model.include(criterion, on)
 
     def move(self, criterion: str, step: int) -> None:
         """Move a criterion ``step`` places in the funnel order (-1 = earlier)."""
-        order = list(self.state.order)
-        if criterion not in order:
-            raise ScreenkitError(
-                f"Unknown criterion {criterion!r}", accepted=", ".join(self.protocol.ids)
-            )
-        i = order.index(criterion)
-        j = min(max(i + int(step), 0), len(order) - 1)
-        order.insert(j, order.pop(i))
-        self.state.order = tuple(order)
+        self.model.move(criterion, step)
 
     def set_order(self, order: Sequence[str]) -> None:
         """Put these criteria first, in this order; the others follow as they were."""
-        first = list(dict.fromkeys(order))
-        for c in first:
-            self.protocol.criterion(c)
-        self.state.order = (*first, *[c for c in self.state.order if c not in first])
+        self.model.set_order(order)
 
     def filter(self, sites: Sequence[str] | None = None, months: Sequence[str] | None = None):
         """Restrict to sites (``None`` / empty = all) and a ``(first, last)`` month range."""
-        with self.state.hold_trait_notifications():
-            self.state.sites = tuple(sites or ())
-            self.state.months = tuple(months or ())
+        self.model.filter(sites, months)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
-        if not self._shown:
-            self._shown = True
-            self._rebuild_stale_figures()
+        self._figures.show()
         return self.widget._repr_mimebundle_(**kwargs)
 
-    def _rebuild_stale_figures(self) -> None:
-        """Figures changed before the first display get new widgets built from their
-        current spec: Voila renders a widget from its constructor state and drops the
-        updates sent before the page connected."""
-        if not self._stale_figures:
-            return
-        for name in sorted(self._stale_figures):
-            self.figures[name].close()
-            self.figures[name] = go.FigureWidget(**self._specs[name])
-        self._stale_figures.clear()
-        self.widget = self._layout()
-
-    def _check_range(self, name: str, value: float) -> float:
-        p = self.protocol.parameters.get(name)
-        if p is None:
-            raise ScreenkitError(
-                f"Protocol {self.protocol.id} has no parameter {name!r}",
-                accepted=", ".join(self.protocol.parameters),
-            )
-        if not p.min <= value <= p.max:
-            raise ScreenkitError(
-                f"Parameter {name!r} must stay within its range",
-                value=value,
-                accepted=f"{p.min:g} to {p.max:g}",
-            )
-        return value
-
     def __repr__(self) -> str:
-        return f"ScreeningExplorer({self.protocol.id}: {self._funnel.headline_text()})"
+        return f"ScreeningExplorer({self.protocol.id}: {self.current.headline_text()})"
 
-    # ------------------------------------------------------------ the model
-    def _all_months(self) -> list[str]:
-        """Screening months present (``YYYY-MM``; the no-date group is not a month)."""
-        months = {str(m) for m in self.patterns.groups["screening_month"]}
-        return sorted(m for m in months if re.fullmatch(r"\d{4}-\d{2}", m))
+    # ------------------------------------------------------------ model -> view
+    def _on_model(self, event: str, cause: str) -> None:
+        if event == "evaluation":
+            self._show_criteria()
+            if self.forecast_panel is not None:
+                self.forecast_panel.update(self.evaluation, self.state.excluded)
+        elif event == "funnel":
+            for view in self._views:
+                view(self.current)
+            if cause == "excluded" and self.forecast_panel is not None:
+                self.forecast_panel.update(self.evaluation, self.state.excluded)
+        elif event == "drilldown":
+            self._render_drilldown()
 
-    def _month_values(self) -> list[str] | None:
-        if not self.state.months:
-            return None
-        first, last = self.state.months
-        return [m for m in self._all_months() if first <= m <= last]
-
-    def _filtered_patterns(self) -> PatternCounts:
-        """The pattern histogram restricted to the site and month filters (cached)."""
-        key = (self.state.sites, self.state.months)
-        cached = self._filtered
-        if cached is None or cached[0] is not self.patterns or cached[1] != key:
-            sites = list(self.state.sites) or None
-            patterns = self.patterns.filter(site_id=sites, screening_month=self._month_values())
-            self._filtered = cached = (self.patterns, key, patterns)
-        return cached[2]
-
-    def _compute_funnel(self) -> Funnel:
-        return funnel(
-            self._filtered_patterns(), order=self.state.order, exclude=self.state.excluded
-        )
-
-    def _top_criterion(self) -> str:
-        crit = self._funnel.criteria
-        crit = crit[crit["active"] & (crit["fails"] > 0)]
-        if crit.empty:
-            return ""
-        return str(crit.sort_values("attribution", ascending=False)["criterion"].iloc[0])
-
-    def _on_parameters(self, change: dict) -> None:
-        self.evaluation = self.evaluation.with_parameters(**change["new"])
-        self.patterns = self.evaluation.patterns()
-        self._relabel()
-        self._refresh()
-        self._render_drilldown()
-
-    def _relabel(self) -> None:
-        """Criterion labels carry the thresholds in force ("Largest lesion <= 7 cm"):
-        refresh the toggles, the order list and the drill-down choices that show them."""
-        criteria = self.evaluation.protocol.criteria
-        for c in criteria:
-            self.toggles[c.id].description = step_label(c.id, c.label, 70)
+    def _show_criteria(self) -> None:
+        """Criterion labels carry the thresholds in force ("Largest lesion <= 7 cm") and
+        the criteria evaluated change with "off by default" ones: refresh the toggles, the
+        order list and the drill-down choices."""
+        labels = self.model.labels()
+        shown = set(self.protocol.ids)
+        for cid, box in self.toggles.items():
+            box.description = step_label(cid, labels[cid], 70)
+            box.layout.display = None if cid in shown else "none"
         selected = self.order_list.value
         self.order_list.options = self._order_options()
-        self.order_list.value = selected
+        self.order_list.value = selected if selected in shown else None
         # replacing a Dropdown's options resets its value: keep the state out of it
-        chosen = self.drilldown.value
+        chosen = self.state.drilldown
         self.drilldown.unobserve(self._drilldown_to_state, names="value")
         self.drilldown.options = self._drilldown_options()
-        self.drilldown.value = chosen
+        self.drilldown.value = chosen if chosen in shown else ""
         self.drilldown.observe(self._drilldown_to_state, names="value")
 
     def _drilldown_to_state(self, change: dict) -> None:
@@ -280,44 +247,23 @@ class ScreeningExplorer:
             (step_label(c.id, c.label, 70), c.id) for c in self.evaluation.protocol.criteria
         ]
 
-    def _on_forecast_inputs(self, change: dict) -> None:
-        # registered after _on_parameters, so self.evaluation has the new thresholds
-        self.forecast_panel.update(self.evaluation, self.state.excluded)
-
-    def _on_funnel_inputs(self, change: dict) -> None:
-        self._refresh()
-        if change["name"] in ("sites", "months"):
-            self._render_drilldown()
-
-    def _on_drilldown(self, change: dict) -> None:
-        self._render_drilldown()
-
-    def _refresh(self) -> None:
-        self._funnel = self._compute_funnel()
-        for view in self._views:
-            view(self._funnel)
-
     # ------------------------------------------------------------ views
     def _build_views(self) -> None:
         specs = {**FIGURE_SPECS, "heatmap": self._heatmap_spec}
-        self._specs = {name: make(self._funnel) for name, make in specs.items()}
-        self.figures: dict[str, go.FigureWidget] = {
-            name: go.FigureWidget(**spec) for name, spec in self._specs.items()
-        }
+        self._figures = FigureSlots(
+            {name: make(self.current) for name, make in specs.items()},
+            {"funnel": w.Layout(flex="1 1 auto", width="100%")},
+        )
+        self.figures: dict[str, go.FigureWidget] = self._figures.figures
+        self._views: list[Callable[[Funnel], None]] = []
         for name, make in specs.items():
-            self._views.append(lambda f, name=name, make=make: self._update_figure(name, make(f)))
-        self.headline = w.HTML(self._headline_html(self._funnel))
+            self._views.append(lambda f, name=name, make=make: self._figures.update(name, make(f)))
+        self.headline = w.HTML(self._headline_html(self.current))
         self.headline.add_class("screenkit-headline")
         self._views.append(lambda f: setattr(self.headline, "value", self._headline_html(f)))
         self.drilldown_table = w.HTML()
         self.drilldown_table.add_class("screenkit-drilldown-table")
         self._render_drilldown()
-
-    def _update_figure(self, name: str, spec: dict) -> None:
-        update_in_place(self.figures[name], spec, previous=self._specs[name])
-        self._specs[name] = spec
-        if not self._shown:
-            self._stale_figures.add(name)
 
     def _heatmap_spec(self, f: Funnel) -> dict:
         """Site x criterion rates depend only on the (filtered) pattern histogram: reuse
@@ -327,55 +273,24 @@ class ScreeningExplorer:
         return site_heatmap_spec(f, table=self._site_table[1])
 
     def _headline_html(self, f: Funnel) -> str:
-        notes = []
-        changed = {
-            n: v for n, v in self.state.parameters.items() if v != self.protocol.parameters[n].value
-        }
-        if changed:
-            notes.append("thresholds: " + ", ".join(f"{n} = {v:g}" for n, v in changed.items()))
-        if self.state.excluded:
-            notes.append("switched off: " + ", ".join(self.state.excluded))
-        if self.state.sites:
-            notes.append("sites: " + ", ".join(self.state.sites))
-        if self.state.months:
-            notes.append("screened {} to {}".format(*self.state.months))
-        note = f"<br><small>{html.escape('; '.join(notes))}</small>" if notes else ""
+        notes = self.model.headline_notes()
+        note = "".join(f"<br><small>{html.escape(n)}</small>" for n in notes[:1])
+        if notes[1:]:
+            note += f"<br><small>{html.escape('; '.join(notes[1:]))}</small>"
         return (
             f'<div style="font-size: 1.15em"><b>{html.escape(self.protocol.id)}</b>: '
             f"{html.escape(f.headline_text())}{note}</div>"
         )
 
-    def _drilldown_rows(self) -> np.ndarray:
-        rows = np.ones(len(self._row_sites), bool)
-        if self.state.sites:
-            rows &= rows_in(self._row_sites, list(self.state.sites))
-        months = self._month_values()
-        if months is not None:
-            rows &= rows_in(self._row_months, months)
-        return rows
-
     def _render_drilldown(self) -> None:
-        criterion = self.state.drilldown
-        if not criterion:
-            self.drilldown_table.value = (
-                "<i>Choose a criterion to list the patients failing it.</i>"
-            )
-            return
-        rows = self._drilldown_rows()
-        total = int(failing_mask(self.evaluation, criterion, rows).sum())
-        table = failing_patients(
-            self.evaluation, criterion, rows, mask_ids=self.mask_ids, limit=DRILLDOWN_ROWS
-        )
-        label = self.protocol.criterion(criterion).label
-        self.drilldown_table.value = table_html(
-            table, f"{total:,} patients fail {criterion} {label}", DRILLDOWN_ROWS, total
-        )
+        self.drilldown_table.value = self.model.drilldown_html()
 
     # ------------------------------------------------------------ controls
     def _build_controls(self) -> None:
         self.sliders: dict[str, w.FloatSlider] = {}
         for name, p in self.protocol.parameters.items():
             slider = parameter_slider(p, self.state.parameters[name])
+            slider.disabled = not self.model.thresholds_apply
             slider.observe(
                 lambda change, name=name: self.set_parameter(name, change["new"]), names="value"
             )
@@ -384,82 +299,58 @@ class ScreeningExplorer:
             description="Protocol thresholds", icon="undo", layout=w.Layout(width="auto")
         )
         reset.add_class("screenkit-reset-parameters")
-        reset.on_click(lambda _: self._reset_parameters())
+        reset.on_click(lambda _: self.model.reset_parameters())
         self._reset_button = reset
 
         self.toggles: dict[str, w.Checkbox] = {}
-        for c in self.evaluation.protocol.criteria:
-            box = criterion_toggle(c)
-            box.observe(lambda change, cid=c.id: self.toggle(cid, change["new"]), names="value")
-            self.toggles[c.id] = box
+        labels, shown = self.model.labels(), set(self.protocol.ids)
+        for cid in self.model.every_criterion():
+            box = criterion_toggle(self.model.criterion(cid), label=labels[cid])
+            box.observe(lambda change, cid=cid: self._toggle_box(cid, change), names="value")
+            if cid not in shown:
+                box.layout.display = "none"
+            self.toggles[cid] = box
+        self.include_boxes: dict[str, w.Checkbox] = {}
+        for c in self.model.base_protocol.all_criteria:
+            if not c.on_by_default:
+                box = include_toggle(c, c.id in self.state.included)
+                box.observe(
+                    lambda change, cid=c.id: self.include(cid, change["new"]), names="value"
+                )
+                self.include_boxes[c.id] = box
 
-        self.order_list = w.Select(
-            options=self._order_options(), rows=12, layout=w.Layout(width="98%")
+        self.order_list = order_list(self._order_options())
+        self._order_buttons = order_buttons(
+            up=lambda: self._move_selected(lambda c: self.move(c, -1)),
+            down=lambda: self._move_selected(lambda c: self.move(c, +1)),
+            first=lambda: self._move_selected(lambda c: self.set_order([c])),
+            reset=self.model.reset_order,
         )
-        self.order_list.add_class("screenkit-order")
-        buttons = []
-        for text, icon, css, action in (
-            ("Up", "arrow-up", "up", lambda c: self.move(c, -1)),
-            ("Down", "arrow-down", "down", lambda c: self.move(c, +1)),
-            ("First", "angle-double-up", "first", lambda c: self.set_order([c])),
-        ):
-            button = w.Button(description=text, icon=icon, layout=w.Layout(width="auto"))
-            button.add_class(f"screenkit-move-{css}")
-            button.on_click(lambda _, action=action: self._move_selected(action))
-            buttons.append(button)
-        protocol_order = w.Button(description="Protocol order", layout=w.Layout(width="auto"))
-        protocol_order.add_class("screenkit-reset-order")
-        protocol_order.on_click(lambda _: setattr(self.state, "order", tuple(self.protocol.ids)))
-        self._order_buttons = w.HBox([*buttons, protocol_order])
-
-        sites = sorted(set(self.patterns.groups["site_id"]))
-        self.site_filter = w.SelectMultiple(
-            options=sites,
-            rows=min(8, max(len(sites), 2)),
-            description="Sites",
-            tooltip="none selected = all sites",
-        )
-        self.site_filter.add_class("screenkit-sites")
+        self.site_filter = site_select(self.model.sites())
         self.site_filter.observe(
             lambda change: setattr(self.state, "sites", tuple(change["new"])), names="value"
         )
-        months = self._all_months()
-        self.month_filter = w.SelectionRangeSlider(
-            options=months or ["(no dates)"],
-            index=(0, max(len(months) - 1, 0)),
-            description="Screened",
-            continuous_update=False,
-            disabled=not months,
-            layout=w.Layout(width="98%"),
-        )
-        self.month_filter.add_class("screenkit-months")
+        self.month_filter = month_range(self.model.all_months())
         self.month_filter.observe(self._on_month_slider, names="value")
-
-        self.drilldown = w.Dropdown(
-            options=self._drilldown_options(),
-            value=self.state.drilldown,
-            description="Drill down",
-            layout=w.Layout(width="98%"),
-        )
-        self.drilldown.add_class("screenkit-drilldown")
+        self.drilldown = drilldown_select(self._drilldown_options(), self.state.drilldown)
         self.drilldown.observe(self._drilldown_to_state, names="value")
 
         # state -> controls (so that set_parameter / move / toggle show in the UI)
         self.state.observe(self._sync_controls)
 
+    def _toggle_box(self, criterion: str, change: dict) -> None:
+        if criterion in self.protocol.ids:  # a hidden box of a left-out criterion: no-op
+            self.toggle(criterion, change["new"])
+
     def _order_options(self) -> list[tuple[str, str]]:
-        labels = {c.id: c.label for c in self.evaluation.protocol.criteria}
-        return order_options(self.state.order, labels, self.state.excluded)
+        return order_options(self.state.order, self.model.labels(), self.state.excluded)
 
     def _move_selected(self, action: Callable[[str], None]) -> None:
         if self.order_list.value:
             action(self.order_list.value)
 
-    def _reset_parameters(self) -> None:
-        self.state.parameters = self.protocol.parameter_values()
-
     def _on_month_slider(self, change: dict) -> None:
-        months = self._all_months()
+        months = self.model.all_months()
         first, last = change["new"]
         full = not months or (first, last) == (months[0], months[-1])
         self.state.months = () if full else (first, last)
@@ -473,38 +364,54 @@ class ScreeningExplorer:
         elif name in ("order", "excluded"):
             selected = self.order_list.value
             self.order_list.options = self._order_options()
-            self.order_list.value = selected
+            self.order_list.value = selected if selected in self.state.order else None
             for cid, box in self.toggles.items():
                 box.value = cid not in self.state.excluded
+        elif name == "included":
+            for cid, box in self.include_boxes.items():
+                box.value = cid in self.state.included
         elif name == "sites":
             self.site_filter.value = tuple(self.state.sites)
         elif name == "months":
-            months = self._all_months()
+            months = self.model.all_months()
             if months:
                 self.month_filter.value = tuple(self.state.months) or (months[0], months[-1])
         elif name == "drilldown":
             self.drilldown.value = self.state.drilldown
 
     # ------------------------------------------------------------ layout
+    def _thresholds(self) -> w.VBox:
+        if self.model.thresholds_apply:
+            params = self.protocol.parameters
+            body = section(
+                "Thresholds (protocol parameters)",
+                *(labelled_slider(params[n], s) for n, s in self.sliders.items()),
+                height="260px",
+            )
+            return w.VBox([body, self._reset_button])
+        why = w.HTML(f"<p><i>{html.escape(RECORDED_THRESHOLDS)}</i></p>")
+        why.add_class("screenkit-thresholds-recorded")
+        return section("Thresholds (protocol parameters)", why)
+
     def _layout(self) -> w.VBox:
-        thresholds = section(
-            "Thresholds (protocol parameters)",
-            *self.sliders.values(),
-            height="260px",
-        )
         criteria = section(
             "Criteria: uncheck to switch off",
             *self.toggles.values(),
             height="200px",
         )
+        optional = (
+            [section("Off by default (assumed): tick to include", *self.include_boxes.values())]
+            if self.include_boxes
+            else []
+        )
         order = section("Funnel order", self.order_list, self._order_buttons)
         filters = section("Filters", self.site_filter, self.month_filter)
         controls = w.VBox(
-            [thresholds, self._reset_button, criteria, order, filters],
+            [self.download.widget, self._thresholds(), criteria, *optional, order, filters],
             layout=w.Layout(width="440px", min_width="360px", flex="0 0 auto"),
         )
         controls.add_class("screenkit-controls")
-        funnel_box = w.Box([self.figures["funnel"]], layout=w.Layout(flex="1 1 auto", width="100%"))
+        boxes = self._figures.boxes
         drill = w.VBox([self.drilldown, self.drilldown_table])
         drill.add_class("screenkit-drilldown-box")
         panel = [] if self.forecast_panel is None else [self.forecast_panel.widget]
@@ -512,10 +419,10 @@ class ScreeningExplorer:
             [
                 self.headline,
                 *panel,
-                w.HBox([controls, funnel_box], layout=w.Layout(width="100%")),
-                self.figures["criteria"],
-                self.figures["combinations"],
-                self.figures["heatmap"],
+                w.HBox([controls, boxes["funnel"]], layout=w.Layout(width="100%")),
+                boxes["criteria"],
+                boxes["combinations"],
+                boxes["heatmap"],
                 drill,
             ],
             layout=w.Layout(width="100%"),

@@ -27,6 +27,8 @@ class ExplorerState(HasTraits):
     months : ``(first, last)`` screening months ``"YYYY-MM"``; empty = all dates
         (including patients without a screening date).
     drilldown : the criterion whose failing patients are listed; ``""`` = none.
+    included : IDs of criteria the protocol leaves off by default that are switched on
+        (CT041-ST-01's assumed I4 / I5); the others stay out of the evaluation.
     """
 
     order = Tuple()
@@ -35,3 +37,4 @@ class ExplorerState(HasTraits):
     sites = Tuple()
     months = Tuple()
     drilldown = Unicode("")
+    included = Tuple()
