@@ -28,15 +28,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from screenkit import bits
 from screenkit.errors import ScreenkitError
+from screenkit.groups import NO_DATE, NO_SITE
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
 
 __all__ = ["NO_DATE", "NO_SITE", "PatternCounts"]
-
-NO_SITE = "(no site)"
-NO_DATE = "(no date)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,17 +70,12 @@ class PatternCounts:
     def from_evaluation(
         cls, evaluation: Evaluation, by: Sequence[str] = ("site_id", "screening_month")
     ) -> PatternCounts:
+        """Count the evaluation's patterns from its bit-packed sets and group codes."""
         protocol = evaluation.protocol
-        fails, unknown = evaluation.matrices()
-        cache_key = ("groups", tuple(by))
-        cached = evaluation._cache.get(cache_key)
-        if cached is None:  # the data never change between what-if copies: group once
-            cached = _group_codes(_group_keys(evaluation.data, by))
-            evaluation._cache[cache_key] = cached
-        group_id, group_table = cached
-        return cls._from_codes(
-            fails,
-            unknown,
+        group_id, group_table = evaluation.group_codes(tuple(by))
+        return cls._from_words(
+            evaluation.fail_words,
+            evaluation.unknown_words,
             group_id,
             group_table,
             criteria=tuple(protocol.ids),
@@ -108,9 +102,9 @@ class PatternCounts:
         values; they are factorized, so a missing value is a group of its own).
         """
         group_id, group_table = _group_codes(keys)
-        return cls._from_codes(
-            fails,
-            unknown,
+        return cls._from_words(
+            bits.pack_rows(np.asarray(fails, bool)),
+            bits.pack_rows(np.asarray(unknown, bool)),
             group_id,
             group_table,
             criteria=criteria,
@@ -120,27 +114,37 @@ class PatternCounts:
         )
 
     @classmethod
-    def _from_codes(
-        cls, fails, unknown, group_id, group_table, *, criteria, labels, kinds, protocol_id
+    def _from_words(
+        cls,
+        fail_words,
+        unknown_words,
+        group_id,
+        group_table,
+        *,
+        criteria,
+        labels,
+        kinds,
+        protocol_id,
     ) -> PatternCounts:
-        n, k = fails.shape
-        words = np.concatenate([_pack(fails), _pack(unknown)], axis=1)
-        core_id = _combine_codes([words[:, j] for j in range(words.shape[1])], n)
+        n, k = len(fail_words), len(criteria)
+        columns = [fail_words[:, j] for j in range(fail_words.shape[1])]
+        columns += [unknown_words[:, j] for j in range(unknown_words.shape[1])]
+        core_id = bits.dense_ids(columns)
         n_groups = max(len(group_table), 1)
         row_id, _ = pd.factorize(core_id * n_groups + group_id)
         row_id = row_id.astype(np.int64)
         n_rows = int(row_id.max()) + 1 if n else 0
         counts = np.bincount(row_id, minlength=n_rows).astype(np.int64)
-        first_row = _first_index(row_id, n_rows)
+        first_row = bits.first_index(row_id, n_rows)
         n_core = int(core_id.max()) + 1 if n else 0
-        first_core = _first_index(core_id, n_core)
+        first_core = bits.first_index(core_id, n_core)
         groups = group_table.iloc[group_id[first_row]].reset_index(drop=True)
         return cls(
             criteria=tuple(criteria),
             labels=tuple(labels or criteria),
             kinds=tuple(kinds or ["inclusion"] * k),
-            core_fails=fails[first_core],
-            core_unknown=unknown[first_core],
+            core_fails=bits.unpack(fail_words[first_core], k),
+            core_unknown=bits.unpack(unknown_words[first_core], k),
             pattern=core_id[first_row],
             counts=counts,
             groups=groups,
@@ -230,37 +234,23 @@ class PatternCounts:
 
 
 def _pack(matrix: np.ndarray) -> np.ndarray:
-    """Pack bool columns into int64 words (64 criteria a word)."""
-    n, k = matrix.shape
-    words = max(1, -(-k // 64))
-    padded = np.zeros((n, words * 64), bool)
-    padded[:, :k] = matrix
-    return np.packbits(padded, axis=1).view(">u8").astype(np.int64)
+    """Pack bool columns into uint64 words (64 criteria a word)."""
+    return bits.pack_rows(matrix)
 
 
 def _combine_codes(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
-    """One dense id (0..m-1, in order of first appearance) per distinct row of the columns.
-
-    Hash-based (``pd.factorize``) one column at a time; the running id stays below n, so
-    ``id * cardinality + code`` never overflows int64.
-    """
-    ids = np.zeros(n, dtype=np.int64)
-    for i, column in enumerate(columns):
-        codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        if i == 0:
-            ids = codes.astype(np.int64)
-            continue
-        ids, _ = pd.factorize(ids * len(uniques) + codes.astype(np.int64))
-        ids = ids.astype(np.int64)
-    return ids
+    """One dense id (0..m-1, in order of first appearance) per distinct row of the columns."""
+    return bits.dense_ids(columns) if len(columns) else np.zeros(n, dtype=np.int64)
 
 
 def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Per patient, a dense group id; and the table of group values (one row per id)."""
     n = len(keys)
+    if not len(keys.columns):
+        return np.zeros(n, dtype=np.int64), pd.DataFrame(index=pd.RangeIndex(1 if n else 0))
     group_id = _combine_codes([keys[c].to_numpy(dtype=object) for c in keys.columns], n)
     n_groups = int(group_id.max()) + 1 if n else 0
-    first = _first_index(group_id, n_groups)
+    first = bits.first_index(group_id, n_groups)
     table = pd.DataFrame(
         {c: keys[c].to_numpy(dtype=object)[first] for c in keys.columns},
         index=pd.RangeIndex(n_groups),
@@ -268,34 +258,4 @@ def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     return group_id, table
 
 
-def _first_index(ids: np.ndarray, m: int) -> np.ndarray:
-    """Index of the first occurrence of each id 0..m-1."""
-    first = np.zeros(m, dtype=np.int64)
-    first[ids[::-1]] = np.arange(len(ids) - 1, -1, -1)
-    return first
-
-
-def _group_keys(data: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    keys = {}
-    for name in by:
-        if name == "screening_month":
-            if "screening_date" in data.columns:
-                dates = pd.to_datetime(data["screening_date"])
-                month = dates.dt.strftime("%Y-%m").astype(object)
-                keys[name] = month.where(dates.notna(), NO_DATE).to_numpy(dtype=object)
-            else:
-                keys[name] = np.full(len(data), NO_DATE, dtype=object)
-        elif name == "site_id":
-            if "site_id" in data.columns:
-                site = data["site_id"].astype(object)
-                keys[name] = site.where(site.notna(), NO_SITE).to_numpy(dtype=object)
-            else:
-                keys[name] = np.full(len(data), NO_SITE, dtype=object)
-        elif name in data.columns:
-            keys[name] = data[name].astype(object).to_numpy(dtype=object)
-        else:
-            raise ScreenkitError(
-                f"Cannot group by {name!r}: not a column of the data",
-                accepted="site_id, screening_month, or a column of the data",
-            )
-    return pd.DataFrame(keys, index=pd.RangeIndex(len(data)))
+_first_index = bits.first_index

@@ -1,0 +1,124 @@
+"""Bit-packed criterion sets and dense ids: the storage of the core's results.
+
+A patient's fail set (or unknown set) over ``k`` criteria is kept as ``ceil(k / 64)``
+unsigned 64-bit words: criterion ``i`` is bit ``i % 64`` of word ``i // 64``. A million
+patients x 55 criteria is then 8 MB per set instead of 55 MB of booleans, one criterion can
+be replaced in place, and "fails anything" is ``words != 0``.
+
+>>> import numpy as np
+>>> masks = [np.array([True, False, True]), np.array([False, False, True])]
+>>> words = pack_columns(masks, 3)
+>>> words.ravel().tolist()
+[1, 0, 3]
+>>> unpack(words, 2).tolist()
+[[True, False], [False, False], [True, True]]
+>>> dense_ids([np.array([5, 7, 5, 9])])
+array([0, 1, 0, 2])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "column",
+    "dense_ids",
+    "first_index",
+    "n_words",
+    "pack_columns",
+    "pack_rows",
+    "set_column",
+    "unpack",
+]
+
+
+def n_words(k: int) -> int:
+    """Words per patient for ``k`` criteria (at least one).
+
+    >>> n_words(0), n_words(64), n_words(65)
+    (1, 1, 2)
+    """
+    return max(1, -(-k // 64))
+
+
+def pack_columns(masks: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """``(n, n_words(k))`` uint64 words from ``k`` bool masks of length ``n`` (one per criterion).
+
+    Each mask is OR-ed into a byte plane (one pass over ``n`` bytes), then the planes are
+    transposed once into per-patient words.
+    """
+    w = n_words(len(masks))
+    planes = np.zeros((w * 8, n), dtype=np.uint8)
+    for i, mask in enumerate(masks):
+        plane = planes[i // 8]
+        plane |= np.asarray(mask, dtype=bool).view(np.uint8) << np.uint8(i % 8)
+    return np.ascontiguousarray(planes.T).view("<u8").astype(np.uint64, copy=False)
+
+
+def pack_rows(matrix: np.ndarray) -> np.ndarray:
+    """``(n, n_words(k))`` uint64 words from an ``(n, k)`` bool matrix."""
+    n, k = matrix.shape
+    w = n_words(k)
+    padded = np.zeros((n, w * 64), dtype=bool)
+    padded[:, :k] = matrix
+    packed = np.packbits(padded, axis=1, bitorder="little")
+    return packed.view("<u8").astype(np.uint64, copy=False)
+
+
+def unpack(words: np.ndarray, k: int) -> np.ndarray:
+    """``(n, k)`` bool matrix of the first ``k`` criteria of ``words``."""
+    n = len(words)
+    if k == 0:
+        return np.zeros((n, 0), dtype=bool)
+    as_bytes = np.ascontiguousarray(words).astype("<u8", copy=False).view(np.uint8)
+    bits = np.unpackbits(as_bytes.reshape(n, words.shape[1] * 8), axis=1, bitorder="little")
+    return bits[:, :k].astype(bool)
+
+
+def set_column(words: np.ndarray, i: int, mask: np.ndarray) -> None:
+    """Replace criterion ``i`` of ``words`` (in place) by the bool ``mask``."""
+    w, bit = divmod(i, 64)
+    column = words[:, w]
+    column &= ~np.uint64(1 << bit)
+    column |= np.asarray(mask, dtype=bool).astype(np.uint64) << np.uint64(bit)
+
+
+def column(words: np.ndarray, i: int) -> np.ndarray:
+    """Criterion ``i`` of ``words`` as a bool mask."""
+    w, bit = divmod(i, 64)
+    return (words[:, w] >> np.uint64(bit)) & np.uint64(1) != 0
+
+
+def dense_ids(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """One dense id (0..m-1, in order of first appearance) per distinct row of ``columns``.
+
+    Hash-based (``pd.factorize``) one column at a time; the running id stays below the
+    number of rows, so ``id * cardinality + code`` never overflows int64.
+    """
+    ids: np.ndarray | None = None
+    for column_ in columns:
+        codes, uniques = pd.factorize(column_, use_na_sentinel=False)
+        codes = codes.astype(np.int64, copy=False)
+        if ids is None:
+            ids = codes
+            continue
+        if len(uniques) > 1:
+            ids, _ = pd.factorize(ids * len(uniques) + codes)
+            ids = ids.astype(np.int64, copy=False)
+    if ids is None:
+        raise ValueError("dense_ids needs at least one column")
+    return ids
+
+
+def first_index(ids: np.ndarray, m: int) -> np.ndarray:
+    """Index of the first occurrence of each id ``0..m-1``.
+
+    >>> first_index(np.array([1, 0, 1, 2]), 3).tolist()
+    [1, 0, 3]
+    """
+    first = np.zeros(m, dtype=np.int64)
+    first[ids[::-1]] = np.arange(len(ids) - 1, -1, -1)
+    return first
