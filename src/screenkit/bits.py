@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "BYTE_BITS",
+    "as_bytes",
     "column",
     "dense_ids",
     "first_index",
@@ -32,6 +34,7 @@ __all__ = [
     "pack_rows",
     "set_column",
     "unpack",
+    "weighted_sums",
 ]
 
 
@@ -73,9 +76,34 @@ def unpack(words: np.ndarray, k: int) -> np.ndarray:
     n = len(words)
     if k == 0:
         return np.zeros((n, 0), dtype=bool)
-    as_bytes = np.ascontiguousarray(words).astype("<u8", copy=False).view(np.uint8)
-    bits = np.unpackbits(as_bytes.reshape(n, words.shape[1] * 8), axis=1, bitorder="little")
+    bits = np.unpackbits(as_bytes(words), axis=1, bitorder="little")
     return bits[:, :k].astype(bool)
+
+
+def as_bytes(words: np.ndarray) -> np.ndarray:
+    """``(n, 8 * words)`` uint8 view: criterion ``i`` is bit ``i % 8`` of byte ``i // 8``."""
+    n = len(words)
+    little = np.ascontiguousarray(words).astype("<u8", copy=False)
+    return little.view(np.uint8).reshape(n, words.shape[1] * 8)
+
+
+#: ``BYTE_BITS[v, j]``: bit ``j`` of the byte value ``v``
+BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
+
+
+def weighted_sums(set_bytes: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+    """Per criterion, the sum of ``weights`` over the rows whose set holds it: one 256-bin
+    count per byte of the sets (:func:`as_bytes`), then each byte value's bits.
+
+    >>> words = pack_rows(np.array([[True, False], [True, True]]))
+    >>> weighted_sums(as_bytes(words), np.array([2.0, 3.0]), 2).tolist()
+    [5.0, 3.0]
+    """
+    out = np.zeros(set_bytes.shape[1] * 8)
+    for b in range(min(set_bytes.shape[1], -(-k // 8))):
+        per_value = np.bincount(set_bytes[:, b], weights=weights, minlength=256)
+        out[8 * b : 8 * b + 8] = per_value @ BYTE_BITS
+    return out[:k]
 
 
 def set_column(words: np.ndarray, i: int, mask: np.ndarray) -> None:

@@ -20,8 +20,9 @@ log simply add up.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,26 @@ from screenkit.groups import NO_DATE, NO_SITE
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
 
-__all__ = ["NO_DATE", "NO_SITE", "PatternCounts"]
+__all__ = ["NO_DATE", "NO_SITE", "Collapsed", "PatternCounts"]
+
+
+@dataclass(frozen=True, eq=False)
+class Collapsed:
+    """The core patterns with their patient counts summed over groups, bit-packed.
+
+    ``weights``: patients per core pattern (float); ``fail_words`` / ``unknown_words``:
+    the patterns' sets (:mod:`screenkit.bits`); ``fail_bytes``: the fail words as bytes
+    (patterns x 8 per word, criterion ``i`` is bit ``i % 8`` of byte ``i // 8``), for
+    per-criterion sums by 256-entry tables; ``fails_total`` / ``unknown_total``: patients
+    failing / unknown on each criterion (they do not depend on order or switches).
+    """
+
+    weights: np.ndarray
+    fail_words: np.ndarray
+    unknown_words: np.ndarray
+    fail_bytes: np.ndarray
+    fails_total: np.ndarray
+    unknown_total: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,24 +85,47 @@ class PatternCounts:
     counts: np.ndarray
     groups: pd.DataFrame
     protocol_id: str = ""
+    # bookkeeping of a histogram counted from an evaluation, so that a what-if copy of
+    # that evaluation is counted from the patients who moved: per patient its row, per
+    # row its group id, the group table, and the core patterns bit-packed
+    _row_of: np.ndarray | None = field(default=None, repr=False)
+    _row_group: np.ndarray | None = field(default=None, repr=False)
+    _group_table: pd.DataFrame | None = field(default=None, repr=False)
+    _core_words: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
     def from_evaluation(
         cls, evaluation: Evaluation, by: Sequence[str] = ("site_id", "screening_month")
     ) -> PatternCounts:
-        """Count the evaluation's patterns from its bit-packed sets and group codes."""
-        protocol = evaluation.protocol
-        group_id, group_table = evaluation.group_codes(tuple(by))
-        return cls._from_words(
-            evaluation.fail_words,
-            evaluation.unknown_words,
-            group_id,
-            group_table,
-            criteria=tuple(protocol.ids),
-            labels=tuple(c.label for c in protocol.criteria),
-            kinds=tuple(c.kind for c in protocol.criteria),
-            protocol_id=protocol.id,
-        )
+        """Count the evaluation's patterns from its bit-packed sets and group codes.
+
+        Counted once per evaluation (and grouping); an evaluation made from another one
+        whose histogram is known (``with_parameters``, ``without_criteria``) is counted
+        from the patients whose sets changed.
+        """
+        by = tuple(by)
+        known = _COUNTED.setdefault(evaluation, {})
+        if by in known:
+            return known[by]
+        base = evaluation.base
+        result = None
+        if base is not None and by in _COUNTED.get(base, {}):
+            result = _moved(_COUNTED[base][by], base, evaluation)
+        if result is None:
+            protocol = evaluation.protocol
+            group_id, group_table = evaluation.group_codes(by)
+            result = cls._from_words(
+                evaluation.fail_words,
+                evaluation.unknown_words,
+                group_id,
+                group_table,
+                criteria=tuple(protocol.ids),
+                labels=tuple(c.label for c in protocol.criteria),
+                kinds=tuple(c.kind for c in protocol.criteria),
+                protocol_id=protocol.id,
+            )
+        known[by] = result
+        return result
 
     @classmethod
     def from_matrices(
@@ -138,17 +181,22 @@ class PatternCounts:
         first_row = bits.first_index(row_id, n_rows)
         n_core = int(core_id.max()) + 1 if n else 0
         first_core = bits.first_index(core_id, n_core)
-        groups = group_table.iloc[group_id[first_row]].reset_index(drop=True)
+        row_group = group_id[first_row]
+        core_words = (fail_words[first_core], unknown_words[first_core])
         return cls(
             criteria=tuple(criteria),
             labels=tuple(labels or criteria),
             kinds=tuple(kinds or ["inclusion"] * k),
-            core_fails=bits.unpack(fail_words[first_core], k),
-            core_unknown=bits.unpack(unknown_words[first_core], k),
+            core_fails=bits.unpack(core_words[0], k),
+            core_unknown=bits.unpack(core_words[1], k),
             pattern=core_id[first_row],
             counts=counts,
-            groups=groups,
+            groups=_take_groups(group_table, row_group),
             protocol_id=protocol_id,
+            _row_of=row_id,
+            _row_group=row_group,
+            _group_table=group_table,
+            _core_words=core_words,
         )
 
     # ------------------------------------------------------------ views
@@ -176,7 +224,27 @@ class PatternCounts:
 
     def core_counts(self) -> np.ndarray:
         """Patients per core pattern (summed over groups), as floats for fast products."""
-        return np.bincount(self.pattern, weights=self.counts, minlength=len(self.core_fails))
+        return self.collapsed.weights
+
+    @cached_property
+    def collapsed(self) -> Collapsed:
+        """The histogram summed over groups: what a funnel view needs, computed once."""
+        weights = np.bincount(self.pattern, weights=self.counts, minlength=len(self.core_fails))
+        if self._core_words is not None:
+            fail_words, unknown_words = self._core_words
+        else:
+            fail_words = bits.pack_rows(self.core_fails)
+            unknown_words = bits.pack_rows(self.core_unknown)
+        k = len(self.criteria)
+        fail_bytes = bits.as_bytes(fail_words)
+        return Collapsed(
+            weights=weights,
+            fail_words=fail_words,
+            unknown_words=unknown_words,
+            fail_bytes=fail_bytes,
+            fails_total=bits.weighted_sums(fail_bytes, weights, k),
+            unknown_total=bits.weighted_sums(bits.as_bytes(unknown_words), weights, k),
+        )
 
     # ------------------------------------------------------------ subsets
     def where(self, mask: np.ndarray) -> PatternCounts:
@@ -184,6 +252,7 @@ class PatternCounts:
         mask = np.asarray(mask, bool)
         return replace(
             self,
+            _row_of=None,
             pattern=self.pattern[mask],
             counts=self.counts[mask],
             groups=self.groups[mask].reset_index(drop=True),
@@ -259,3 +328,73 @@ def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
 
 
 _first_index = bits.first_index
+
+
+#: histograms already counted, per evaluation (weakly: they go with their evaluation)
+_COUNTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _take_groups(table: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """The group table's rows ``ids`` (column-wise takes, a fresh RangeIndex)."""
+    return pd.DataFrame(
+        {c: table[c].to_numpy(dtype=object)[ids] for c in table.columns},
+        index=pd.RangeIndex(len(ids)),
+    )
+
+
+def _moved(base: PatternCounts, base_eval: Evaluation, evaluation: Evaluation):
+    """The histogram of ``evaluation`` from its base's, moving only the patients whose
+    fail or unknown set differs; None when too many moved for that to pay."""
+    fw, uw = evaluation.fail_words, evaluation.unknown_words
+    if base._row_of is None or base._core_words is None or fw.shape != base_eval.fail_words.shape:
+        return None
+    changed = (fw ^ base_eval.fail_words) | (uw ^ base_eval.unknown_words)
+    moved = np.flatnonzero(changed.any(axis=1))
+    if len(moved) > len(fw) // 4:
+        return None
+    old_row = base._row_of[moved]
+    n_rows, n_core = len(base.counts), len(base.core_fails)
+    # the moved patients' core patterns: base ones keep their ids, new ones follow
+    core_fw, core_uw = base._core_words
+    columns = [np.concatenate([core_fw[:, j], fw[moved, j]]) for j in range(fw.shape[1])]
+    columns += [np.concatenate([core_uw[:, j], uw[moved, j]]) for j in range(uw.shape[1])]
+    core_all = bits.dense_ids(columns)
+    moved_core = core_all[n_core:]
+    # their rows (core pattern, group): base rows keep their ids, new ones follow
+    n_groups = max(len(base._group_table), 1)
+    group = base._row_group[old_row]
+    base_keys = base.pattern * n_groups + base._row_group
+    keys = np.concatenate([base_keys, moved_core * n_groups + group])
+    row_all, _ = pd.factorize(keys)
+    moved_row = row_all[n_rows:].astype(np.int64)
+    total_rows = int(row_all.max()) + 1
+    counts = np.bincount(moved_row, minlength=total_rows)
+    counts[:n_rows] += base.counts - np.bincount(old_row, minlength=n_rows)
+    first_new = bits.first_index(moved_row, total_rows)
+    pattern = np.concatenate([base.pattern, moved_core[first_new[n_rows:]]])
+    row_group = np.concatenate([base._row_group, group[first_new[n_rows:]]])
+    # drop the rows (and core patterns) nobody is left in
+    keep = counts > 0
+    row_map = np.cumsum(keep) - 1
+    used = np.zeros(int(core_all.max()) + 1, bool)
+    used[pattern[keep]] = True
+    core_map = np.cumsum(used) - 1
+    first_core = bits.first_index(core_all, len(used))[used]
+    words_fw = np.concatenate([core_fw, fw[moved]])[first_core]
+    words_uw = np.concatenate([core_uw, uw[moved]])[first_core]
+    row_of = base._row_of.copy()
+    row_of[moved] = moved_row
+    k = len(base.criteria)
+    return replace(
+        base,
+        core_fails=bits.unpack(words_fw, k),
+        core_unknown=bits.unpack(words_uw, k),
+        pattern=core_map[pattern[keep]],
+        counts=counts[keep].astype(np.int64),
+        groups=_take_groups(base._group_table, row_group[keep]),
+        protocol_id=evaluation.protocol.id,
+        labels=tuple(c.label for c in evaluation.protocol.criteria),
+        _row_of=row_map[row_of] if not keep.all() else row_of,
+        _row_group=row_group[keep],
+        _core_words=(words_fw, words_uw),
+    )
