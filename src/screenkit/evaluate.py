@@ -28,34 +28,17 @@ import numpy as np
 import pandas as pd
 
 from screenkit import bits
-from screenkit.columns import COLUMNS
 from screenkit.errors import ScreenkitError
-from screenkit.evaluate_inputs import check_dtypes, covered_columns, unwrap
+from screenkit.evaluate_inputs import check_dtypes, missing_inputs, unwrap
+from screenkit.evaluation_view import evaluation_frame, evaluation_html
 from screenkit.grammar import Namespace, Num, Truth, to_point
 from screenkit.groups import group_codes
 from screenkit.protocol import Protocol, get_protocol
+from screenkit.status import STATUS_DTYPE, STATUSES, status_codes
 
 __all__ = ["STATUSES", "Evaluation", "evaluate", "status_codes"]
 
-STATUSES = ("eligible", "screen_failed", "pending")
-_STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
 _unwrap = unwrap  # the name screenkit.recorded imports
-
-
-def status_codes(fail_words: np.ndarray, unknown_words: np.ndarray) -> np.ndarray:
-    """The one rule of overall status, on bit-packed sets: 0 eligible, 1 screen_failed,
-    2 pending. A patient failing any criterion is screen-failed; otherwise unknown on any
-    is pending (unknown is never pass); otherwise eligible.
-
-    >>> import numpy as np
-    >>> status_codes(np.array([[0], [4], [0]], np.uint64), np.array([[0], [1], [2]], np.uint64))
-    array([0, 1, 2], dtype=int8)
-    """
-    failed = (fail_words != 0).any(axis=1)
-    unknown = (unknown_words != 0).any(axis=1)
-    codes = unknown.astype(np.int8) * np.int8(2)
-    codes[failed] = 1
-    return codes
 
 
 class Evaluation:
@@ -80,9 +63,8 @@ class Evaluation:
         :mod:`screenkit.recorded`: True there means "not recorded as failed", not "passed").
     recorded : for a recorded evaluation, the :class:`~screenkit.recorded.RecordedReasons`
         (IDs not in the protocol, unmatched text, the "reason not recorded" count).
-    base, changed : for an evaluation made by :meth:`with_parameters` or
-        :meth:`without_criteria`, the evaluation it was made from and the IDs of the
-        criteria whose statuses may differ (everything else is the base's).
+    base, changed : for a what-if copy (:meth:`with_parameters`, :meth:`without_criteria`)
+        the evaluation it was made from and the IDs of the criteria recomputed.
     """
 
     def __init__(
@@ -163,7 +145,7 @@ class Evaluation:
     def status(self) -> pd.Series:
         """Overall status per patient: ``eligible`` / ``screen_failed`` / ``pending``."""
         codes = status_codes(self.fail_words, self.unknown_words)
-        cat = pd.Categorical.from_codes(codes, dtype=_STATUS_DTYPE)
+        cat = pd.Categorical.from_codes(codes, dtype=STATUS_DTYPE)
         return pd.Series(cat, index=self.data.index, name="status")
 
     def matrices(self) -> tuple[np.ndarray, np.ndarray]:
@@ -203,18 +185,7 @@ class Evaluation:
         (recorded statuses: ``not recorded`` instead of ``pass``, as not listed is not
         passed); otherwise the nullable booleans are returned.
         """
-        out = pd.DataFrame(index=self.statuses.index)
-        for name in ("patient_id", "site_id"):
-            if name in self.data.columns:
-                out[name] = self.data[name]
-        out["status"] = self.status.astype("string")
-        if words:
-            passed = "not recorded" if self.status_source == "recorded" else "pass"
-            labelled = {cid: _words(self.statuses[cid], passed) for cid in self.statuses.columns}
-            out = pd.concat([out, pd.DataFrame(labelled, index=out.index)], axis=1)
-        else:
-            out = pd.concat([out, self.statuses], axis=1)
-        return out
+        return evaluation_frame(self, words=words)
 
     def missing_inputs(self) -> pd.DataFrame:
         """Canonical columns some criterion needs that the data lack, and their cost.
@@ -229,30 +200,7 @@ class Evaluation:
         >>> evaluate(frame, get_protocol("CT041-ST-01")).missing_inputs()["column"].tolist()[:2]
         ['adenocarcinoma_confirmed', 'cldn18_pct_2plus']
         """
-        needers: dict[str, list[str]] = {}
-        covered = covered_columns(self.protocol, set(self.data.columns))
-        for cid, cols in self.missing_columns.items():
-            for col in cols:
-                if col not in covered:
-                    needers.setdefault(col, []).append(cid)
-        _, unknown = self.matrices()
-        position = {cid: i for i, cid in enumerate(self.ids)}
-        rows = []
-        for col, ids in needers.items():
-            count = int(unknown[:, [position[c] for c in ids]].any(axis=1).sum())
-            label = COLUMNS[col].label if col in COLUMNS else col
-            rows.append(
-                {
-                    "column": col,
-                    "label": label,
-                    "criteria": ", ".join(ids),
-                    "patients_unknown": count,
-                }
-            )
-        out = pd.DataFrame(rows, columns=["column", "label", "criteria", "patients_unknown"])
-        return out.sort_values(
-            ["patients_unknown", "column"], ascending=[False, True], kind="stable"
-        ).reset_index(drop=True)
+        return missing_inputs(self)
 
     # ------------------------------------------------------------ what-if
     def with_parameters(self, **overrides: float) -> Evaluation:
@@ -398,20 +346,7 @@ class Evaluation:
         return funnel(self, order=order, exclude=exclude)
 
     def _repr_html_(self) -> str:
-        c = self.counts()
-        head = (
-            f"<p><b>{self.protocol.id}</b> ({self.status_source}): {c['screened']} screened, "
-            f"{c['eligible']} eligible, {c['screen_failed']} screen-failed, "
-            f"{c['pending']} pending</p>"
-        )
-        missing = {k: v for k, v in self.missing_columns.items() if v}
-        if missing:
-            items = "".join(
-                f"<li>{cid}: {', '.join(cols)}</li>" for cid, cols in list(missing.items())[:10]
-            )
-            more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
-            head += f"<p>Criteria with columns missing from the data{more}:</p><ul>{items}</ul>"
-        return head + self.to_frame().head(20).to_html()
+        return evaluation_html(self)
 
     def __repr__(self) -> str:
         c = self.counts()
@@ -520,8 +455,3 @@ def _matrices_of(statuses: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     )
     unknown = np.column_stack([statuses[c].isna().to_numpy() for c in statuses.columns])
     return fails, unknown
-
-
-def _words(column: pd.Series, passed: str = "pass") -> pd.Series:
-    out = np.where(column.isna(), "unknown", np.where(column.fillna(False), passed, "fail"))
-    return pd.Series(out, index=column.index, dtype="string")

@@ -27,7 +27,7 @@ from screenkit.columns import COLUMNS
 from screenkit.errors import InputError
 from screenkit.protocol import Protocol
 
-__all__ = ["check_dtypes", "covered_columns", "unwrap"]
+__all__ = ["check_dtypes", "covered_columns", "missing_inputs", "unwrap"]
 
 
 def unwrap(data: Any) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
@@ -107,3 +107,32 @@ def _column_uses(node: ast.AST, present: set[str], alternative: bool):
 
 def _columns_under(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in COLUMNS}
+
+
+def missing_inputs(evaluation) -> pd.DataFrame:
+    """Canonical columns some criterion needs that the data lack, and their cost (see
+    :meth:`screenkit.evaluate.Evaluation.missing_inputs`)."""
+    needers: dict[str, list[str]] = {}
+    covered = covered_columns(evaluation.protocol, set(evaluation.data.columns))
+    for cid, cols in evaluation.missing_columns.items():
+        for col in cols:
+            if col not in covered:
+                needers.setdefault(col, []).append(cid)
+    _, unknown = evaluation.matrices()
+    position = {cid: i for i, cid in enumerate(evaluation.ids)}
+    rows = []
+    for col, ids in needers.items():
+        count = int(unknown[:, [position[c] for c in ids]].any(axis=1).sum())
+        label = COLUMNS[col].label if col in COLUMNS else col
+        rows.append(
+            {
+                "column": col,
+                "label": label,
+                "criteria": ", ".join(ids),
+                "patients_unknown": count,
+            }
+        )
+    out = pd.DataFrame(rows, columns=["column", "label", "criteria", "patients_unknown"])
+    return out.sort_values(
+        ["patients_unknown", "column"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)

@@ -50,6 +50,7 @@ from screenkit.patterns import (
     _pack,
 )
 from screenkit.stats import wilson_interval
+from screenkit.status import status_codes
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
@@ -178,7 +179,9 @@ class Funnel:
     def by(self, group: str = "site_id") -> pd.DataFrame:
         """Headline per group (``site_id`` or ``screening_month``) with a 95% Wilson CI
         of the screen-fail rate; every group's counts add up to its screened."""
-        status = _status_codes(self.patterns, self._active_mask())[self.patterns.pattern]
+        view = self.patterns.collapsed
+        active = bits.pack_rows(self._active_mask()[None, :])[0]
+        status = status_codes(view.fail_words, view.unknown_words, active)[self.patterns.pattern]
         frame = pd.DataFrame(
             {
                 group: self.patterns.groups[group].to_numpy(),
@@ -277,13 +280,6 @@ class Funnel:
         return f"Funnel({self.patterns.protocol_id}: {self.headline_text()})"
 
 
-def _status_codes(patterns: PatternCounts, active: np.ndarray) -> np.ndarray:
-    """0 eligible, 1 screen_failed, 2 pending, per CORE pattern."""
-    failed = (patterns.core_fails & active).any(axis=1)
-    unknown = (patterns.core_unknown & active).any(axis=1)
-    return np.where(failed, 1, np.where(unknown, 2, 0))
-
-
 def funnel(
     source: Evaluation | PatternCounts,
     order: Sequence[str] | None = None,
@@ -322,11 +318,10 @@ def _funnel(patterns: PatternCounts, order: Sequence[str] | None, exclude: Itera
     weights = view.weights
     screened = round(float(weights.sum()))
     active_words = bits.pack_rows(active[None, :])[0]
+    status = status_codes(view.fail_words, view.unknown_words, active_words)
     fails = view.fail_words & active_words
     n_fail = np.bitwise_count(fails).sum(axis=1, dtype=np.int64)
     failed = n_fail > 0
-    pending = ~failed & ((view.unknown_words & active_words) != 0).any(axis=1)
-    status = failed.astype(np.int8) + 2 * pending.astype(np.int8)
     totals = np.bincount(status, weights=weights, minlength=3).round().astype(np.int64)
 
     # order-free per-criterion figures: sums over the patterns' fail bytes
