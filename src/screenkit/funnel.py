@@ -44,6 +44,7 @@ from screenkit.errors import ScreenkitError
 from screenkit.patterns import (
     NO_DATE,
     NO_SITE,
+    Collapsed,
     PatternCounts,
     _combine_codes,
     _first_index,
@@ -312,30 +313,16 @@ def _funnel(patterns: PatternCounts, order: Sequence[str] | None, exclude: Itera
     full_order = [*order, *[c for c in ids if c not in order]]
     active_order = [c for c in full_order if c not in excluded]
     active = np.array([c not in excluded for c in ids], dtype=bool)
-    # everything below works on the distinct (fails, unknown) patterns summed over groups,
-    # weighted by their patient counts, bit-packed: a pattern's active fails are one AND
+    # the histogram collapsed over groups (core patterns) and over unknown sets (distinct
+    # fail sets), bit-packed; the figures of one set of active criteria are computed once
     view = patterns.collapsed
-    weights = view.weights
-    screened = round(float(weights.sum()))
-    active_words = bits.pack_rows(active[None, :])[0]
-    status = status_codes(view.fail_words, view.unknown_words, active_words)
-    fails = view.fail_words & active_words
-    n_fail = np.bitwise_count(fails).sum(axis=1, dtype=np.int64)
-    failed = n_fail > 0
-    totals = np.bincount(status, weights=weights, minlength=3).round().astype(np.int64)
-
-    # order-free per-criterion figures: sums over the patterns' fail bytes
-    k = len(ids)
-    fail_bytes = bits.as_bytes(fails)[:, : -(-k // 8)]
-    share = np.divide(weights, n_fail, out=np.zeros(len(weights)), where=failed)
-    attribution = bits.weighted_sums(fail_bytes, share, k)
-    single = n_fail == 1
-    fails_only = bits.weighted_sums(fail_bytes[single], weights[single], k)
-
-    # sequential attrition: each pattern leaves at its first failing criterion in order
+    screened = round(float(view.weights.sum()))
+    switched = _switched(view, active)
+    # sequential attrition: each fail set leaves at its first failing criterion in order
     cols = np.array([index[c] for c in active_order], dtype=np.int64)
-    first = _first_in_order(fail_bytes, cols, k)
-    excluded_at = np.bincount(first, weights=weights, minlength=len(cols) + 1)[: len(cols)]
+    first = _first_in_order(switched.set_bytes, cols)
+    excluded_at = np.bincount(first, weights=view.set_weights, minlength=len(cols) + 1)
+    totals = switched.totals
     return Funnel(
         patterns=patterns,
         order=tuple(active_order),
@@ -344,13 +331,47 @@ def _funnel(patterns: PatternCounts, order: Sequence[str] | None, exclude: Itera
         eligible=int(totals[0]),
         screen_failed=int(totals[1]),
         pending=int(totals[2]),
-        excluded_at=excluded_at.round().astype(np.int64),
-        fails_only=fails_only,
-        attribution=attribution,
+        excluded_at=excluded_at[: len(cols)].round().astype(np.int64),
+        fails_only=switched.fails_only,
+        attribution=switched.attribution,
     )
 
 
-def _first_in_order(fail_bytes: np.ndarray, cols: np.ndarray, k: int) -> np.ndarray:
+@dataclass(frozen=True)
+class _Switched:
+    """The order-free figures for one set of active criteria."""
+
+    totals: np.ndarray  # patients eligible, screen-failed, pending
+    attribution: np.ndarray
+    fails_only: np.ndarray
+    set_bytes: np.ndarray  # the distinct fail sets restricted to the active criteria
+
+
+def _switched(view: Collapsed, active: np.ndarray) -> _Switched:
+    """The figures of ``active`` from the collapsed histogram, memoized in the view."""
+    key = active.tobytes()
+    if key not in view.memo:
+        if len(view.memo) >= 64:
+            view.memo.clear()
+        k = len(active)
+        words = bits.pack_rows(active[None, :])[0]
+        status = status_codes(view.fail_words, view.unknown_words, words)
+        totals = np.bincount(status, weights=view.weights, minlength=3)
+        sets = view.set_words & words
+        n_fail = np.bitwise_count(sets).sum(axis=1, dtype=np.int64)
+        set_bytes = bits.as_bytes(sets)[:, : -(-k // 8)]
+        share = np.divide(view.set_weights, n_fail, out=np.zeros(len(sets)), where=n_fail > 0)
+        single = n_fail == 1
+        view.memo[key] = _Switched(
+            totals=totals.round().astype(np.int64),
+            attribution=bits.weighted_sums(set_bytes, share, k),
+            fails_only=bits.weighted_sums(set_bytes[single], view.set_weights[single], k),
+            set_bytes=set_bytes,
+        )
+    return view.memo[key]
+
+
+def _first_in_order(fail_bytes: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Per pattern, the step (position in ``cols``) of its first failing criterion;
     ``len(cols)`` if it fails none. One 256-entry table of "earliest step" per byte."""
     none = len(cols)

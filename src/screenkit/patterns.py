@@ -47,7 +47,10 @@ class Collapsed:
     the patterns' sets (:mod:`screenkit.bits`); ``fail_bytes``: the fail words as bytes
     (patterns x 8 per word, criterion ``i`` is bit ``i % 8`` of byte ``i // 8``), for
     per-criterion sums by 256-entry tables; ``fails_total`` / ``unknown_total``: patients
-    failing / unknown on each criterion (they do not depend on order or switches).
+    failing / unknown on each criterion (they do not depend on order or switches);
+    ``set_words`` / ``set_weights``: the distinct fail sets and their patients (all a
+    sequential attrition or an attribution needs); ``memo``: the funnel's figures per set
+    of active criteria, computed once (owned by this view).
     """
 
     weights: np.ndarray
@@ -56,6 +59,9 @@ class Collapsed:
     fail_bytes: np.ndarray
     fails_total: np.ndarray
     unknown_total: np.ndarray
+    set_words: np.ndarray  # the distinct fail sets (order of first appearance)
+    set_weights: np.ndarray  # patients per distinct fail set
+    memo: dict = field(default_factory=dict, repr=False)  # funnel figures per switch set
 
 
 @dataclass(frozen=True, eq=False)
@@ -237,7 +243,11 @@ class PatternCounts:
             unknown_words = bits.pack_rows(self.core_unknown)
         k = len(self.criteria)
         fail_bytes = bits.as_bytes(fail_words)
+        set_id = bits.dense_ids([fail_words[:, j] for j in range(fail_words.shape[1])])
+        n_sets = int(set_id.max()) + 1 if len(set_id) else 0
         return Collapsed(
+            set_words=fail_words[bits.first_index(set_id, n_sets)],
+            set_weights=np.bincount(set_id, weights=weights, minlength=n_sets),
             weights=weights,
             fail_words=fail_words,
             unknown_words=unknown_words,
