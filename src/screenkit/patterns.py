@@ -205,6 +205,24 @@ class PatternCounts:
             _core_words=core_words,
         )
 
+    @cached_property
+    def _core_lookup(self) -> dict[bytes, int]:
+        """Core pattern id by its fail and unknown words (to place moved patients)."""
+        fw, uw = self._core_words if self._core_words else (None, None)
+        if fw is None:
+            return {}
+        both = np.concatenate([fw, uw], axis=1)
+        return {row.tobytes(): i for i, row in enumerate(both)}
+
+    @cached_property
+    def _row_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Histogram rows sorted by (core pattern, group) key: the keys and the row ids."""
+        n_groups = max(len(self._group_table), 1) if self._group_table is not None else 1
+        row_group = self._row_group if self._row_group is not None else 0
+        keys = self.pattern * n_groups + row_group
+        order = np.argsort(keys, kind="stable")
+        return keys[order], order
+
     # ------------------------------------------------------------ views
     @property
     def fails(self) -> np.ndarray:
@@ -347,7 +365,7 @@ _COUNTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _take_groups(table: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
     """The group table's rows ``ids`` (column-wise takes, a fresh RangeIndex)."""
     return pd.DataFrame(
-        {c: table[c].to_numpy(dtype=object)[ids] for c in table.columns},
+        {c: table[c].array.take(ids) for c in table.columns},
         index=pd.RangeIndex(len(ids)),
     )
 
@@ -364,20 +382,30 @@ def _moved(base: PatternCounts, base_eval: Evaluation, evaluation: Evaluation):
         return None
     old_row = base._row_of[moved]
     n_rows, n_core = len(base.counts), len(base.core_fails)
-    # the moved patients' core patterns: base ones keep their ids, new ones follow
     core_fw, core_uw = base._core_words
-    columns = [np.concatenate([core_fw[:, j], fw[moved, j]]) for j in range(fw.shape[1])]
-    columns += [np.concatenate([core_uw[:, j], uw[moved, j]]) for j in range(uw.shape[1])]
-    core_all = bits.dense_ids(columns)
-    moved_core = core_all[n_core:]
+    # the moved patients' core patterns: base ones keep their ids, new ones follow
+    moved_words = np.concatenate([fw[moved], uw[moved]], axis=1)
+    distinct = bits.dense_ids([moved_words[:, j] for j in range(moved_words.shape[1])])
+    n_distinct = int(distinct.max()) + 1 if len(moved) else 0
+    firsts = moved_words[bits.first_index(distinct, n_distinct)]
+    lookup = base._core_lookup
+    found = np.array([lookup.get(w.tobytes(), -1) for w in firsts], dtype=np.int64)
+    fresh = found < 0
+    found[fresh] = n_core + np.arange(int(fresh.sum()))
+    moved_core = found[distinct]
+    new_fw = np.concatenate([core_fw, firsts[fresh, : fw.shape[1]]])
+    new_uw = np.concatenate([core_uw, firsts[fresh, fw.shape[1] :]])
     # their rows (core pattern, group): base rows keep their ids, new ones follow
     n_groups = max(len(base._group_table), 1)
     group = base._row_group[old_row]
-    base_keys = base.pattern * n_groups + base._row_group
-    keys = np.concatenate([base_keys, moved_core * n_groups + group])
-    row_all, _ = pd.factorize(keys)
-    moved_row = row_all[n_rows:].astype(np.int64)
-    total_rows = int(row_all.max()) + 1
+    keys = moved_core * n_groups + group
+    sorted_keys, order = base._row_index
+    at = np.minimum(np.searchsorted(sorted_keys, keys), max(n_rows - 1, 0))
+    known = (sorted_keys[at] == keys) if n_rows else np.zeros(len(keys), bool)
+    moved_row = np.where(known, order[at] if n_rows else 0, -1)
+    new_codes, _ = pd.factorize(keys[~known])
+    moved_row[~known] = n_rows + new_codes
+    total_rows = n_rows + (int(new_codes.max()) + 1 if len(new_codes) else 0)
     counts = np.bincount(moved_row, minlength=total_rows)
     counts[:n_rows] += base.counts - np.bincount(old_row, minlength=n_rows)
     first_new = bits.first_index(moved_row, total_rows)
@@ -386,12 +414,10 @@ def _moved(base: PatternCounts, base_eval: Evaluation, evaluation: Evaluation):
     # drop the rows (and core patterns) nobody is left in
     keep = counts > 0
     row_map = np.cumsum(keep) - 1
-    used = np.zeros(int(core_all.max()) + 1, bool)
+    used = np.zeros(len(new_fw), bool)
     used[pattern[keep]] = True
     core_map = np.cumsum(used) - 1
-    first_core = bits.first_index(core_all, len(used))[used]
-    words_fw = np.concatenate([core_fw, fw[moved]])[first_core]
-    words_uw = np.concatenate([core_uw, uw[moved]])[first_core]
+    words_fw, words_uw = new_fw[used], new_uw[used]
     row_of = base._row_of.copy()
     row_of[moved] = moved_row
     k = len(base.criteria)
