@@ -25,6 +25,7 @@ import pandas as pd
 
 __all__ = [
     "BYTE_BITS",
+    "Packer",
     "as_bytes",
     "column",
     "dense_ids",
@@ -48,17 +49,36 @@ def n_words(k: int) -> int:
 
 
 def pack_columns(masks: Sequence[np.ndarray], n: int) -> np.ndarray:
-    """``(n, n_words(k))`` uint64 words from ``k`` bool masks of length ``n`` (one per criterion).
-
-    Each mask is OR-ed into a byte plane (one pass over ``n`` bytes), then the planes are
-    transposed once into per-patient words.
-    """
-    w = n_words(len(masks))
-    planes = np.zeros((w * 8, n), dtype=np.uint8)
+    """``(n, n_words(k))`` uint64 words from ``k`` bool masks of length ``n``."""
+    packer = Packer(n)
     for i, mask in enumerate(masks):
-        plane = planes[i // 8]
+        packer.set(i, mask)
+    return packer.words(len(masks))
+
+
+class Packer:
+    """Packs criteria one at a time, so a caller never holds all their masks: each mask
+    is OR-ed into a byte plane (one pass over ``n`` bytes; 8 criteria a plane), and the
+    planes are transposed once into per-patient words at the end."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.planes: list[np.ndarray] = []
+
+    def set(self, i: int, mask: np.ndarray) -> None:
+        """OR criterion ``i``'s bool mask in (each ``i`` once)."""
+        while len(self.planes) <= i // 8:
+            self.planes.append(np.zeros(self.n, dtype=np.uint8))
+        plane = self.planes[i // 8]
         plane |= np.asarray(mask, dtype=bool).view(np.uint8) << np.uint8(i % 8)
-    return np.ascontiguousarray(planes.T).view("<u8").astype(np.uint64, copy=False)
+
+    def words(self, k: int) -> np.ndarray:
+        """``(n, n_words(k))`` uint64 words of the criteria set so far."""
+        planes = np.zeros((n_words(k) * 8, self.n), dtype=np.uint8)
+        for b, plane in enumerate(self.planes):
+            planes[b] = plane
+        self.planes = []
+        return np.ascontiguousarray(planes.T).view("<u8").astype(np.uint64, copy=False)
 
 
 def pack_rows(matrix: np.ndarray) -> np.ndarray:

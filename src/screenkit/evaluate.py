@@ -22,6 +22,7 @@ with Kleene logic, not ``DataFrame.all`` (which skips NA by default).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -230,7 +231,8 @@ class Evaluation:
         ns = self._namespace
         if ns is None:  # pragma: no cover - always set by evaluate()
             return evaluate(self.data, protocol)
-        ns = Namespace(ns.n, dict(ns.values), set(ns.absent), values, dict(ns.unreadable))
+        ns = replace(ns, values=dict(ns.values), absent=set(ns.absent), parameters=values)
+        ns.unreadable = dict(ns.unreadable)
         stale_derived: set[str] = set()
         for name, d in protocol.derived.items():
             if d.rule.parameters & changed or d.rule.derived & stale_derived:
@@ -407,11 +409,12 @@ def evaluate(
         if isinstance(value, Num):
             derived[name] = to_point(value)
     n = len(frame)
-    fails, unknown, not_applicable = [], [], {}
-    for c in protocol.criteria:  # one criterion at a time: only its two masks are kept
+    fail_words, unknown_words = bits.Packer(n), bits.Packer(n)
+    not_applicable = {}
+    for i, c in enumerate(protocol.criteria):  # one criterion at a time, packed at once
         truth, na = criterion_truth(c, ns)
-        fails.append(truth.false)
-        unknown.append(~(truth.true | truth.false))
+        fail_words.set(i, truth.false)
+        unknown_words.set(i, ~(truth.true | truth.false))
         if na is not None:
             not_applicable[c.id] = na
     missing = {
@@ -427,8 +430,8 @@ def evaluate(
         source=data if frame is not data else None,
         not_applicable=not_applicable,
         _namespace=ns,
-        fail_words=bits.pack_columns(fails, n),
-        unknown_words=bits.pack_columns(unknown, n),
+        fail_words=fail_words.words(len(protocol.criteria)),
+        unknown_words=unknown_words.words(len(protocol.criteria)),
     )
 
 

@@ -135,6 +135,10 @@ class Namespace:
     Those cells are missing like blank ones, but a rule of the "known X" kind
     (``known_true``, ``is_missing``) must not read them as "not recorded": there they
     stay unknown.
+
+    The columns of ``frame`` are read when a rule looks them up (column-wise, no copy
+    kept: a million patients x 40 lab columns would otherwise double the input in
+    memory); ``values`` holds derived values and the factorized categories.
     """
 
     n: int
@@ -142,6 +146,8 @@ class Namespace:
     absent: set[str] = field(default_factory=set)
     parameters: Mapping[str, float] = field(default_factory=dict)
     unreadable: dict[str, np.ndarray] = field(default_factory=dict)
+    frame: pd.DataFrame | None = None
+    censored: pd.DataFrame | None = None
 
     @classmethod
     def from_frame(
@@ -152,9 +158,7 @@ class Namespace:
         unreadable: pd.DataFrame | None = None,
     ) -> Namespace:
         """Build a namespace from a canonical frame (columns missing from it are unknown)."""
-        ns = cls(len(frame), parameters=dict(parameters or {}))
-        for name in frame.columns:
-            ns.values[name] = _column_value(frame[name], name, censored)
+        ns = cls(len(frame), parameters=dict(parameters or {}), frame=frame, censored=censored)
         if unreadable is not None:
             for name in unreadable.columns:
                 if name in frame.columns:
@@ -166,6 +170,11 @@ class Namespace:
     def lookup(self, name: str) -> Num | Truth | Cat:
         if name in self.values:
             return self.values[name]
+        if self.frame is not None and name in self.frame.columns:
+            value = _column_value(self.frame[name], name, self.censored)
+            if isinstance(value, Cat):  # factorized once: hashing labels is the costly part
+                self.values[name] = value
+            return value
         if name in self.parameters:
             return Num.const(self.parameters[name], self.n)
         column = COLUMNS.get(name)
