@@ -112,3 +112,44 @@ def test_the_evaluation_does_not_import_its_consumers():
     top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
     names = {getattr(n, "module", "") for n in top}
     assert not {"screenkit.patterns", "screenkit.funnel"} & names
+
+
+@given(
+    st.lists(st.integers(0, 5), min_size=1, max_size=40),
+    st.lists(st.integers(0, 2**63 - 1), min_size=1, max_size=40),
+)
+def test_dense_ids_number_rows_in_order_of_first_appearance(small, large):
+    n = min(len(small), len(large))
+    columns = [np.array(small[:n], dtype=np.int64), np.array(large[:n], dtype=np.uint64)]
+    rows = list(zip(*(c.tolist() for c in columns), strict=True))
+    expected = pd.factorize(pd.Series(rows, dtype=object))[0]
+    assert bits.dense_ids(columns).tolist() == expected.tolist()
+
+
+@given(
+    st.lists(st.sampled_from(["A", "B", None, "(no site)"]), min_size=1, max_size=30),
+    st.lists(st.sampled_from(["2024-01-03", "2024-02-10", None, "2023-12-31"]), min_size=1),
+)
+def test_group_codes_equal_labels_formatted_cell_by_cell(sites, dates):
+    from screenkit.groups import NO_DATE, NO_SITE, group_codes
+
+    n = min(len(sites), len(dates))
+    data = pd.DataFrame(
+        {
+            "site_id": pd.array(sites[:n], dtype="string"),
+            "screening_date": pd.to_datetime(pd.Series(dates[:n])),
+        }
+    )
+    codes, table = group_codes(data, ("site_id", "screening_month"))
+    site = data["site_id"].astype(object)
+    month = data["screening_date"].dt.strftime("%Y-%m").astype(object)
+    labels = list(
+        zip(
+            site.where(site.notna(), NO_SITE),
+            month.where(data["screening_date"].notna(), NO_DATE),
+            strict=True,
+        )
+    )
+    expected_codes, expected_labels = pd.factorize(pd.Series(labels, dtype=object))
+    assert codes.tolist() == expected_codes.tolist()
+    assert list(map(tuple, table.to_numpy().tolist())) == list(expected_labels)

@@ -143,22 +143,49 @@ def column(words: np.ndarray, i: int) -> np.ndarray:
 def dense_ids(columns: Sequence[np.ndarray]) -> np.ndarray:
     """One dense id (0..m-1, in order of first appearance) per distinct row of ``columns``.
 
-    Hash-based (``pd.factorize``) one column at a time; the running id stays below the
+    One column at a time: hashed (``pd.factorize``), or relabelled through a table when the
+    values are already small non-negative integers (codes); the running id stays below the
     number of rows, so ``id * cardinality + code`` never overflows int64.
     """
     ids: np.ndarray | None = None
     for column_ in columns:
-        codes, uniques = pd.factorize(column_, use_na_sentinel=False)
-        codes = codes.astype(np.int64, copy=False)
+        codes, cardinality = _codes(column_)
         if ids is None:
             ids = codes
             continue
-        if len(uniques) > 1:
-            ids, _ = pd.factorize(ids * len(uniques) + codes)
-            ids = ids.astype(np.int64, copy=False)
+        if cardinality > 1:
+            combined = ids * cardinality + codes
+            ids = _relabel(combined, (int(ids.max()) + 1) * cardinality if len(ids) else 0)
     if ids is None:
         raise ValueError("dense_ids needs at least one column")
     return ids
+
+
+def _codes(column: np.ndarray) -> tuple[np.ndarray, int]:
+    """Dense codes of one column (first appearance) and how many distinct values."""
+    column = np.asarray(column)
+    n = len(column)
+    if column.dtype.kind in "iu" and n and column.min() >= 0 and column.max() < 4 * n + 1024:
+        codes = _relabel(column.astype(np.int64, copy=False), int(column.max()) + 1)
+    else:
+        codes, _ = pd.factorize(column, use_na_sentinel=False)
+        codes = codes.astype(np.int64, copy=False)
+    return codes, (int(codes.max()) + 1 if n else 0)
+
+
+def _relabel(keys: np.ndarray, size: int) -> np.ndarray:
+    """Dense ids in order of first appearance of int64 ``keys`` in ``[0, size)``: by a
+    table when ``size`` is small (no hashing), else by ``pd.factorize``."""
+    n = len(keys)
+    if size > 4 * n + 1024:
+        ids, _ = pd.factorize(keys)
+        return ids.astype(np.int64, copy=False)
+    first = np.full(size, n, dtype=np.int64)
+    first[keys[::-1]] = np.arange(n - 1, -1, -1)
+    present = np.flatnonzero(first < n)
+    label = np.zeros(size, dtype=np.int64)
+    label[present[np.argsort(first[present], kind="stable")]] = np.arange(len(present))
+    return label[keys]
 
 
 def first_index(ids: np.ndarray, m: int) -> np.ndarray:

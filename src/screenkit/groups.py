@@ -76,9 +76,10 @@ def _codes_with_missing(series: pd.Series, missing: str) -> tuple[np.ndarray, np
     """Codes of a column whose missing values read ``missing`` (merged with that text)."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     labels = np.array([*np.asarray(uniques, dtype=object), missing], dtype=object)
-    keys = np.where(codes < 0, len(labels) - 1, codes)
-    ids, seen = pd.factorize(keys)  # order of first appearance, the blank cells included
-    merged, merged_labels = pd.factorize(labels[seen])  # blank and the text typed in
+    keys = np.where(codes < 0, len(labels) - 1, codes).astype(np.int64)
+    ids = dense_ids([keys])  # order of first appearance, the blank cells included
+    seen = first_index(ids, int(ids.max()) + 1) if len(ids) else np.zeros(0, np.int64)
+    merged, merged_labels = pd.factorize(labels[keys[seen]])  # blank and the text typed in
     return merged[ids].astype(np.int64), np.asarray(merged_labels, dtype=object)
 
 

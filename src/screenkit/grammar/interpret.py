@@ -86,23 +86,30 @@ def _full_interval(num: Num) -> Num:
 
 
 def _tol(x, y) -> np.ndarray:
-    """Relative tolerance ``1e-9 * (1 + max(|x|, |y|))`` where both are finite, else 0."""
+    """Relative tolerance ``1e-9 * (1 + max(|x|, |y|))`` where both are finite, else 0
+    (a fresh array, computed in place: one allocation for a column)."""
+    big, small = (x, y) if np.ndim(x) >= np.ndim(y) else (y, x)
+    scale = np.array(np.abs(big), dtype=float, ndmin=0, copy=None)
+    if not isinstance(scale, np.ndarray) or scale.ndim == 0:
+        scale = np.array(scale, dtype=float)
     with np.errstate(invalid="ignore"):
-        scale = np.maximum(np.abs(x), np.abs(y))
-    finite = np.isfinite(scale)  # NaN or inf in either operand: no tolerance
+        np.maximum(scale, np.abs(small), out=scale)
+    infinite = ~np.isfinite(scale)  # NaN or inf in either operand: no tolerance
     scale += 1.0
     scale *= _RTOL
-    return np.where(finite, scale, 0.0)
+    np.copyto(scale, 0.0, where=infinite)
+    return scale
 
 
 def _le(a: Num, b: Num, strict: bool) -> Truth:
     if a.is_point and b.is_point:
         x, y = a.lo, b.lo
         with np.errstate(invalid="ignore"):
+            threshold = _tol(x, y)
             if strict:  # x < y
-                threshold = y - _tol(x, y)
+                np.subtract(y, threshold, out=threshold)
                 return Truth(np.asarray(x < threshold), np.asarray(x >= threshold))
-            threshold = y + _tol(x, y)  # x <= y
+            threshold += y  # x <= y
             return Truth(np.asarray(x <= threshold), np.asarray(x > threshold))
     a, b = _full_interval(a), _full_interval(b)
     if strict:  # a < b
