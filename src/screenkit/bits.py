@@ -26,8 +26,10 @@ import pandas as pd
 __all__ = [
     "BYTE_BITS",
     "Packer",
+    "any_rows",
     "as_bytes",
     "column",
+    "count_rows",
     "dense_ids",
     "first_index",
     "n_words",
@@ -124,6 +126,21 @@ def weighted_sums(set_bytes: np.ndarray, weights: np.ndarray, k: int) -> np.ndar
         per_value = np.bincount(set_bytes[:, b], weights=weights, minlength=256)
         out[8 * b : 8 * b + 8] = per_value @ BYTE_BITS
     return out[:k]
+
+
+def any_rows(words: np.ndarray) -> np.ndarray:
+    """Per row: does the set hold any criterion?"""
+    if words.shape[1] == 1:
+        return words[:, 0] != 0
+    return (words != 0).any(axis=1)
+
+
+def count_rows(words: np.ndarray) -> np.ndarray:
+    """Per row: how many criteria the set holds (int64)."""
+    counts = np.bitwise_count(words)
+    if words.shape[1] == 1:
+        return counts[:, 0].astype(np.int64)
+    return counts.sum(axis=1, dtype=np.int64)
 
 
 def set_column(words: np.ndarray, i: int, mask: np.ndarray) -> None:

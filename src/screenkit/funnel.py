@@ -358,7 +358,7 @@ def _switched(view: Collapsed, active: np.ndarray) -> _Switched:
         status = status_codes(view.fail_words, view.unknown_words, words)
         totals = np.bincount(status, weights=view.weights, minlength=3)
         sets = view.set_words & words
-        n_fail = np.bitwise_count(sets).sum(axis=1, dtype=np.int64)
+        n_fail = bits.count_rows(sets)
         set_bytes = bits.as_bytes(sets)[:, : -(-k // 8)]
         share = np.divide(view.set_weights, n_fail, out=np.zeros(len(sets)), where=n_fail > 0)
         single = n_fail == 1

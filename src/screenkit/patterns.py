@@ -377,7 +377,7 @@ def _moved(base: PatternCounts, base_eval: Evaluation, evaluation: Evaluation):
     if base._row_of is None or base._core_words is None or fw.shape != base_eval.fail_words.shape:
         return None
     changed = (fw ^ base_eval.fail_words) | (uw ^ base_eval.unknown_words)
-    moved = np.flatnonzero(changed.any(axis=1))
+    moved = np.flatnonzero(bits.any_rows(changed))
     if len(moved) > len(fw) // 4:
         return None
     old_row = base._row_of[moved]

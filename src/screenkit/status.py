@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from screenkit.bits import any_rows
+
 __all__ = ["STATUSES", "STATUS_DTYPE", "status_codes"]
 
 STATUSES = ("eligible", "screen_failed", "pending")
@@ -32,8 +34,8 @@ def status_codes(
     the criteria switched on (default: all)."""
     if active is not None:
         fail_words, unknown_words = fail_words & active, unknown_words & active
-    failed = (fail_words != 0).any(axis=1)
-    unknown = (unknown_words != 0).any(axis=1)
+    failed = any_rows(fail_words)
+    unknown = any_rows(unknown_words)
     codes = unknown.astype(np.int8) * np.int8(2)
     codes[failed] = 1
     return codes
