@@ -87,9 +87,17 @@ def _month_codes(dates: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes of the calendar month (``YYYY-MM``) of each date; missing reads ``(no date)``."""
     if getattr(dates.dt, "tz", None) is not None:  # local months, as the dates read
         dates = dates.dt.tz_localize(None)
-    months = dates.to_numpy().astype("datetime64[M]")
-    codes, uniques = pd.factorize(months.view(np.int64), use_na_sentinel=False)
-    as_months = uniques.view("datetime64[M]")
+    months = dates.to_numpy().astype("datetime64[M]").view(np.int64)
+    blank = months == np.iinfo(np.int64).min  # NaT
+    known = months[~blank]
+    start = int(known.min()) if len(known) else 0
+    # months since the earliest, blanks one past the latest: small codes, no hashing
+    sentinel = int(known.max()) - start + 1 if len(known) else 0
+    offsets = np.where(blank, sentinel, months - start)
+    codes = dense_ids([offsets])
+    firsts = offsets[first_index(codes, int(codes.max()) + 1)] if len(codes) else offsets
+    as_months = (firsts + start).astype("datetime64[M]")
+    as_months[firsts == sentinel] = np.datetime64("NaT")
     text = pd.DatetimeIndex(as_months.astype("datetime64[ns]")).strftime("%Y-%m")
     labels = np.where(np.isnat(as_months), NO_DATE, np.asarray(text, dtype=object))
     return codes.astype(np.int64), labels.astype(object)
