@@ -200,10 +200,9 @@ def _column_value(series: pd.Series, name: str, censored: pd.DataFrame | None):
         if pd.api.types.is_bool_dtype(series.dtype) and series.dtype == bool:
             values = series.to_numpy(dtype=bool, copy=True)
             return Truth(values, ~values)
-        s = series.astype("boolean")
-        return Truth(
-            s.to_numpy(dtype=bool, na_value=False), (~s).to_numpy(dtype=bool, na_value=False)
-        )
+        s = series.astype("boolean").array
+        true = s.to_numpy(dtype=bool, na_value=False)
+        return Truth(true, ~(true | s.isna()))
     if kind in ("number", "ordinal"):
         if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
             series.dtype
