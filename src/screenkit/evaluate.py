@@ -21,30 +21,27 @@ with Kleene logic, not ``DataFrame.all`` (which skips NA by default).
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from screenkit.columns import COLUMNS
-from screenkit.errors import InputError, ScreenkitError
-from screenkit.grammar import Namespace, Num, Truth, to_boolean, to_point
+from screenkit import bits
+from screenkit.errors import ScreenkitError
+from screenkit.evaluate_inputs import check_dtypes, missing_inputs, unwrap
+from screenkit.evaluation_view import evaluation_frame, evaluation_html
+from screenkit.grammar import Namespace, Num, Truth, to_point
+from screenkit.groups import group_codes
 from screenkit.protocol import Protocol, get_protocol
+from screenkit.status import STATUS_DTYPE, STATUSES, status_codes
 
-if TYPE_CHECKING:
-    from screenkit.funnel import Funnel
-    from screenkit.patterns import PatternCounts
+__all__ = ["STATUSES", "Evaluation", "evaluate", "status_codes"]
 
-__all__ = ["STATUSES", "Evaluation", "evaluate"]
-
-STATUSES = ("eligible", "screen_failed", "pending")
-_STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
+_unwrap = unwrap  # the name screenkit.recorded imports
 
 
-@dataclass(frozen=True, eq=False)
 class Evaluation:
     """The result of :func:`evaluate`: statuses per patient and criterion.
 
@@ -52,7 +49,10 @@ class Evaluation:
     ----------
     data : the canonical frame that was evaluated (never modified).
     protocol : the protocol, with ``parameters`` the threshold values actually used.
-    statuses : DataFrame of ``boolean``, one column per criterion ID in protocol order.
+    statuses : DataFrame of ``boolean``, one column per criterion ID in protocol order
+        (built on first use from the bit-packed sets).
+    fail_words, unknown_words : the same statuses bit-packed, patients x words (uint64;
+        criterion ``i`` is bit ``i % 64`` of word ``i // 64``, see :mod:`screenkit.bits`).
     derived : DataFrame of derived values (e.g. ``crcl_cg``), ``<NA>`` where not a single
         known value (an input missing, or e.g. CrCl with unknown sex).
     missing_columns : criterion ID -> canonical columns it needs that the data lack.
@@ -64,39 +64,105 @@ class Evaluation:
         :mod:`screenkit.recorded`: True there means "not recorded as failed", not "passed").
     recorded : for a recorded evaluation, the :class:`~screenkit.recorded.RecordedReasons`
         (IDs not in the protocol, unmatched text, the "reason not recorded" count).
+    base, changed : for a what-if copy (:meth:`with_parameters`, :meth:`without_criteria`)
+        the evaluation it was made from and the IDs of the criteria recomputed.
     """
 
-    data: pd.DataFrame
-    protocol: Protocol
-    parameters: Mapping[str, float]
-    statuses: pd.DataFrame
-    derived: pd.DataFrame
-    missing_columns: Mapping[str, tuple[str, ...]]
-    source: Any = None
-    not_applicable: pd.DataFrame | None = None
-    _namespace: Namespace | None = field(default=None, repr=False)
-    # patients x criteria: known to fail / unknown (protocol order); the statuses as numpy
-    _fails: np.ndarray | None = field(default=None, repr=False)
-    _unknown: np.ndarray | None = field(default=None, repr=False)
-    # group keys of the data (site, month), computed once and shared by what-if copies
-    _cache: dict = field(default_factory=dict, repr=False)
-    status_source: str = "computed"
-    recorded: Any = None
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        protocol: Protocol,
+        parameters: Mapping[str, float],
+        statuses: pd.DataFrame | None = None,
+        derived: pd.DataFrame | None = None,
+        missing_columns: Mapping[str, tuple[str, ...]] | None = None,
+        source: Any = None,
+        not_applicable: pd.DataFrame | Mapping[str, np.ndarray] | None = None,
+        _namespace: Namespace | None = None,
+        _fails: np.ndarray | None = None,
+        _unknown: np.ndarray | None = None,
+        status_source: str = "computed",
+        recorded: Any = None,
+        *,
+        fail_words: np.ndarray | None = None,
+        unknown_words: np.ndarray | None = None,
+        base: Evaluation | None = None,
+        changed: tuple[str, ...] = (),
+        _groups: dict | None = None,
+    ) -> None:
+        self.data = data
+        self.protocol = protocol
+        self.parameters = parameters
+        self.derived = derived if derived is not None else pd.DataFrame(index=data.index)
+        self.missing_columns = dict(missing_columns or {})
+        self.source = source
+        self.status_source = status_source
+        self.recorded = recorded
+        self.base = base
+        self.changed = tuple(changed)
+        self._namespace = _namespace
+        self._statuses = statuses
+        if isinstance(not_applicable, pd.DataFrame):
+            not_applicable = {c: not_applicable[c].to_numpy(bool) for c in not_applicable}
+        self._not_applicable = dict(not_applicable) if not_applicable is not None else None
+        if fail_words is None or unknown_words is None:
+            if _fails is None or _unknown is None:
+                if statuses is None:
+                    raise ScreenkitError("An Evaluation needs statuses or bit-packed sets")
+                _fails, _unknown = _matrices_of(statuses)
+            fail_words, unknown_words = bits.pack_rows(_fails), bits.pack_rows(_unknown)
+        self.fail_words = fail_words
+        self.unknown_words = unknown_words
+        # group codes of the data (site, month): the data never change between what-if
+        # copies, so the copies share this evaluation's table
+        self._groups = _groups if _groups is not None else {}
 
     # ------------------------------------------------------------ per patient
     @property
+    def ids(self) -> list[str]:
+        """Criterion IDs, protocol order (the bits of the packed sets)."""
+        return list(self.protocol.ids)
+
+    @property
+    def statuses(self) -> pd.DataFrame:
+        """DataFrame of ``boolean`` (True pass, False fail, ``<NA>`` unknown)."""
+        if self._statuses is None:
+            columns = {}
+            for i, cid in enumerate(self.ids):
+                fail = bits.column(self.fail_words, i)
+                unknown = bits.column(self.unknown_words, i)
+                columns[cid] = pd.arrays.BooleanArray(~(fail | unknown), unknown)
+            self._statuses = pd.DataFrame(columns, index=self.data.index)
+        return self._statuses
+
+    @property
+    def not_applicable(self) -> pd.DataFrame | None:
+        """Bool DataFrame, criteria with an ``applies`` condition: True = does not apply."""
+        if self._not_applicable is None:
+            return None
+        return pd.DataFrame(self._not_applicable, index=self.data.index, dtype=bool)
+
+    @property
     def status(self) -> pd.Series:
         """Overall status per patient: ``eligible`` / ``screen_failed`` / ``pending``."""
-        fails, unknown = self.matrices()
-        codes = np.where(fails.any(axis=1), 1, np.where(unknown.any(axis=1), 2, 0))
-        cat = pd.Categorical.from_codes(codes, dtype=_STATUS_DTYPE)
-        return pd.Series(cat, index=self.statuses.index, name="status")
+        codes = status_codes(self.fail_words, self.unknown_words)
+        cat = pd.Categorical.from_codes(codes, dtype=STATUS_DTYPE)
+        return pd.Series(cat, index=self.data.index, name="status")
 
     def matrices(self) -> tuple[np.ndarray, np.ndarray]:
         """``(fails, unknown)``: bool arrays, patients x criteria in protocol order."""
-        if self._fails is None or self._unknown is None:
-            return _fail_matrix(self.statuses), _unknown_matrix(self.statuses)
-        return self._fails, self._unknown
+        k = len(self.protocol.ids)
+        return bits.unpack(self.fail_words, k), bits.unpack(self.unknown_words, k)
+
+    def group_codes(
+        self, by: tuple[str, ...] = ("site_id", "screening_month")
+    ) -> tuple[np.ndarray, pd.DataFrame]:
+        """Per patient, a dense group id; and the table of group values (see
+        :func:`screenkit.groups.group_codes`), computed once per evaluation family."""
+        key = tuple(by)
+        if key not in self._groups:
+            self._groups[key] = group_codes(self.data, key)
+        return self._groups[key]
 
     def counts(self) -> dict[str, int]:
         """Screened and each status; screened = eligible + screen_failed + pending.
@@ -107,8 +173,11 @@ class Evaluation:
         >>> evaluate(frame, get_protocol("NCT07103668")).counts()
         {'screened': 2, 'eligible': 0, 'screen_failed': 1, 'pending': 1}
         """
-        vc = self.status.value_counts()
-        return {"screened": len(self.statuses), **{s: int(vc.get(s, 0)) for s in STATUSES}}
+        totals = np.bincount(status_codes(self.fail_words, self.unknown_words), minlength=3)
+        return {
+            "screened": len(self.data),
+            **{s: int(totals[i]) for i, s in enumerate(STATUSES)},
+        }
 
     def to_frame(self, *, words: bool = True) -> pd.DataFrame:
         """One row per patient: ``patient_id``, ``site_id``, ``status``, then criteria.
@@ -117,18 +186,7 @@ class Evaluation:
         (recorded statuses: ``not recorded`` instead of ``pass``, as not listed is not
         passed); otherwise the nullable booleans are returned.
         """
-        out = pd.DataFrame(index=self.statuses.index)
-        for name in ("patient_id", "site_id"):
-            if name in self.data.columns:
-                out[name] = self.data[name]
-        out["status"] = self.status.astype("string")
-        if words:
-            passed = "not recorded" if self.status_source == "recorded" else "pass"
-            labelled = {cid: _words(self.statuses[cid], passed) for cid in self.statuses.columns}
-            out = pd.concat([out, pd.DataFrame(labelled, index=out.index)], axis=1)
-        else:
-            out = pd.concat([out, self.statuses], axis=1)
-        return out
+        return evaluation_frame(self, words=words)
 
     def missing_inputs(self) -> pd.DataFrame:
         """Canonical columns some criterion needs that the data lack, and their cost.
@@ -143,30 +201,7 @@ class Evaluation:
         >>> evaluate(frame, get_protocol("CT041-ST-01")).missing_inputs()["column"].tolist()[:2]
         ['adenocarcinoma_confirmed', 'cldn18_pct_2plus']
         """
-        needers: dict[str, list[str]] = {}
-        covered = _covered_columns(self.protocol, set(self.data.columns))
-        for cid, cols in self.missing_columns.items():
-            for col in cols:
-                if col not in covered:
-                    needers.setdefault(col, []).append(cid)
-        _, unknown = self.matrices()
-        position = {cid: i for i, cid in enumerate(self.statuses.columns)}
-        rows = []
-        for col, ids in needers.items():
-            count = int(unknown[:, [position[c] for c in ids]].any(axis=1).sum())
-            label = COLUMNS[col].label if col in COLUMNS else col
-            rows.append(
-                {
-                    "column": col,
-                    "label": label,
-                    "criteria": ", ".join(ids),
-                    "patients_unknown": count,
-                }
-            )
-        out = pd.DataFrame(rows, columns=["column", "label", "criteria", "patients_unknown"])
-        return out.sort_values(
-            ["patients_unknown", "column"], ascending=[False, True], kind="stable"
-        ).reset_index(drop=True)
+        return missing_inputs(self)
 
     # ------------------------------------------------------------ what-if
     def with_parameters(self, **overrides: float) -> Evaluation:
@@ -196,38 +231,38 @@ class Evaluation:
         ns = self._namespace
         if ns is None:  # pragma: no cover - always set by evaluate()
             return evaluate(self.data, protocol)
-        ns = Namespace(ns.n, dict(ns.values), set(ns.absent), values, dict(ns.unreadable))
+        ns = replace(ns, values=dict(ns.values), absent=set(ns.absent), parameters=values)
+        ns.unreadable = dict(ns.unreadable)
         stale_derived: set[str] = set()
         for name, d in protocol.derived.items():
             if d.rule.parameters & changed or d.rule.derived & stale_derived:
                 stale_derived.add(name)
                 ns.values[name] = d.rule.evaluate(ns)
-        statuses = self.statuses.copy()
-        fails, unknown = (m.copy() for m in self.matrices())
-        not_applicable = None if self.not_applicable is None else self.not_applicable.copy()
+        fail_words, unknown_words = self.fail_words.copy(), self.unknown_words.copy()
+        not_applicable = None if self._not_applicable is None else dict(self._not_applicable)
+        recomputed = []
         for i, c in enumerate(protocol.criteria):
             if c.parameters & changed or c.derived & stale_derived:
-                truth, na = _criterion_truth(c, ns)
+                truth, na = criterion_truth(c, ns)
                 if na is not None and not_applicable is not None:
                     not_applicable[c.id] = na
-                statuses[c.id] = to_boolean(truth)
-                fails[:, i] = truth.false
-                unknown[:, i] = ~(truth.true | truth.false)
+                bits.set_column(fail_words, i, truth.false)
+                bits.set_column(unknown_words, i, ~(truth.true | truth.false))
+                recomputed.append(c.id)
         derived = self.derived.copy()
         for name in stale_derived:
             value = ns.values[name]
             if isinstance(value, Num):
                 derived[name] = to_point(value)
-        return replace(
-            self,
+        return self._derive(
             protocol=protocol,
             parameters=values,
-            statuses=statuses,
             derived=derived,
             not_applicable=not_applicable,
             _namespace=ns,
-            _fails=fails,
-            _unknown=unknown,
+            fail_words=fail_words,
+            unknown_words=unknown_words,
+            changed=tuple(recomputed),
         )
 
     def without_criteria(self, ids: Iterable[str]) -> Evaluation:
@@ -250,7 +285,7 @@ class Evaluation:
         [True, False]
         """
         ids = list(dict.fromkeys(ids))
-        position = {cid: i for i, cid in enumerate(self.statuses.columns)}
+        position = {cid: i for i, cid in enumerate(self.ids)}
         unknown_ids = [cid for cid in ids if cid not in position]
         if unknown_ids:
             raise ScreenkitError(
@@ -259,42 +294,61 @@ class Evaluation:
             )
         if not ids:
             return self
-        statuses = self.statuses.copy()
-        fails, unknown = (m.copy() for m in self.matrices())
+        fail_words, unknown_words = self.fail_words.copy(), self.unknown_words.copy()
+        off = np.zeros(len(self.data), bool)
         for cid in ids:
-            statuses[cid] = pd.array([True] * len(statuses), dtype="boolean")
-            fails[:, position[cid]] = False
-            unknown[:, position[cid]] = False
-        return replace(self, statuses=statuses, _fails=fails, _unknown=unknown)
+            bits.set_column(fail_words, position[cid], off)
+            bits.set_column(unknown_words, position[cid], off)
+        statuses = None
+        if self._statuses is not None and self.status_source == "recorded":
+            statuses = self._statuses.copy()  # recorded statuses were given, not packed
+            for cid in ids:
+                statuses[cid] = pd.array([True] * len(statuses), dtype="boolean")
+        return self._derive(
+            fail_words=fail_words,
+            unknown_words=unknown_words,
+            statuses=statuses,
+            changed=tuple(ids),
+        )
+
+    def _derive(self, **changes: Any) -> Evaluation:
+        """A what-if copy: this evaluation with ``changes``, made from it (``base``)."""
+        fields = {
+            "data": self.data,
+            "protocol": self.protocol,
+            "parameters": self.parameters,
+            "statuses": None,
+            "derived": self.derived,
+            "missing_columns": self.missing_columns,
+            "source": self.source,
+            "not_applicable": self._not_applicable,
+            "_namespace": self._namespace,
+            "status_source": self.status_source,
+            "recorded": self.recorded,
+            "base": self,
+            "_groups": self._groups,
+        }
+        return Evaluation(**{**fields, **changes})
 
     # ------------------------------------------------------------ summaries
-    def patterns(self, by: tuple[str, ...] = ("site_id", "screening_month")) -> PatternCounts:
-        """The pattern histogram (see :class:`screenkit.funnel.PatternCounts`)."""
+    def patterns(self, by: tuple[str, ...] = ("site_id", "screening_month")):
+        """The pattern histogram: ``PatternCounts.from_evaluation(self, by)``.
+
+        A shortcut only: :mod:`screenkit.patterns` reads the evaluation, never the
+        reverse (the import is deferred for that reason).
+        """
         from screenkit.patterns import PatternCounts
 
         return PatternCounts.from_evaluation(self, by=by)
 
-    def funnel(self, order=None, exclude=()) -> Funnel:
+    def funnel(self, order=None, exclude=()):
         """Shortcut for ``funnel(evaluation, order=..., exclude=...)``."""
         from screenkit.funnel import funnel
 
         return funnel(self, order=order, exclude=exclude)
 
     def _repr_html_(self) -> str:
-        c = self.counts()
-        head = (
-            f"<p><b>{self.protocol.id}</b> ({self.status_source}): {c['screened']} screened, "
-            f"{c['eligible']} eligible, {c['screen_failed']} screen-failed, "
-            f"{c['pending']} pending</p>"
-        )
-        missing = {k: v for k, v in self.missing_columns.items() if v}
-        if missing:
-            items = "".join(
-                f"<li>{cid}: {', '.join(cols)}</li>" for cid, cols in list(missing.items())[:10]
-            )
-            more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
-            head += f"<p>Criteria with columns missing from the data{more}:</p><ul>{items}</ul>"
-        return head + self.to_frame().head(20).to_html()
+        return evaluation_html(self)
 
     def __repr__(self) -> str:
         c = self.counts()
@@ -311,7 +365,7 @@ def evaluate(
     *,
     include: Iterable[str] | None = None,
     **param_overrides: float,
-):
+) -> Evaluation:
     """Evaluate every criterion of ``protocol`` for every patient of ``data``.
 
     Criteria the protocol marks ``default: off`` (CT041-ST-01's two ASSUMED criteria) are
@@ -343,11 +397,11 @@ def evaluate(
         return evaluate_dask(data, protocol, include=include, **param_overrides)
     protocol = get_protocol(protocol).switched(include)
     values = protocol.check_parameters(param_overrides)
-    frame, censored, unreadable = _unwrap(data)
+    frame, censored, unreadable = unwrap(data)
     needed = set()
     for c in protocol.criteria:
         needed |= protocol.columns_needed(c.id)
-    _check_dtypes(frame, needed)
+    check_dtypes(frame, needed)
     ns = Namespace.from_frame(
         frame[[c for c in frame.columns if c in needed]], censored, values, unreadable
     )
@@ -360,27 +414,15 @@ def evaluate(
             ns.unreadable[name] = mask
         if isinstance(value, Num):
             derived[name] = to_point(value)
-    evaluated = [_criterion_truth(c, ns) for c in protocol.criteria]
-    truths = [t for t, _ in evaluated]
-    not_applicable = pd.DataFrame(
-        {
-            c.id: na
-            for c, (_, na) in zip(protocol.criteria, evaluated, strict=True)
-            if na is not None
-        },
-        index=frame.index,
-        dtype=bool,
-    )
-    statuses = pd.DataFrame(
-        {c.id: to_boolean(t) for c, t in zip(protocol.criteria, truths, strict=True)},
-        index=frame.index,
-    )
     n = len(frame)
-    fails = np.column_stack([t.false for t in truths]) if truths else np.zeros((n, 0), bool)
-    unknown = (
-        np.column_stack([~(t.true | t.false) for t in truths]) if truths else np.zeros((n, 0), bool)
-    )
-    derived_frame = pd.DataFrame(derived, index=frame.index)
+    fail_words, unknown_words = bits.Packer(n), bits.Packer(n)
+    not_applicable = {}
+    for i, c in enumerate(protocol.criteria):  # one criterion at a time, packed at once
+        truth, na = criterion_truth(c, ns)
+        fail_words.set(i, truth.false)
+        unknown_words.set(i, ~(truth.true | truth.false))
+        if na is not None:
+            not_applicable[c.id] = na
     missing = {
         c.id: tuple(sorted(protocol.columns_needed(c.id) - set(frame.columns)))
         for c in protocol.criteria
@@ -389,51 +431,17 @@ def evaluate(
         data=frame,
         protocol=protocol.with_parameters(**values) if param_overrides else protocol,
         parameters=values,
-        statuses=statuses,
-        derived=derived_frame,
+        derived=pd.DataFrame(derived, index=frame.index),
         missing_columns=missing,
         source=data if frame is not data else None,
         not_applicable=not_applicable,
         _namespace=ns,
-        _fails=fails,
-        _unknown=unknown,
+        fail_words=fail_words.words(len(protocol.criteria)),
+        unknown_words=unknown_words.words(len(protocol.criteria)),
     )
 
 
-def _covered_columns(protocol: Protocol, present: set[str]) -> set[str]:
-    """Missing columns that are only alternatives: every place they appear is an argument
-    of a ``coalesce(...)`` with another argument whose columns are all present (a QTc
-    beside QT and heart rate)."""
-    trees = [d.rule.tree.body for d in protocol.derived.values()]
-    trees += [r.tree.body for c in protocol.criteria for r in c.rules]
-    covered: dict[str, bool] = {}
-    for tree in trees:
-        for col, ok in _column_uses(tree, present, alternative=False):
-            covered[col] = covered.get(col, True) and ok
-    return {col for col, ok in covered.items() if ok}
-
-
-def _column_uses(node: ast.AST, present: set[str], alternative: bool):
-    """``(missing column, covered?)`` for every place a missing column appears under
-    ``node``; ``alternative``: inside a coalesce argument whose sibling is present."""
-    if isinstance(node, ast.Name) and node.id in COLUMNS and node.id not in present:
-        yield node.id, alternative
-        return
-    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "coalesce":
-        args = [_columns_under(a) for a in node.args]
-        for i, a in enumerate(node.args):
-            sibling = any(j != i and cols and cols <= present for j, cols in enumerate(args))
-            yield from _column_uses(a, present, alternative or sibling)
-        return
-    for child in ast.iter_child_nodes(node):
-        yield from _column_uses(child, present, alternative)
-
-
-def _columns_under(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in COLUMNS}
-
-
-def _criterion_truth(criterion, ns: Namespace) -> tuple[Truth, np.ndarray | None]:
+def criterion_truth(criterion, ns: Namespace) -> tuple[Truth, np.ndarray | None]:
     """Passes (True) / fails (False) / unknown, whatever the criterion's kind; and, for a
     criterion with an ``applies`` condition, where it is known not to apply (it passes)."""
     truth: Truth = criterion.rule.evaluate(ns)
@@ -446,68 +454,13 @@ def _criterion_truth(criterion, ns: Namespace) -> tuple[Truth, np.ndarray | None
     return (~applies) | truth, applies.false.copy()
 
 
-def _unwrap(data: Any) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
-    if isinstance(data, pd.DataFrame):
-        return data, None, None
-    frame = getattr(data, "data", None)
-    if isinstance(frame, pd.DataFrame):
-        return frame, getattr(data, "censored", None), getattr(data, "unreadable", None)
-    raise InputError(
-        "evaluate() needs a screening log",
-        value=type(data).__name__,
-        expected="the result of load_screening(...) or a pandas DataFrame with canonical columns",
-    )
-
-
-def _check_dtypes(frame: pd.DataFrame, needed: set[str]) -> None:
-    """Reject columns whose values the rules cannot read (instead of silently NaN)."""
-    for name in sorted(needed & set(frame.columns)):
-        kind = COLUMNS[name].kind
-        s = frame[name]
-        if kind == "bool":
-            if pd.api.types.is_bool_dtype(s) or s.isna().all():
-                continue
-            ok = s.dropna().map(lambda v: isinstance(v, bool | np.bool_))
-            if not ok.all():
-                _bad_value(frame, name, s.dropna()[~ok], "yes/no values (True/False)")
-        elif kind in ("number", "ordinal"):
-            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-                continue
-            converted = pd.to_numeric(s, errors="coerce")
-            bad = s.notna() & converted.isna()
-            if bad.any():
-                _bad_value(frame, name, s[bad], f"numbers in {COLUMNS[name].unit or 'units'}")
-
-
-def _bad_value(frame, name, bad: pd.Series, expected: str) -> None:
-    row = bad.index[0]
-    raise InputError(
-        f"Column {name!r} holds values the criteria cannot read ({len(bad)} cell(s))",
-        row=row,
-        column=name,
-        value=bad.iloc[0],
-        expected=expected,
-        hint="load files with screenkit.load_screening(), which parses spellings such as "
-        "'Y', '是', '<0.5', 'ND' and converts units",
-    )
-
-
-def _fail_matrix(statuses: pd.DataFrame) -> np.ndarray:
-    """Patients x criteria: True where the criterion is known to fail."""
-    if statuses.shape[1] == 0:
-        return np.zeros((len(statuses), 0), bool)
-    return np.column_stack(
+def _matrices_of(statuses: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Patients x criteria: known to fail, unknown (from given nullable-boolean statuses)."""
+    n, k = statuses.shape
+    if k == 0:
+        return np.zeros((n, 0), bool), np.zeros((n, 0), bool)
+    fails = np.column_stack(
         [(~statuses[c]).to_numpy(dtype=bool, na_value=False) for c in statuses.columns]
     )
-
-
-def _unknown_matrix(statuses: pd.DataFrame) -> np.ndarray:
-    """Patients x criteria: True where the criterion is unknown."""
-    if statuses.shape[1] == 0:
-        return np.zeros((len(statuses), 0), bool)
-    return np.column_stack([statuses[c].isna().to_numpy() for c in statuses.columns])
-
-
-def _words(column: pd.Series, passed: str = "pass") -> pd.Series:
-    out = np.where(column.isna(), "unknown", np.where(column.fillna(False), passed, "fail"))
-    return pd.Series(out, index=column.index, dtype="string")
+    unknown = np.column_stack([statuses[c].isna().to_numpy() for c in statuses.columns])
+    return fails, unknown

@@ -32,22 +32,26 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from screenkit import bits
 from screenkit._blas import one_blas_thread
 from screenkit.errors import ScreenkitError
 from screenkit.patterns import (
     NO_DATE,
     NO_SITE,
+    Collapsed,
     PatternCounts,
     _combine_codes,
     _first_index,
     _pack,
 )
 from screenkit.stats import wilson_interval
+from screenkit.status import status_codes
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
@@ -69,12 +73,59 @@ class Funnel:
     patterns: PatternCounts
     order: tuple[str, ...]
     excluded: tuple[str, ...]
-    steps: pd.DataFrame = field(repr=False)
-    criteria: pd.DataFrame = field(repr=False)
     screened: int = 0
     eligible: int = 0
     screen_failed: int = 0
     pending: int = 0
+    # the figures as arrays (the tables below are built from them on first use)
+    excluded_at: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+    fails_only: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    attribution: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+
+    @cached_property
+    def steps(self) -> pd.DataFrame:
+        """The sequential attrition: ``step``, ``criterion``, ``label``, ``kind``,
+        ``excluded``, ``remaining``, ``remaining_pct``."""
+        p = self.patterns
+        cols = [p.criteria.index(c) for c in self.order]
+        remaining = self.screened - np.cumsum(self.excluded_at)
+        return pd.DataFrame(
+            {
+                "step": np.arange(1, len(cols) + 1),
+                "criterion": list(self.order),
+                "label": [p.labels[i] for i in cols],
+                "kind": [p.kinds[i] for i in cols],
+                "excluded": self.excluded_at,
+                "remaining": remaining,
+                "remaining_pct": 100 * remaining / self.screened if self.screened else np.nan,
+            }
+        )
+
+    @cached_property
+    def criteria(self) -> pd.DataFrame:
+        """Per criterion, protocol order: ``active``, ``fails``, ``unknown``,
+        ``fails_only``, ``attribution``, ``fail_rate`` and its 95% Wilson interval."""
+        p = self.patterns
+        view = p.collapsed
+        active = self._active_mask()
+        fails_total = view.fails_total.round()
+        screened = self.screened
+        low, high = wilson_interval(fails_total, np.full(len(p.criteria), screened))
+        return pd.DataFrame(
+            {
+                "criterion": list(p.criteria),
+                "label": list(p.labels),
+                "kind": list(p.kinds),
+                "active": active,
+                "fails": fails_total.astype(np.int64),
+                "unknown": view.unknown_total.round().astype(np.int64),
+                "fails_only": self.fails_only.round().astype(np.int64),
+                "attribution": self.attribution,
+                "fail_rate": fails_total / screened if screened else np.nan,
+                "fail_rate_ci_low": low,
+                "fail_rate_ci_high": high,
+            }
+        )
 
     def headline(self) -> dict[str, int]:
         return {
@@ -131,7 +182,9 @@ class Funnel:
     def by(self, group: str = "site_id") -> pd.DataFrame:
         """Headline per group (``site_id`` or ``screening_month``) with a 95% Wilson CI
         of the screen-fail rate; every group's counts add up to its screened."""
-        status = _status_codes(self.patterns, self._active_mask())[self.patterns.pattern]
+        view = self.patterns.collapsed
+        active = bits.pack_rows(self._active_mask()[None, :])[0]
+        status = status_codes(view.fail_words, view.unknown_words, active)[self.patterns.pattern]
         frame = pd.DataFrame(
             {
                 group: self.patterns.groups[group].to_numpy(),
@@ -230,13 +283,6 @@ class Funnel:
         return f"Funnel({self.patterns.protocol_id}: {self.headline_text()})"
 
 
-def _status_codes(patterns: PatternCounts, active: np.ndarray) -> np.ndarray:
-    """0 eligible, 1 screen_failed, 2 pending, per CORE pattern."""
-    failed = (patterns.core_fails & active).any(axis=1)
-    unknown = (patterns.core_unknown & active).any(axis=1)
-    return np.where(failed, 1, np.where(unknown, 2, 0))
-
-
 def funnel(
     source: Evaluation | PatternCounts,
     order: Sequence[str] | None = None,
@@ -268,69 +314,73 @@ def _funnel(patterns: PatternCounts, order: Sequence[str] | None, exclude: Itera
             )
     full_order = [*order, *[c for c in ids if c not in order]]
     active_order = [c for c in full_order if c not in excluded]
-    active = np.array([c not in excluded for c in ids])
-    # everything below works on the distinct (fails, unknown) patterns, weighted by
-    # their patient counts (zero for patterns filtered away), with float matrices so
-    # that the sums are BLAS matrix-vector products
-    counts = patterns.core_counts()
-    fails, fails_f, unknown_f = patterns.core_fails, patterns._fails_f, patterns._unknown_f
-    act = active.astype(float)
-    screened = round(float(counts.sum()))
-
-    # sequential attrition: each pattern leaves at its first failing criterion in order
+    active = np.array([c not in excluded for c in ids], dtype=bool)
+    # the histogram collapsed over groups (core patterns) and over unknown sets (distinct
+    # fail sets), bit-packed; the figures of one set of active criteria are computed once
+    view = patterns.collapsed
+    screened = round(float(view.weights.sum()))
+    switched = _switched(view, active)
+    # sequential attrition: each fail set leaves at its first failing criterion in order
     cols = np.array([index[c] for c in active_order], dtype=np.int64)
-    first = np.full(len(counts), len(cols), dtype=np.int64)
-    if len(cols):
-        ordered = fails[:, cols]
-        first = np.where(ordered.any(axis=1), ordered.argmax(axis=1), len(cols))
-    excluded_at = np.bincount(first, weights=counts, minlength=len(cols) + 1)[: len(cols)]
-    excluded_at = excluded_at.round().astype(np.int64)
-    remaining = screened - np.cumsum(excluded_at)
-    steps = pd.DataFrame(
-        {
-            "step": np.arange(1, len(cols) + 1),
-            "criterion": active_order,
-            "label": [patterns.labels[i] for i in cols],
-            "kind": [patterns.kinds[i] for i in cols],
-            "excluded": excluded_at,
-            "remaining": remaining,
-            "remaining_pct": 100 * remaining / screened if screened else np.nan,
-        }
-    )
-
-    # order-free per-criterion figures
-    n_fail = fails_f @ act  # active criteria each pattern fails
-    share = np.divide(counts, n_fail, out=np.zeros(len(counts)), where=n_fail > 0)
-    only = counts * (n_fail == 1)
-    fails_total = (counts @ fails_f).round()
-    low, high = wilson_interval(fails_total, np.full(len(ids), screened))
-    criteria = pd.DataFrame(
-        {
-            "criterion": ids,
-            "label": list(patterns.labels),
-            "kind": list(patterns.kinds),
-            "active": active,
-            "fails": fails_total.astype(np.int64),
-            "unknown": (counts @ unknown_f).round().astype(np.int64),
-            "fails_only": ((only @ fails_f) * act).round().astype(np.int64),
-            "attribution": (share @ fails_f) * act,
-            "fail_rate": fails_total / screened if screened else np.nan,
-            "fail_rate_ci_low": low,
-            "fail_rate_ci_high": high,
-        }
-    )
-    failed = n_fail > 0
-    pending = ~failed & ((unknown_f @ act) > 0)
-    status = np.where(failed, 1, np.where(pending, 2, 0))
-    totals = np.bincount(status, weights=counts, minlength=3).round().astype(np.int64)
+    first = _first_in_order(switched.set_bytes, cols)
+    excluded_at = np.bincount(first, weights=view.set_weights, minlength=len(cols) + 1)
+    totals = switched.totals
     return Funnel(
         patterns=patterns,
         order=tuple(active_order),
         excluded=excluded,
-        steps=steps,
-        criteria=criteria,
         screened=screened,
         eligible=int(totals[0]),
         screen_failed=int(totals[1]),
         pending=int(totals[2]),
+        excluded_at=excluded_at[: len(cols)].round().astype(np.int64),
+        fails_only=switched.fails_only,
+        attribution=switched.attribution,
     )
+
+
+@dataclass(frozen=True)
+class _Switched:
+    """The order-free figures for one set of active criteria."""
+
+    totals: np.ndarray  # patients eligible, screen-failed, pending
+    attribution: np.ndarray
+    fails_only: np.ndarray
+    set_bytes: np.ndarray  # the distinct fail sets restricted to the active criteria
+
+
+def _switched(view: Collapsed, active: np.ndarray) -> _Switched:
+    """The figures of ``active`` from the collapsed histogram, memoized in the view."""
+    key = active.tobytes()
+    if key not in view.memo:
+        if len(view.memo) >= 64:
+            view.memo.clear()
+        k = len(active)
+        words = bits.pack_rows(active[None, :])[0]
+        status = status_codes(view.fail_words, view.unknown_words, words)
+        totals = np.bincount(status, weights=view.weights, minlength=3)
+        sets = view.set_words & words
+        n_fail = bits.count_rows(sets)
+        set_bytes = bits.as_bytes(sets)[:, : -(-k // 8)]
+        share = np.divide(view.set_weights, n_fail, out=np.zeros(len(sets)), where=n_fail > 0)
+        single = n_fail == 1
+        view.memo[key] = _Switched(
+            totals=totals.round().astype(np.int64),
+            attribution=bits.weighted_sums(set_bytes, share, k),
+            fails_only=bits.weighted_sums(set_bytes[single], view.set_weights[single], k),
+            set_bytes=set_bytes,
+        )
+    return view.memo[key]
+
+
+def _first_in_order(fail_bytes: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Per pattern, the step (position in ``cols``) of its first failing criterion;
+    ``len(cols)`` if it fails none. One 256-entry table of "earliest step" per byte."""
+    none = len(cols)
+    step = np.full(fail_bytes.shape[1] * 8, none, dtype=np.int64)
+    step[cols] = np.arange(none)
+    first = np.full(len(fail_bytes), none, dtype=np.int64)
+    for b in range(fail_bytes.shape[1]):
+        table = np.where(bits.BYTE_BITS, step[8 * b : 8 * b + 8], none).min(axis=1)
+        np.minimum(first, table[fail_bytes[:, b]], out=first)
+    return first

@@ -20,23 +20,48 @@ log simply add up.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from screenkit import bits
 from screenkit.errors import ScreenkitError
+from screenkit.groups import NO_DATE, NO_SITE
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
 
-__all__ = ["NO_DATE", "NO_SITE", "PatternCounts"]
+__all__ = ["NO_DATE", "NO_SITE", "Collapsed", "PatternCounts"]
 
-NO_SITE = "(no site)"
-NO_DATE = "(no date)"
+
+@dataclass(frozen=True, eq=False)
+class Collapsed:
+    """The core patterns with their patient counts summed over groups, bit-packed.
+
+    ``weights``: patients per core pattern (float); ``fail_words`` / ``unknown_words``:
+    the patterns' sets (:mod:`screenkit.bits`); ``fail_bytes``: the fail words as bytes
+    (patterns x 8 per word, criterion ``i`` is bit ``i % 8`` of byte ``i // 8``), for
+    per-criterion sums by 256-entry tables; ``fails_total`` / ``unknown_total``: patients
+    failing / unknown on each criterion (they do not depend on order or switches);
+    ``set_words`` / ``set_weights``: the distinct fail sets and their patients (all a
+    sequential attrition or an attribution needs); ``memo``: the funnel's figures per set
+    of active criteria, computed once (owned by this view).
+    """
+
+    weights: np.ndarray
+    fail_words: np.ndarray
+    unknown_words: np.ndarray
+    fail_bytes: np.ndarray
+    fails_total: np.ndarray
+    unknown_total: np.ndarray
+    set_words: np.ndarray  # the distinct fail sets (order of first appearance)
+    set_weights: np.ndarray  # patients per distinct fail set
+    memo: dict = field(default_factory=dict, repr=False)  # funnel figures per switch set
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,29 +91,47 @@ class PatternCounts:
     counts: np.ndarray
     groups: pd.DataFrame
     protocol_id: str = ""
+    # bookkeeping of a histogram counted from an evaluation, so that a what-if copy of
+    # that evaluation is counted from the patients who moved: per patient its row, per
+    # row its group id, the group table, and the core patterns bit-packed
+    _row_of: np.ndarray | None = field(default=None, repr=False)
+    _row_group: np.ndarray | None = field(default=None, repr=False)
+    _group_table: pd.DataFrame | None = field(default=None, repr=False)
+    _core_words: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @classmethod
     def from_evaluation(
         cls, evaluation: Evaluation, by: Sequence[str] = ("site_id", "screening_month")
     ) -> PatternCounts:
-        protocol = evaluation.protocol
-        fails, unknown = evaluation.matrices()
-        cache_key = ("groups", tuple(by))
-        cached = evaluation._cache.get(cache_key)
-        if cached is None:  # the data never change between what-if copies: group once
-            cached = _group_codes(_group_keys(evaluation.data, by))
-            evaluation._cache[cache_key] = cached
-        group_id, group_table = cached
-        return cls._from_codes(
-            fails,
-            unknown,
-            group_id,
-            group_table,
-            criteria=tuple(protocol.ids),
-            labels=tuple(c.label for c in protocol.criteria),
-            kinds=tuple(c.kind for c in protocol.criteria),
-            protocol_id=protocol.id,
-        )
+        """Count the evaluation's patterns from its bit-packed sets and group codes.
+
+        Counted once per evaluation (and grouping); an evaluation made from another one
+        whose histogram is known (``with_parameters``, ``without_criteria``) is counted
+        from the patients whose sets changed.
+        """
+        by = tuple(by)
+        known = _COUNTED.setdefault(evaluation, {})
+        if by in known:
+            return known[by]
+        base = evaluation.base
+        result = None
+        if base is not None and by in _COUNTED.get(base, {}):
+            result = _moved(_COUNTED[base][by], base, evaluation)
+        if result is None:
+            protocol = evaluation.protocol
+            group_id, group_table = evaluation.group_codes(by)
+            result = cls._from_words(
+                evaluation.fail_words,
+                evaluation.unknown_words,
+                group_id,
+                group_table,
+                criteria=tuple(protocol.ids),
+                labels=tuple(c.label for c in protocol.criteria),
+                kinds=tuple(c.kind for c in protocol.criteria),
+                protocol_id=protocol.id,
+            )
+        known[by] = result
+        return result
 
     @classmethod
     def from_matrices(
@@ -108,9 +151,9 @@ class PatternCounts:
         values; they are factorized, so a missing value is a group of its own).
         """
         group_id, group_table = _group_codes(keys)
-        return cls._from_codes(
-            fails,
-            unknown,
+        return cls._from_words(
+            bits.pack_rows(np.asarray(fails, bool)),
+            bits.pack_rows(np.asarray(unknown, bool)),
             group_id,
             group_table,
             criteria=criteria,
@@ -120,32 +163,65 @@ class PatternCounts:
         )
 
     @classmethod
-    def _from_codes(
-        cls, fails, unknown, group_id, group_table, *, criteria, labels, kinds, protocol_id
+    def _from_words(
+        cls,
+        fail_words,
+        unknown_words,
+        group_id,
+        group_table,
+        *,
+        criteria,
+        labels,
+        kinds,
+        protocol_id,
     ) -> PatternCounts:
-        n, k = fails.shape
-        words = np.concatenate([_pack(fails), _pack(unknown)], axis=1)
-        core_id = _combine_codes([words[:, j] for j in range(words.shape[1])], n)
+        n, k = len(fail_words), len(criteria)
+        columns = [fail_words[:, j] for j in range(fail_words.shape[1])]
+        columns += [unknown_words[:, j] for j in range(unknown_words.shape[1])]
+        core_id = bits.dense_ids(columns)
         n_groups = max(len(group_table), 1)
         row_id, _ = pd.factorize(core_id * n_groups + group_id)
         row_id = row_id.astype(np.int64)
         n_rows = int(row_id.max()) + 1 if n else 0
         counts = np.bincount(row_id, minlength=n_rows).astype(np.int64)
-        first_row = _first_index(row_id, n_rows)
+        first_row = bits.first_index(row_id, n_rows)
         n_core = int(core_id.max()) + 1 if n else 0
-        first_core = _first_index(core_id, n_core)
-        groups = group_table.iloc[group_id[first_row]].reset_index(drop=True)
+        first_core = bits.first_index(core_id, n_core)
+        row_group = group_id[first_row]
+        core_words = (fail_words[first_core], unknown_words[first_core])
         return cls(
             criteria=tuple(criteria),
             labels=tuple(labels or criteria),
             kinds=tuple(kinds or ["inclusion"] * k),
-            core_fails=fails[first_core],
-            core_unknown=unknown[first_core],
+            core_fails=bits.unpack(core_words[0], k),
+            core_unknown=bits.unpack(core_words[1], k),
             pattern=core_id[first_row],
             counts=counts,
-            groups=groups,
+            groups=_take_groups(group_table, row_group),
             protocol_id=protocol_id,
+            _row_of=row_id,
+            _row_group=row_group,
+            _group_table=group_table,
+            _core_words=core_words,
         )
+
+    @cached_property
+    def _core_lookup(self) -> dict[bytes, int]:
+        """Core pattern id by its fail and unknown words (to place moved patients)."""
+        fw, uw = self._core_words if self._core_words else (None, None)
+        if fw is None:
+            return {}
+        both = np.concatenate([fw, uw], axis=1)
+        return {row.tobytes(): i for i, row in enumerate(both)}
+
+    @cached_property
+    def _row_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Histogram rows sorted by (core pattern, group) key: the keys and the row ids."""
+        n_groups = max(len(self._group_table), 1) if self._group_table is not None else 1
+        row_group = self._row_group if self._row_group is not None else 0
+        keys = self.pattern * n_groups + row_group
+        order = np.argsort(keys, kind="stable")
+        return keys[order], order
 
     # ------------------------------------------------------------ views
     @property
@@ -172,7 +248,31 @@ class PatternCounts:
 
     def core_counts(self) -> np.ndarray:
         """Patients per core pattern (summed over groups), as floats for fast products."""
-        return np.bincount(self.pattern, weights=self.counts, minlength=len(self.core_fails))
+        return self.collapsed.weights
+
+    @cached_property
+    def collapsed(self) -> Collapsed:
+        """The histogram summed over groups: what a funnel view needs, computed once."""
+        weights = np.bincount(self.pattern, weights=self.counts, minlength=len(self.core_fails))
+        if self._core_words is not None:
+            fail_words, unknown_words = self._core_words
+        else:
+            fail_words = bits.pack_rows(self.core_fails)
+            unknown_words = bits.pack_rows(self.core_unknown)
+        k = len(self.criteria)
+        fail_bytes = bits.as_bytes(fail_words)
+        set_id = bits.dense_ids([fail_words[:, j] for j in range(fail_words.shape[1])])
+        n_sets = int(set_id.max()) + 1 if len(set_id) else 0
+        return Collapsed(
+            set_words=fail_words[bits.first_index(set_id, n_sets)],
+            set_weights=np.bincount(set_id, weights=weights, minlength=n_sets),
+            weights=weights,
+            fail_words=fail_words,
+            unknown_words=unknown_words,
+            fail_bytes=fail_bytes,
+            fails_total=bits.weighted_sums(fail_bytes, weights, k),
+            unknown_total=bits.weighted_sums(bits.as_bytes(unknown_words), weights, k),
+        )
 
     # ------------------------------------------------------------ subsets
     def where(self, mask: np.ndarray) -> PatternCounts:
@@ -180,6 +280,7 @@ class PatternCounts:
         mask = np.asarray(mask, bool)
         return replace(
             self,
+            _row_of=None,
             pattern=self.pattern[mask],
             counts=self.counts[mask],
             groups=self.groups[mask].reset_index(drop=True),
@@ -230,37 +331,23 @@ class PatternCounts:
 
 
 def _pack(matrix: np.ndarray) -> np.ndarray:
-    """Pack bool columns into int64 words (64 criteria a word)."""
-    n, k = matrix.shape
-    words = max(1, -(-k // 64))
-    padded = np.zeros((n, words * 64), bool)
-    padded[:, :k] = matrix
-    return np.packbits(padded, axis=1).view(">u8").astype(np.int64)
+    """Pack bool columns into uint64 words (64 criteria a word)."""
+    return bits.pack_rows(matrix)
 
 
 def _combine_codes(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
-    """One dense id (0..m-1, in order of first appearance) per distinct row of the columns.
-
-    Hash-based (``pd.factorize``) one column at a time; the running id stays below n, so
-    ``id * cardinality + code`` never overflows int64.
-    """
-    ids = np.zeros(n, dtype=np.int64)
-    for i, column in enumerate(columns):
-        codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        if i == 0:
-            ids = codes.astype(np.int64)
-            continue
-        ids, _ = pd.factorize(ids * len(uniques) + codes.astype(np.int64))
-        ids = ids.astype(np.int64)
-    return ids
+    """One dense id (0..m-1, in order of first appearance) per distinct row of the columns."""
+    return bits.dense_ids(columns) if len(columns) else np.zeros(n, dtype=np.int64)
 
 
 def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Per patient, a dense group id; and the table of group values (one row per id)."""
     n = len(keys)
+    if not len(keys.columns):
+        return np.zeros(n, dtype=np.int64), pd.DataFrame(index=pd.RangeIndex(1 if n else 0))
     group_id = _combine_codes([keys[c].to_numpy(dtype=object) for c in keys.columns], n)
     n_groups = int(group_id.max()) + 1 if n else 0
-    first = _first_index(group_id, n_groups)
+    first = bits.first_index(group_id, n_groups)
     table = pd.DataFrame(
         {c: keys[c].to_numpy(dtype=object)[first] for c in keys.columns},
         index=pd.RangeIndex(n_groups),
@@ -268,34 +355,82 @@ def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     return group_id, table
 
 
-def _first_index(ids: np.ndarray, m: int) -> np.ndarray:
-    """Index of the first occurrence of each id 0..m-1."""
-    first = np.zeros(m, dtype=np.int64)
-    first[ids[::-1]] = np.arange(len(ids) - 1, -1, -1)
-    return first
+_first_index = bits.first_index
 
 
-def _group_keys(data: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    keys = {}
-    for name in by:
-        if name == "screening_month":
-            if "screening_date" in data.columns:
-                dates = pd.to_datetime(data["screening_date"])
-                month = dates.dt.strftime("%Y-%m").astype(object)
-                keys[name] = month.where(dates.notna(), NO_DATE).to_numpy(dtype=object)
-            else:
-                keys[name] = np.full(len(data), NO_DATE, dtype=object)
-        elif name == "site_id":
-            if "site_id" in data.columns:
-                site = data["site_id"].astype(object)
-                keys[name] = site.where(site.notna(), NO_SITE).to_numpy(dtype=object)
-            else:
-                keys[name] = np.full(len(data), NO_SITE, dtype=object)
-        elif name in data.columns:
-            keys[name] = data[name].astype(object).to_numpy(dtype=object)
-        else:
-            raise ScreenkitError(
-                f"Cannot group by {name!r}: not a column of the data",
-                accepted="site_id, screening_month, or a column of the data",
-            )
-    return pd.DataFrame(keys, index=pd.RangeIndex(len(data)))
+#: histograms already counted, per evaluation (weakly: they go with their evaluation)
+_COUNTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _take_groups(table: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """The group table's rows ``ids`` (column-wise takes, a fresh RangeIndex)."""
+    return pd.DataFrame(
+        {c: table[c].array.take(ids) for c in table.columns},
+        index=pd.RangeIndex(len(ids)),
+    )
+
+
+def _moved(base: PatternCounts, base_eval: Evaluation, evaluation: Evaluation):
+    """The histogram of ``evaluation`` from its base's, moving only the patients whose
+    fail or unknown set differs; None when too many moved for that to pay."""
+    fw, uw = evaluation.fail_words, evaluation.unknown_words
+    if base._row_of is None or base._core_words is None or fw.shape != base_eval.fail_words.shape:
+        return None
+    changed = (fw ^ base_eval.fail_words) | (uw ^ base_eval.unknown_words)
+    moved = np.flatnonzero(bits.any_rows(changed))
+    if len(moved) > len(fw) // 4:
+        return None
+    old_row = base._row_of[moved]
+    n_rows, n_core = len(base.counts), len(base.core_fails)
+    core_fw, core_uw = base._core_words
+    # the moved patients' core patterns: base ones keep their ids, new ones follow
+    moved_words = np.concatenate([fw[moved], uw[moved]], axis=1)
+    distinct = bits.dense_ids([moved_words[:, j] for j in range(moved_words.shape[1])])
+    n_distinct = int(distinct.max()) + 1 if len(moved) else 0
+    firsts = moved_words[bits.first_index(distinct, n_distinct)]
+    lookup = base._core_lookup
+    found = np.array([lookup.get(w.tobytes(), -1) for w in firsts], dtype=np.int64)
+    fresh = found < 0
+    found[fresh] = n_core + np.arange(int(fresh.sum()))
+    moved_core = found[distinct]
+    new_fw = np.concatenate([core_fw, firsts[fresh, : fw.shape[1]]])
+    new_uw = np.concatenate([core_uw, firsts[fresh, fw.shape[1] :]])
+    # their rows (core pattern, group): base rows keep their ids, new ones follow
+    n_groups = max(len(base._group_table), 1)
+    group = base._row_group[old_row]
+    keys = moved_core * n_groups + group
+    sorted_keys, order = base._row_index
+    at = np.minimum(np.searchsorted(sorted_keys, keys), max(n_rows - 1, 0))
+    known = (sorted_keys[at] == keys) if n_rows else np.zeros(len(keys), bool)
+    moved_row = np.where(known, order[at] if n_rows else 0, -1)
+    new_codes, _ = pd.factorize(keys[~known])
+    moved_row[~known] = n_rows + new_codes
+    total_rows = n_rows + (int(new_codes.max()) + 1 if len(new_codes) else 0)
+    counts = np.bincount(moved_row, minlength=total_rows)
+    counts[:n_rows] += base.counts - np.bincount(old_row, minlength=n_rows)
+    first_new = bits.first_index(moved_row, total_rows)
+    pattern = np.concatenate([base.pattern, moved_core[first_new[n_rows:]]])
+    row_group = np.concatenate([base._row_group, group[first_new[n_rows:]]])
+    # drop the rows (and core patterns) nobody is left in
+    keep = counts > 0
+    row_map = np.cumsum(keep) - 1
+    used = np.zeros(len(new_fw), bool)
+    used[pattern[keep]] = True
+    core_map = np.cumsum(used) - 1
+    words_fw, words_uw = new_fw[used], new_uw[used]
+    row_of = base._row_of.copy()
+    row_of[moved] = moved_row
+    k = len(base.criteria)
+    return replace(
+        base,
+        core_fails=bits.unpack(words_fw, k),
+        core_unknown=bits.unpack(words_uw, k),
+        pattern=core_map[pattern[keep]],
+        counts=counts[keep].astype(np.int64),
+        groups=_take_groups(base._group_table, row_group[keep]),
+        protocol_id=evaluation.protocol.id,
+        labels=tuple(c.label for c in evaluation.protocol.criteria),
+        _row_of=row_map[row_of] if not keep.all() else row_of,
+        _row_group=row_group[keep],
+        _core_words=(words_fw, words_uw),
+    )

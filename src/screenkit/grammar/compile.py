@@ -6,12 +6,15 @@ import ast
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
 
 from screenkit.columns import COLUMNS
 from screenkit.errors import ProtocolError
 from screenkit.grammar.functions import FUNCTIONS
-from screenkit.grammar.interpret import _Interpreter
-from screenkit.grammar.values import Namespace
+from screenkit.grammar.interpret import Kernel, compile_tree, unreadable_under
+from screenkit.grammar.values import Namespace, Num, Truth
 
 # ---------------------------------------------------------------- parsing
 _ALLOWED = (
@@ -53,15 +56,29 @@ class Rule:
     parameters: frozenset[str]
     derived: frozenset[str]
 
+    @cached_property
+    def kernel(self) -> Kernel:
+        """The rule compiled once into a vectorized kernel (see :mod:`.interpret`)."""
+        return compile_tree(self.tree.body)
+
     def evaluate(self, namespace: Namespace):
-        """Evaluate for every patient of ``namespace``; returns :class:`Truth` or :class:`Num`."""
-        return _Interpreter(namespace).visit(self.tree.body)
+        """Evaluate for every patient of ``namespace``; returns :class:`Truth` or :class:`Num`
+        (full-length arrays, also for a rule of constants)."""
+        value = self.kernel(namespace)
+        n = namespace.n
+        if isinstance(value, Truth) and np.ndim(value.true) == 0:
+            return Truth(np.full(n, bool(value.true)), np.full(n, bool(value.false)))
+        if isinstance(value, Num) and np.ndim(value.lo) == 0:
+            if value.is_point:
+                return Num.point(np.full(n, float(value.lo)))
+            return Num(np.full(n, float(value.lo)), np.full(n, float(value.hi)))
+        return value
 
     def unreadable(self, namespace: Namespace):
         """Patients with an unreadable input anywhere in this rule (None if there are none)."""
         if not namespace.unreadable:
             return None
-        mask = _Interpreter(namespace).unreadable_under([self.tree.body])
+        mask = unreadable_under(namespace, [self.tree.body])
         return mask if mask.any() else None
 
 

@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from screenkit.grammar.values import Cat, Num, Truth, unknown_where
 
@@ -67,8 +66,8 @@ def _fn_is_missing(value) -> Truth:
 
 def _fn_crcl(age: Num, weight: Num, creat: Num, sex: Cat) -> Num:
     """Cockcroft-Gault creatinine clearance (mL/min), creatinine in mg/dL."""
-    female = sex.values == "F"
-    male = sex.values == "M"
+    female = sex.where(lambda label: label == "F")
+    male = sex.where(lambda label: label == "M")
     f_lo = np.where(male, 1.0, 0.85)
     f_hi = np.where(female, 0.85, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -89,8 +88,7 @@ def _fn_qtcf(qt: Num, heart_rate: Num) -> Num:
 
 def _fn_prednisone(agent: Cat, dose: Num) -> Num:
     """Prednisone-equivalent dose; an unknown agent spans the whole table of factors."""
-    factor = pd.Series(agent.values, dtype=object).str.lower().map(_PREDNISONE_FACTOR)
-    f = factor.to_numpy(dtype=float, na_value=np.nan)
+    f = agent.where(_agent_factor, default=np.nan).astype(float)
     f_lo = np.where(np.isnan(f), min(_AGENT_FACTORS), f)
     f_hi = np.where(np.isnan(f), max(_AGENT_FACTORS), f)
     none = f == 0.0  # no steroid: 0 whatever the dose cell holds
@@ -98,6 +96,13 @@ def _fn_prednisone(agent: Cat, dose: Num) -> Num:
         lo, hi = dose.lo * f_lo, dose.hi * f_hi
     lo, hi = np.where(none, 0.0, lo), np.where(none, 0.0, hi)
     return unknown_where(Num(lo, hi), ~none & (dose.missing | np.isnan(lo) | np.isnan(hi)))
+
+
+def _agent_factor(label) -> float:
+    """The prednisone factor of an agent's name (any case); NaN for an unknown agent."""
+    if not isinstance(label, str):
+        return np.nan
+    return _PREDNISONE_FACTOR.get(label.lower(), np.nan)
 
 
 @dataclass(frozen=True)

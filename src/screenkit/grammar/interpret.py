@@ -1,9 +1,26 @@
-"""Interpretation of a checked rule tree: arithmetic on intervals, comparisons with
-a relative tolerance, Kleene logic."""
+"""A checked rule tree compiled ONCE into a vectorized kernel: arithmetic on intervals,
+comparisons with a relative tolerance, Kleene logic.
+
+:func:`compile_tree` walks the (whitelisted) AST one time and returns a closure per node;
+evaluating a rule is then a chain of numpy operations over whole columns, with no tree
+walking or name dispatch per evaluation. Measured values are points (``lo is hi``, NaN
+where missing), so a comparison of points is two array comparisons against one threshold:
+NaN compares false both ways, which is exactly "unknown". Intervals (censored values,
+CrCl with unknown sex, ``min`` / ``max`` of a missing value) take the general route.
+
+>>> import ast, numpy as np
+>>> from screenkit.grammar.values import Namespace, Num
+>>> kernel = compile_tree(ast.parse("hb >= 8", mode="eval").body)
+>>> ns = Namespace(3, {"hb": Num.point(np.array([9.0, 7.0, np.nan]))})
+>>> t = kernel(ns)
+>>> t.true.tolist(), t.false.tolist()
+([True, False, False], [False, True, False])
+"""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 import numpy as np
 
@@ -11,11 +28,17 @@ from screenkit.columns import COLUMNS
 from screenkit.grammar.functions import FUNCTIONS
 from screenkit.grammar.values import Cat, Namespace, Num, Truth, unknown_where
 
+__all__ = ["compile_tree", "unreadable_under"]
+
 _RTOL = 1e-9
+Kernel = Callable[[Namespace], object]
 
 
 # ---------------------------------------------------------------- arithmetic
 def _arith(op: ast.operator, a: Num, b: Num) -> Num:
+    if a.is_point and b.is_point:
+        return _arith_points(op, a.lo, b.lo)
+    a, b = _full_interval(a), _full_interval(b)
     missing = a.missing | b.missing
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if isinstance(op, ast.Add):
@@ -27,34 +50,82 @@ def _arith(op: ast.operator, a: Num, b: Num) -> Num:
                 spans_zero = (b.lo <= 0) & (b.hi >= 0)
                 missing = missing | spans_zero
                 b = Num(1.0 / b.hi, 1.0 / b.lo)
-            products = np.stack([a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi])
+            products = np.stack(
+                np.broadcast_arrays(a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi)
+            )
             lo, hi = np.nanmin(products, axis=0), np.nanmax(products, axis=0)
     bad = missing | np.isnan(lo) | np.isnan(hi)
     return unknown_where(Num(lo, hi), bad)
 
 
-def _tol(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    finite = np.isfinite(x) & np.isfinite(y)
+def _arith_points(op: ast.operator, x, y) -> Num:
+    """Points in, a point out (NaN where unknown): the same operations as on intervals,
+    which for points reduce to one. Division by zero (an interval spanning 0) is unknown."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if isinstance(op, ast.Add):
+            out = x + y
+        elif isinstance(op, ast.Sub):
+            out = x - y
+        elif isinstance(op, ast.Mult):
+            out = x * y
+        else:
+            out = x * (1.0 / y)
+            out = np.where(y == 0, np.nan, out)
+    return Num.point(np.asarray(out, dtype=float))
+
+
+def _full_interval(num: Num) -> Num:
+    """An interval whose unknown entries read ``[-inf, inf]`` (a point's NaN included)."""
+    if not num.is_point:
+        return num
+    lo = np.asarray(num.lo, dtype=float)
+    nan = np.isnan(lo)
+    if not nan.any():
+        return Num(lo, lo)
+    return Num(np.where(nan, -np.inf, lo), np.where(nan, np.inf, lo))
+
+
+def _tol(x, y) -> np.ndarray:
+    """Relative tolerance ``1e-9 * (1 + max(|x|, |y|))`` where both are finite, else 0
+    (a fresh array, computed in place: one allocation for a column)."""
+    big, small = (x, y) if np.ndim(x) >= np.ndim(y) else (y, x)
+    scale = np.array(np.abs(big), dtype=float, ndmin=0, copy=None)
+    if not isinstance(scale, np.ndarray) or scale.ndim == 0:
+        scale = np.array(scale, dtype=float)
     with np.errstate(invalid="ignore"):
-        scale = 1.0 + np.maximum(np.abs(x), np.abs(y))
-    return np.where(finite, _RTOL * scale, 0.0)
+        np.maximum(scale, np.abs(small), out=scale)
+    infinite = ~np.isfinite(scale)  # NaN or inf in either operand: no tolerance
+    scale += 1.0
+    scale *= _RTOL
+    np.copyto(scale, 0.0, where=infinite)
+    return scale
 
 
 def _le(a: Num, b: Num, strict: bool) -> Truth:
+    if a.is_point and b.is_point:
+        x, y = a.lo, b.lo
+        with np.errstate(invalid="ignore"):
+            threshold = _tol(x, y)
+            if strict:  # x < y
+                np.subtract(y, threshold, out=threshold)
+                return Truth(np.asarray(x < threshold), np.asarray(x >= threshold))
+            threshold += y  # x <= y
+            return Truth(np.asarray(x <= threshold), np.asarray(x > threshold))
+    a, b = _full_interval(a), _full_interval(b)
     if strict:  # a < b
         true = a.hi < b.lo - _tol(a.hi, b.lo)
         false = a.lo >= b.hi - _tol(a.lo, b.hi)
     else:  # a <= b
         true = a.hi <= b.lo + _tol(a.hi, b.lo)
         false = a.lo > b.hi + _tol(a.lo, b.hi)
-    return Truth(true, false)
+    return Truth(np.asarray(true), np.asarray(false))
 
 
 def _compare(op: ast.cmpop, a, b) -> Truth:
     if isinstance(a, Cat) or isinstance(b, Cat):
         cat, other = (a, b) if isinstance(a, Cat) else (b, a)
         known = ~cat.missing
-        equal = known & (cat.values == other)
+        equal = cat.where(lambda label: label == other)
         true, false = (equal, known & ~equal)
         return Truth(true, false) if isinstance(op, ast.Eq) else Truth(false, true)
     if isinstance(op, ast.LtE):
@@ -69,84 +140,133 @@ def _compare(op: ast.cmpop, a, b) -> Truth:
     return both if isinstance(op, ast.Eq) else ~both
 
 
-class _Interpreter:
-    def __init__(self, namespace: Namespace):
-        self.ns = namespace
+# ---------------------------------------------------------------- compilation
+def compile_tree(node: ast.AST) -> Kernel:
+    """The kernel of a checked expression: ``kernel(namespace)`` -> Truth / Num / Cat."""
+    return getattr(_Compiler, f"node_{type(node).__name__}")(node)
 
-    def visit(self, node: ast.AST):
-        return getattr(self, f"visit_{type(node).__name__}")(node)
 
-    def visit_BoolOp(self, node: ast.BoolOp) -> Truth:
-        values = [self.visit(v) for v in node.values]
-        result = values[0]
-        for v in values[1:]:
-            result = result & v if isinstance(node.op, ast.And) else result | v
-        return result
+class _Compiler:
+    """One static method per node type; each returns the closure for that node."""
 
-    def visit_UnaryOp(self, node: ast.UnaryOp):
-        value = self.visit(node.operand)
+    @staticmethod
+    def node_BoolOp(node: ast.BoolOp) -> Kernel:
+        parts = [compile_tree(v) for v in node.values]
+        conjunction = isinstance(node.op, ast.And)
+
+        def kernel(ns):
+            result = parts[0](ns)
+            for part in parts[1:]:
+                result = result & part(ns) if conjunction else result | part(ns)
+            return result
+
+        return kernel
+
+    @staticmethod
+    def node_UnaryOp(node: ast.UnaryOp) -> Kernel:
+        operand = compile_tree(node.operand)
         if isinstance(node.op, ast.Not):
-            return ~value
+            return lambda ns: ~operand(ns)
         if isinstance(node.op, ast.USub):
-            return Num(-value.hi, -value.lo)
-        return value
 
-    def visit_BinOp(self, node: ast.BinOp) -> Num:
-        return _arith(node.op, self.visit(node.left), self.visit(node.right))
+            def negate(ns):
+                value = operand(ns)
+                if value.is_point:
+                    return Num.point(-value.lo)
+                return Num(-value.hi, -value.lo)
 
-    def visit_Compare(self, node: ast.Compare) -> Truth:
+            return negate
+        return operand
+
+    @staticmethod
+    def node_BinOp(node: ast.BinOp) -> Kernel:
+        left, right, op = compile_tree(node.left), compile_tree(node.right), node.op
+        return lambda ns: _arith(op, left(ns), right(ns))
+
+    @staticmethod
+    def node_Compare(node: ast.Compare) -> Kernel:
         operands = [node.left, *node.comparators]
-        result = None
-        for op, left, right in zip(node.ops, operands, operands[1:], strict=False):
-            a, b = self._operand(left, right), self._operand(right, left)
-            part = _compare(op, a, b)
-            result = part if result is None else result & part
-        return result
+        links = [
+            (op, _operand(left, right), _operand(right, left))
+            for op, left, right in zip(node.ops, operands, operands[1:], strict=False)
+        ]
 
-    def _operand(self, node, other):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            column = COLUMNS.get(getattr(other, "id", ""))
-            if column is not None and column.scale:
-                return Num.const(column.scale[node.value], self.ns.n)
-            return node.value
-        return self.visit(node)
+        def kernel(ns):
+            result = None
+            for op, a, b in links:
+                part = _compare(op, a(ns), b(ns))
+                result = part if result is None else result & part
+            return result
 
-    def visit_Name(self, node: ast.Name):
-        return self.ns.lookup(node.id)
+        return kernel
 
-    def visit_Constant(self, node: ast.Constant):
-        if isinstance(node.value, bool):
-            full, empty = np.ones(self.ns.n, bool), np.zeros(self.ns.n, bool)
-            return Truth(full, empty) if node.value else Truth(empty, full)
-        return Num.const(node.value, self.ns.n)
+    @staticmethod
+    def node_Name(node: ast.Name) -> Kernel:
+        name = node.id
+        return lambda ns: ns.lookup(name)
 
-    def visit_Call(self, node: ast.Call):
-        args = [self.visit(a) for a in node.args]
-        if node.func.id == "coalesce" and self.ns.unreadable:
-            # an unreadable argument is not a blank one: the later arguments must not
-            # stand in for it (the written value could say otherwise), so they are unknown
-            blocked = np.zeros(self.ns.n, bool)
-            for i, a in enumerate(node.args):
-                if i and blocked.any():
-                    args[i] = _unknown_where(args[i], blocked)
-                blocked |= self.unreadable_under([a]) & _undecided(args[i])
-        result = FUNCTIONS[node.func.id].impl(*args)
-        if node.func.id in _DECIDES_ON_MISSING:
-            # "known X" / "X is missing" read a blank as "not recorded"; a cell that was
-            # written but could not be read (or was impossible) is not that: unknown
-            result = _unknown_where(result, self.unreadable_under(node.args) & _undecided(args[0]))
-        return result
+    @staticmethod
+    def node_Constant(node: ast.Constant) -> Kernel:
+        value = node.value
+        if isinstance(value, bool):
 
-    def unreadable_under(self, nodes) -> np.ndarray:
-        """Patients with an unreadable cell in any column (or derived value) under ``nodes``."""
-        mask = np.zeros(self.ns.n, bool)
-        if not self.ns.unreadable:
-            return mask
-        for node in nodes:
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Name) and sub.id in self.ns.unreadable:
-                    mask |= self.ns.unreadable[sub.id]
+            def truth(ns):
+                full, empty = np.ones(ns.n, bool), np.zeros(ns.n, bool)
+                return Truth(full, empty) if value else Truth(empty, full)
+
+            return truth
+        if isinstance(value, str):
+            return lambda ns: value
+        return lambda ns: Num.const(value, ns.n)
+
+    @staticmethod
+    def node_Call(node: ast.Call) -> Kernel:
+        name = node.func.id
+        args = [compile_tree(a) for a in node.args]
+        impl = FUNCTIONS[name].impl
+
+        def kernel(ns):
+            values = [a(ns) for a in args]
+            values = [v.interval(ns.n) if isinstance(v, Num) else v for v in values]
+            if name == "coalesce" and ns.unreadable:
+                # an unreadable argument is not a blank one: the later arguments must not
+                # stand in for it (the written value could say otherwise), so they are unknown
+                blocked = np.zeros(ns.n, bool)
+                for i, a in enumerate(node.args):
+                    if i and blocked.any():
+                        values[i] = _unknown_where(values[i], blocked)
+                    blocked |= unreadable_under(ns, [a]) & _undecided(values[i])
+            result = impl(*values)
+            if name in _DECIDES_ON_MISSING:
+                # "known X" / "X is missing" read a blank as "not recorded"; a cell that was
+                # written but could not be read (or was impossible) is not that: unknown
+                mask = unreadable_under(ns, node.args) & _undecided(values[0])
+                result = _unknown_where(result, mask)
+            return result
+
+        return kernel
+
+
+def _operand(node: ast.AST, other: ast.AST) -> Kernel:
+    """A comparison operand; a text compared with an ordered scale reads as its rank."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        column = COLUMNS.get(getattr(other, "id", ""))
+        if column is not None and column.scale:
+            rank = column.scale[node.value]
+            return lambda ns: Num.const(rank, ns.n)
+    return compile_tree(node)
+
+
+def unreadable_under(ns: Namespace, nodes) -> np.ndarray:
+    """Patients with an unreadable cell in any column (or derived value) under ``nodes``."""
+    mask = np.zeros(ns.n, bool)
+    if not ns.unreadable:
         return mask
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id in ns.unreadable:
+                mask |= ns.unreadable[sub.id]
+    return mask
 
 
 _DECIDES_ON_MISSING = frozenset({"known_true", "is_missing"})

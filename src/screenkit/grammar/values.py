@@ -3,8 +3,9 @@ and the namespace that maps names to them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,19 +18,46 @@ _INF = np.inf
 # ---------------------------------------------------------------- value types
 @dataclass(frozen=True)
 class Num:
-    """Per-patient closed intervals ``[lo, hi]``; ``[-inf, inf]`` means unknown."""
+    """Per-patient closed intervals ``[lo, hi]``; ``[-inf, inf]`` means unknown.
+
+    A **point** (a measured value, no censoring) is stored once: ``lo is hi``, and there
+    a missing value is NaN, which compares false both ways, so comparisons and arithmetic
+    on points need no special case for unknown. ``lo`` / ``hi`` may be scalars (a
+    constant or a parameter), which numpy broadcasts.
+    """
 
     lo: np.ndarray
     hi: np.ndarray
 
     @classmethod
     def const(cls, value: float, n: int) -> Num:
-        arr = np.full(n, float(value))
+        arr = np.float64(value)
         return cls(arr, arr)
+
+    @classmethod
+    def point(cls, values: np.ndarray) -> Num:
+        """Measured values, NaN where missing."""
+        return cls(values, values)
+
+    @property
+    def is_point(self) -> bool:
+        return self.lo is self.hi
 
     @property
     def missing(self) -> np.ndarray:
-        return np.isneginf(self.lo) & np.isposinf(self.hi)
+        if self.is_point:
+            return np.isnan(self.lo)
+        return np.isnan(self.lo) | (np.isneginf(self.lo) & np.isposinf(self.hi))
+
+    def interval(self, n: int) -> Num:
+        """The same values as full-length intervals, unknown as ``[-inf, inf]`` (the form
+        the functions of the rule language take)."""
+        lo = np.broadcast_to(np.asarray(self.lo, dtype=float), (n,))
+        hi = np.broadcast_to(np.asarray(self.hi, dtype=float), (n,))
+        unknown = np.isnan(lo) | np.isnan(hi)
+        if not unknown.any():
+            return Num(lo, hi)
+        return Num(np.where(unknown, -_INF, lo), np.where(unknown, _INF, hi))
 
 
 def unknown_where(num: Num, mask: np.ndarray) -> Num:
@@ -56,13 +84,32 @@ class Truth:
 
 @dataclass(frozen=True)
 class Cat:
-    """Per-patient category labels (object array; ``None`` = missing)."""
+    """Per-patient category labels: ``codes`` into ``categories`` (-1 = missing)."""
 
-    values: np.ndarray
+    codes: np.ndarray
+    categories: np.ndarray
+
+    @classmethod
+    def from_values(cls, values: Any) -> Cat:
+        """Factorize labels (``None`` / NA = missing): one hash pass, no per-cell object."""
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return cls(codes.astype(np.int64), np.asarray(uniques, dtype=object))
+
+    @property
+    def values(self) -> np.ndarray:
+        """The labels as an object array, ``None`` where missing."""
+        table = np.array([*self.categories, None], dtype=object)
+        return table[self.codes]
 
     @property
     def missing(self) -> np.ndarray:
-        return pd.isna(self.values)
+        return self.codes < 0
+
+    def where(self, test: Callable[[Any], Any], default: Any = False) -> np.ndarray:
+        """``test(label)`` for every patient (``default`` where missing), computed once
+        per category."""
+        table = np.array([*(test(c) for c in self.categories), default])
+        return table[self.codes]
 
 
 def to_boolean(truth: Truth) -> pd.arrays.BooleanArray:
@@ -73,8 +120,9 @@ def to_boolean(truth: Truth) -> pd.arrays.BooleanArray:
 
 def to_point(num: Num) -> pd.arrays.FloatingArray:
     """A :class:`Num` as nullable floats: the value where it is a point, else ``<NA>``."""
-    point = (num.lo == num.hi) & np.isfinite(num.lo)
-    return pd.arrays.FloatingArray(np.where(point, num.lo, 0.0), ~point)
+    lo, hi = np.asarray(num.lo, dtype=float), np.asarray(num.hi, dtype=float)
+    point = (lo == hi) & np.isfinite(lo)
+    return pd.arrays.FloatingArray(np.where(point, lo, 0.0), ~point)
 
 
 # ---------------------------------------------------------------- namespace
@@ -87,6 +135,10 @@ class Namespace:
     Those cells are missing like blank ones, but a rule of the "known X" kind
     (``known_true``, ``is_missing``) must not read them as "not recorded": there they
     stay unknown.
+
+    The columns of ``frame`` are read when a rule looks them up (column-wise, no copy
+    kept: a million patients x 40 lab columns would otherwise double the input in
+    memory); ``values`` holds derived values and the factorized categories.
     """
 
     n: int
@@ -94,6 +146,8 @@ class Namespace:
     absent: set[str] = field(default_factory=set)
     parameters: Mapping[str, float] = field(default_factory=dict)
     unreadable: dict[str, np.ndarray] = field(default_factory=dict)
+    frame: pd.DataFrame | None = None
+    censored: pd.DataFrame | None = None
 
     @classmethod
     def from_frame(
@@ -104,9 +158,7 @@ class Namespace:
         unreadable: pd.DataFrame | None = None,
     ) -> Namespace:
         """Build a namespace from a canonical frame (columns missing from it are unknown)."""
-        ns = cls(len(frame), parameters=dict(parameters or {}))
-        for name in frame.columns:
-            ns.values[name] = _column_value(frame[name], name, censored)
+        ns = cls(len(frame), parameters=dict(parameters or {}), frame=frame, censored=censored)
         if unreadable is not None:
             for name in unreadable.columns:
                 if name in frame.columns:
@@ -118,6 +170,11 @@ class Namespace:
     def lookup(self, name: str) -> Num | Truth | Cat:
         if name in self.values:
             return self.values[name]
+        if self.frame is not None and name in self.frame.columns:
+            value = _column_value(self.frame[name], name, self.censored)
+            if isinstance(value, Cat):  # factorized once: hashing labels is the costly part
+                self.values[name] = value
+            return value
         if name in self.parameters:
             return Num.const(self.parameters[name], self.n)
         column = COLUMNS.get(name)
@@ -131,30 +188,43 @@ def _unknown(kind: str, n: int) -> Num | Truth | Cat:
     if kind == "bool":
         return Truth(np.zeros(n, bool), np.zeros(n, bool))
     if kind in ("number", "ordinal"):
-        return Num(np.full(n, -_INF), np.full(n, _INF))
-    return Cat(np.full(n, None, dtype=object))
+        return Num.point(np.full(n, np.nan))
+    return Cat(np.full(n, -1, dtype=np.int64), np.array([], dtype=object))
 
 
 def _column_value(series: pd.Series, name: str, censored: pd.DataFrame | None):
+    """One column as a rule value, read column-wise (no per-cell Python)."""
     column = COLUMNS.get(name)
     kind = column.kind if column else _guess_kind(series)
     if kind == "bool":
-        s = series.astype("boolean")
-        return Truth(
-            s.to_numpy(dtype=bool, na_value=False), (~s).to_numpy(dtype=bool, na_value=False)
-        )
+        if pd.api.types.is_bool_dtype(series.dtype) and series.dtype == bool:
+            values = series.to_numpy(dtype=bool, copy=True)
+            return Truth(values, ~values)
+        s = series.astype("boolean").array
+        true = s.to_numpy(dtype=bool, na_value=False)
+        return Truth(true, ~(true | s.isna()))
     if kind in ("number", "ordinal"):
-        values = pd.to_numeric(series, errors="coerce").astype("Float64")
-        arr = values.to_numpy(dtype=float, na_value=np.nan)
-        lo = np.where(np.isnan(arr), -_INF, arr)
-        hi = np.where(np.isnan(arr), _INF, arr)
+        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+            series.dtype
+        ):
+            arr = series.to_numpy(dtype=float, na_value=np.nan, copy=True)
+        else:
+            values = pd.to_numeric(series, errors="coerce").astype("Float64")
+            arr = values.to_numpy(dtype=float, na_value=np.nan)
+        flags = None
         if censored is not None and name in censored.columns:
             flags = censored[name].reindex(series.index).to_numpy(dtype=object, na_value=None)
-            below, above = flags == "<", flags == ">"
-            lo = np.where(below, np.minimum(0.0, arr), lo)
-            hi = np.where(above, _INF, hi)
+            if not (np.equal(flags, "<") | np.equal(flags, ">")).any():
+                flags = None
+        if flags is None:
+            return Num.point(arr)
+        lo = np.where(np.isnan(arr), -_INF, arr)
+        hi = np.where(np.isnan(arr), _INF, arr)
+        below, above = flags == "<", flags == ">"
+        lo = np.where(below, np.minimum(0.0, arr), lo)
+        hi = np.where(above, _INF, hi)
         return Num(lo, hi)
-    return Cat(series.astype(object).where(series.notna(), None).to_numpy(dtype=object))
+    return Cat.from_values(series)
 
 
 def _guess_kind(series: pd.Series) -> str:

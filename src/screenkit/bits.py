@@ -1,0 +1,216 @@
+"""Bit-packed criterion sets and dense ids: the storage of the core's results.
+
+A patient's fail set (or unknown set) over ``k`` criteria is kept as ``ceil(k / 64)``
+unsigned 64-bit words: criterion ``i`` is bit ``i % 64`` of word ``i // 64``. A million
+patients x 55 criteria is then 8 MB per set instead of 55 MB of booleans, one criterion can
+be replaced in place, and "fails anything" is ``words != 0``.
+
+>>> import numpy as np
+>>> masks = [np.array([True, False, True]), np.array([False, False, True])]
+>>> words = pack_columns(masks, 3)
+>>> words.ravel().tolist()
+[1, 0, 3]
+>>> unpack(words, 2).tolist()
+[[True, False], [False, False], [True, True]]
+>>> dense_ids([np.array([5, 7, 5, 9])])
+array([0, 1, 0, 2])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "BYTE_BITS",
+    "Packer",
+    "any_rows",
+    "as_bytes",
+    "column",
+    "count_rows",
+    "dense_ids",
+    "first_index",
+    "n_words",
+    "pack_columns",
+    "pack_rows",
+    "set_column",
+    "unpack",
+    "weighted_sums",
+]
+
+
+def n_words(k: int) -> int:
+    """Words per patient for ``k`` criteria (at least one).
+
+    >>> n_words(0), n_words(64), n_words(65)
+    (1, 1, 2)
+    """
+    return max(1, -(-k // 64))
+
+
+def pack_columns(masks: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """``(n, n_words(k))`` uint64 words from ``k`` bool masks of length ``n``."""
+    packer = Packer(n)
+    for i, mask in enumerate(masks):
+        packer.set(i, mask)
+    return packer.words(len(masks))
+
+
+class Packer:
+    """Packs criteria one at a time, so a caller never holds all their masks: each mask
+    is OR-ed into a byte plane (one pass over ``n`` bytes; 8 criteria a plane), and the
+    planes are transposed once into per-patient words at the end."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.planes: list[np.ndarray] = []
+
+    def set(self, i: int, mask: np.ndarray) -> None:
+        """OR criterion ``i``'s bool mask in (each ``i`` once)."""
+        while len(self.planes) <= i // 8:
+            self.planes.append(np.zeros(self.n, dtype=np.uint8))
+        plane = self.planes[i // 8]
+        plane |= np.asarray(mask, dtype=bool).view(np.uint8) << np.uint8(i % 8)
+
+    def words(self, k: int) -> np.ndarray:
+        """``(n, n_words(k))`` uint64 words of the criteria set so far."""
+        planes = np.zeros((n_words(k) * 8, self.n), dtype=np.uint8)
+        for b, plane in enumerate(self.planes):
+            planes[b] = plane
+        self.planes = []
+        return np.ascontiguousarray(planes.T).view("<u8").astype(np.uint64, copy=False)
+
+
+def pack_rows(matrix: np.ndarray) -> np.ndarray:
+    """``(n, n_words(k))`` uint64 words from an ``(n, k)`` bool matrix."""
+    n, k = matrix.shape
+    w = n_words(k)
+    padded = np.zeros((n, w * 64), dtype=bool)
+    padded[:, :k] = matrix
+    packed = np.packbits(padded, axis=1, bitorder="little")
+    return packed.view("<u8").astype(np.uint64, copy=False)
+
+
+def unpack(words: np.ndarray, k: int) -> np.ndarray:
+    """``(n, k)`` bool matrix of the first ``k`` criteria of ``words``."""
+    n = len(words)
+    if k == 0:
+        return np.zeros((n, 0), dtype=bool)
+    bits = np.unpackbits(as_bytes(words), axis=1, bitorder="little")
+    return bits[:, :k].astype(bool)
+
+
+def as_bytes(words: np.ndarray) -> np.ndarray:
+    """``(n, 8 * words)`` uint8 view: criterion ``i`` is bit ``i % 8`` of byte ``i // 8``."""
+    n = len(words)
+    little = np.ascontiguousarray(words).astype("<u8", copy=False)
+    return little.view(np.uint8).reshape(n, words.shape[1] * 8)
+
+
+#: ``BYTE_BITS[v, j]``: bit ``j`` of the byte value ``v``
+BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
+
+
+def weighted_sums(set_bytes: np.ndarray, weights: np.ndarray, k: int) -> np.ndarray:
+    """Per criterion, the sum of ``weights`` over the rows whose set holds it: one 256-bin
+    count per byte of the sets (:func:`as_bytes`), then each byte value's bits.
+
+    >>> words = pack_rows(np.array([[True, False], [True, True]]))
+    >>> weighted_sums(as_bytes(words), np.array([2.0, 3.0]), 2).tolist()
+    [5.0, 3.0]
+    """
+    out = np.zeros(set_bytes.shape[1] * 8)
+    for b in range(min(set_bytes.shape[1], -(-k // 8))):
+        per_value = np.bincount(set_bytes[:, b], weights=weights, minlength=256)
+        out[8 * b : 8 * b + 8] = per_value @ BYTE_BITS
+    return out[:k]
+
+
+def any_rows(words: np.ndarray) -> np.ndarray:
+    """Per row: does the set hold any criterion?"""
+    if words.shape[1] == 1:
+        return words[:, 0] != 0
+    return (words != 0).any(axis=1)
+
+
+def count_rows(words: np.ndarray) -> np.ndarray:
+    """Per row: how many criteria the set holds (int64)."""
+    counts = np.bitwise_count(words)
+    if words.shape[1] == 1:
+        return counts[:, 0].astype(np.int64)
+    return counts.sum(axis=1, dtype=np.int64)
+
+
+def set_column(words: np.ndarray, i: int, mask: np.ndarray) -> None:
+    """Replace criterion ``i`` of ``words`` (in place) by the bool ``mask``."""
+    w, bit = divmod(i, 64)
+    column = words[:, w]
+    column &= ~np.uint64(1 << bit)
+    column |= np.asarray(mask, dtype=bool).astype(np.uint64) << np.uint64(bit)
+
+
+def column(words: np.ndarray, i: int) -> np.ndarray:
+    """Criterion ``i`` of ``words`` as a bool mask."""
+    w, bit = divmod(i, 64)
+    return (words[:, w] >> np.uint64(bit)) & np.uint64(1) != 0
+
+
+def dense_ids(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """One dense id (0..m-1, in order of first appearance) per distinct row of ``columns``.
+
+    One column at a time: hashed (``pd.factorize``), or relabelled through a table when the
+    values are already small non-negative integers (codes); the running id stays below the
+    number of rows, so ``id * cardinality + code`` never overflows int64.
+    """
+    ids: np.ndarray | None = None
+    for column_ in columns:
+        codes, cardinality = _codes(column_)
+        if ids is None:
+            ids = codes
+            continue
+        if cardinality > 1:
+            combined = ids * cardinality + codes
+            ids = _relabel(combined, (int(ids.max()) + 1) * cardinality if len(ids) else 0)
+    if ids is None:
+        raise ValueError("dense_ids needs at least one column")
+    return ids
+
+
+def _codes(column: np.ndarray) -> tuple[np.ndarray, int]:
+    """Dense codes of one column (first appearance) and how many distinct values."""
+    column = np.asarray(column)
+    n = len(column)
+    if column.dtype.kind in "iu" and n and column.min() >= 0 and column.max() < 4 * n + 1024:
+        codes = _relabel(column.astype(np.int64, copy=False), int(column.max()) + 1)
+    else:
+        codes, _ = pd.factorize(column, use_na_sentinel=False)
+        codes = codes.astype(np.int64, copy=False)
+    return codes, (int(codes.max()) + 1 if n else 0)
+
+
+def _relabel(keys: np.ndarray, size: int) -> np.ndarray:
+    """Dense ids in order of first appearance of int64 ``keys`` in ``[0, size)``: by a
+    table when ``size`` is small (no hashing), else by ``pd.factorize``."""
+    n = len(keys)
+    if size > 4 * n + 1024:
+        ids, _ = pd.factorize(keys)
+        return ids.astype(np.int64, copy=False)
+    first = np.full(size, n, dtype=np.int64)
+    first[keys[::-1]] = np.arange(n - 1, -1, -1)
+    present = np.flatnonzero(first < n)
+    label = np.zeros(size, dtype=np.int64)
+    label[present[np.argsort(first[present], kind="stable")]] = np.arange(len(present))
+    return label[keys]
+
+
+def first_index(ids: np.ndarray, m: int) -> np.ndarray:
+    """Index of the first occurrence of each id ``0..m-1``.
+
+    >>> first_index(np.array([1, 0, 1, 2]), 3).tolist()
+    [1, 0, 3]
+    """
+    first = np.zeros(m, dtype=np.int64)
+    first[ids[::-1]] = np.arange(len(ids) - 1, -1, -1)
+    return first

@@ -1,0 +1,103 @@
+"""Group keys of a screening log (site, screening month): one dense code per patient.
+
+The pattern histogram counts patients per (fail set, unknown set, group). The groups are
+read from the data once, column-wise: a column is factorized (hashing its values, never
+formatting each cell), and only the distinct values are turned into labels. A missing
+site reads ``(no site)``, a missing date ``(no date)``.
+
+>>> import pandas as pd
+>>> data = pd.DataFrame({"site_id": ["A", None, "A"],
+...                      "screening_date": pd.to_datetime(["2024-01-05", "2024-02-01", None])})
+>>> codes, table = group_codes(data, ("site_id", "screening_month"))
+>>> codes.tolist()
+[0, 1, 2]
+>>> table.values.tolist()
+[['A', '2024-01'], ['(no site)', '2024-02'], ['A', '(no date)']]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from screenkit.bits import dense_ids, first_index
+from screenkit.errors import ScreenkitError
+
+__all__ = ["NO_DATE", "NO_SITE", "group_codes"]
+
+NO_SITE = "(no site)"
+NO_DATE = "(no date)"
+
+
+def group_codes(data: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Per patient, a dense group id (order of first appearance); and the table of group
+    values, one row per id, one column per name of ``by``."""
+    n = len(data)
+    codes, labels = [], []
+    for name in by:
+        c, values = _column_codes(data, name)
+        codes.append(c)
+        labels.append(values)
+    if not codes:
+        return np.zeros(n, dtype=np.int64), pd.DataFrame(index=pd.RangeIndex(1 if n else 0))
+    group_id = dense_ids(codes)
+    n_groups = int(group_id.max()) + 1 if n else 0
+    first = first_index(group_id, n_groups)
+    table = pd.DataFrame(
+        {name: values[c[first]] for name, c, values in zip(by, codes, labels, strict=True)},
+        index=pd.RangeIndex(n_groups),
+    )
+    return group_id, table
+
+
+def _column_codes(data: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes (first appearance) and their labels (object array) for one key."""
+    n = len(data)
+    if name == "screening_month":
+        if "screening_date" not in data.columns:
+            return np.zeros(n, np.int64), np.array([NO_DATE], dtype=object)
+        return _month_codes(pd.to_datetime(data["screening_date"]))
+    if name == "site_id":
+        if "site_id" not in data.columns:
+            return np.zeros(n, np.int64), np.array([NO_SITE], dtype=object)
+        return _codes_with_missing(data["site_id"], NO_SITE)
+    if name in data.columns:
+        codes, uniques = pd.factorize(data[name].astype(object), use_na_sentinel=False)
+        return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    raise ScreenkitError(
+        f"Cannot group by {name!r}: not a column of the data",
+        accepted="site_id, screening_month, or a column of the data",
+    )
+
+
+def _codes_with_missing(series: pd.Series, missing: str) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a column whose missing values read ``missing`` (merged with that text)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    labels = np.array([*np.asarray(uniques, dtype=object), missing], dtype=object)
+    keys = np.where(codes < 0, len(labels) - 1, codes).astype(np.int64)
+    ids = dense_ids([keys])  # order of first appearance, the blank cells included
+    seen = first_index(ids, int(ids.max()) + 1) if len(ids) else np.zeros(0, np.int64)
+    merged, merged_labels = pd.factorize(labels[keys[seen]])  # blank and the text typed in
+    return merged[ids].astype(np.int64), np.asarray(merged_labels, dtype=object)
+
+
+def _month_codes(dates: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the calendar month (``YYYY-MM``) of each date; missing reads ``(no date)``."""
+    if getattr(dates.dt, "tz", None) is not None:  # local months, as the dates read
+        dates = dates.dt.tz_localize(None)
+    months = dates.to_numpy().astype("datetime64[M]").view(np.int64)
+    blank = months == np.iinfo(np.int64).min  # NaT
+    known = months[~blank]
+    start = int(known.min()) if len(known) else 0
+    # months since the earliest, blanks one past the latest: small codes, no hashing
+    sentinel = int(known.max()) - start + 1 if len(known) else 0
+    offsets = np.where(blank, sentinel, months - start)
+    codes = dense_ids([offsets])
+    firsts = offsets[first_index(codes, int(codes.max()) + 1)] if len(codes) else offsets
+    as_months = (firsts + start).astype("datetime64[M]")
+    as_months[firsts == sentinel] = np.datetime64("NaT")
+    text = pd.DatetimeIndex(as_months.astype("datetime64[ns]")).strftime("%Y-%m")
+    labels = np.where(np.isnat(as_months), NO_DATE, np.asarray(text, dtype=object))
+    return codes.astype(np.int64), labels.astype(object)
