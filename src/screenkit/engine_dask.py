@@ -179,6 +179,11 @@ def sum_patterns(parts: Iterable[PatternCounts]) -> PatternCounts:
         pattern=core_id[first_row],
         counts=np.bincount(row_id, weights=counts, minlength=n_rows).round().astype(np.int64),
         groups=groups.iloc[first_row].reset_index(drop=True),
+        # the first partition's per-patient bookkeeping describes its own rows only
+        _row_of=None,
+        _row_group=None,
+        _group_table=None,
+        _core_words=None,
     )
 
 

@@ -362,15 +362,31 @@ def _switched(view: Collapsed, active: np.ndarray) -> _Switched:
         sets = view.set_words & words
         n_fail = bits.count_rows(sets)
         set_bytes = bits.as_bytes(sets)[:, : -(-k // 8)]
-        share = np.divide(view.set_weights, n_fail, out=np.zeros(len(sets)), where=n_fail > 0)
         single = n_fail == 1
         view.memo[key] = _Switched(
             totals=totals.round().astype(np.int64),
-            attribution=bits.weighted_sums(set_bytes, share, k),
+            attribution=_attribution(set_bytes, view.set_weights, n_fail, k),
             fails_only=bits.weighted_sums(set_bytes[single], view.set_weights[single], k),
             set_bytes=set_bytes,
         )
     return view.memo[key]
+
+
+def _attribution(set_bytes, weights, n_fail, k: int) -> np.ndarray:
+    """Per criterion, the equal shares of the patients failing it: sum over m of (patients
+    failing it and m criteria in all) / m. The per-m counts are whole numbers, exact in
+    any order, so a histogram counted another way (a what-if moved from its base) gives
+    the same floats, not ones differing in the last bit.
+
+    >>> words = bits.pack_rows(np.array([[True, False], [True, True]]))
+    >>> _attribution(bits.as_bytes(words), np.array([2.0, 3.0]), np.array([1, 2]), 2).tolist()
+    [3.5, 1.5]
+    """
+    out = np.zeros(k)
+    for m in np.unique(n_fail[n_fail > 0]):
+        rows = n_fail == m
+        out += bits.weighted_sums(set_bytes[rows], weights[rows], k) / m
+    return out
 
 
 def _first_in_order(fail_bytes: np.ndarray, cols: np.ndarray) -> np.ndarray:

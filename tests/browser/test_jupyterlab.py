@@ -77,15 +77,18 @@ def _run_all(page) -> None:
 
 def test_notebook_01_explorer_in_jupyterlab(jupyterlab, lab_root: Path, page, artifacts: Path):
     started = time.monotonic()
-    shutil.copy(NOTEBOOK, lab_root / NOTEBOOK.name)
+    # the repository's layout: the notebook reads ../data/sample/screening_log.xlsx
+    (lab_root / "notebooks").mkdir()
+    shutil.copy(NOTEBOOK, lab_root / "notebooks" / NOTEBOOK.name)
+    shutil.copytree(REPO / "data" / "sample", lab_root / "data" / "sample")
     before = expected_funnel()
     after = expected_funnel(lesion_max_cm=NEW_LESION_MAX_CM)
     assert after.headline() != before.headline(), "pick a threshold that changes the counts"
 
-    page.goto(f"{jupyterlab.url}/lab/tree/{NOTEBOOK.name}?reset")
+    page.goto(f"{jupyterlab.url}/lab/tree/notebooks/{NOTEBOOK.name}?reset")
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=60_000)
     # Run All before the page is connected to the kernel brings up a kernel dialog.
-    _wait_for_connected_kernel(jupyterlab.url, NOTEBOOK.name)
+    _wait_for_connected_kernel(jupyterlab.url, f"notebooks/{NOTEBOOK.name}")
     _close_left_sidebar(page)
     _run_all(page)
 
