@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from .errors import InputError
 from .guards import check_workbook
@@ -85,6 +86,9 @@ class RawTable:
     encoding: str | None
     encoding_detected: bool
     sheet_choice: str = ""  # why this sheet was read (workbooks)
+    # per frame column, (codes, distinct cells) as values.distinct_cells gives them for
+    # frame[j] (code -1: blank), so parsing does not hash the column again
+    distinct: tuple[tuple[np.ndarray, list[Any]], ...] | None = None
 
 
 _blank = blank_cell
@@ -125,31 +129,46 @@ def _with_unit(header: Any, unit: Any) -> Any:
 _NUMBER = re.compile(r"[-+]?(\d+[.,]?\d*|[.,]\d+)([eE][-+]?\d+)?")
 
 
-def _masks(distinct, n: int, width: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(blank, error)``: boolean ``n x width`` masks of blank cells and of Excel error
-    cells (None when there is none), each judged once per distinct value of a column."""
-    blank = np.ones((n, width), dtype=bool, order="F")
-    error = None
-    for j, (codes, uniques) in enumerate(distinct):
-        # code -1 (None, NaN) takes the last entry: blank
-        blank[:, j] = np.array([_blank(u) for u in uniques] + [True], dtype=bool)[codes]
-        is_error = [isinstance(u, CellError) for u in uniques]
-        if any(is_error):
-            if error is None:
-                error = np.zeros((n, width), dtype=bool, order="F")
-            error[:, j] = np.array([*is_error, False], dtype=bool)[codes]
-    return blank, error
+def _masks(distinct, n: int) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    """``(blank, error)``: per column, a boolean mask of its blank cells and of its Excel
+    error cells (None when no column has one), judged once per distinct value."""
+    blank, error = [], []
+    for codes, uniques in distinct:
+        if infer_dtype(uniques, skipna=False) == "string":  # text only (CSV)
+            flags = [not u or u.isspace() for u in uniques]  # = u.strip() == ""
+            errors = None
+        else:
+            flags = [_blank(u) for u in uniques]
+            errors = [isinstance(u, CellError) for u in uniques]
+        # code -1 (None, NaN) takes the last entry: blank, not an error
+        blank.append(np.array([*flags, True], dtype=bool)[codes])
+        if errors is not None and any(errors):
+            error.append(np.array([*errors, False], dtype=bool)[codes])
+        else:
+            error.append(None)
+    if not any(e is not None for e in error):
+        return blank, None
+    return blank, [np.zeros(n, dtype=bool) if e is None else e for e in error]
 
 
-def _skip_reasons(rows, blank, error, header_at: int, cell) -> list[tuple[int, str]]:
+def _all(masks: list[np.ndarray], n: int) -> np.ndarray:
+    """Rows where every column's mask is true."""
+    out = np.ones(n, dtype=bool)
+    for mask in masks:
+        out &= mask
+    return out
+
+
+def _skip_reasons(rows, blank, header_at: int, cell) -> list[tuple[int, str]]:
     """Why each of ``rows`` (row indices above the last filled row, none of them the
     header or the units row) is not a patient: blank, error cells only, title."""
     out = []
     for i in rows:
-        if blank[i].all():
+        filled = [j for j, mask in enumerate(blank) if not mask[i]]
+        if not filled:
             out.append((i, "blank row"))
             continue
-        shown = [cell(i, j) for j in np.flatnonzero(~blank[i])]
+        shown = [cell(i, j) for j in filled]
         if i > header_at:  # only rows of error cells are skipped below the header
             text = ", ".join(sorted({str(c) for c in shown}))
             out.append((i, f"row of Excel error cells only: {text}"))
@@ -167,16 +186,17 @@ def _table(
     is_header: Callable[[Sequence[Any]], bool],
     header_score: Callable[[Sequence[Any]], int] | None,
     where: dict[str, Any],
-) -> tuple[pd.DataFrame, list[str], int, list[tuple[int, str]], int]:
+) -> tuple[pd.DataFrame, list[str], int, list[tuple[int, str]], int, tuple]:
     """The header and the patient rows of a grid, column-wise: ``(frame, headers, header
-    row index, skipped (index, reason) in order, rows read)``. ``record(i)``: row ``i`` as
+    row index, skipped (index, reason) in order, rows read, distinct cells per frame
+    column)``. ``record(i)``: row ``i`` as
     the header judges see it (default: the grid row, blank cells None)."""
     n, width = grid.shape
     cols = [grid[j].to_numpy(dtype=object) for j in range(width)]
     if distinct is None:
         distinct = [distinct_cells(c) for c in cols]
-    blank, error = _masks(distinct, n, width)
-    filled = np.flatnonzero(~blank.all(axis=1)) if width else np.array([], dtype=int)
+    blank, error = _masks(distinct, n)
+    filled = np.flatnonzero(~_all(blank, n)) if width else np.array([], dtype=int)
     if not len(filled):
         raise InputError("No header row: the sheet is empty", **where)
 
@@ -186,7 +206,7 @@ def _table(
     def row(i: int) -> list[Any]:
         if record is not None:
             return record(i)
-        return [None if blank[i, j] else cols[j][i] for j in range(width)]
+        return [None if blank[j][i] else cols[j][i] for j in range(width)]
 
     candidates = [int(i) for i in filled[: MAX_TITLE_ROWS + 1]]
     headers_ok = [i for i in candidates if is_header(row(i))]
@@ -209,23 +229,30 @@ def _table(
     else:
         units_at = None
     at = np.arange(last + 1)
-    not_patient = blank[: last + 1].all(axis=1) | (at < header_at)
+    not_patient = _all(blank, n)[: last + 1] | (at < header_at)
     if error is not None:
-        not_patient |= (blank | error)[: last + 1].all(axis=1)
+        not_patient |= _all([b | e for b, e in zip(blank, error, strict=True)], n)[: last + 1]
     not_patient[header_at] = False
     if units_at is not None:
         not_patient[units_at] = False
-    skipped += _skip_reasons(np.flatnonzero(not_patient), blank, error, header_at, cell)
+    skipped += _skip_reasons(np.flatnonzero(not_patient), blank, header_at, cell)
     kept = np.flatnonzero(~not_patient & (at > header_at) & (at != (units_at or -1)))
+    # the patient rows are most often one run of rows: a slice, not a gather
+    run = len(kept) and kept[-1] - kept[0] + 1 == len(kept)
+    take = slice(int(kept[0]), int(kept[-1]) + 1) if run else kept
     data = {}
     for j in range(width):
-        empty = blank[kept, j]
+        empty = blank[j][take]
         if not _blank(header_cells[j]) or not empty.all():
-            values = cols[j][kept]  # a copy: blank cells become None
+            values = cols[j][take].copy()  # blank cells become None
             values[empty] = None
-            data[len(data)] = (j, values)
+            codes = distinct[j][0][take].copy()
+            codes[empty] = -1
+            data[len(data)] = (j, values, (codes, distinct[j][1]))
     index = pd.Index(numbers[kept], name="row", dtype="int64")
-    frame = pd.DataFrame({k: v for k, (_, v) in data.items()}, index=index, dtype=object)
+    frame = pd.DataFrame(
+        {k: v for k, (_, v, _) in data.items()}, index=index, dtype=object, copy=False
+    )
     frame.columns = range(len(data))
     if not len(kept):  # no patient row: empty float columns, as the row-wise reader gave
         frame = frame.astype("float64")
@@ -233,9 +260,10 @@ def _table(
         str(header_cells[j]).strip()
         if not _blank(header_cells[j])
         else f"(blank header, column {_column_letter(j)})"
-        for j, _ in data.values()
+        for j, _, _ in data.values()
     ]
-    return frame, headers, header_at, skipped, len(kept) + len(skipped)
+    codes = tuple(d for _, _, d in data.values())
+    return frame, headers, header_at, skipped, len(kept) + len(skipped), codes
 
 
 def read_table(
@@ -280,7 +308,7 @@ def read_table(
             value=suffix,
             expected=", ".join(EXCEL_SUFFIXES + TEXT_SUFFIXES) + " (save .xls as .xlsx)",
         )
-    frame, headers, header_at, skipped, rows_read = _table(
+    frame, headers, header_at, skipped, rows_read, codes = _table(
         grid,
         numbers,
         distinct,
@@ -304,4 +332,5 @@ def read_table(
         encoding=used,
         encoding_detected=detected,
         sheet_choice=choice,
+        distinct=codes,
     )

@@ -19,6 +19,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Mapping
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -394,6 +395,17 @@ def _infer_uln_units(data, given_unit, source_of, frame, cells, unreadable, conv
     return notes
 
 
+def _distinct_for(raw: RawTable, frame: pd.DataFrame) -> dict[int, Any]:
+    """Per column of ``frame`` (``raw.frame`` less dropped rows), the loader's distinct
+    cells, so :func:`parse_series` does not hash the column again (None: hash it)."""
+    if raw.distinct is None:
+        return dict.fromkeys(frame.columns)
+    if len(frame) == len(raw.frame):
+        return dict(enumerate(raw.distinct))
+    at = raw.frame.index.get_indexer(frame.index)
+    return {j: (codes[at], uniques) for j, (codes, uniques) in enumerate(raw.distinct)}
+
+
 def _header_score(cells) -> int:
     """How many cells of a row name distinct canonical columns (a header row scores high)."""
     return len({match_header(c)[0] for c in cells if isinstance(c, str)} - {None})
@@ -449,6 +461,7 @@ def load_screening(
             hint="name it, or pass columns={'<your header>': 'patient_id'}",
         )
     frame, skipped_rows = _drop_non_patient_rows(raw, mapped)
+    distinct = _distinct_for(raw, frame)
     data: dict[str, pd.Series] = {}
     censored: dict[str, pd.Series] = {}
     unreadable: dict[str, pd.Series] = {}
@@ -458,9 +471,18 @@ def load_screening(
     for spec in mapped.itertuples():
         column = COLUMNS[spec.canonical]
         unit = spec.unit if isinstance(spec.unit, str) else None
-        parsed, censor, parse_notes = parse_series(frame[spec.pos], column)
-        for note in parse_notes.itertuples(index=False):
-            cells.append((note.row, spec.header, note.value, note.kind, note.detail))
+        parsed, censor, parse_notes = parse_series(frame[spec.pos], column, distinct[spec.pos])
+        # one tuple per note, built by zip over whole columns (not row by row)
+        cells.extend(
+            zip(
+                parse_notes["row"].tolist(),
+                repeat(spec.header),
+                parse_notes["value"].tolist(),
+                parse_notes["kind"].tolist(),
+                parse_notes["detail"].tolist(),
+                strict=False,
+            )
+        )
         bad = pd.Series(False, index=frame.index)
         bad.loc[parse_notes.loc[parse_notes["kind"] == "unparsed", "row"].to_numpy()] = True
         unit_cols = headers[

@@ -89,14 +89,15 @@ def decode_text(data: bytes, encoding: str | None = None, *, file: Any = None):
     no_bom = _utf16_without_bom(data)
     if no_bom is not None:
         return data.decode(no_bom), no_bom, True
+    utf8 = _decoded(data, "utf-8")
+    if utf8 is not None:  # most files: decoded once, not by every candidate
+        return utf8, "utf-8", True
     attempts: dict[str, str] = {}
-    for name in ("utf-8", "gb18030", "big5"):
+    for name in ("gb18030", "big5"):
         try:
             attempts[name] = data.decode(name)
         except UnicodeDecodeError:
             continue
-    if "utf-8" in attempts:
-        return attempts["utf-8"], "utf-8", True
     if "gb18030" in attempts and _gb2312_share(attempts["gb18030"]) >= 0.9:
         return attempts["gb18030"], "gb18030", True
     if _single_byte_text(data):
@@ -107,6 +108,14 @@ def decode_text(data: bytes, encoding: str | None = None, *, file: Any = None):
         if name in attempts:
             return attempts[name], name, True
     return data.decode("latin-1"), "latin-1", True  # every byte string decodes as Latin-1
+
+
+def _decoded(data: bytes, name: str) -> str | None:
+    """``data`` decoded, or None when it is not valid ``name``."""
+    try:
+        return data.decode(name)
+    except UnicodeDecodeError:
+        return None
 
 
 def _decodes(data: bytes, name: str) -> bool:
@@ -163,11 +172,15 @@ class TextGrid:
         """Record ``i`` as the csv module reads it (its own length, ``""`` kept)."""
         if self._rows is not None:
             return self._rows[i]
-        if self._reader is None:
-            self._reader = csv.reader(io.StringIO(self._text, newline=""), self._dialect)
+        if self._reader is None:  # line by line from the start, not a copy of the text
+            lines = (m.group() for m in _LINE.finditer(self._text))
+            self._reader = csv.reader(lines, self._dialect)
         while len(self._head) <= i:  # one record per line here: parse only the head
             self._head.append(next(self._reader, []))
         return self._head[i]
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|\Z)")
 
 
 def _dialect(text: str, path: Path) -> tuple[str, Any, int]:
@@ -203,23 +216,26 @@ def _csv_rows(text: str, dialect: Any, first_line: int, path: Path):
 
 
 def _line_count(text: str) -> int:
-    """Lines as the csv module counts them (``\\n``, ``\\r`` or ``\\r\\n`` end one)."""
-    return text.count("\n") + text.count("\r") - text.count("\r\n") + 1
+    """Lines as the csv module counts them (``\\n``, ``\\r`` or ``\\r\\n`` end one; a
+    last line without an end counts too)."""
+    ends = text.count("\n") + text.count("\r") - text.count("\r\n")
+    return ends + (0 if text.endswith(("\n", "\r")) else 1)
 
 
-def _c_grid(text: str, dialect: Any):
+def _c_grid(text: str, dialect: Any, source: Any):
     """The grid and each column's distinct cells by pandas' C tokenizer, or None where it
-    might read otherwise than the csv module (see the module docstring)."""
-    body = text.rstrip("\r\n")  # blank lines after the last record change nothing
-    if not body or dialect.escapechar is not None or dialect.quotechar is None:
+    might read otherwise than the csv module (see the module docstring). ``source``: the
+    same text as UTF-8 bytes when the file is UTF-8 (read without a copy), else None."""
+    if not text.strip() or dialect.escapechar is not None or dialect.quotechar is None:
         return None
-    head = re.split(r"\r\n|\r|\n", body[: 1 << 20], maxsplit=HEAD_LINES)[:HEAD_LINES]
+    head = re.split(r"\r\n|\r|\n", text[: 1 << 20], maxsplit=HEAD_LINES)[:HEAD_LINES]
     width = max(line.count(dialect.delimiter) for line in head) + 1
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a ParserWarning (data cut) is a failure too
             grid = pd.read_csv(
-                io.StringIO(body),
+                source if source is not None else io.StringIO(text),
+                encoding="utf-8",
                 sep=dialect.delimiter,
                 header=None,
                 names=range(width),
@@ -235,10 +251,10 @@ def _c_grid(text: str, dialect: Any):
             )
     except (ValueError, Warning):  # a row wider than the head's: the csv module reads it
         return None
-    if len(grid) != _line_count(body):
+    if len(grid) != _line_count(text):
         return None  # a record spans lines (a quoted line break): line numbers need csv
     distinct = [distinct_cells(grid[j].to_numpy(dtype=object)) for j in range(width)]
-    if len(body) > csv.field_size_limit():
+    if len(text) > csv.field_size_limit():
         limit = csv.field_size_limit()
         if any(len(u) > limit for _, uniques in distinct for u in uniques):
             return None  # the csv module refuses such a field, with its line
@@ -248,7 +264,8 @@ def _c_grid(text: str, dialect: Any):
 def read_text_grid(path: str | Path, encoding: str | None = None) -> TextGrid:
     """Decode and split a text spreadsheet into records (see the module docstring)."""
     path = Path(path)
-    text, used, detected = decode_text(path.read_bytes(), encoding, file=path)
+    data = path.read_bytes()
+    text, used, detected = decode_text(data, encoding, file=path)
     if "\x00" in text:
         raise InputError(
             "File holds NUL bytes: not a text spreadsheet",
@@ -256,8 +273,14 @@ def read_text_grid(path: str | Path, encoding: str | None = None) -> TextGrid:
             value=f"decoded as {used}",
             expected="a CSV / TXT / TSV file of text, or an .xlsx workbook",
         )
-    text, dialect, first_line = _dialect(text, path)
-    fast = _c_grid(text, dialect)
+    body, dialect, first_line = _dialect(text, path)
+    source = None
+    if used in ("utf-8", "utf-8-sig"):  # the C tokenizer reads the file's own bytes
+        skipped = text[: len(text) - len(body)]  # the sep= line, if any
+        start = (3 if used == "utf-8-sig" else 0) + len(skipped.encode("utf-8"))
+        source = io.BytesIO(memoryview(data)[start:])
+    text = body
+    fast = _c_grid(text, dialect, source)
     if fast is not None:
         grid, distinct = fast
         numbers = np.arange(first_line + 1, first_line + 1 + len(grid), dtype=np.int64)

@@ -425,12 +425,16 @@ def parse_cell(value: Any, column: Column, day_first: bool = True) -> Parsed:
     return parse_text(value)
 
 
-def parse_series(raw: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+def parse_series(
+    raw: pd.Series, column: Column, distinct: tuple[np.ndarray, list[Any]] | None = None
+) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
     """Parse a raw column: ``(values in the column's dtype, censor marks, cell notes)``.
 
     Notes have columns ``row``, ``value``, ``kind``, ``detail`` (one per non-literal cell).
-    Each distinct cell is parsed once (:func:`distinct_cells`), so the cost is one hash
-    pass over the column plus one parse per distinct value.
+    Each distinct cell is parsed and converted to the column's dtype once
+    (:func:`distinct_cells`; ``distinct`` passes codes already computed for ``raw``, as the
+    loader does), and the column is assembled by one ``take``: the cost is one hash pass
+    over the column plus one parse per distinct value.
 
     >>> from screenkit.columns import COLUMNS
     >>> out, _, notes = parse_series(pd.Series([True, 1, 1.0, "1", "no"]),
@@ -439,31 +443,44 @@ def parse_series(raw: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, 
     ([True, True, True, True, False], 0)
     """
     arr = raw.to_numpy(dtype=object)
-    codes, uniques = distinct_cells(arr)
+    codes, uniques = distinct if distinct is not None else distinct_cells(arr)
+    codes, uniques = _only_present(np.asarray(codes, dtype=np.intp), uniques)
     day_first = _day_first(uniques) if column.kind == "date" else True
     results = [parse_cell(value, column, day_first) for value in uniques] + [Parsed(None)]
     # code -1 (a missing cell) takes the last entry, Parsed(None)
-    value_of = np.empty(len(results), dtype=object)
-    value_of[:] = [r.value for r in results]
-    values = pd.Series(value_of[codes], index=raw.index, dtype=object)
+    at_result = np.where(codes < 0, len(results) - 1, codes)
+    parsed = pd.Series([r.value for r in results], dtype=object)
     if column.kind == "date":
-        out = pd.to_datetime(values).astype("datetime64[ns]")
+        typed = pd.to_datetime(parsed).astype("datetime64[ns]")
     else:
-        out = values.astype(column.dtype)
-    censor_of = np.array([r.censor for r in results], dtype=object)
-    censor = pd.Series(censor_of[codes], index=raw.index, dtype="string")
+        typed = parsed.astype(column.dtype)
+    out = pd.Series(typed.array.take(at_result), index=raw.index)
+    censor_of = pd.array([r.censor for r in results], dtype="string")
+    censor = pd.Series(censor_of.take(at_result), index=raw.index)
     noted_codes = [i for i, r in enumerate(results) if r.kind]
     at = np.flatnonzero(np.isin(codes, noted_codes)) if noted_codes else np.array([], int)
+    kind_of = np.array([r.kind for r in results], dtype=object)
+    detail_of = np.array([r.detail for r in results], dtype=object)
     notes = pd.DataFrame(
         {
             "row": raw.index[at],
             "value": arr[at],
-            "kind": [results[c].kind for c in codes[at]],
-            "detail": [results[c].detail for c in codes[at]],
+            "kind": kind_of[codes[at]].tolist(),
+            "detail": detail_of[codes[at]].tolist(),
         },
         columns=["row", "value", "kind", "detail"],
     )
     return out, censor, notes
+
+
+def _only_present(codes: np.ndarray, uniques: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Drop distinct values no cell holds (codes computed over a wider column)."""
+    present = np.bincount(codes[codes >= 0], minlength=len(uniques)).astype(bool)
+    if present.all():
+        return codes, list(uniques)
+    new_code = np.cumsum(present) - 1
+    kept = [u for u, p in zip(uniques, present, strict=True) if p]
+    return np.where(codes >= 0, new_code[np.maximum(codes, 0)], -1), kept
 
 
 _TYPE_OF = np.frompyfunc(type, 1, 1)
