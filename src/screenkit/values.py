@@ -445,8 +445,7 @@ def parse_series(
     arr = raw.to_numpy(dtype=object)
     codes, uniques = distinct if distinct is not None else distinct_cells(arr)
     codes, uniques = _only_present(np.asarray(codes, dtype=np.intp), uniques)
-    day_first = _day_first(uniques) if column.kind == "date" else True
-    results = [parse_cell(value, column, day_first) for value in uniques] + [Parsed(None)]
+    results = [*_parse_distinct(uniques, column), Parsed(None)]
     # code -1 (a missing cell) takes the last entry, Parsed(None)
     at_result = np.where(codes < 0, len(results) - 1, codes)
     parsed = pd.Series([r.value for r in results], dtype=object)
@@ -471,6 +470,16 @@ def parse_series(
         columns=["row", "value", "kind", "detail"],
     )
     return out, censor, notes
+
+
+def _parse_distinct(uniques: list[Any], column: Column) -> list[Parsed]:
+    """:func:`parse_cell` of each distinct cell; an ID or free-text column of text only
+    (a CSV's patient IDs: one distinct value per patient) is just stripped, which is what
+    :func:`parse_cell` does to such a cell (blank -> missing, no note)."""
+    if column.kind in ("id", "text") and lib.infer_dtype(uniques, skipna=False) == "string":
+        return [Parsed(u.strip() or None) for u in uniques]
+    day_first = _day_first(uniques) if column.kind == "date" else True
+    return [parse_cell(value, column, day_first) for value in uniques]
 
 
 def _only_present(codes: np.ndarray, uniques: list[Any]) -> tuple[np.ndarray, list[Any]]:
