@@ -261,3 +261,14 @@ def test_text_column_fast_path_is_parse_cell():
         expect = [parse_cell(c, column).value for c in cells]
         assert [None if v is pd.NA else v for v in out.tolist()] == expect
         assert censor.isna().all() and notes.empty
+
+
+def test_wilson_z_is_scipy_norm_ppf():
+    """stats._z uses scipy.special.ndtri (no scipy.stats import at start-up): the same
+    numbers as scipy.stats.norm.ppf, to the last bit."""
+    from scipy.stats import norm
+
+    from screenkit.stats import _z
+
+    for confidence in (0.5, 0.8, 0.9, 0.95, 0.975, 0.99, 0.999):
+        assert _z(confidence) == float(norm.ppf(0.5 + confidence / 2))

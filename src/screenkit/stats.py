@@ -10,7 +10,6 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 __all__ = ["newcombe_paired_interval", "wilson_frame", "wilson_interval"]
 
@@ -43,7 +42,11 @@ def wilson_interval(successes, trials, confidence: float = 0.95):
 
 @cache
 def _z(confidence: float) -> float:
-    return float(norm.ppf(0.5 + confidence / 2))
+    # scipy.stats.norm.ppf is scipy.special.ndtri (scipy/stats/_continuous_distns.py
+    # _norm_ppf), and importing scipy.stats costs ~1 s of every command's start-up
+    from scipy.special import ndtri
+
+    return float(ndtri(0.5 + confidence / 2))
 
 
 def wilson_frame(successes, trials, confidence: float = 0.95) -> pd.DataFrame:
