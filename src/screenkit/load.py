@@ -244,10 +244,10 @@ def _table(
     for j in range(width):
         empty = blank[j][take]
         if not _blank(header_cells[j]) or not empty.all():
-            values = cols[j][take].copy()  # blank cells become None
-            values[empty] = None
-            codes = distinct[j][0][take].copy()
-            codes[empty] = -1
+            values, codes = cols[j][take], distinct[j][0][take]
+            if empty.any():  # blank cells become None (in a copy: a slice is a view)
+                values, codes = values.copy(), codes.copy()
+                values[empty], codes[empty] = None, -1
             data[len(data)] = (j, values, (codes, distinct[j][1]))
     index = pd.Index(numbers[kept], name="row", dtype="int64")
     frame = pd.DataFrame(

@@ -49,7 +49,14 @@ def header_key(text: str) -> str:
     'alt'
 
     """
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", str(text)).casefold())
+    text = str(text)
+    if text.isascii():  # NFKC leaves ASCII alone, casefold is lower: one C-level pass
+        return text.lower().translate(_ASCII_NOT_WORD)
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).casefold())
+
+
+# ASCII characters that are not letters or digits: what [\W_]+ removes from ASCII text
+_ASCII_NOT_WORD = str.maketrans("", "", "".join(c for c in map(chr, range(128)) if not c.isalnum()))
 
 
 def _alias_index() -> dict[str, str]:
@@ -623,7 +630,8 @@ def _drop_non_patient_rows(raw: RawTable, mapped: pd.DataFrame):
     spec = mapped[mapped["canonical"] == "patient_id"].iloc[0]
     header = header_key(spec.header)
     extra = []
-    for row, cell in raw.frame[spec.pos].items():
+    cells = raw.frame[spec.pos]
+    for row, cell in zip(cells.index.tolist(), cells.tolist(), strict=True):
         if cell is None or not isinstance(cell, str):
             continue
         key = header_key(cell)

@@ -445,21 +445,25 @@ def parse_series(
     arr = raw.to_numpy(dtype=object)
     codes, uniques = distinct if distinct is not None else distinct_cells(arr)
     codes, uniques = _only_present(np.asarray(codes, dtype=np.intp), uniques)
-    results = [*_parse_distinct(uniques, column), Parsed(None)]
-    # code -1 (a missing cell) takes the last entry, Parsed(None)
-    at_result = np.where(codes < 0, len(results) - 1, codes)
-    parsed = pd.Series([r.value for r in results], dtype=object)
+    values, kinds, details, censors = _parse_distinct(uniques, column)
+    # code -1 (a missing cell) takes the last entry: missing, no note
+    values.append(None)
+    at_result = np.where(codes < 0, len(values) - 1, codes)
+    parsed = pd.Series(values, dtype=object)
     if column.kind == "date":
         typed = pd.to_datetime(parsed).astype("datetime64[ns]")
     else:
         typed = parsed.astype(column.dtype)
     out = pd.Series(typed.array.take(at_result), index=raw.index)
-    censor_of = pd.array([r.censor for r in results], dtype="string")
-    censor = pd.Series(censor_of.take(at_result), index=raw.index)
-    noted_codes = [i for i, r in enumerate(results) if r.kind]
+    if censors is None:
+        censor = pd.Series(pd.NA, index=raw.index, dtype="string")
+    else:
+        censor_of = pd.array([*censors, None], dtype="string")
+        censor = pd.Series(censor_of.take(at_result), index=raw.index)
+    noted_codes = [i for i, kind in enumerate(kinds) if kind]
     at = np.flatnonzero(np.isin(codes, noted_codes)) if noted_codes else np.array([], int)
-    kind_of = np.array([r.kind for r in results], dtype=object)
-    detail_of = np.array([r.detail for r in results], dtype=object)
+    kind_of = np.array(kinds, dtype=object)
+    detail_of = np.array(details, dtype=object)
     notes = pd.DataFrame(
         {
             "row": raw.index[at],
@@ -472,14 +476,22 @@ def parse_series(
     return out, censor, notes
 
 
-def _parse_distinct(uniques: list[Any], column: Column) -> list[Parsed]:
-    """:func:`parse_cell` of each distinct cell; an ID or free-text column of text only
-    (a CSV's patient IDs: one distinct value per patient) is just stripped, which is what
-    :func:`parse_cell` does to such a cell (blank -> missing, no note)."""
+def _parse_distinct(uniques: list[Any], column: Column):
+    """:func:`parse_cell` of each distinct cell as four lists: values, note kinds, note
+    details, censor marks (None: no cell is censored). An ID or free-text column of text
+    only (a CSV's patient IDs: one distinct value per patient) is just stripped, which is
+    what :func:`parse_cell` does to such a cell (blank -> missing, no note)."""
     if column.kind in ("id", "text") and lib.infer_dtype(uniques, skipna=False) == "string":
-        return [Parsed(u.strip() or None) for u in uniques]
+        none = [None] * len(uniques)
+        return [u.strip() or None for u in uniques], none, none, None
     day_first = _day_first(uniques) if column.kind == "date" else True
-    return [parse_cell(value, column, day_first) for value in uniques]
+    results = [parse_cell(value, column, day_first) for value in uniques]
+    return (
+        [r.value for r in results],
+        [r.kind for r in results],
+        [r.detail for r in results],
+        [r.censor for r in results],
+    )
 
 
 def _only_present(codes: np.ndarray, uniques: list[Any]) -> tuple[np.ndarray, list[Any]]:
