@@ -423,3 +423,13 @@ def test_header_key_ascii_fast_path_is_the_unicode_rule(text):
 
     expect = re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).casefold())
     assert header_key(text) == expect
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from([*"aZ9_- .\x1f", "é", "Ａ"]), max_size=8)))
+def test_header_keys_is_header_key_of_each(texts):
+    """The batch route (one pass over the ASCII texts joined) gives each text's key, also
+    when a text holds the separator it joins with."""
+    from screenkit.normalize import header_keys
+
+    assert header_keys(texts) == [header_key(t) for t in texts]

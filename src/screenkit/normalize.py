@@ -55,8 +55,29 @@ def header_key(text: str) -> str:
     return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).casefold())
 
 
+def header_keys(texts: list[str]) -> list[str]:
+    """:func:`header_key` of many texts at once (a column of patient IDs): ASCII texts in
+    one C-level pass over their concatenation, others one by one.
+
+    >>> header_keys(["Patient_ID", "S01-0001", "ＡＬＴ"])
+    ['patientid', 's010001', 'alt']
+    """
+    ascii_at = [i for i, t in enumerate(texts) if t.isascii()]
+    keys: list[str | None] = [None] * len(texts)
+    joined = _KEY_SEP.join(texts[i] for i in ascii_at)
+    if joined.count(_KEY_SEP) == len(ascii_at) - 1:  # no text holds the separator
+        split = joined.lower().translate(_ASCII_KEEP_SEP).split(_KEY_SEP)
+        for i, key in zip(ascii_at, split, strict=True):
+            keys[i] = key
+    return [header_key(t) if k is None else k for t, k in zip(texts, keys, strict=True)]
+
+
+_KEY_SEP = "\x1f"  # unit separator: split point of header_keys' concatenation
 # ASCII characters that are not letters or digits: what [\W_]+ removes from ASCII text
 _ASCII_NOT_WORD = str.maketrans("", "", "".join(c for c in map(chr, range(128)) if not c.isalnum()))
+_ASCII_KEEP_SEP = str.maketrans(
+    "", "", "".join(c for c in map(chr, range(128)) if not c.isalnum() and c != _KEY_SEP)
+)
 
 
 def _alias_index() -> dict[str, str]:
@@ -631,10 +652,10 @@ def _drop_non_patient_rows(raw: RawTable, mapped: pd.DataFrame):
     header = header_key(spec.header)
     extra = []
     cells = raw.frame[spec.pos]
-    for row, cell in zip(cells.index.tolist(), cells.tolist(), strict=True):
-        if cell is None or not isinstance(cell, str):
-            continue
-        key = header_key(cell)
+    pairs = zip(cells.index.tolist(), cells.tolist(), strict=True)
+    texts = [(r, c) for r, c in pairs if isinstance(c, str)]
+    keys = header_keys([c for _, c in texts])
+    for (row, cell), key in zip(texts, keys, strict=True):
         if key == header:
             extra.append((raw.sheet, int(row), "repeated header row"))
         elif key in _TOTAL_WORDS:

@@ -496,7 +496,9 @@ def _parse_distinct(uniques: list[Any], column: Column):
 
 def _only_present(codes: np.ndarray, uniques: list[Any]) -> tuple[np.ndarray, list[Any]]:
     """Drop distinct values no cell holds (codes computed over a wider column)."""
-    present = np.bincount(codes[codes >= 0], minlength=len(uniques)).astype(bool)
+    seen = np.zeros(len(uniques) + 1, dtype=bool)
+    seen[codes] = True  # code -1 marks the last slot, not a distinct value
+    present = seen[:-1]
     if present.all():
         return codes, list(uniques)
     new_code = np.cumsum(present) - 1
