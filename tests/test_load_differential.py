@@ -159,3 +159,18 @@ def test_frame_holds_python_objects_not_numpy(tmp_path):
     assert raw.frame.values.tolist() == [["007", "ND"], ["008", None]]
     assert raw.frame.index.tolist() == [2, 3]
     assert isinstance(raw.frame, pd.DataFrame) and raw.frame[1].dtype == object
+
+
+def test_workbook_extent_is_the_largest_reference(tmp_path):
+    """The dimension guard takes the highest row and column of the cells present, also
+    with row numbers written with leading zeros and columns of different lengths."""
+    import zipfile
+
+    from screenkit.guards import _extent
+
+    cells = '<c r="B0009"/><c r="Z3"/><c r="AA2"/><c r="C10"/><c r="A0000011"/>'
+    path = tmp_path / "sheet.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", f"<sheetData>{cells}</sheetData>")
+    with zipfile.ZipFile(path) as archive:
+        assert _extent(archive, "xl/worksheets/sheet1.xml") == (11, 27)
