@@ -178,3 +178,18 @@ def test_workbook_extent_is_the_largest_reference(tmp_path):
         archive.writestr("xl/worksheets/sheet1.xml", f"<sheetData>{cells}</sheetData>")
     with zipfile.ZipFile(path) as archive:
         assert _extent(archive, "xl/worksheets/sheet1.xml") == (11, 27)
+
+
+def test_text_columns_hash_as_distinct_cells(tmp_path):
+    """The C tokenizer's columns (text only) are hashed as distinct_cells would."""
+    import numpy as np
+
+    from screenkit.values import distinct_cells
+
+    path = tmp_path / "log.csv"
+    path.write_bytes(b"patient_id,hb,notes\nP1,9,\nP2,9, \nP3,,x\n")
+    text = read_text_grid(path)
+    assert text.fast
+    for j, (codes, uniques) in enumerate(text.distinct):
+        want_codes, want = distinct_cells(text.grid[j].to_numpy(dtype=object))
+        assert np.array_equal(codes, want_codes) and uniques == want

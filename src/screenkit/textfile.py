@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .values import distinct_cells
 
 __all__ = ["TextGrid", "decode_text", "read_text_grid"]
 
@@ -255,12 +254,19 @@ def _c_grid(text: str, dialect: Any, source: Any):
         return None
     if len(grid) != _line_count(text):
         return None  # a record spans lines (a quoted line break): line numbers need csv
-    distinct = [distinct_cells(grid[j].to_numpy(dtype=object)) for j in range(width)]
+    distinct = [_distinct_text(grid[j].to_numpy(dtype=object)) for j in range(width)]
     if len(text) > csv.field_size_limit():
         limit = csv.field_size_limit()
         if any(len(u) > limit for _, uniques in distinct for u in uniques):
             return None  # the csv module refuses such a field, with its line
     return grid, distinct
+
+
+def _distinct_text(cells: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """:func:`distinct_cells` of a column the C tokenizer read (text only, no missing
+    cell), without its type inspection: one hash pass."""
+    codes, uniques = pd.factorize(cells)
+    return codes, list(uniques)
 
 
 def read_text_grid(path: str | Path, encoding: str | None = None) -> TextGrid:
