@@ -268,7 +268,8 @@ def test_wilson_z_is_scipy_norm_ppf():
     numbers as scipy.stats.norm.ppf, to the last bit."""
     from scipy.stats import norm
 
-    from screenkit.stats import _z
+    from screenkit.stats import Z_95, _z
 
     for confidence in (0.5, 0.8, 0.9, 0.95, 0.975, 0.99, 0.999):
         assert _z(confidence) == float(norm.ppf(0.5 + confidence / 2))
+    assert float(norm.ppf(0.975)) == Z_95

@@ -227,7 +227,7 @@ def _c_grid(text: str, dialect: Any, source: Any):
     """The grid and each column's distinct cells by pandas' C tokenizer, or None where it
     might read otherwise than the csv module (see the module docstring). ``source``: the
     same text as UTF-8 bytes when the file is UTF-8 (read without a copy), else None."""
-    if not text.strip() or dialect.escapechar is not None or dialect.quotechar is None:
+    if not text or text.isspace() or dialect.escapechar is not None or not dialect.quotechar:
         return None
     head = re.split(r"\r\n|\r|\n", text[: 1 << 20], maxsplit=HEAD_LINES)[:HEAD_LINES]
     width = max(line.count(dialect.delimiter) for line in head) + 1
