@@ -25,7 +25,7 @@ delimiter, pandas' C tokenizer where it reads what the csv module reads). The re
 which encoding was used and whether it was detected.
 
 Everything after reading is column-wise: each column is hashed once into its distinct cells
-(:func:`~screenkit.values.distinct_cells`), blank and error cells are judged per distinct
+(:func:`~screenkit.columnparse.distinct_cells`), blank and error cells are judged per distinct
 value, and blank, error-only, title and units rows follow from boolean masks; only the few
 rows that may be the header are looked at one by one.
 
@@ -51,10 +51,11 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
+from .columnparse import distinct_cells
 from .errors import InputError
 from .guards import check_workbook
 from .textfile import decode_text, read_text_grid
-from .values import CellError, distinct_cells
+from .values import CellError
 from .workbook import MAX_TITLE_ROWS, blank_cell, column_letter, list_sheets, read_sheet_grid
 from .workbook import sheet_states as sheet_states
 
@@ -86,7 +87,7 @@ class RawTable:
     encoding: str | None
     encoding_detected: bool
     sheet_choice: str = ""  # why this sheet was read (workbooks)
-    # per frame column, (codes, distinct cells) as values.distinct_cells gives them for
+    # per frame column, (codes, distinct cells) as columnparse.distinct_cells gives them for
     # frame[j] (code -1: blank), so parsing does not hash the column again
     distinct: tuple[tuple[np.ndarray, list[Any]], ...] | None = None
 

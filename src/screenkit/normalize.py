@@ -26,12 +26,12 @@ from typing import Any
 import pandas as pd
 
 from . import units
+from .columnparse import parse_series
 from .columns import COLUMNS, canonical_order
 from .errors import InputError
 from .load import RawTable, read_table
 from .loadreport import CELL_COLUMNS, LoadReport, ScreeningData
 from .normalize_units import convert, implausible, infer_uln_units
-from .values import parse_series
 
 __all__ = ["LoadReport", "ScreeningData", "header_key", "load_screening", "match_header"]
 

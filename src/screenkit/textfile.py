@@ -8,7 +8,7 @@ GB18030; else Latin-1. A ``sep=;`` first line (Excel) sets the delimiter, else
 :class:`csv.Sniffer` guesses it from the first 20,000 characters.
 
 Cells are read by pandas' C tokenizer, every cell as text (nothing type-guessed), and
-each column is hashed once into its distinct values (:func:`~screenkit.values.distinct_cells`)
+each column is hashed once into its distinct values (:func:`~screenkit.columnparse.distinct_cells`)
 so the caller judges each distinct cell once, never each cell. The C tokenizer is used
 only where it reads what :mod:`csv` reads: one record per line (a quoted line break, a
 ragged row wider than the first 1,000 lines, an escape character or a field over

@@ -33,10 +33,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .columnparse import distinct_cells
 from .errors import InputError
 from .files import MAX_CELL_TEXT
 from .guards import column_number, sheet_part
-from .values import CellError, distinct_cells
+from .values import CellError
 
 __all__ = ["blank_cell", "column_letter", "list_sheets", "read_sheet_grid", "sheet_states"]
 
