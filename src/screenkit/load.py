@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,9 @@ class RawTable:
     sheet_choice: str = ""  # why this sheet was read (workbooks)
     # per frame column, (codes, distinct cells) as columnparse.distinct_cells gives them for
     # frame[j] (code -1: blank), so parsing does not hash the column again
-    distinct: tuple[tuple[np.ndarray, list[Any]], ...] | None = None
+    distinct: tuple[tuple[np.ndarray, list[Any]], ...] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 _blank = blank_cell
