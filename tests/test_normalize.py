@@ -412,3 +412,24 @@ def test_a_broken_json_column_map_is_a_located_input_error_in_python_too(tmp_pat
     assert "line: 2" in str(info.value) and str(cmap) in str(info.value)
     with pytest.raises(InputError, match="Column map is a folder"):
         load_screening(sample_path("clean"), columns=tmp_path)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=20))
+def test_header_key_ascii_fast_path_is_the_unicode_rule(text):
+    """ASCII headers take a one-pass route: the same key as NFKC + casefold + [\\W_]+."""
+    import re
+    import unicodedata
+
+    expect = re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).casefold())
+    assert header_key(text) == expect
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from([*"aZ9_- .\x1f", "é", "Ａ"]), max_size=8)))
+def test_header_keys_is_header_key_of_each(texts):
+    """The batch route (one pass over the ASCII texts joined) gives each text's key, also
+    when a text holds the separator it joins with."""
+    from screenkit.normalize import header_keys
+
+    assert header_keys(texts) == [header_key(t) for t in texts]

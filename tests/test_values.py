@@ -232,3 +232,44 @@ def test_notes_follow_row_order_and_name_each_cell():
     assert notes["row"].tolist() == [10, 11, 13]
     assert notes["value"].tolist() == ["<0.5", "ND", "<0.5"]
     assert censor.tolist()[0] == "<" and censor.tolist()[3] == "<" and pd.isna(censor[12])
+
+
+def test_parse_series_with_the_loaders_codes_matches_its_own_hashing():
+    """The loader hands parse_series codes computed over the whole sheet column (header,
+    title rows included; blank cells -1): the result is the one parse_series computes."""
+    wide = pd.Series(["Hb", "9.1", "ND", " ", "9.1", "13/01/2025", "<5", None], dtype=object)
+    codes, uniques = distinct_cells(wide.to_numpy(dtype=object))
+    rows = pd.Series(wide.iloc[1:].to_list(), index=range(10, 17), dtype=object)
+    rows[12] = None  # the loader makes a blank cell None (code -1)
+    sub = codes[1:].copy()
+    sub[2] = -1
+    for name in ("hb", "screening_date", "patient_id", "fail_reasons"):
+        column = COLUMNS[name]
+        own = parse_series(rows, column)
+        given = parse_series(rows, column, (sub, uniques))
+        pd.testing.assert_series_equal(given[0], own[0])
+        pd.testing.assert_series_equal(given[1], own[1])
+        pd.testing.assert_frame_equal(given[2], own[2])
+
+
+def test_text_column_fast_path_is_parse_cell():
+    """An ID / free-text column of text only is stripped, as parse_cell reads each cell."""
+    cells = [" P1 ", "P2", "", "  ", "007", "x\ty "]
+    for name in ("patient_id", "fail_reasons"):
+        column = COLUMNS[name]
+        out, censor, notes = parse_series(pd.Series(cells, dtype=object), column)
+        expect = [parse_cell(c, column).value for c in cells]
+        assert [None if v is pd.NA else v for v in out.tolist()] == expect
+        assert censor.isna().all() and notes.empty
+
+
+def test_wilson_z_is_scipy_norm_ppf():
+    """stats._z uses scipy.special.ndtri (no scipy.stats import at start-up): the same
+    numbers as scipy.stats.norm.ppf, to the last bit."""
+    from scipy.stats import norm
+
+    from screenkit.stats import Z_95, _z
+
+    for confidence in (0.5, 0.8, 0.9, 0.95, 0.975, 0.99, 0.999):
+        assert _z(confidence) == float(norm.ppf(0.5 + confidence / 2))
+    assert float(norm.ppf(0.975)) == Z_95

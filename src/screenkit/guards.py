@@ -59,10 +59,19 @@ def _extent(archive: zipfile.ZipFile, name: str) -> tuple[int, int]:
             data = tail + chunk
             cut = data.rfind(b"<")
             scan, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
-            for letters, digits in _REF.findall(scan):
-                rows = max(rows, int(digits))
-                cols = max(cols, column_number(letters))
+            refs = _REF.findall(scan)
+            if refs:  # the largest of each by one max over the chunk, converted once
+                letters, digits = zip(*refs, strict=True)
+                rows = max(rows, int(max(digits, key=_magnitude)))
+                cols = max(cols, column_number(max(letters, key=_magnitude)))
     return rows, cols
+
+
+def _magnitude(ref: bytes) -> tuple[int, bytes]:
+    """Orders row numbers (``b"0012"`` as 12) and column letters (``b"AA"`` after
+    ``b"Z"``) as their values, without converting each one."""
+    ref = ref.lstrip(b"0")
+    return len(ref), ref
 
 
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")

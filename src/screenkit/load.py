@@ -20,12 +20,14 @@ than two non-blank text cells, e.g. a title line) and a later row among the firs
 :data:`MAX_TITLE_ROWS` + 1 does; the rows above the header are then kept as skipped rows
 ("title row"). ``is_header`` lets the caller judge header rows with its own vocabulary.
 
-Encodings of text files, when ``encoding`` is not given: a BOM decides (UTF-8, UTF-16);
-else UTF-16 without BOM (every other byte NUL); else UTF-8; else GB18030 when the Chinese
-text decodes to common (GB2312) characters; else cp1252 (Latin-1) when the bytes above
-0x7F mostly stand alone (``Zürich``), as a single-byte code page writes them; else Big5;
-else GB18030; else Latin-1. A ``sep=;`` first line (Excel) sets the delimiter.
-The report says which was used and whether it was detected.
+Text files are decoded and split by :mod:`screenkit.textfile` (encoding detection, the
+delimiter, pandas' C tokenizer where it reads what the csv module reads). The report says
+which encoding was used and whether it was detected.
+
+Everything after reading is column-wise: each column is hashed once into its distinct cells
+(:func:`~screenkit.columnparse.distinct_cells`), blank and error cells are judged per distinct
+value, and blank, error-only, title and units rows follow from boolean masks; only the few
+rows that may be the header are looked at one by one.
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
@@ -39,21 +41,23 @@ The report says which was used and whether it was detected.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
+from .columnparse import distinct_cells
 from .errors import InputError
-from .files import MAX_CELL_TEXT
-from .guards import check_workbook, column_number, sheet_part
+from .guards import check_workbook
+from .textfile import decode_text, read_text_grid
 from .values import CellError
+from .workbook import MAX_TITLE_ROWS, blank_cell, column_letter, list_sheets, read_sheet_grid
+from .workbook import sheet_states as sheet_states
 
 __all__ = [
     "MAX_TITLE_ROWS",
@@ -64,7 +68,6 @@ __all__ = [
     "sheet_states",
 ]
 
-MAX_TITLE_ROWS = 5
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 
@@ -84,354 +87,20 @@ class RawTable:
     encoding: str | None
     encoding_detected: bool
     sheet_choice: str = ""  # why this sheet was read (workbooks)
+    # per frame column, (codes, distinct cells) as columnparse.distinct_cells gives them for
+    # frame[j] (code -1: blank), so parsing does not hash the column again
+    distinct: tuple[tuple[np.ndarray, list[Any]], ...] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
-def _blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and value != value:
-        return True
-    return isinstance(value, str) and value.strip() == ""
-
-
-def _column_letter(i: int) -> str:
-    letters = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        letters = chr(65 + r) + letters
-    return letters
+_blank = blank_cell
+_column_letter = column_letter
 
 
 def _looks_like_header(cells: Sequence[Any]) -> bool:
     filled = [c for c in cells if not _blank(c)]
     return len(filled) >= 2 and all(isinstance(c, str) for c in filled)
-
-
-def _gb2312_share(text: str) -> float:
-    wide = [ch for ch in text if ord(ch) > 127]
-    if not wide:
-        return 1.0
-    ok = 0
-    for ch in wide:
-        try:
-            ch.encode("gb2312")
-            ok += 1
-        except UnicodeEncodeError:
-            pass
-    return ok / len(wide)
-
-
-def decode_text(data: bytes, encoding: str | None = None, *, file: Any = None):
-    """Decode a text file's bytes: ``(text, encoding used, detected?)``.
-
-    >>> decode_text("性别,年龄".encode("gb18030"))[1:]
-    ('gb18030', True)
-    >>> decode_text("性別,年齡".encode("big5"))[1:]
-    ('big5', True)
-    """
-    if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-            return data.decode(encoding), encoding, False
-        except LookupError:
-            raise InputError("Unknown encoding", file=file, value=encoding) from None
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"File is not valid {encoding} (byte {exc.start})",
-                file=file,
-                expected="utf-8, utf-8-sig, gb18030, gbk, big5, or leave encoding=None",
-            ) from None
-    if data.startswith(codecs.BOM_UTF8):
-        return data.decode("utf-8-sig"), "utf-8-sig", True
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16", True
-    no_bom = _utf16_without_bom(data)
-    if no_bom is not None:
-        return data.decode(no_bom), no_bom, True
-    attempts: dict[str, str] = {}
-    for name in ("utf-8", "gb18030", "big5"):
-        try:
-            attempts[name] = data.decode(name)
-        except UnicodeDecodeError:
-            continue
-    if "utf-8" in attempts:
-        return attempts["utf-8"], "utf-8", True
-    if "gb18030" in attempts and _gb2312_share(attempts["gb18030"]) >= 0.9:
-        return attempts["gb18030"], "gb18030", True
-    if _single_byte_text(data):
-        # high bytes stand alone between ASCII letters (Zürich, café): Western European
-        name = "cp1252" if _decodes(data, "cp1252") else "latin-1"
-        return data.decode(name), name, True
-    for name in ("big5", "gb18030"):
-        if name in attempts:
-            return attempts[name], name, True
-    return data.decode("latin-1"), "latin-1", True  # every byte string decodes as Latin-1
-
-
-def _decodes(data: bytes, name: str) -> bool:
-    try:
-        data.decode(name)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """``utf-16-le`` / ``utf-16-be`` when every other byte of the start is NUL (ASCII text
-    in UTF-16 without a byte-order mark), else None."""
-    head = data[:4000]
-    if len(head) < 4 or len(head) % 2:
-        head = head[: len(head) - len(head) % 2]
-    if len(head) < 4:
-        return None
-    even, odd = head[0::2], head[1::2]
-    for name, zeros, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
-        if zeros.count(0) >= 0.9 * len(zeros) and other.count(0) == 0 and _decodes(data, name):
-            return name
-    return None
-
-
-def _single_byte_text(data: bytes) -> bool:
-    """True when most runs of bytes >= 0x80 are one byte long (a single-byte code page);
-    Chinese in GB18030 / Big5 comes in runs of two bytes or more."""
-    runs = [len(m) for m in re.findall(rb"[\x80-\xff]+", data)]
-    return bool(runs) and sum(1 for n in runs if n == 1) >= 0.8 * len(runs)
-
-
-def _read_text_rows(
-    path: Path, encoding: str | None
-) -> tuple[list[list[Any]], list[int], str, bool]:
-    text, used, detected = decode_text(path.read_bytes(), encoding, file=path)
-    if "\x00" in text:
-        raise InputError(
-            "File holds NUL bytes: not a text spreadsheet",
-            file=path,
-            value=f"decoded as {used}",
-            expected="a CSV / TXT / TSV file of text, or an .xlsx workbook",
-        )
-    first_line = 0
-    sep = re.match(r"\ufeff?sep=(.)[ \t]*\r?\n", text[:20])
-    if sep:  # Excel's "sep=;" first line names the delimiter and is not a row
-        text, first_line = text[sep.end() :], 1
-        dialect: Any = type("SepDialect", (csv.excel,), {"delimiter": sep.group(1)})
-    else:
-        try:
-            dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
-        except csv.Error:
-            dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    rows, numbers, last_line = [], [], first_line
-    try:
-        for record in reader:
-            numbers.append(last_line + 1)
-            rows.append(record)
-            last_line = reader.line_num + first_line
-    except csv.Error as exc:
-        raise InputError(
-            f"CSV cannot be read: {exc}",
-            file=path,
-            row=last_line + 1,
-            expected=f"cells of at most {csv.field_size_limit():,} characters, quotes closed",
-        ) from None
-    return rows, numbers, used, detected
-
-
-def list_sheets(path: str | Path) -> list[str]:
-    """Sheet names of a workbook (``[]`` for a text file)."""
-    path = Path(path)
-    if path.suffix.lower() not in EXCEL_SUFFIXES:
-        return []
-    return list(sheet_states(path))
-
-
-def sheet_states(path: str | Path) -> dict[str, str]:
-    """Each sheet of a workbook and its state: ``visible``, ``hidden``, ``very hidden``
-    or ``chartsheet`` (python-calamine reads the workbook's sheet list)."""
-    import python_calamine
-
-    try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
-        meta = book.sheets_metadata
-    except Exception as exc:  # calamine raises its own error types for a damaged file
-        raise InputError(f"Unreadable workbook: {exc}", file=path) from None
-    states = {}
-    for m in meta:
-        kind = str(m.typ).rsplit(".", 1)[-1]
-        visible = str(m.visible).rsplit(".", 1)[-1]
-        if kind != "WorkSheet":
-            states[m.name] = "chartsheet" if "chart" in kind.casefold() else kind.casefold()
-        else:
-            states[m.name] = {"Visible": "visible", "Hidden": "hidden"}.get(visible, "very hidden")
-    return states
-
-
-def _read_sheet(path: Path, sheet: str, nrows: int | None = None) -> list[list[Any]]:
-    # python-calamine reads the same cell values as openpyxl (same types, text kept as
-    # text) about ten times faster: 0.08 s instead of 0.6 s for the 400 x 94 sample
-    frame = pd.read_excel(
-        path,
-        sheet_name=sheet,
-        header=None,
-        dtype=object,
-        na_filter=False,
-        engine="calamine",
-        nrows=nrows,
-    )
-    return [[None if _blank(v) else v for v in rec] for rec in frame.itertuples(index=False)]
-
-
-_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
-_ATTR_R = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')
-_ATTR_T = re.compile(rb'\st="(\w+)"')
-_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
-_FORMULA = re.compile(rb"<(?:\w+:)?f\b")
-
-
-def _sheet_xml(path: Path, sheet: str) -> bytes:
-    """The XML of one worksheet, read once for the error-cell and merge scans (empty when
-    it cannot be located: the reader itself reports a damaged workbook)."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            part = sheet_part(archive, sheet)
-            return archive.read(part) if part else b""
-    except (KeyError, zipfile.BadZipFile, OSError):
-        return b""
-
-
-def _cell_errors(data: bytes) -> dict[tuple[int, int], Any]:
-    """``{(row index, column index): CellError}`` for the sheet's Excel error cells and
-    formulas without a cached value (the reader gives both as blank)."""
-    found: dict[tuple[int, int], Any] = {}
-    if b't="e"' not in data and not _FORMULA.search(data):
-        return found  # no error cell, no formula: nothing to look for (most logs)
-    for attrs, body in _CELL.findall(data):
-        kind = _ATTR_T.search(attrs)
-        body = body or b""
-        value = _VALUE.search(body)
-        ref = _ATTR_R.search(attrs)
-        if ref is None:
-            continue
-        at = (int(ref[2]) - 1, column_number(ref[1]) - 1)
-        if kind is not None and kind[1] == b"e":
-            text = value[1].decode("utf-8", "replace") if value else "#ERROR"
-            found[at] = CellError(text, f"Excel error cell {text}: no value to read")
-        elif _FORMULA.search(body) and (value is None or value[1] == b""):
-            found[at] = CellError(
-                "(formula, never calculated)",
-                "formula without a cached value (not evaluated): open and save the file "
-                "in Excel or LibreOffice to calculate it",
-            )
-    return found
-
-
-_MERGE = re.compile(
-    rb'<(?:\w+:)?mergeCell\b[^>]*\sref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"'
-)
-
-
-def _merged_columns(data: bytes) -> list[tuple[int, int, int]]:
-    """Vertically merged ranges of one column: ``(column index, first row index, last)``."""
-    return [
-        (column_number(c0) - 1, int(r0) - 1, int(r1) - 1)
-        for c0, r0, c1, r1 in _MERGE.findall(data)
-        if c0 == c1 and int(r1) > int(r0)
-    ]
-
-
-def _fill_merged(rows: list[list[Any]], merges) -> list[str]:
-    """Fill each vertically merged range from its top cell (the reader gives only the top
-    cell a value); one note per range filled. Merges across columns are left as read."""
-    notes = []
-    for col, first, last in merges:
-        if first >= len(rows) or col >= len(rows[first]) or _blank(rows[first][col]):
-            continue
-        value = rows[first][col]
-        last = min(last, len(rows) - 1)
-        for i in range(first + 1, last + 1):
-            if len(rows[i]) <= col:
-                rows[i] = list(rows[i]) + [None] * (col + 1 - len(rows[i]))
-            rows[i][col] = value
-        ref = f"{_column_letter(col)}{first + 1}:{_column_letter(col)}{last + 1}"
-        notes.append(f"merged cells {ref} filled from {_column_letter(col)}{first + 1} ({value!r})")
-    return notes
-
-
-def _header_rows(rows: list[list[Any]]) -> list[list[Any]]:
-    filled = [r for r in rows if not all(_blank(c) for c in r)]
-    return filled[: MAX_TITLE_ROWS + 1]
-
-
-def _choose_sheet(path: Path, states: dict[str, str], score) -> tuple[str, str]:
-    readable = [name for name, state in states.items() if state == "visible"]
-    skipped = [f"{name!r} ({state})" for name, state in states.items() if state != "visible"]
-    if not readable:
-        raise InputError(
-            "Workbook has no visible worksheet",
-            file=path,
-            value=", ".join(skipped) or "no sheets",
-            hint="name a hidden sheet with sheet= (command line: --sheet) to read it",
-        )
-    not_read = f"; not read: {', '.join(skipped)}" if skipped else ""
-    if len(readable) == 1 or score is None:
-        why = "the only visible worksheet" if len(readable) == 1 else "the first sheet"
-        return readable[0], f"read sheet {readable[0]!r} ({why}{not_read})"
-    scores = {}
-    for name in readable:
-        rows = _header_rows(_read_sheet(path, name, nrows=4 * (MAX_TITLE_ROWS + 1)))
-        scores[name] = max((score(r) for r in rows), default=0)
-    best = max(readable, key=lambda n: scores[n])  # ties: the first such sheet
-    others = ", ".join(f"{n!r} {scores[n]}" for n in readable if n != best)
-    why = (
-        f"its header row has the most screening-log columns: {scores[best]}; "
-        f"other sheets: {others}{not_read}"
-    )
-    return best, f"read sheet {best!r} ({why})"
-
-
-def _read_excel_rows(
-    path: Path, sheet: str | None, score=None
-) -> tuple[list[list[Any]], str, tuple[str, ...], str]:
-    states = sheet_states(path)
-    sheets = tuple(states)
-    if not sheets:
-        raise InputError("Workbook has no sheets", file=path)
-    if sheet is None:
-        sheet, choice = _choose_sheet(path, states, score)
-    elif sheet not in sheets:
-        raise InputError(
-            "Sheet not found",
-            file=path,
-            sheet=sheet,
-            expected=", ".join(repr(s) for s in sheets),
-            hint="pass sheet= one of the sheets listed (sheet=None finds the screening table)",
-        )
-    elif states[sheet] == "chartsheet":
-        raise InputError(
-            "Sheet is a chart, not a table",
-            file=path,
-            sheet=sheet,
-            expected=", ".join(repr(n) for n, s in states.items() if s != "chartsheet"),
-        )
-    else:
-        choice = f"read sheet {sheet!r} (as named" + (
-            f"; it is {states[sheet]})" if states[sheet] != "visible" else ")"
-        )
-    rows = _read_sheet(path, sheet)
-    _check_cell_sizes(rows, path, sheet)
-    xml = _sheet_xml(path, sheet)
-    for (i, j), cell in _cell_errors(xml).items():
-        while len(rows) <= i:
-            rows.append([])
-        if len(rows[i]) <= j:
-            rows[i] = list(rows[i]) + [None] * (j + 1 - len(rows[i]))
-        rows[i][j] = cell
-    merged = _fill_merged(rows, _merged_columns(xml))
-    if merged:
-        choice += "; " + "; ".join(merged)
-    return rows, sheet, sheets, choice
 
 
 def _is_unit_text(cell: Any) -> bool:
@@ -463,21 +132,141 @@ def _with_unit(header: Any, unit: Any) -> Any:
 _NUMBER = re.compile(r"[-+]?(\d+[.,]?\d*|[.,]\d+)([eE][-+]?\d+)?")
 
 
-def _check_cell_sizes(rows: list[list[Any]], path: Path, sheet: str) -> None:
-    """Refuse a text cell longer than Excel's own limit (:data:`MAX_CELL_TEXT`): no site's
-    spreadsheet holds one, and a hostile file can carry megabytes in a single cell."""
-    for i, row in enumerate(rows):
-        for j, value in enumerate(row):
-            if type(value) is str and len(value) > MAX_CELL_TEXT:
-                raise InputError(
-                    "A cell holds more text than Excel allows: refused",
-                    file=path,
-                    sheet=sheet,
-                    row=i + 1,
-                    column=_column_letter(j),
-                    value=f"{len(value):,} characters",
-                    expected=f"at most {MAX_CELL_TEXT:,} characters per cell (Excel's limit)",
-                )
+def _masks(distinct, n: int) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    """``(blank, error)``: per column, a boolean mask of its blank cells and of its Excel
+    error cells (None when no column has one), judged once per distinct value."""
+    blank, error = [], []
+    for codes, uniques in distinct:
+        if infer_dtype(uniques, skipna=False) == "string":  # text only (CSV)
+            flags = [not u or u.isspace() for u in uniques]  # = u.strip() == ""
+            errors = None
+        else:
+            flags = [_blank(u) for u in uniques]
+            errors = [isinstance(u, CellError) for u in uniques]
+        # code -1 (None, NaN) takes the last entry: blank, not an error
+        blank.append(np.array([*flags, True], dtype=bool)[codes])
+        if errors is not None and any(errors):
+            error.append(np.array([*errors, False], dtype=bool)[codes])
+        else:
+            error.append(None)
+    if not any(e is not None for e in error):
+        return blank, None
+    return blank, [np.zeros(n, dtype=bool) if e is None else e for e in error]
+
+
+def _all(masks: list[np.ndarray], n: int) -> np.ndarray:
+    """Rows where every column's mask is true."""
+    out = np.ones(n, dtype=bool)
+    for mask in masks:
+        out &= mask
+    return out
+
+
+def _skip_reasons(rows, blank, header_at: int, cell) -> list[tuple[int, str]]:
+    """Why each of ``rows`` (row indices above the last filled row, none of them the
+    header or the units row) is not a patient: blank, error cells only, title."""
+    out = []
+    for i in rows:
+        filled = [j for j, mask in enumerate(blank) if not mask[i]]
+        if not filled:
+            out.append((i, "blank row"))
+            continue
+        shown = [cell(i, j) for j in filled]
+        if i > header_at:  # only rows of error cells are skipped below the header
+            text = ", ".join(sorted({str(c) for c in shown}))
+            out.append((i, f"row of Excel error cells only: {text}"))
+        else:
+            text = " | ".join(str(c) for c in shown)
+            out.append((i, f"title row above the header: {text}"))
+    return out
+
+
+def _table(
+    grid: pd.DataFrame,
+    numbers: np.ndarray,
+    distinct,
+    record: Callable[[int], list[Any]] | None,
+    is_header: Callable[[Sequence[Any]], bool],
+    header_score: Callable[[Sequence[Any]], int] | None,
+    where: dict[str, Any],
+) -> tuple[pd.DataFrame, list[str], int, list[tuple[int, str]], int, tuple]:
+    """The header and the patient rows of a grid, column-wise: ``(frame, headers, header
+    row index, skipped (index, reason) in order, rows read, distinct cells per frame
+    column)``. ``record(i)``: row ``i`` as
+    the header judges see it (default: the grid row, blank cells None)."""
+    n, width = grid.shape
+    cols = [grid[j].to_numpy(dtype=object) for j in range(width)]
+    if distinct is None:
+        distinct = [distinct_cells(c) for c in cols]
+    blank, error = _masks(distinct, n)
+    filled = np.flatnonzero(~_all(blank, n)) if width else np.array([], dtype=int)
+    if not len(filled):
+        raise InputError("No header row: the sheet is empty", **where)
+
+    def cell(i: int, j: int) -> Any:
+        return cols[j][i]
+
+    def row(i: int) -> list[Any]:
+        if record is not None:
+            return record(i)
+        return [None if blank[j][i] else cols[j][i] for j in range(width)]
+
+    candidates = [int(i) for i in filled[: MAX_TITLE_ROWS + 1]]
+    headers_ok = [i for i in candidates if is_header(row(i))]
+    if header_score is not None and headers_ok:
+        # a group-heading row above the real header ("Patient | | Labs") names fewer
+        # columns: the row naming the most is the header (the first of equals)
+        header_at = max(headers_ok, key=lambda i: (header_score(row(i)), -i))
+    else:
+        header_at = headers_ok[0] if headers_ok else candidates[0]
+    last = int(filled[-1])
+    header_cells = [cell(header_at, j) for j in range(width)]
+    skipped: list[tuple[int, str]] = []
+    below = filled[filled > header_at]
+    units_at = int(below[0]) if len(below) else None
+    if units_at is not None and _is_units_row([cell(units_at, j) for j in range(width)]):
+        units_row = [cell(units_at, j) for j in range(width)]
+        header_cells = [_with_unit(h, u) for h, u in zip(header_cells, units_row, strict=True)]
+        shown = " | ".join(str(c) for c in units_row if not _blank(c))
+        skipped.append((units_at, f"units row under the header: {shown}"))
+    else:
+        units_at = None
+    at = np.arange(last + 1)
+    not_patient = _all(blank, n)[: last + 1] | (at < header_at)
+    if error is not None:
+        not_patient |= _all([b | e for b, e in zip(blank, error, strict=True)], n)[: last + 1]
+    not_patient[header_at] = False
+    if units_at is not None:
+        not_patient[units_at] = False
+    skipped += _skip_reasons(np.flatnonzero(not_patient), blank, header_at, cell)
+    kept = np.flatnonzero(~not_patient & (at > header_at) & (at != (units_at or -1)))
+    # the patient rows are most often one run of rows: a slice, not a gather
+    run = len(kept) and kept[-1] - kept[0] + 1 == len(kept)
+    take = slice(int(kept[0]), int(kept[-1]) + 1) if run else kept
+    data = {}
+    for j in range(width):
+        empty = blank[j][take]
+        if not _blank(header_cells[j]) or not empty.all():
+            values, codes = cols[j][take], distinct[j][0][take]
+            if empty.any():  # blank cells become None (in a copy: a slice is a view)
+                values, codes = values.copy(), codes.copy()
+                values[empty], codes[empty] = None, -1
+            data[len(data)] = (j, values, (codes, distinct[j][1]))
+    index = pd.Index(numbers[kept], name="row", dtype="int64")
+    frame = pd.DataFrame(
+        {k: v for k, (_, v, _) in data.items()}, index=index, dtype=object, copy=False
+    )
+    frame.columns = range(len(data))
+    if not len(kept):  # no patient row: empty float columns, as the row-wise reader gave
+        frame = frame.astype("float64")
+    headers = [
+        str(header_cells[j]).strip()
+        if not _blank(header_cells[j])
+        else f"(blank header, column {_column_letter(j)})"
+        for j, _, _ in data.values()
+    ]
+    codes = tuple(d for _, _, d in data.values())
+    return frame, headers, header_at, skipped, len(kept) + len(skipped), codes
 
 
 def read_table(
@@ -510,14 +299,15 @@ def read_table(
     choice = ""
     if suffix in EXCEL_SUFFIXES:
         check_workbook(path)
-        rows, sheet, sheets, choice = _read_excel_rows(path, sheet, header_score)
-        numbers = list(range(1, len(rows) + 1))
-        used, detected = None, False
+        grid, sheet, sheets, choice, distinct = read_sheet_grid(path, sheet, header_score)
+        numbers = np.arange(1, len(grid) + 1, dtype=np.int64)
+        used, detected, record = None, False, None
     elif suffix in TEXT_SUFFIXES:
         if sheet is not None:
             raise InputError("A text file has no sheets", file=path, sheet=sheet, hint="sheet=None")
-        rows, numbers, used, detected = _read_text_rows(path, encoding)
-        sheets = ()
+        text = read_text_grid(path, encoding)
+        grid, numbers, distinct, record = text.grid, text.numbers, text.distinct, text.record
+        used, detected, sheets = text.encoding, text.detected, ()
     else:
         raise InputError(
             "File type not supported",
@@ -525,69 +315,29 @@ def read_table(
             value=suffix,
             expected=", ".join(EXCEL_SUFFIXES + TEXT_SUFFIXES) + ", .parquet (save .xls as .xlsx)",
         )
-    is_header = is_header or _looks_like_header
-    filled = [i for i, r in enumerate(rows) if not all(_blank(c) for c in r)]
-    if not filled:
-        raise InputError("No header row: the sheet is empty", file=path, sheet=sheet)
-    candidates = filled[: MAX_TITLE_ROWS + 1]
-    headers_ok = [i for i in candidates if is_header(rows[i])]
-    if header_score is not None and headers_ok:
-        # a group-heading row above the real header ("Patient | | Labs") names fewer
-        # columns: the row naming the most is the header (the first of equals)
-        header_at = max(headers_ok, key=lambda i: (header_score(rows[i]), -i))
-    else:
-        header_at = headers_ok[0] if headers_ok else filled[0]
-    last = filled[-1]
-    width = max(len(r) for r in rows[header_at : last + 1])
-    header_cells = list(rows[header_at]) + [None] * (width - len(rows[header_at]))
-    skipped, kept, index = [], [], []
-    units_at = next((i for i in filled if i > header_at), None)
-    if units_at is not None and _is_units_row(rows[units_at]):
-        units_row = list(rows[units_at]) + [None] * (width - len(rows[units_at]))
-        header_cells = [_with_unit(h, u) for h, u in zip(header_cells, units_row, strict=True)]
-        shown = " | ".join(str(c) for c in units_row if not _blank(c))
-        skipped.append((sheet, numbers[units_at], f"units row under the header: {shown}"))
-    else:
-        units_at = None
-    for i in range(last + 1):
-        if i in (header_at, units_at):
-            continue
-        record = list(rows[i]) + [None] * (width - len(rows[i]))
-        if all(_blank(c) for c in record):
-            skipped.append((sheet, numbers[i], "blank row"))
-        elif i > header_at and all(_blank(c) or isinstance(c, CellError) for c in record):
-            shown = ", ".join(sorted({str(c) for c in record if not _blank(c)}))
-            skipped.append((sheet, numbers[i], f"row of Excel error cells only: {shown}"))
-        elif i < header_at:
-            text = " | ".join(str(c) for c in record if not _blank(c))
-            skipped.append((sheet, numbers[i], f"title row above the header: {text}"))
-        else:
-            kept.append([None if _blank(c) else c for c in record])
-            index.append(numbers[i])
-    frame = pd.DataFrame(kept, index=pd.Index(index, name="row", dtype="int64"), dtype=object)
-    frame = frame.reindex(columns=range(width))
-    # drop columns with neither a header nor any value (trailing formatting in Excel)
-    keep = [j for j in range(width) if not _blank(header_cells[j]) or frame[j].notna().any()]
-    frame = frame[keep].copy()
-    frame.columns = range(len(keep))
-    headers = [
-        str(header_cells[j]).strip()
-        if not _blank(header_cells[j])
-        else f"(blank header, column {_column_letter(j)})"
-        for j in keep
-    ]
-    skipped_rows = pd.DataFrame(skipped, columns=["sheet", "row", "reason"]).astype(
-        {"sheet": "string", "row": "int64", "reason": "string"}
+    frame, headers, header_at, skipped, rows_read, codes = _table(
+        grid,
+        numbers,
+        distinct,
+        record,
+        is_header or _looks_like_header,
+        header_score,
+        {"file": path, "sheet": sheet},
     )
+    skipped_rows = pd.DataFrame(
+        [(sheet, int(numbers[i]), reason) for i, reason in skipped],
+        columns=["sheet", "row", "reason"],
+    ).astype({"sheet": "string", "row": "int64", "reason": "string"})
     return RawTable(
         frame=frame,
         headers=headers,
-        header_row=numbers[header_at],
+        header_row=int(numbers[header_at]),
         skipped_rows=skipped_rows,
-        rows_read=len(kept) + len(skipped),
+        rows_read=rows_read,
         sheet=sheet,
         sheets=sheets,
         encoding=used,
         encoding_detected=detected,
         sheet_choice=choice,
+        distinct=codes,
     )

@@ -19,17 +19,19 @@ import json
 import re
 import unicodedata
 from collections.abc import Mapping
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import units
-from .columns import COLUMNS, Column, canonical_order
+from .columnparse import parse_series
+from .columns import COLUMNS, canonical_order
 from .errors import InputError
 from .load import RawTable, read_table
 from .loadreport import CELL_COLUMNS, LoadReport, ScreeningData
-from .values import parse_series
+from .normalize_units import convert, implausible, infer_uln_units
 
 __all__ = ["LoadReport", "ScreeningData", "header_key", "load_screening", "match_header"]
 
@@ -48,7 +50,35 @@ def header_key(text: str) -> str:
     'alt'
 
     """
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", str(text)).casefold())
+    text = str(text)
+    if text.isascii():  # NFKC leaves ASCII alone, casefold is lower: one C-level pass
+        return text.lower().translate(_ASCII_NOT_WORD)
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).casefold())
+
+
+def header_keys(texts: list[str]) -> list[str]:
+    """:func:`header_key` of many texts at once (a column of patient IDs): ASCII texts in
+    one C-level pass over their concatenation, others one by one.
+
+    >>> header_keys(["Patient_ID", "S01-0001", "ＡＬＴ"])
+    ['patientid', 's010001', 'alt']
+    """
+    ascii_at = [i for i, t in enumerate(texts) if t.isascii()]
+    keys: list[str | None] = [None] * len(texts)
+    joined = _KEY_SEP.join(texts[i] for i in ascii_at)
+    if joined.count(_KEY_SEP) == len(ascii_at) - 1:  # no text holds the separator
+        split = joined.lower().translate(_ASCII_KEEP_SEP).split(_KEY_SEP)
+        for i, key in zip(ascii_at, split, strict=True):
+            keys[i] = key
+    return [header_key(t) if k is None else k for t, k in zip(texts, keys, strict=True)]
+
+
+_KEY_SEP = "\x1f"  # unit separator: split point of header_keys' concatenation
+# ASCII characters that are not letters or digits: what [\W_]+ removes from ASCII text
+_ASCII_NOT_WORD = str.maketrans("", "", "".join(c for c in map(chr, range(128)) if not c.isalnum()))
+_ASCII_KEEP_SEP = str.maketrans(
+    "", "", "".join(c for c in map(chr, range(128)) if not c.isalnum() and c != _KEY_SEP)
+)
 
 
 def _alias_index() -> dict[str, str]:
@@ -209,189 +239,15 @@ def _map_headers(raw: RawTable, user: dict[str, Any], file: Any) -> pd.DataFrame
     return pd.DataFrame(rows, dtype=object)
 
 
-def _convert(
-    values: pd.Series, column: Column, header: str, unit: str | None, unit_cells: pd.Series | None
-) -> tuple[pd.Series, list[dict], list[tuple], list[tuple]]:
-    """Convert a parsed numeric column to canonical units.
-
-    Returns values, conversion rows, unit problems ``(row, unit, accepted)`` and converted
-    cells ``(row, unit)``. A unit cell overrides the header unit; a blank one falls back to it.
-    """
-    per_row = pd.Series(unit, index=values.index, dtype=object)
-    if unit_cells is not None:
-        given = unit_cells.map(lambda v: None if v is None else str(v).strip() or None)
-        per_row = given.where(given.notna(), per_row)
-    conversions, problems, converted = [], [], []
-    out = values.copy()
-    for text in per_row.dropna().unique():
-        rows = per_row.index[per_row == text]
-        try:
-            factor = units.conversion_factor(column.name, text, header=header)
-        except InputError as exc:
-            if unit_cells is None:
-                raise
-            problems += [(r, text, exc.expected) for r in rows]
-            out[rows] = pd.NA
-            continue
-        present = values[rows].dropna().index
-        if abs(factor - 1.0) > 1e-12:
-            out[rows] = units.convert_values(values[rows], column.name, text).to_numpy()
-            converted += [(r, text) for r in present]
-        conversions.append(
-            {
-                "column": column.name,
-                "from_unit": text,
-                "to_unit": column.unit,
-                "cells": len(present),
-            }
-        )
-    return out, conversions, problems, converted
-
-
-def _implausible(
-    values: pd.Series, column: Column, stated: str | None, raw: pd.Series | None = None
-) -> list[tuple]:
-    """Values impossible in the column's canonical unit: ``(row, value, kind, detail)``.
-
-    ``raw`` holds the cells as written (read only for the impossible ones, for the hint).
-
-    They are made missing (unknown for every criterion using them), never evaluated; the
-    detail says what the value would be in a likely mistaken unit.
-    """
-    low, high = column.plausible
-    outside = (values < low) | (values > high)
-    if column.integer:
-        outside = outside | (values != values.round())
-    bad = values[outside.fillna(False)].dropna()
-    notes = []
-    unit = column.unit or ""
-    for row, value in bad.items():
-        if low <= value <= high:
-            detail = f"{value:g} is not a whole number ({column.label} is {low:g}-{high:g})"
-        else:
-            detail = f"{value:g} outside the plausible range {low:g}-{high:g} {unit}".strip()
-        written = pd.to_numeric(raw[row], errors="coerce") if raw is not None else value
-        hint = _unit_hint(float(value if pd.isna(written) else written), column, stated)
-        notes.append((row, value, "implausible", detail + hint + "; read as missing"))
-    return notes
-
-
-def _unit_hint(written: float, column: Column, stated: str | None) -> str:
-    """A likely mistaken unit for an impossible value ``written`` as in the file."""
-    low, high = column.plausible
-    if column.unit == "%" and 0 < written <= 1 and low <= written * 100 <= high:
-        return f"; a fraction? ({written:g} = {written * 100:g} %)"
-    if not column.unit:
-        return ""
-    stated_factor = None
-    if stated is not None and stated != "unit column":
-        stated_factor = units.conversion_factor(column.name, stated)
-    for alt in units.accepted_units(column.name):
-        factor = units.conversion_factor(column.name, alt)
-        if stated_factor is None and factor == 1.0:
-            continue  # no unit given: the canonical reading is the one that failed
-        if stated_factor is not None and abs(factor - stated_factor) < 1e-12:
-            continue
-        guess = written * factor
-        if low <= guess <= high:
-            said = f"the header says {stated}" if stated_factor is not None else "no unit given"
-            return f"; {said}: written in {alt}? (= {guess:g} {column.unit})"
-    return ""
-
-
-# An analyte and its upper limit of normal must be in one unit before they are compared.
-_ULN_PAIRS = {
-    name: name.removesuffix("_uln")
-    for name in COLUMNS
-    if name.endswith("_uln") and name.removesuffix("_uln") in COLUMNS
-}
-
-
-def _plausible_share(values: pd.Series, column: Column, factor: float) -> float:
-    known = values.dropna().to_numpy(dtype=float) * factor
-    if not len(known):
-        return 1.0
-    low, high = column.plausible or (-float("inf"), float("inf"))
-    return float(((known >= low) & (known <= high)).mean())
-
-
-def _infer_uln_units(data, given_unit, source_of, frame, cells, unreadable, conversions) -> list:
-    """When only one of an analyte and its ULN names a unit, infer the other's.
-
-    The unitless column is read in the canonical unit or in its partner's unit, whichever
-    makes its values plausible; when neither reading (or both) is plausible for every
-    value, the unitless column is made unknown. Returns load-report notes.
-    """
-    notes = []
-    for uln, analyte in _ULN_PAIRS.items():
-        if uln not in data or analyte not in data:
-            continue
-        a_unit, u_unit = given_unit.get(analyte), given_unit.get(uln)
-        if (a_unit is None) == (u_unit is None):
-            continue
-        stated, bare = (analyte, uln) if u_unit is None else (uln, analyte)
-        unit = given_unit[stated]
-        if unit == "unit column" or units.conversion_factor(stated, unit) == 1.0:
-            continue  # the stated unit is the canonical one: nothing to infer
-        column = COLUMNS[bare]
-        factor = units.conversion_factor(bare, unit)
-        as_canonical = _plausible_share(data[bare], column, 1.0) == 1.0
-        as_partner = _plausible_share(data[bare], column, factor) == 1.0
-        header, pos = source_of[bare]
-        if as_partner and not as_canonical:
-            data[bare] = units.convert_values(data[bare], bare, unit).set_axis(data[bare].index)
-            given_unit[bare] = unit
-            present = data[bare].dropna().index
-            for row in present:
-                cells.append(
-                    (
-                        row,
-                        header,
-                        frame.at[row, pos],
-                        "converted",
-                        f"unit inferred from {source_of[stated][0]!r}: {unit} -> {column.unit}: "
-                        f"{data[bare][row]:g}",
-                    )
-                )
-            conversions.append(
-                {
-                    "column": bare,
-                    "from_unit": f"{unit} (inferred)",
-                    "to_unit": column.unit,
-                    "cells": len(present),
-                }
-            )
-            notes.append(
-                f"unit inferred: {header!r} names no unit; read in {unit} like "
-                f"{source_of[stated][0]!r} (its values are plausible only so)"
-            )
-        elif as_canonical and not as_partner:
-            given_unit[bare] = column.unit
-            notes.append(
-                f"unit inferred: {header!r} names no unit; read in {column.unit} (its values "
-                f"are plausible only so, not in {unit} like {source_of[stated][0]!r})"
-            )
-        else:
-            known = data[bare].notna()
-            for row in data[bare].index[known]:
-                cells.append(
-                    (
-                        row,
-                        header,
-                        frame.at[row, pos],
-                        "unparsed",
-                        f"no unit, and {source_of[stated][0]!r} is in {unit}: cannot tell which "
-                        f"unit this is in; read as missing (name the unit in the header)",
-                    )
-                )
-            unreadable[bare] = unreadable[bare] | known
-            data[bare] = data[bare].mask(known)
-            notes.append(
-                f"unit unknown: {header!r} names no unit and its values do not say whether "
-                f"they are in {column.unit} or {unit} like {source_of[stated][0]!r}: "
-                f"read as missing (criteria using it are unknown)"
-            )
-    return notes
+def _distinct_for(raw: RawTable, frame: pd.DataFrame) -> dict[int, Any]:
+    """Per column of ``frame`` (``raw.frame`` less dropped rows), the loader's distinct
+    cells, so :func:`parse_series` does not hash the column again (None: hash it)."""
+    if raw.distinct is None:
+        return dict.fromkeys(frame.columns)
+    if len(frame) == len(raw.frame):
+        return dict(enumerate(raw.distinct))
+    at = raw.frame.index.get_indexer(frame.index)
+    return {j: (codes[at], uniques) for j, (codes, uniques) in enumerate(raw.distinct)}
 
 
 def _header_score(cells) -> int:
@@ -449,6 +305,7 @@ def load_screening(
             hint="name it, or pass columns={'<your header>': 'patient_id'}",
         )
     frame, skipped_rows = _drop_non_patient_rows(raw, mapped)
+    distinct = _distinct_for(raw, frame)
     data: dict[str, pd.Series] = {}
     censored: dict[str, pd.Series] = {}
     unreadable: dict[str, pd.Series] = {}
@@ -458,9 +315,18 @@ def load_screening(
     for spec in mapped.itertuples():
         column = COLUMNS[spec.canonical]
         unit = spec.unit if isinstance(spec.unit, str) else None
-        parsed, censor, parse_notes = parse_series(frame[spec.pos], column)
-        for note in parse_notes.itertuples(index=False):
-            cells.append((note.row, spec.header, note.value, note.kind, note.detail))
+        parsed, censor, parse_notes = parse_series(frame[spec.pos], column, distinct[spec.pos])
+        # one tuple per note, built by zip over whole columns (not row by row)
+        cells.extend(
+            zip(
+                parse_notes["row"].tolist(),
+                repeat(spec.header),
+                parse_notes["value"].tolist(),
+                parse_notes["kind"].tolist(),
+                parse_notes["detail"].tolist(),
+                strict=False,
+            )
+        )
         bad = pd.Series(False, index=frame.index)
         bad.loc[parse_notes.loc[parse_notes["kind"] == "unparsed", "row"].to_numpy()] = True
         unit_cols = headers[
@@ -468,7 +334,7 @@ def load_screening(
         ]
         unit_cells = frame[unit_cols["pos"].iloc[0]] if len(unit_cols) else None
         if column.unit and (unit is not None or unit_cells is not None):
-            parsed, conv, bad_units, converted = _convert(
+            parsed, conv, bad_units, converted = convert(
                 parsed, column, spec.header, unit, unit_cells
             )
             conversions += conv
@@ -487,12 +353,12 @@ def load_screening(
         unreadable[column.name] = bad
         if censor.notna().any():
             censored[column.name] = censor
-    notes += _infer_uln_units(data, given_unit, source_of, frame, cells, unreadable, conversions)
+    notes += infer_uln_units(data, given_unit, source_of, frame, cells, unreadable, conversions)
     for name, (header, pos) in source_of.items():
         column = COLUMNS[name]
         if column.plausible and column.kind == "number":
             stated = given_unit.get(name)
-            for r, _, k, d in _implausible(data[name], column, stated, frame[pos]):
+            for r, _, k, d in implausible(data[name], column, stated, frame[pos]):
                 cells.append((r, header, frame.at[r, pos], k, d))
                 unreadable[name][r] = True
             if unreadable[name].any():  # impossible values are never evaluated
@@ -601,10 +467,11 @@ def _drop_non_patient_rows(raw: RawTable, mapped: pd.DataFrame):
     spec = mapped[mapped["canonical"] == "patient_id"].iloc[0]
     header = header_key(spec.header)
     extra = []
-    for row, cell in raw.frame[spec.pos].items():
-        if cell is None or not isinstance(cell, str):
-            continue
-        key = header_key(cell)
+    cells = raw.frame[spec.pos]
+    pairs = zip(cells.index.tolist(), cells.tolist(), strict=True)
+    texts = [(r, c) for r, c in pairs if isinstance(c, str)]
+    keys = header_keys([c for _, c in texts])
+    for (row, cell), key in zip(texts, keys, strict=True):
         if key == header:
             extra.append((raw.sheet, int(row), "repeated header row"))
         elif key in _TOTAL_WORDS:

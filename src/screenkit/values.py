@@ -47,13 +47,11 @@ import math
 import re
 from typing import Any, NamedTuple
 
-import numpy as np
 import pandas as pd
-from pandas._libs import lib
 
 from .columns import Column
 
-__all__ = ["NOT_DONE", "Parsed", "parse_cell", "parse_series"]
+__all__ = ["NOT_DONE", "Parsed", "parse_cell"]  # parse_series: see __getattr__
 
 NOT_DONE = frozenset(
     {"nd", "n/a", "na", "n.a.", "pending", "-", "--", "—", "not done", "unknown", "unk"}
@@ -425,74 +423,12 @@ def parse_cell(value: Any, column: Column, day_first: bool = True) -> Parsed:
     return parse_text(value)
 
 
-def parse_series(raw: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
-    """Parse a raw column: ``(values in the column's dtype, censor marks, cell notes)``.
+def __getattr__(name: str) -> Any:
+    """Whole columns (one parse per distinct cell) live in :mod:`screenkit.columnparse`,
+    which builds on the cell parsers above; found here too, where callers always have
+    (resolved on first use, so neither module imports the other at load time)."""
+    if name in ("distinct_cells", "parse_series"):
+        from . import columnparse
 
-    Notes have columns ``row``, ``value``, ``kind``, ``detail`` (one per non-literal cell).
-    Each distinct cell is parsed once (:func:`distinct_cells`), so the cost is one hash
-    pass over the column plus one parse per distinct value.
-
-    >>> from screenkit.columns import COLUMNS
-    >>> out, _, notes = parse_series(pd.Series([True, 1, 1.0, "1", "no"]),
-    ...                              COLUMNS["adenocarcinoma_confirmed"])
-    >>> out.tolist(), len(notes)
-    ([True, True, True, True, False], 0)
-    """
-    arr = raw.to_numpy(dtype=object)
-    codes, uniques = distinct_cells(arr)
-    day_first = _day_first(uniques) if column.kind == "date" else True
-    results = [parse_cell(value, column, day_first) for value in uniques] + [Parsed(None)]
-    # code -1 (a missing cell) takes the last entry, Parsed(None)
-    value_of = np.empty(len(results), dtype=object)
-    value_of[:] = [r.value for r in results]
-    values = pd.Series(value_of[codes], index=raw.index, dtype=object)
-    if column.kind == "date":
-        out = pd.to_datetime(values).astype("datetime64[ns]")
-    else:
-        out = values.astype(column.dtype)
-    censor_of = np.array([r.censor for r in results], dtype=object)
-    censor = pd.Series(censor_of[codes], index=raw.index, dtype="string")
-    noted_codes = [i for i, r in enumerate(results) if r.kind]
-    at = np.flatnonzero(np.isin(codes, noted_codes)) if noted_codes else np.array([], int)
-    notes = pd.DataFrame(
-        {
-            "row": raw.index[at],
-            "value": arr[at],
-            "kind": [results[c].kind for c in codes[at]],
-            "detail": [results[c].detail for c in codes[at]],
-        },
-        columns=["row", "value", "kind", "detail"],
-    )
-    return out, censor, notes
-
-
-_TYPE_OF = np.frompyfunc(type, 1, 1)
-
-
-def distinct_cells(cells: np.ndarray) -> tuple[np.ndarray, list[Any]]:
-    """``(codes, distinct values)`` of an object array: ``cells[i]`` is
-    ``distinct[codes[i]]``, and code -1 marks a missing cell (None, NaN).
-
-    Values equal in Python but of different types stay apart (``True``, ``1``, ``1.0``,
-    ``"1"``, an Excel error cell :class:`CellError` and the same text typed in), as each
-    type reads differently; a plain hash table (``pd.factorize``) would merge them.
-
-    >>> codes, distinct = distinct_cells(np.array([1, True, 1.0, None, 1], dtype=object))
-    >>> codes.tolist(), distinct
-    ([0, 1, 2, -1, 0], [1, True, 1.0])
-    """
-    cells = np.asarray(cells, dtype=object)
-    if lib.infer_dtype(cells, skipna=True) == "string":  # text only
-        codes, uniques = pd.factorize(cells)
-        return codes, list(uniques)
-    types = _TYPE_OF(cells) if len(cells) else np.array([], dtype=object)
-    codes = np.full(len(cells), -1, dtype=np.intp)
-    distinct: list[Any] = []
-    for kind in pd.unique(types):
-        if kind is type(None):
-            continue
-        at = np.flatnonzero(types == kind)
-        sub, uniques = pd.factorize(cells[at])
-        codes[at] = np.where(sub >= 0, sub + len(distinct), -1)
-        distinct.extend(uniques)
-    return codes, distinct
+        return getattr(columnparse, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

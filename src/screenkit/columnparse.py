@@ -1,0 +1,137 @@
+"""Parse whole columns: each distinct cell once, the column assembled by one ``take``.
+
+:func:`distinct_cells` hashes a column into its distinct cells (values equal in Python
+but of different types kept apart); :func:`parse_series` parses each distinct cell with
+:func:`screenkit.values.parse_cell` and spreads the results over the column.
+
+>>> import numpy as np
+>>> codes, distinct = distinct_cells(np.array(["7", "7", None, "8"], dtype=object))
+>>> codes.tolist(), distinct
+([0, 0, -1, 1], ['7', '8'])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas._libs import lib
+
+from .columns import Column
+from .values import _day_first, parse_cell
+
+__all__ = ["distinct_cells", "parse_series"]
+
+
+def parse_series(
+    raw: pd.Series, column: Column, distinct: tuple[np.ndarray, list[Any]] | None = None
+) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+    """Parse a raw column: ``(values in the column's dtype, censor marks, cell notes)``.
+
+    Notes have columns ``row``, ``value``, ``kind``, ``detail`` (one per non-literal cell).
+    Each distinct cell is parsed and converted to the column's dtype once
+    (:func:`distinct_cells`; ``distinct`` passes codes already computed for ``raw``, as the
+    loader does), and the column is assembled by one ``take``: the cost is one hash pass
+    over the column plus one parse per distinct value.
+
+    >>> from screenkit.columns import COLUMNS
+    >>> out, _, notes = parse_series(pd.Series([True, 1, 1.0, "1", "no"]),
+    ...                              COLUMNS["adenocarcinoma_confirmed"])
+    >>> out.tolist(), len(notes)
+    ([True, True, True, True, False], 0)
+    """
+    arr = raw.to_numpy(dtype=object)
+    codes, uniques = distinct if distinct is not None else distinct_cells(arr)
+    codes, uniques = _only_present(np.asarray(codes, dtype=np.intp), uniques)
+    values, kinds, details, censors = _parse_distinct(uniques, column)
+    # code -1 (a missing cell) takes the last entry: missing, no note
+    values.append(None)
+    at_result = np.where(codes < 0, len(values) - 1, codes)
+    parsed = pd.Series(values, dtype=object)
+    if column.kind == "date":
+        typed = pd.to_datetime(parsed).astype("datetime64[ns]")
+    else:
+        typed = parsed.astype(column.dtype)
+    out = pd.Series(typed.array.take(at_result), index=raw.index)
+    if censors is None:
+        censor = pd.Series(pd.NA, index=raw.index, dtype="string")
+    else:
+        censor_of = pd.array([*censors, None], dtype="string")
+        censor = pd.Series(censor_of.take(at_result), index=raw.index)
+    noted_codes = [i for i, kind in enumerate(kinds) if kind]
+    at = np.flatnonzero(np.isin(codes, noted_codes)) if noted_codes else np.array([], int)
+    kind_of = np.array(kinds, dtype=object)
+    detail_of = np.array(details, dtype=object)
+    notes = pd.DataFrame(
+        {
+            "row": raw.index[at],
+            "value": arr[at],
+            "kind": kind_of[codes[at]].tolist(),
+            "detail": detail_of[codes[at]].tolist(),
+        },
+        columns=["row", "value", "kind", "detail"],
+    )
+    return out, censor, notes
+
+
+def _parse_distinct(uniques: list[Any], column: Column):
+    """:func:`parse_cell` of each distinct cell as four lists: values, note kinds, note
+    details, censor marks (None: no cell is censored). An ID or free-text column of text
+    only (a CSV's patient IDs: one distinct value per patient) is just stripped, which is
+    what :func:`parse_cell` does to such a cell (blank -> missing, no note)."""
+    if column.kind in ("id", "text") and lib.infer_dtype(uniques, skipna=False) == "string":
+        none = [None] * len(uniques)
+        return [u.strip() or None for u in uniques], none, none, None
+    day_first = _day_first(uniques) if column.kind == "date" else True
+    results = [parse_cell(value, column, day_first) for value in uniques]
+    return (
+        [r.value for r in results],
+        [r.kind for r in results],
+        [r.detail for r in results],
+        [r.censor for r in results],
+    )
+
+
+def _only_present(codes: np.ndarray, uniques: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Drop distinct values no cell holds (codes computed over a wider column)."""
+    seen = np.zeros(len(uniques) + 1, dtype=bool)
+    seen[codes] = True  # code -1 marks the last slot, not a distinct value
+    present = seen[:-1]
+    if present.all():
+        return codes, list(uniques)
+    new_code = np.cumsum(present) - 1
+    kept = [u for u, p in zip(uniques, present, strict=True) if p]
+    return np.where(codes >= 0, new_code[np.maximum(codes, 0)], -1), kept
+
+
+_TYPE_OF = np.frompyfunc(type, 1, 1)
+
+
+def distinct_cells(cells: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """``(codes, distinct values)`` of an object array: ``cells[i]`` is
+    ``distinct[codes[i]]``, and code -1 marks a missing cell (None, NaN).
+
+    Values equal in Python but of different types stay apart (``True``, ``1``, ``1.0``,
+    ``"1"``, an Excel error cell :class:`CellError` and the same text typed in), as each
+    type reads differently; a plain hash table (``pd.factorize``) would merge them.
+
+    >>> codes, distinct = distinct_cells(np.array([1, True, 1.0, None, 1], dtype=object))
+    >>> codes.tolist(), distinct
+    ([0, 1, 2, -1, 0], [1, True, 1.0])
+    """
+    cells = np.asarray(cells, dtype=object)
+    if lib.infer_dtype(cells, skipna=True) == "string":  # text only
+        codes, uniques = pd.factorize(cells)
+        return codes, list(uniques)
+    types = _TYPE_OF(cells) if len(cells) else np.array([], dtype=object)
+    codes = np.full(len(cells), -1, dtype=np.intp)
+    distinct: list[Any] = []
+    for kind in pd.unique(types):
+        if kind is type(None):
+            continue
+        at = np.flatnonzero(types == kind)
+        sub, uniques = pd.factorize(cells[at])
+        codes[at] = np.where(sub >= 0, sub + len(distinct), -1)
+        distinct.extend(uniques)
+    return codes, distinct

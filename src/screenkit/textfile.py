@@ -1,0 +1,302 @@
+"""Read a text spreadsheet (.csv, .txt, .tsv) column-wise: encoding, delimiter, cells.
+
+Encodings, when ``encoding`` is not given: a BOM decides (UTF-8, UTF-16); else UTF-16
+without BOM (every other byte NUL); else UTF-8; else GB18030 when the Chinese text decodes
+to common (GB2312) characters; else cp1252 (Latin-1) when the bytes above 0x7F mostly
+stand alone (``Zürich``), as a single-byte code page writes them; else Big5; else
+GB18030; else Latin-1. A ``sep=;`` first line (Excel) sets the delimiter, else
+:class:`csv.Sniffer` guesses it from the first 20,000 characters.
+
+Cells are read by pandas' C tokenizer, every cell as text (nothing type-guessed), and
+each column is hashed once into its distinct values (:func:`~screenkit.columnparse.distinct_cells`)
+so the caller judges each distinct cell once, never each cell. The C tokenizer is used
+only where it reads what :mod:`csv` reads: one record per line (a quoted line break, a
+ragged row wider than the first 1,000 lines, an escape character or a field over
+:func:`csv.field_size_limit` send the file through the :mod:`csv` module, row by row,
+as before, with the same errors).
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
+>>> _ = path.write_text("ID;Hb\\n007;ND\\n008;9,1\\n", encoding="utf-8")
+>>> text = read_text_grid(path)
+>>> text.grid.values.tolist(), text.numbers.tolist(), text.fast
+([['ID', 'Hb'], ['007', 'ND'], ['008', '9,1']], [1, 2, 3], True)
+>>> text.record(0)
+['ID', 'Hb']
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+__all__ = ["TextGrid", "decode_text", "read_text_grid"]
+
+HEAD_LINES = 1000  # lines the C tokenizer's width is taken from
+
+
+def _gb2312_share(text: str) -> float:
+    wide = [ch for ch in text if ord(ch) > 127]
+    if not wide:
+        return 1.0
+    ok = 0
+    for ch in wide:
+        try:
+            ch.encode("gb2312")
+            ok += 1
+        except UnicodeEncodeError:
+            pass
+    return ok / len(wide)
+
+
+def decode_text(data: bytes, encoding: str | None = None, *, file: Any = None):
+    """Decode a text file's bytes: ``(text, encoding used, detected?)``.
+
+    >>> decode_text("性别,年龄".encode("gb18030"))[1:]
+    ('gb18030', True)
+    >>> decode_text("性別,年齡".encode("big5"))[1:]
+    ('big5', True)
+    """
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+            return data.decode(encoding), encoding, False
+        except LookupError:
+            raise InputError("Unknown encoding", file=file, value=encoding) from None
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"File is not valid {encoding} (byte {exc.start})",
+                file=file,
+                expected="utf-8, utf-8-sig, gb18030, gbk, big5, or leave encoding=None",
+            ) from None
+    if data.startswith(codecs.BOM_UTF8):
+        return data.decode("utf-8-sig"), "utf-8-sig", True
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16", True
+    no_bom = _utf16_without_bom(data)
+    if no_bom is not None:
+        return data.decode(no_bom), no_bom, True
+    utf8 = _decoded(data, "utf-8")
+    if utf8 is not None:  # most files: decoded once, not by every candidate
+        return utf8, "utf-8", True
+    attempts: dict[str, str] = {}
+    for name in ("gb18030", "big5"):
+        try:
+            attempts[name] = data.decode(name)
+        except UnicodeDecodeError:
+            continue
+    if "gb18030" in attempts and _gb2312_share(attempts["gb18030"]) >= 0.9:
+        return attempts["gb18030"], "gb18030", True
+    if _single_byte_text(data):
+        # high bytes stand alone between ASCII letters (Zürich, café): Western European
+        name = "cp1252" if _decodes(data, "cp1252") else "latin-1"
+        return data.decode(name), name, True
+    for name in ("big5", "gb18030"):
+        if name in attempts:
+            return attempts[name], name, True
+    return data.decode("latin-1"), "latin-1", True  # every byte string decodes as Latin-1
+
+
+def _decoded(data: bytes, name: str) -> str | None:
+    """``data`` decoded, or None when it is not valid ``name``."""
+    try:
+        return data.decode(name)
+    except UnicodeDecodeError:
+        return None
+
+
+def _decodes(data: bytes, name: str) -> bool:
+    try:
+        data.decode(name)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` / ``utf-16-be`` when every other byte of the start is NUL (ASCII text
+    in UTF-16 without a byte-order mark), else None."""
+    head = data[:4000]
+    if len(head) < 4 or len(head) % 2:
+        head = head[: len(head) - len(head) % 2]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    for name, zeros, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros.count(0) >= 0.9 * len(zeros) and other.count(0) == 0 and _decodes(data, name):
+            return name
+    return None
+
+
+def _single_byte_text(data: bytes) -> bool:
+    """True when most runs of bytes >= 0x80 are one byte long (a single-byte code page);
+    Chinese in GB18030 / Big5 comes in runs of two bytes or more."""
+    runs = [len(m) for m in re.findall(rb"[\x80-\xff]+", data)]
+    return bool(runs) and sum(1 for n in runs if n == 1) >= 0.8 * len(runs)
+
+
+@dataclass
+class TextGrid:
+    """A text file's records as a grid: ``grid`` (object cells, columns 0..n-1; a record
+    shorter than the widest is padded with ``""`` by the C tokenizer, ``None`` by the csv
+    module), ``numbers`` (the line each record starts on), ``distinct`` (per column
+    ``(codes, distinct values)`` when already computed), ``record(i)`` (record ``i``
+    exactly as the :mod:`csv` module reads it, for judging header rows)."""
+
+    grid: pd.DataFrame
+    numbers: np.ndarray
+    encoding: str
+    detected: bool
+    fast: bool
+    distinct: list[tuple[np.ndarray, list[Any]]] | None = None
+    _text: str = field(default="", repr=False)
+    _dialect: Any = field(default=None, repr=False)
+    _rows: list[list[str]] | None = field(default=None, repr=False)
+    _head: list[list[str]] = field(default_factory=list, repr=False)
+    _reader: Iterator[list[str]] | None = field(default=None, repr=False)
+
+    def record(self, i: int) -> list[Any]:
+        """Record ``i`` as the csv module reads it (its own length, ``""`` kept)."""
+        if self._rows is not None:
+            return self._rows[i]
+        if self._reader is None:  # line by line from the start, not a copy of the text
+            lines = (m.group() for m in _LINE.finditer(self._text))
+            self._reader = csv.reader(lines, self._dialect)
+        while len(self._head) <= i:  # one record per line here: parse only the head
+            self._head.append(next(self._reader, []))
+        return self._head[i]
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|\Z)")
+
+
+def _dialect(text: str, path: Path) -> tuple[str, Any, int]:
+    """``(text without a sep= line, csv dialect, lines removed)``."""
+    sep = re.match(r"\ufeff?sep=(.)[ \t]*\r?\n", text[:20])
+    if sep:  # Excel's "sep=;" first line names the delimiter and is not a row
+        dialect: Any = type("SepDialect", (csv.excel,), {"delimiter": sep.group(1)})
+        return text[sep.end() :], dialect, 1
+    try:
+        dialect = csv.Sniffer().sniff(text[:20000], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
+    return text, dialect, 0
+
+
+def _csv_rows(text: str, dialect: Any, first_line: int, path: Path):
+    """Every record by the csv module, with the line it starts on (the reference reader)."""
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    rows, numbers, last_line = [], [], first_line
+    try:
+        for record in reader:
+            numbers.append(last_line + 1)
+            rows.append(record)
+            last_line = reader.line_num + first_line
+    except csv.Error as exc:
+        raise InputError(
+            f"CSV cannot be read: {exc}",
+            file=path,
+            row=last_line + 1,
+            expected=f"cells of at most {csv.field_size_limit():,} characters, quotes closed",
+        ) from None
+    return rows, numbers
+
+
+def _line_count(text: str) -> int:
+    """Lines as the csv module counts them (``\\n``, ``\\r`` or ``\\r\\n`` end one; a
+    last line without an end counts too)."""
+    ends = text.count("\n")
+    if "\r" in text:  # most files end lines with \n alone: one pass, not three
+        ends += text.count("\r") - text.count("\r\n")
+    return ends + (0 if text.endswith(("\n", "\r")) else 1)
+
+
+def _c_grid(text: str, dialect: Any, source: Any):
+    """The grid and each column's distinct cells by pandas' C tokenizer, or None where it
+    might read otherwise than the csv module (see the module docstring). ``source``: the
+    same text as UTF-8 bytes when the file is UTF-8 (read without a copy), else None."""
+    if not text or text.isspace() or dialect.escapechar is not None or not dialect.quotechar:
+        return None
+    head = re.split(r"\r\n|\r|\n", text[: 1 << 20], maxsplit=HEAD_LINES)[:HEAD_LINES]
+    width = max(line.count(dialect.delimiter) for line in head) + 1
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a ParserWarning (data cut) is a failure too
+            grid = pd.read_csv(
+                source if source is not None else io.StringIO(text),
+                encoding="utf-8",
+                sep=dialect.delimiter,
+                header=None,
+                names=range(width),
+                index_col=False,
+                dtype=object,
+                na_filter=False,
+                skip_blank_lines=False,
+                quotechar=dialect.quotechar,
+                quoting=dialect.quoting,
+                doublequote=dialect.doublequote,
+                skipinitialspace=dialect.skipinitialspace,
+                engine="c",
+            )
+    except (ValueError, Warning):  # a row wider than the head's: the csv module reads it
+        return None
+    if len(grid) != _line_count(text):
+        return None  # a record spans lines (a quoted line break): line numbers need csv
+    distinct = [_distinct_text(grid[j].to_numpy(dtype=object)) for j in range(width)]
+    if len(text) > csv.field_size_limit():
+        limit = csv.field_size_limit()
+        if any(len(u) > limit for _, uniques in distinct for u in uniques):
+            return None  # the csv module refuses such a field, with its line
+    return grid, distinct
+
+
+def _distinct_text(cells: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """:func:`distinct_cells` of a column the C tokenizer read (text only, no missing
+    cell), without its type inspection: one hash pass."""
+    codes, uniques = pd.factorize(cells)
+    return codes, list(uniques)
+
+
+def read_text_grid(path: str | Path, encoding: str | None = None) -> TextGrid:
+    """Decode and split a text spreadsheet into records (see the module docstring)."""
+    path = Path(path)
+    data = path.read_bytes()
+    text, used, detected = decode_text(data, encoding, file=path)
+    if "\x00" in text:
+        raise InputError(
+            "File holds NUL bytes: not a text spreadsheet",
+            file=path,
+            value=f"decoded as {used}",
+            expected="a CSV / TXT / TSV file of text, or an .xlsx workbook",
+        )
+    body, dialect, first_line = _dialect(text, path)
+    source = None
+    if used in ("utf-8", "utf-8-sig"):  # the C tokenizer reads the file's own bytes
+        skipped = text[: len(text) - len(body)]  # the sep= line, if any
+        start = (3 if used == "utf-8-sig" else 0) + len(skipped.encode("utf-8"))
+        source = io.BytesIO(memoryview(data)[start:])
+    text = body
+    fast = _c_grid(text, dialect, source)
+    if fast is not None:
+        grid, distinct = fast
+        numbers = np.arange(first_line + 1, first_line + 1 + len(grid), dtype=np.int64)
+        return TextGrid(grid, numbers, used, detected, True, distinct, _text=text, _dialect=dialect)
+    rows, numbers = _csv_rows(text, dialect, first_line, path)
+    width = max(map(len, rows), default=0)
+    grid = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
+    grid.columns = range(width)
+    return TextGrid(
+        grid, np.asarray(numbers, dtype=np.int64), used, detected, False, None, _rows=rows
+    )

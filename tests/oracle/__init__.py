@@ -1,0 +1,1 @@
+"""Reference implementations the tests compare against (never imported by screenkit)."""

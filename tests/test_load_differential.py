@@ -1,0 +1,195 @@
+"""The column-wise reader (issue 14) reads what the row-by-row reader read: every file of
+the hostile corpus, the bundled samples and generated CSVs (ragged rows, quoted line
+breaks, BOM, ``;`` and tab separators, Latin-1, blank and whitespace-only lines, title and
+units rows, over-long fields) give the same headers, cells, row numbers, skipped rows and
+errors as the frozen copy of the old reader in ``tests/oracle/legacy_load.py``."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from screenkit import load
+from screenkit.errors import InputError
+from screenkit.normalize import _header_score, _is_header
+from screenkit.textfile import read_text_grid
+from tests.oracle import legacy_load
+
+_SPEC = importlib.util.spec_from_file_location(
+    "make_corpus", Path(__file__).parent / "data" / "bad" / "make_corpus.py"
+)
+corpus = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(corpus)
+SAMPLES = sorted((Path(__file__).parents[1] / "src" / "screenkit" / "_sample_data").glob("*.*"))
+
+
+def _outcome(module, path: Path, judged: bool):
+    """Everything ``read_table`` gives (or the error it raises), comparable with ``==``."""
+    kwargs = {"is_header": _is_header, "header_score": _header_score} if judged else {}
+    try:
+        raw = module.read_table(path, **kwargs)
+    except InputError as exc:
+        return ("error", str(exc))
+    frame = raw.frame
+    return (
+        raw.headers,
+        raw.header_row,
+        frame.index.tolist(),
+        frame.index.dtype,
+        [frame[c].tolist() for c in frame.columns],
+        [str(t) for t in frame.dtypes],
+        [type(v).__name__ for c in frame.columns for v in frame[c]],
+        raw.skipped_rows.to_dict("records"),
+        raw.rows_read,
+        raw.sheet,
+        raw.sheets,
+        raw.encoding,
+        raw.encoding_detected,
+        raw.sheet_choice,
+    )
+
+
+def _same(path: Path) -> None:
+    for judged in (False, True):
+        old = _outcome(legacy_load, path, judged)
+        new = _outcome(load, path, judged)
+        assert new == old, f"{path.name} (judged={judged})"
+
+
+@pytest.fixture(scope="module")
+def bad_dir(tmp_path_factory):
+    return corpus.make_corpus(tmp_path_factory.mktemp("bad"))
+
+
+@pytest.mark.parametrize("name", sorted(corpus.EXPECT))
+def test_corpus_reads_as_before(bad_dir, name):
+    _same(bad_dir / name)
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
+def test_samples_read_as_before(path):
+    if path.suffix.lower() in (".csv", ".xlsx", ".txt", ".tsv"):
+        _same(path)
+
+
+CASES = {
+    "plain.csv": b"patient_id,hb,alt\nP1,9.1,30\nP2,,\n",
+    "ragged_wide.csv": b"patient_id,hb\nP1,9.1\nP2,8,extra,more\n",
+    "ragged_short.csv": b"patient_id,hb,alt\nP1\nP2,8\n",
+    "title_row.csv": b"Screening log\n\npatient_id,hb,alt\nP1,9.1,30\n",
+    "quoted_newline.csv": b'patient_id,notes,hb\nP1,"two\nlines",9\nP2,x,8\n',
+    "quoted_cr.csv": b'patient_id,notes,hb\r\nP1,"a\r\nb",9\r\nP2,x,8\r\n',
+    "bom.csv": b"\xef\xbb\xbfpatient_id,hb\nP1,9\n",
+    "semicolon.csv": b"patient_id;hb;alt\nP1;9,1;30\nP2;8,2;\n",
+    "sep_line.csv": b"sep=;\npatient_id;hb\nP1;9,1\n",
+    "tab.tsv": b"patient_id\thb\nP1\t9\n",
+    "latin1.csv": "patient_id,site\nP1,Zürich\nP2,Genève\n".encode("latin-1"),
+    "utf16.csv": "patient_id,hb\nP1,9\n".encode("utf-16"),
+    "utf8_accents.csv": "patient_id,site\nP1,Zürich\nP2,北京\n".encode(),
+    "bom_sep.csv": "\ufeffsep=;\npatient_id;site\nP1;Genève\n".encode(),
+    "sep_line_accents.csv": "sep=;\npatient_id;site\nP1;Genève\n".encode(),
+    "gb18030.csv": "患者编号,血红蛋白\nP1,9\n".encode("gb18030"),
+    "whitespace.csv": b"patient_id,hb\n  ,  \nP1, \n \t \nP2,9\n\n\n",
+    "cr_only.csv": b"patient_id,hb\rP1,9\rP2,8\r",
+    "blank_lines_first.csv": b"\n\n,,\npatient_id,hb\nP1,9\n",
+    "header_one_cell.csv": b"patient_id,,\nP1,9,\n",
+    "units_row.csv": b"patient_id,hb,alt\n,g/dL,U/L\nP1,9.1,30\n",
+    "quotes_odd.csv": b'patient_id,hb\nP1,x"q"\nP2,"q"x\n"P3",""\n',
+    "single_quote.csv": b"patient_id,notes\nP1,'a,b'\nP2,'c'\n",
+    "unclosed_quote.csv": b'patient_id,hb\nP1,"9\nP2,8\n',
+    "empty.csv": b"",
+    "only_blank.csv": b"\n \n,,\n",
+    "header_only.csv": b"patient_id,hb\n",
+    "huge_field.csv": b"patient_id,notes\nP1," + b"x" * (csv.field_size_limit() + 5) + b"\n",
+    "total_row.csv": b"patient_id,hb\nP1,9\nTotal,9\n",
+    "wide_title.csv": b"a,b,c,d,e,f,g\npatient_id,hb\nP1,9\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_generated_csv_reads_as_before(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(CASES[name])
+    _same(path)
+
+
+def test_fast_path_taken_only_where_it_reads_the_same(tmp_path):
+    """The C tokenizer reads plain files; quoted line breaks, rows wider than the head
+    and over-long fields go through the csv module (which the tests above compare)."""
+    expect_fast = {"plain.csv": True, "semicolon.csv": True, "title_row.csv": True}
+    expect_fast |= {"quoted_newline.csv": False, "ragged_wide.csv": True}
+    for name, fast in expect_fast.items():
+        path = tmp_path / name
+        path.write_bytes(CASES[name])
+        assert read_text_grid(path).fast is fast, name
+    huge = tmp_path / "huge_field.csv"  # the C tokenizer reads it; the csv module refuses
+    huge.write_bytes(CASES["huge_field.csv"])
+    with pytest.raises(InputError, match="field larger than field limit"):
+        read_text_grid(huge)
+    wide = tmp_path / "late_wide.csv"
+    rows = ["patient_id,hb"] + [f"P{i},{i}" for i in range(1500)] + ["P9999,1,2,3"]
+    wide.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert read_text_grid(wide).fast is False
+    _same(wide)
+
+
+TEXT = st.text(
+    alphabet=st.sampled_from([*"ab1., ;\t\"'\r\n", "\u00e9", "\u3000", "#"]),
+    max_size=60,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(body=TEXT, header=st.sampled_from(["patient_id,hb\n", "ID;Hb\n", "", "title\n"]))
+def test_arbitrary_text_reads_as_before(tmp_path, body, header):
+    path = tmp_path / "fuzz.csv"
+    path.write_text(header + body, encoding="utf-8")
+    _same(path)
+
+
+def test_frame_holds_python_objects_not_numpy(tmp_path):
+    """Cells stay as written (text), blanks are None, the index is the line number."""
+    path = tmp_path / "log.csv"
+    path.write_bytes(b"patient_id,hb\n007,ND\n008, \n")
+    raw = load.read_table(path)
+    assert raw.frame.values.tolist() == [["007", "ND"], ["008", None]]
+    assert raw.frame.index.tolist() == [2, 3]
+    assert isinstance(raw.frame, pd.DataFrame) and raw.frame[1].dtype == object
+
+
+def test_workbook_extent_is_the_largest_reference(tmp_path):
+    """The dimension guard takes the highest row and column of the cells present, also
+    with row numbers written with leading zeros and columns of different lengths."""
+    import zipfile
+
+    from screenkit.guards import _extent
+
+    cells = '<c r="B0009"/><c r="Z3"/><c r="AA2"/><c r="C10"/><c r="A0000011"/>'
+    path = tmp_path / "sheet.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", f"<sheetData>{cells}</sheetData>")
+    with zipfile.ZipFile(path) as archive:
+        assert _extent(archive, "xl/worksheets/sheet1.xml") == (11, 27)
+
+
+def test_text_columns_hash_as_distinct_cells(tmp_path):
+    """The C tokenizer's columns (text only) are hashed as distinct_cells would."""
+    import numpy as np
+
+    from screenkit.values import distinct_cells
+
+    path = tmp_path / "log.csv"
+    path.write_bytes(b"patient_id,hb,notes\nP1,9,\nP2,9, \nP3,,x\n")
+    text = read_text_grid(path)
+    assert text.fast
+    for j, (codes, uniques) in enumerate(text.distinct):
+        want_codes, want = distinct_cells(text.grid[j].to_numpy(dtype=object))
+        assert np.array_equal(codes, want_codes) and uniques == want
