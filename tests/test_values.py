@@ -273,3 +273,15 @@ def test_wilson_z_is_scipy_norm_ppf():
     for confidence in (0.5, 0.8, 0.9, 0.95, 0.975, 0.99, 0.999):
         assert _z(confidence) == float(norm.ppf(0.5 + confidence / 2))
     assert float(norm.ppf(0.975)) == Z_95
+
+
+def test_a_pandas_timestamp_cell_is_read_not_missing():
+    # pandas.Timestamp cells (a frame built in Python, a Parquet date) were read as blank:
+    # `types == pd.Timestamp` is a scalar False, so no cell matched its own type
+    from screenkit.columns import COLUMNS as ALL
+    from screenkit.values import parse_series
+
+    cells = pd.Series([pd.Timestamp("2025-01-02"), None, "2025-01-04"], dtype=object)
+    parsed = parse_series(cells, ALL["screening_date"])[0]
+    assert parsed.tolist()[0] == pd.Timestamp("2025-01-02")
+    assert pd.isna(parsed.tolist()[1]) and parsed.tolist()[2] == pd.Timestamp("2025-01-04")

@@ -119,6 +119,8 @@ def distinct_cells(cells: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     >>> codes, distinct = distinct_cells(np.array([1, True, 1.0, None, 1], dtype=object))
     >>> codes.tolist(), distinct
     ([0, 1, 2, -1, 0], [1, True, 1.0])
+    >>> distinct_cells(np.array([pd.Timestamp("2025-01-02"), None], dtype=object))[0].tolist()
+    [0, -1]
     """
     cells = np.asarray(cells, dtype=object)
     if lib.infer_dtype(cells, skipna=True) == "string":  # text only
@@ -127,10 +129,13 @@ def distinct_cells(cells: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     types = _TYPE_OF(cells) if len(cells) else np.array([], dtype=object)
     codes = np.full(len(cells), -1, dtype=np.intp)
     distinct: list[Any] = []
-    for kind in pd.unique(types):
+    # types by their codes: ``types == kind`` is a scalar False for some classes
+    # (pandas.Timestamp), which read every such cell as missing
+    type_codes, kinds = pd.factorize(types)
+    for i, kind in enumerate(kinds):
         if kind is type(None):
             continue
-        at = np.flatnonzero(types == kind)
+        at = np.flatnonzero(type_codes == i)
         sub, uniques = pd.factorize(cells[at])
         codes[at] = np.where(sub >= 0, sub + len(distinct), -1)
         distinct.extend(uniques)
