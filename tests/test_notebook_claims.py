@@ -55,3 +55,19 @@ def test_04_the_forecast_counts_the_outcomes_the_report_shows(evaluation, f):
         f.screen_failed,
         f.pending,
     )
+
+
+def test_02_dropping_a_criterion_gains_exactly_its_fails_only(evaluation, f):
+    criteria = f.criteria.set_index("criterion")
+    for cid in criteria.index:
+        off = sk.funnel(evaluation, exclude=[cid])
+        gained = (off.eligible + off.pending) - (f.eligible + f.pending)
+        assert gained == criteria.loc[cid, "fails_only"], cid
+
+
+def test_02_a_what_if_leaves_the_baseline_untouched(evaluation, f):
+    relaxed = evaluation.with_parameters(lesion_max_cm=7)
+    counts = relaxed.counts()
+    assert counts["eligible"] + counts["screen_failed"] + counts["pending"] == counts["screened"]
+    assert evaluation.counts() == f.headline()
+    assert evaluation.parameters["lesion_max_cm"] == 5 and relaxed.parameters["lesion_max_cm"] == 7

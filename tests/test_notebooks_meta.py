@@ -91,9 +91,6 @@ def test_outputs_hold_no_local_paths(notebook):
     assert not found, f"{path.name}: outputs (cell, path) hold local paths: {found}"
 
 
-# notebooks whose test scaffolding is still to be moved out (the explorer's what-if notebook
-# is being reworked with the explorer; it joins this list's complement when re-executed)
-SCAFFOLDED = {"02_what_if.ipynb"}
 SCAFFOLDING = re.compile(r"^\s*assert\b|^# NBVAL_|\.replace\(\s*report\.file", re.M)
 
 
@@ -102,8 +99,6 @@ def test_a_reader_sees_no_test_scaffolding(notebook):
     and nbval's markers in cell tags (``nbval-ignore-output``), not in the code a reader
     sees."""
     path, nb = notebook
-    if path.name in SCAFFOLDED:
-        pytest.skip(f"{path.name}: scaffolding not yet moved out")
     found = [
         (i, m.group(0).strip())
         for i, cell in enumerate(nb["cells"])
@@ -117,8 +112,6 @@ def test_plotly_figures_carry_a_static_png(notebook):
     """A repository browser cannot run plotly.js: each stored figure also carries a PNG
     (execute with ``PLOTLY_RENDERER=plotly_mimetype+png``, see the README)."""
     path, nb = notebook
-    if path.name in SCAFFOLDED:
-        pytest.skip(f"{path.name}: not yet re-executed with PNG copies")
     bare = [
         i
         for i, cell in enumerate(nb["cells"])
