@@ -862,3 +862,23 @@ def html_escape(text: str) -> str:
     import html
 
     return html.escape(text)
+
+
+def test_the_consort_flow_tab_follows_thresholds_and_switches(explorer, data):
+    from screenkit.plots.flow import consort_flow
+
+    def eligible_box(svg: str) -> str:
+        return re.search(r"Eligible \(n = (\d+)\)", svg).group(1)
+
+    tabs = [c for c in explorer.widget.children if isinstance(c, w.Tab)]
+    assert tabs and tabs[0].titles == ("Patients failing a criterion", "CONSORT flow")
+    assert explorer.flow.value == ""  # a row view: drawn only once its tab is open
+    tabs[0].selected_index = 1
+    assert 'id="consort-flow"' in explorer.flow.value
+    assert eligible_box(explorer.flow.value) == str(funnel(evaluate(data, PROTOCOL)).eligible)
+    explorer.set_parameter("lesion_max_cm", 7)
+    explorer.toggle("E7", False)
+    relaxed = evaluate(data, PROTOCOL, lesion_max_cm=7)
+    expected = consort_flow(relaxed, funnel(relaxed, exclude=["E7"])).to_svg()
+    assert eligible_box(explorer.flow.value) == eligible_box(expected)
+    assert explorer.flow.value.endswith(expected)
