@@ -297,7 +297,9 @@ def _ablated(fc: RecruitmentForecast, source: str | None, rng: np.random.Generat
     Only the fitted attributes and ``draw_closures`` (wherever the forecast's modules
     import it) are replaced, so the switches do not depend on how the forecast's code is
     split into modules; everything is restored on exit."""
-    saved = {k: fc.__dict__[k] for k in ("change_posterior_", "p_eligible_", "p_conversion_")}
+    # a constant-rate fit has no change posterior: only what the fit holds is saved
+    fitted = ("change_posterior_", "p_eligible_", "p_conversion_")
+    saved = {k: fc.__dict__[k] for k in fitted if k in fc.__dict__}
     saved["random_state"] = fc.random_state
     original = uncertainty_module.draw_closures
     modules = [
