@@ -115,18 +115,9 @@ def predict(
     max_new_sites: int = 200,
 ) -> ForecastResult:
     """Date the target is reached, P(target by ``by_date``), and sites needed, for the
-    fitted forecast ``fc`` (:meth:`RecruitmentForecast.predict
-    <screenkit.forecast.estimator.RecruitmentForecast.predict>` calls it).
-
-    ``target`` and ``by_date`` default to the ``target:`` and ``primary_completion:`` of
-    the protocol of the Evaluation the forecast was fitted on; without one, ``target``
-    must be given and ``by_date`` is one year after the as-of date (and a note says so).
-
-    ``new_sites_open``: when additional sites would open (default three months after
-    the as-of date). Each new site's screening rate is drawn from the fitted
-    between-site distribution Gamma(alpha, beta) (mean ``alpha / beta`` screened per
-    site-month), not set to the typical (mean) rate, so the spread between sites is
-    part of the answer; with the decay model new rates decline likewise.
+    fitted forecast ``fc``: the computation behind :meth:`RecruitmentForecast.predict
+    <screenkit.forecast.estimator.RecruitmentForecast.predict>`, whose docstring describes
+    the arguments and their defaults (the one place they are described).
     """
     protocol = fc.protocol_
     by_date_note = None
