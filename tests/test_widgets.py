@@ -882,3 +882,9 @@ def test_the_consort_flow_tab_follows_thresholds_and_switches(explorer, data):
     expected = consort_flow(relaxed, funnel(relaxed, exclude=["E7"])).to_svg()
     assert eligible_box(explorer.flow.value) == eligible_box(expected)
     assert explorer.flow.value.endswith(expected)
+    explorer.set_parameter("lesion_max_cm", 5)  # back: a new evaluation, drawn again
+    assert eligible_box(explorer.flow.value) == eligible_box(
+        consort_flow(
+            evaluate(data, PROTOCOL), funnel(evaluate(data, PROTOCOL), exclude=["E7"])
+        ).to_svg()
+    )

@@ -56,6 +56,7 @@ from screenkit.widgets.controls import (
 )
 from screenkit.widgets.download import DownloadPanel
 from screenkit.widgets.figures import FigureSlots
+from screenkit.widgets.flow import FlowTab
 from screenkit.widgets.model import DRILLDOWN_ROWS, RECORDED_THRESHOLDS, ExplorerModel
 from screenkit.widgets.state import ExplorerState
 
@@ -264,13 +265,9 @@ class ScreeningExplorer:
         self.drilldown_table = w.HTML()
         self.drilldown_table.add_class("screenkit-drilldown-table")
         self._render_drilldown()
-        # the CONSORT flow of every screened patient (as the workbook download), following
-        # the thresholds, order and criteria switched off
-        self._flow_key: tuple = ()
-        self._tab: w.Tab | None = None
-        self.flow = w.HTML()
-        self.flow.add_class("screenkit-flow")
-        self._views.append(lambda f: self._render_flow())
+        self.flow_tab = FlowTab(self.model)  # the CONSORT flow, beside the drill-down
+        self.flow = self.flow_tab.html
+        self._views.append(lambda f: self.flow_tab.render())
 
     def _heatmap_spec(self, f: Funnel) -> dict:
         """Site x criterion rates depend only on the (filtered) pattern histogram: reuse
@@ -287,27 +284,6 @@ class ScreeningExplorer:
         return (
             f'<div style="font-size: 1.15em"><b>{html.escape(self.protocol.id)}</b>: '
             f"{html.escape(f.headline_text())}{note}</div>"
-        )
-
-    def _render_flow(self) -> None:
-        """Drawn while its tab is open, when the thresholds, order or switched-off criteria
-        change. Its randomized box reads the patients' rows (eligible and randomized), so
-        like the drill-down it is a row view: closed, it costs nothing, and the site and
-        month filters never redraw it."""
-        from screenkit.plots.flow import consort_flow
-        from screenkit.widgets.download import workbook_funnel
-
-        if self._tab is None or self._tab.selected_index != 1:
-            return
-        state = self.model.state
-        key = (id(self.model.evaluation), tuple(state.order), tuple(state.excluded))
-        if key == self._flow_key:
-            return
-        self._flow_key = key
-        flow = consort_flow(self.model.evaluation, workbook_funnel(self.model))
-        self.flow.value = (
-            "<small>All sites and months (the filters do not apply), the thresholds, order "
-            "and criteria on screen.</small><br>" + flow.to_svg()
         )
 
     def _render_drilldown(self) -> None:
@@ -421,14 +397,6 @@ class ScreeningExplorer:
         why.add_class("screenkit-thresholds-recorded")
         return section("Thresholds (protocol parameters)", why)
 
-    def _tabs(self, drill: w.Widget) -> w.Tab:
-        tabs = w.Tab(children=[drill, self.flow])
-        for i, title in enumerate(("Patients failing a criterion", "CONSORT flow")):
-            tabs.set_title(i, title)
-        self._tab = tabs
-        tabs.observe(lambda change: self._render_flow(), names="selected_index")
-        return tabs
-
     def _layout(self) -> w.VBox:
         criteria = section(
             "Criteria: uncheck to switch off",
@@ -459,7 +427,7 @@ class ScreeningExplorer:
                 boxes["criteria"],
                 boxes["combinations"],
                 boxes["heatmap"],
-                self._tabs(drill),
+                self.flow_tab.tabs(drill),
             ],
             layout=w.Layout(width="100%"),
         )
