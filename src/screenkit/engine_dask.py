@@ -33,7 +33,7 @@ import contextlib
 import importlib
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -172,18 +172,12 @@ def sum_patterns(parts: Iterable[PatternCounts]) -> PatternCounts:
     n_rows = int(row_id.max(initial=-1)) + 1
     first_row = np.unique(row_id, return_index=True)[1]
     first_core = np.unique(core_id, return_index=True)[1]
-    return replace(
-        first,
+    return first.rebuilt(
         core_fails=fails[first_core],
         core_unknown=unknown[first_core],
         pattern=core_id[first_row],
         counts=np.bincount(row_id, weights=counts, minlength=n_rows).round().astype(np.int64),
         groups=groups.iloc[first_row].reset_index(drop=True),
-        # the first partition's per-patient bookkeeping describes its own rows only
-        _row_of=None,
-        _row_group=None,
-        _group_table=None,
-        _core_words=None,
     )
 
 
@@ -231,7 +225,7 @@ class PartitionedEvaluation:
                 hint=f"evaluate again with by={list(by)!r}",
             )
         p = self._patterns
-        return sum_patterns([replace(p, groups=p.groups[list(by)])])
+        return sum_patterns([p.rebuilt(groups=p.groups[list(by)])])
 
     def funnel(self, order: Sequence[str] | None = None, exclude: Iterable[str] = ()) -> Funnel:
         """The funnel of the whole data (see :func:`screenkit.funnel.funnel`)."""

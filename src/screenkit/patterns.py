@@ -275,12 +275,31 @@ class PatternCounts:
         )
 
     # ------------------------------------------------------------ subsets
-    def where(self, mask: np.ndarray) -> PatternCounts:
-        """The histogram rows where ``mask`` (one bool per row) holds."""
-        mask = np.asarray(mask, bool)
+    def rebuilt(self, **fields: Any) -> PatternCounts:
+        """A copy with other histogram fields (``core_fails``, ``core_unknown``,
+        ``pattern``, ``counts``, ``groups``) and without the per-patient bookkeeping of
+        this histogram, which describes its own patients and rows only (the packed core
+        patterns are kept while the core patterns are).
+
+        >>> one = PatternCounts.from_matrices(np.array([[True]]), np.array([[False]]),
+        ...                                   pd.DataFrame({"site_id": ["A"]}), criteria=["C1"])
+        >>> one.rebuilt(counts=np.array([3])).core_counts().tolist()
+        [3.0]
+        """
+        same_core = "core_fails" not in fields and "core_unknown" not in fields
         return replace(
             self,
             _row_of=None,
+            _row_group=None,
+            _group_table=None,
+            _core_words=self._core_words if same_core else None,
+            **fields,
+        )
+
+    def where(self, mask: np.ndarray) -> PatternCounts:
+        """The histogram rows where ``mask`` (one bool per row) holds."""
+        mask = np.asarray(mask, bool)
+        return self.rebuilt(
             pattern=self.pattern[mask],
             counts=self.counts[mask],
             groups=self.groups[mask].reset_index(drop=True),
