@@ -179,15 +179,20 @@ def report_time() -> datetime:
     '2026-01-01T00:00:00+00:00'
     >>> del os.environ["SOURCE_DATE_EPOCH"]
     """
+    seconds = _source_date_epoch()
+    return datetime.now(UTC) if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` in seconds, or None when it is unset or not a whole number."""
     stamp = os.environ.get("SOURCE_DATE_EPOCH", "")
-    if stamp.isdigit():
-        return datetime.fromtimestamp(int(stamp), tz=UTC)
-    return datetime.now(UTC)
+    return int(stamp) if stamp.isdigit() else None
 
 
 def _epoch() -> datetime:
-    stamp = os.environ.get("SOURCE_DATE_EPOCH", "")
-    seconds = int(stamp) if stamp.isdigit() else 315532800  # 1980-01-01T00:00:00Z
+    """The time stamped into a workbook's zip: ``SOURCE_DATE_EPOCH``, never before
+    1980-01-01T00:00:00Z (the earliest a zip entry holds), and that date without it."""
+    seconds = _source_date_epoch() or 315532800
     return datetime.fromtimestamp(max(seconds, 315532800), tz=UTC)
 
 
