@@ -96,9 +96,9 @@ def terminal_text(text: str, width: int, k: int | None = None) -> str:
         patients unknown
     """
     if k is not None:
-        from screenkit.export.recruitment import _mask_small
+        from screenkit.export.privacy import mask_small_counts
 
-        text = _mask_small(text, k)
+        text = mask_small_counts(text, k)
     out = []
     for line in text.split("\n"):
         indent = line[: len(line) - len(line.lstrip())]

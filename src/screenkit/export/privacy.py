@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,10 +43,23 @@ import numpy as np
 
 from screenkit.errors import ScreenkitError
 
-__all__ = ["HIDDEN", "Suppression", "check_k", "pseudonymise", "suppress"]
+__all__ = ["HIDDEN", "Suppression", "check_k", "mask_small_counts", "pseudonymise", "suppress"]
 
 HIDDEN = "hidden"
 _TOL = 1e-6
+
+
+_INTEGER = re.compile(r"(?<![\w.\-/:])(\d+)(?![\w.%\-/:])")
+
+
+def mask_small_counts(text: str, k: int) -> str:
+    """Whole numbers under ``k`` in a sentence (patient counts) as ``<k``; dates,
+    decimals, percentages and IDs are left as they are (notes, the terminal report).
+
+    >>> mask_small_counts("3 of the 371 patients (0.8%) on 2026-10-03, site S02", 5)
+    '<5 of the 371 patients (0.8%) on 2026-10-03, site S02'
+    """
+    return _INTEGER.sub(lambda m: f"<{k}" if int(m[1]) < k else m[1], text)
 
 
 def pseudonymise(ids: Iterable[Any], *, prefix: str = "PT-", salt: bytes | None = None) -> list:

@@ -49,7 +49,7 @@ import pandas as pd
 
 from screenkit import style
 from screenkit.errors import ScreenkitError
-from screenkit.export.privacy import Suppression, check_k, suppress
+from screenkit.export.privacy import Suppression, check_k, mask_small_counts, suppress
 from screenkit.export.tables import Table
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def build_recruitment(
     total = counts["total"]
     notes = [] if result is None else list(result.notes)
     if k is not None:  # the notes' patient counts follow the suppression too
-        notes = [_mask_small(note, k) for note in notes]
+        notes = [mask_small_counts(note, k) for note in notes]
     undated = counts["undated"]
     if undated:
         notes.insert(
@@ -297,19 +297,6 @@ def _suppression(counts: dict, k: int | None) -> Suppression:
     if previous is not None:
         eqs.append({previous: 1, TOTAL: -1, **({undated: 1} if counts["undated"] else {})})
     return suppress(values, eqs, k, keep_shown={TOTAL})
-
-
-_INTEGER = re.compile(r"(?<![\w.\-/:])(\d+)(?![\w.%\-/:])")
-
-
-def _mask_small(text: str, k: int) -> str:
-    """Whole numbers under ``k`` in a note (patient counts) as ``<k``; dates, decimals,
-    percentages and IDs are left as they are.
-
-    >>> _mask_small("3 of the 371 patients (0.8%) on 2026-10-03, site S02", 5)
-    '<5 of the 371 patients (0.8%) on 2026-10-03, site S02'
-    """
-    return _INTEGER.sub(lambda m: f"<{k}" if int(m[1]) < k else m[1], text)
 
 
 def _all_hidden(counts: dict, k: int | None) -> Suppression:
