@@ -175,9 +175,10 @@ class ExplorerModel:
         return next(c for c in self.base_protocol.all_criteria if c.id == cid)
 
     def changed_parameters(self) -> dict[str, float]:
-        """Thresholds that differ from the protocol's."""
-        declared = self.protocol.parameters
-        return {n: v for n, v in self.state.parameters.items() if v != declared[n].value}
+        """Thresholds that differ from the protocol's (its value now, by name), as the
+        evaluation's protocol records them (:meth:`Protocol.changed_parameters`)."""
+        changed = self.evaluation.protocol.changed_parameters()
+        return {name: now for name, (_, now) in changed.items()}
 
     def headline_notes(self) -> list[str]:
         """What the headline says besides the counts: source, thresholds, switched off,
