@@ -56,7 +56,7 @@ from screenkit.export.recruitment_counts import (
     all_hidden,
     cumulative_frame,
     month_table,
-    randomized_counts,
+    randomized_per_site_and_month,
     site_table,
     suppression_system,
 )
@@ -169,7 +169,7 @@ def build_recruitment(
             "forecast"
         )
         return _without_counts(target, completion, reason, k, exclude)
-    counts = randomized_counts(patients)
+    counts = randomized_per_site_and_month(patients)
     try:
         sup = _suppression(counts, k)
     except ScreenkitError:  # no safe pattern: publish the total only, never a small count

@@ -1,9 +1,9 @@
 """Randomized counts for the report: per site and month, their suppression model, and
 the tables and chart data that show them (see :mod:`screenkit.export.recruitment`).
 
-:func:`randomized_counts` counts the randomized patients per site (natural order), per
-month of screening (every month from the first to the last screening, zeros included),
-without a screening date and in total. :func:`suppression_system` states those counts as
+:func:`randomized_per_site_and_month` counts the randomized patients per site (natural
+order), per month of screening (every month from the first to the last screening, zeros
+included), without a screening date and in total. :func:`suppression_system` states those counts as
 one linear system for :func:`screenkit.export.privacy.suppress` (site rows and month rows
 each add up to the total; each month's cumulative count is the previous one plus that
 month), so no hidden count can be recovered from the others.
@@ -12,7 +12,7 @@ month), so no hidden count can be recovered from the others.
 ...     "site_id": ["S10", "S2", "S2", None],
 ...     "screening_date": pd.to_datetime(["2024-01-05", "2024-03-02", None, "2024-01-20"]),
 ...     "randomized": [True, True, True, None]})
->>> counts = randomized_counts(patients)
+>>> counts = randomized_per_site_and_month(patients)
 >>> counts["sites"].to_dict(), counts["months"].tolist(), counts["undated"], counts["total"]
 ({'(no site)': 0, 'S2': 2, 'S10': 1}, [1, 0, 1], 1, 3)
 >>> values, equations = suppression_system(counts)
@@ -40,7 +40,7 @@ __all__ = [
     "all_hidden",
     "cumulative_frame",
     "month_table",
-    "randomized_counts",
+    "randomized_per_site_and_month",
     "site_table",
     "suppression_system",
 ]
@@ -50,7 +50,7 @@ NO_DATE = "(no screening date)"
 TOTAL = ("randomized", "total")
 
 
-def randomized_counts(patients: pd.DataFrame) -> dict[str, Any]:
+def randomized_per_site_and_month(patients: pd.DataFrame) -> dict[str, Any]:
     """Randomized per site, per month (every month from the first to the last screening,
     zeros included), without a date, and in total."""
     rand = patients["randomized"].fillna(False).astype(bool)
