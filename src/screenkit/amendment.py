@@ -45,14 +45,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from screenkit.errors import ProtocolError
-from screenkit.protocol import (
-    Protocol,
-    _build,
-    _CriterionSpec,
-    _validation_error,
-    get_protocol,
-    validate_spec,
-)
+from screenkit.protocol import Protocol, get_protocol
+from screenkit.protocol_file import _build, _CriterionSpec, _validation_error, validate_spec
 
 __all__ = ["amend", "load_amendment", "protocol_diff"]
 

@@ -45,6 +45,10 @@ an eligible patient is randomized come from it), then B's statuses through
 none). Skipped, with the reason, when the log has no screening dates or no randomization
 outcome.
 
+The cells and their statistics are computed in :mod:`screenkit.compare_cells`, the
+forecast in :mod:`screenkit.compare_forecast`; this module puts them together and shows
+them (terminal text, JSON, HTML).
+
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"patient_id": ["P1", "P2", "P3"],
 ...                       "largest_lesion_cm": pd.array([4.0, 6.0, 8.0], dtype="Float64")})
@@ -56,152 +60,38 @@ outcome.
 
 from __future__ import annotations
 
-import copy
 import html
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from screenkit.compare_cells import (
+    CELL_TEXT,
+    CELLS,
+    PENDING_DETAIL,
+    PairedDifference,
+    cells_by_site,
+    explaining_criteria,
+    paired_cells,
+    paired_differences,
+    status_crosstab,
+)
+from screenkit.compare_forecast import ComparisonForecast, forecast_both
 from screenkit.errors import ScreenkitError
 from screenkit.evaluate import STATUSES, Evaluation, evaluate
 from screenkit.protocol import Protocol, get_protocol
-from screenkit.stats import newcombe_paired_interval
 from screenkit.style import percent
 
 __all__ = [
     "CELLS",
+    "CELL_TEXT",
     "Comparison",
     "ComparisonForecast",
     "PairedDifference",
     "compare",
 ]
-
-#: the contract cells, in display order
-CELLS = ("both", "only_a", "only_b", "neither", "pending")
-CELL_TEXT = {
-    "both": "eligible under both",
-    "only_a": "eligible under A only (screen-failed under B)",
-    "only_b": "eligible under B only (screen-failed under A)",
-    "neither": "screen-failed under both",
-    "pending": "pending under at least one",
-}
-#: the pending cell split by the pair of outcomes (A, B)
-PENDING_DETAIL = {
-    "eligible_a_pending_b": ("eligible", "pending"),
-    "pending_a_eligible_b": ("pending", "eligible"),
-    "failed_a_pending_b": ("screen_failed", "pending"),
-    "pending_a_failed_b": ("pending", "screen_failed"),
-    "pending_both": ("pending", "pending"),
-}
-NO_SITE = "(no site)"
-_CELL_DTYPE = pd.CategoricalDtype(list(CELLS))
-
-
-@dataclass(frozen=True)
-class PairedDifference:
-    """B minus A in the proportion eligible, with Newcombe's paired interval."""
-
-    denominator: str
-    n: int
-    both: int
-    only_a: int
-    only_b: int
-    neither: int
-    eligible_a: int
-    eligible_b: int
-    difference: float
-    ci_low: float
-    ci_high: float
-    confidence: float = 0.95
-
-    @property
-    def p_a(self) -> float:
-        return self.eligible_a / self.n if self.n else float("nan")
-
-    @property
-    def p_b(self) -> float:
-        return self.eligible_b / self.n if self.n else float("nan")
-
-    def text(self) -> str:
-        if not self.n:
-            return f"{self.denominator}: no patients, no difference"
-        return (
-            f"{self.denominator} (n = {self.n}): eligible {self.eligible_a} under A "
-            f"({percent(self.p_a)}) vs {self.eligible_b} under B ({percent(self.p_b)}); B - A = "
-            f"{self.difference:+.1%} ({percent(self.confidence, 0)} CI {self.ci_low:+.1%} to "
-            f"{self.ci_high:+.1%}, "
-            "Newcombe paired)"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "denominator": self.denominator,
-            "n": self.n,
-            "eligible_a": self.eligible_a,
-            "eligible_b": self.eligible_b,
-            "p_a": self.p_a,
-            "p_b": self.p_b,
-            "difference": self.difference,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "confidence": self.confidence,
-            "method": "Newcombe 1998 method 10 (paired, Wilson score based)",
-            "discordant": {"only_a": self.only_a, "only_b": self.only_b},
-        }
-
-
-@dataclass(frozen=True)
-class ComparisonForecast:
-    """Median date the target is reached under A and under B (or why there is none)."""
-
-    target: int | None
-    median_a: pd.Timestamp | None = None
-    median_b: pd.Timestamp | None = None
-    pi80_a: tuple = (None, None)
-    pi80_b: tuple = (None, None)
-    reason: str | None = None
-    n_sims: int = 0
-    seed: int = 0
-
-    @property
-    def change_days(self) -> int | None:
-        """B's median date minus A's, in days (negative: B reaches the target sooner)."""
-        if self.median_a is None or self.median_b is None:
-            return None
-        return int((self.median_b - self.median_a).days)
-
-    def text(self) -> str:
-        if self.reason is not None:
-            return f"Forecast: none ({self.reason})."
-        change = self.change_days
-        shift = (
-            "not reached within 100 years under one of them"
-            if change is None
-            else f"B {abs(change)} days {'sooner' if change < 0 else 'later'}"
-            if change
-            else "the same date"
-        )
-        return (
-            f"Forecast (target {self.target}, median of {self.n_sims} simulations, seed "
-            f"{self.seed}): A {_iso(self.median_a) or 'not reached'}, B "
-            f"{_iso(self.median_b) or 'not reached'} ({shift})."
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "target": self.target,
-            "median_date_a": _iso(self.median_a),
-            "median_date_b": _iso(self.median_b),
-            "pi80_a": [_iso(d) for d in self.pi80_a],
-            "pi80_b": [_iso(d) for d in self.pi80_b],
-            "change_days": self.change_days,
-            "reason": self.reason,
-            "n_sims": self.n_sims,
-            "seed": self.seed,
-        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -447,186 +337,23 @@ def compare(
     eval_b = evaluate(data, get_protocol(protocol_b), include=include_b, **dict(params_b or {}))
     status_a = eval_a.status.astype(str).to_numpy()
     status_b = eval_b.status.astype(str).to_numpy()
-    cells = _cells(status_a, status_b, eval_a.statuses.index)
-    crosstab = (
-        pd.crosstab(
-            pd.Categorical(status_a, categories=STATUSES),
-            pd.Categorical(status_b, categories=STATUSES),
-            dropna=False,
-        )
-        .reindex(index=list(STATUSES), columns=list(STATUSES), fill_value=0)
-        .astype(int)
-    )
-    crosstab.index.name, crosstab.columns.name = "A", "B"
-    explained = pd.concat(
-        [
-            _explained(eval_b, cells == "only_a", "only_a"),
-            _explained(eval_a, cells == "only_b", "only_b"),
-        ],
-        ignore_index=True,
-    )
-    counts = cells.value_counts()
-    decided = PairedDifference(
-        "decided under both",
-        *_pair(counts, "both", "only_a", "only_b", "neither"),
-        *_estimate(
-            counts["both"], counts["only_b"], counts["only_a"], counts["neither"], confidence
-        ),
-        confidence=confidence,
-    )
-    elig_a = status_a == "eligible"
-    elig_b = status_b == "eligible"
-    a_all = int((elig_a & elig_b).sum())
-    b_all = int((elig_a & ~elig_b).sum())
-    c_all = int((~elig_a & elig_b).sum())
-    d_all = int((~elig_a & ~elig_b).sum())
-    every = PairedDifference(
-        "all screened (pending counted as not eligible)",
-        a_all + b_all + c_all + d_all,
-        a_all,
-        b_all,
-        c_all,
-        d_all,
-        a_all + b_all,
-        a_all + c_all,
-        *newcombe_paired_interval(a_all, c_all, b_all, d_all, confidence),
-        confidence=confidence,
-    )
+    cells = paired_cells(status_a, status_b, eval_a.statuses.index)
+    decided, every = paired_differences(status_a, status_b, cells, confidence)
     result = None
     if forecast:
-        result = _forecast(eval_a, eval_b, target=target, n_sims=n_sims, seed=seed)
+        result = forecast_both(eval_a, eval_b, target=target, n_sims=n_sims, seed=seed)
     return Comparison(
         evaluation_a=eval_a,
         evaluation_b=eval_b,
         cells=cells,
-        crosstab=crosstab,
-        explained_by=explained,
-        by_site=_by_site(eval_a.data, cells),
+        crosstab=status_crosstab(status_a, status_b),
+        explained_by=explaining_criteria(eval_a, eval_b, cells),
+        by_site=cells_by_site(eval_a.data, cells),
         difference=decided,
         difference_all_screened=every,
         forecast=result,
         params_a=dict(params_a or {}),
         params_b=dict(params_b or {}),
-    )
-
-
-# ---------------------------------------------------------------- pieces
-def _cells(status_a: np.ndarray, status_b: np.ndarray, index: pd.Index) -> pd.Series:
-    """The cell of each patient (the rule of the module docstring)."""
-    elig_a, elig_b = status_a == "eligible", status_b == "eligible"
-    fail_a, fail_b = status_a == "screen_failed", status_b == "screen_failed"
-    code = np.select(
-        [elig_a & elig_b, elig_a & fail_b, fail_a & elig_b, fail_a & fail_b],
-        [0, 1, 2, 3],
-        default=4,  # pending under at least one
-    )
-    return pd.Series(pd.Categorical.from_codes(code, dtype=_CELL_DTYPE), index=index, name="cell")
-
-
-def _pair(counts: pd.Series, *names: str) -> tuple[int, ...]:
-    both, only_a, only_b, neither = (int(counts.get(n, 0)) for n in names)
-    return (
-        both + only_a + only_b + neither,
-        both,
-        only_a,
-        only_b,
-        neither,
-        both + only_a,
-        both + only_b,
-    )
-
-
-def _estimate(both, b_only, a_only, neither, confidence) -> tuple[float, float, float]:
-    """B minus A: B is the "first" proportion of the paired interval."""
-    return newcombe_paired_interval(int(both), int(b_only), int(a_only), int(neither), confidence)
-
-
-def _explained(evaluation: Evaluation, chosen: pd.Series, cell: str) -> pd.DataFrame:
-    """For the patients ``chosen`` (eligible under the other protocol, failed under this
-    one): how many fail each criterion of ``evaluation`` and how many fail only it."""
-    fails, _ = evaluation.matrices()
-    rows = fails[chosen.to_numpy()]
-    n_fail = rows.sum(axis=1)
-    labels = {c.id: c.label for c in evaluation.protocol.criteria}
-    records = []
-    for j, cid in enumerate(evaluation.statuses.columns):
-        count = int(rows[:, j].sum())
-        if count:
-            records.append(
-                {
-                    "cell": cell,
-                    "protocol": evaluation.protocol.id,
-                    "criterion": cid,
-                    "label": labels.get(cid, cid),
-                    "fails": count,
-                    "fails_only": int((rows[:, j] & (n_fail == 1)).sum()),
-                    "patients": int(chosen.sum()),
-                }
-            )
-    columns = ["cell", "protocol", "criterion", "label", "fails", "fails_only", "patients"]
-    out = pd.DataFrame(records, columns=columns)
-    return out.sort_values("fails", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def _by_site(data: pd.DataFrame, cells: pd.Series) -> pd.DataFrame:
-    """The five cells per site (patients without a site in their own row)."""
-    if "site_id" in data.columns:
-        site = data["site_id"].astype("string").fillna(NO_SITE)
-    else:
-        site = pd.Series(NO_SITE, index=cells.index, dtype="string")
-    table = pd.crosstab(site.to_numpy(), cells, dropna=False).reindex(
-        columns=list(CELLS), fill_value=0
-    )
-    table = table.reindex(_natural(table.index)).astype(int)
-    table.insert(0, "screened", table.sum(axis=1))
-    table.index.name = "site_id"
-    table.columns.name = None
-    return table.reset_index()
-
-
-def _natural(labels: Iterable[str]) -> list[str]:
-    import re
-
-    def key(text: str):
-        return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text))]
-
-    return sorted(labels, key=lambda x: (x == NO_SITE, key(x)))
-
-
-def _forecast(
-    eval_a: Evaluation, eval_b: Evaluation, *, target: int | None, n_sims: int, seed: int
-) -> ComparisonForecast:
-    from screenkit.forecast import RecruitmentForecast, patient_outcomes
-
-    target = target if target is not None else (eval_a.protocol.target or eval_b.protocol.target)
-    try:
-        patients = patient_outcomes(eval_a)
-    except ScreenkitError:
-        return ComparisonForecast(
-            target, reason="the log has no screening dates (column screening_date)"
-        )
-    if not patients["randomized"].notna().any():
-        return ComparisonForecast(
-            target, reason="the log records no randomization outcome ('randomized')"
-        )
-    if target is None:
-        return ComparisonForecast(None, reason="neither protocol file gives a target")
-    try:
-        fitted = copy.copy(RecruitmentForecast(n_sims=n_sims, random_state=seed)).fit(eval_a)
-        as_run = fitted.predict(target=target)
-        other = fitted.with_eligibility(eval_b.status).predict(target=target)
-    except ScreenkitError as err:
-        return ComparisonForecast(
-            target, reason="the forecast could not be made: " + str(err).splitlines()[0]
-        )
-    return ComparisonForecast(
-        target,
-        median_a=as_run.median_date,
-        median_b=other.median_date,
-        pi80_a=as_run.pi80,
-        pi80_b=other.pi80,
-        n_sims=n_sims,
-        seed=seed,
     )
 
 
@@ -646,7 +373,3 @@ def _protocol_record(evaluation: Evaluation, overrides) -> dict[str, Any]:
 
 def _pairs(mapping: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in mapping.items())
-
-
-def _iso(value) -> str | None:
-    return None if value is None else pd.Timestamp(value).date().isoformat()

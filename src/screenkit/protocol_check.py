@@ -44,7 +44,7 @@ def check_protocol(path: str | Path) -> pd.DataFrame:
     """Every problem of the protocol or amendment file ``path`` (see the module doc)."""
     from screenkit.amendment import _AmendmentSpec, load_amendment
     from screenkit.errors import ProtocolError
-    from screenkit.protocol import _build, _ProtocolSpec
+    from screenkit.protocol_file import _build, _ProtocolSpec
 
     path = Path(path)
     rows: list[dict] = []

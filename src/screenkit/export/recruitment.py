@@ -26,7 +26,9 @@ cumulative counts are one linear system for :func:`screenkit.export.privacy.supp
 (site rows and month rows each add up to the total; each month's cumulative count is the
 previous one plus that month), so no hidden count can be recovered from the others; the
 chart draws only the cumulative counts the table shows, and whole numbers under ``k`` in
-the notes read ``<k``.
+the notes read ``<k``. The counts, that system and the tables showing them are in
+:mod:`screenkit.export.recruitment_counts`; this module adds the forecast and the
+headline figures.
 
 >>> from screenkit.datasets import load_sample
 >>> from screenkit.evaluate import evaluate
@@ -40,8 +42,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,15 @@ import pandas as pd
 from screenkit import style
 from screenkit.errors import ScreenkitError
 from screenkit.export.privacy import Suppression, check_k, mask_small_counts, suppress
+from screenkit.export.recruitment_counts import (
+    TOTAL,
+    all_hidden,
+    cumulative_frame,
+    month_table,
+    randomized_per_site_and_month,
+    site_table,
+    suppression_system,
+)
 from screenkit.export.tables import Table
 
 if TYPE_CHECKING:
@@ -61,8 +71,6 @@ __all__ = ["REPORT_SEED", "REPORT_SIMS", "Recruitment", "build_recruitment"]
 #: simulations and seed of the report's forecast (fixed: reruns are byte-identical)
 REPORT_SIMS = 2000
 REPORT_SEED = 0
-NO_DATE = "(no screening date)"
-TOTAL = ("randomized", "total")
 
 
 @dataclass(frozen=True)
@@ -161,7 +169,7 @@ def build_recruitment(
             "forecast"
         )
         return _without_counts(target, completion, reason, k, exclude)
-    counts = _counts(patients)
+    counts = randomized_per_site_and_month(patients)
     try:
         sup = _suppression(counts, k)
     except ScreenkitError:  # no safe pattern: publish the total only, never a small count
@@ -199,7 +207,7 @@ def build_recruitment(
             f"Randomized per site and month are left out: suppression below {k} cannot "
             "protect their small counts (only the total is shown).",
         )
-        sup = _all_hidden(counts, k)
+        sup = all_hidden(counts, k)
     return Recruitment(
         target=target,
         primary_completion=completion,
@@ -207,9 +215,9 @@ def build_recruitment(
         forecast=result,
         reason=reason,
         figures=_figures(target, completion, total, result, reason, exclude, n_sims, seed),
-        sites=_site_table(counts, sup) if tables else None,
-        months=_month_table(counts, sup) if tables else None,
-        cumulative=_cumulative(counts, sup, target, result),
+        sites=site_table(counts, sup) if tables else None,
+        months=month_table(counts, sup) if tables else None,
+        cumulative=cumulative_frame(counts, sup, target, result),
         notes=tuple(notes),
         suppression=sup,
         excluded=exclude,
@@ -236,166 +244,12 @@ def _without_counts(
     )
 
 
-# ---------------------------------------------------------------- counts
-def _counts(patients: pd.DataFrame) -> dict[str, Any]:
-    """Randomized per site, per month (every month from the first to the last screening,
-    zeros included), without a date, and in total."""
-    rand = patients["randomized"].fillna(False).astype(bool)
-    site = patients["site_id"].astype("string").fillna("(no site)")
-    per_site = rand.groupby(site, sort=False).sum().astype(int)
-    per_site = per_site.reindex(_natural_order(per_site.index))
-    dated = patients["screening_date"].notna()
-    month = patients.loc[dated, "screening_date"].dt.to_period("M")
-    if len(month):
-        span = pd.period_range(month.min(), month.max(), freq="M")
-        per_month = rand[dated].groupby(month).sum().reindex(span, fill_value=0).astype(int)
-    else:
-        per_month = pd.Series(dtype=int)
-    return {
-        "sites": per_site,
-        "months": per_month,
-        "undated": int(rand[~dated].sum()),
-        "total": int(rand.sum()),
-    }
-
-
-def _natural_order(labels: pd.Index) -> list:
-    def key(text: str):
-        return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text))]
-
-    return sorted(labels, key=key)
-
-
-def _keys(counts: dict) -> dict[str, list[Hashable]]:
-    return {
-        "sites": [("randomized", "site", s) for s in counts["sites"].index],
-        "months": [("randomized", "month", str(m)) for m in counts["months"].index],
-        "cum": [("randomized", "cumulative", str(m)) for m in counts["months"].index],
-    }
-
-
 def _suppression(counts: dict, k: int | None) -> Suppression:
+    """Which randomized counts to hide below ``k`` (none when ``k`` is ``None``)."""
     if k is None:
         return Suppression()
-    keys = _keys(counts)
-    values: dict[Hashable, int] = {TOTAL: counts["total"]}
-    values.update(zip(keys["sites"], counts["sites"].tolist(), strict=True))
-    values.update(zip(keys["months"], counts["months"].tolist(), strict=True))
-    values.update(zip(keys["cum"], counts["months"].cumsum().tolist(), strict=True))
-    eqs: list[dict[Hashable, float]] = [dict.fromkeys(keys["sites"], 1) | {TOTAL: -1}]
-    undated = ("randomized", "month", NO_DATE)
-    if counts["undated"]:
-        values[undated] = counts["undated"]
-    months = {**dict.fromkeys(keys["months"], 1), TOTAL: -1}
-    if counts["undated"]:
-        months[undated] = 1
-    eqs.append(months)
-    previous = None
-    for month, cum in zip(keys["months"], keys["cum"], strict=True):
-        eqs.append({cum: 1, month: -1, **({previous: -1} if previous else {})})
-        previous = cum
-    if previous is not None:
-        eqs.append({previous: 1, TOTAL: -1, **({undated: 1} if counts["undated"] else {})})
-    return suppress(values, eqs, k, keep_shown={TOTAL})
-
-
-def _all_hidden(counts: dict, k: int | None) -> Suppression:
-    """Every count but the total hidden (the chart then draws the forecast and target)."""
-    keys = {key for group in _keys(counts).values() for key in group}
-    return Suppression(k=k, primary=frozenset(), hidden=frozenset(keys))
-
-
-def _site_table(counts: dict, sup: Suppression) -> Table:
-    keys = _keys(counts)["sites"]
-    frame = pd.DataFrame(
-        {
-            "Site": [str(s) for s in counts["sites"].index],
-            "Randomized": [
-                sup.show(key, int(v)) for key, v in zip(keys, counts["sites"], strict=True)
-            ],
-        }
-    )
-    return Table(
-        "Randomized by site",
-        "Randomized by site",
-        "Every patient of the log counts at their site; the All row is randomized to date.",
-        frame,
-        {"Randomized": "count"},
-        total={"Site": "All", "Randomized": sup.show(TOTAL, counts["total"])},
-    )
-
-
-def _month_table(counts: dict, sup: Suppression) -> Table:
-    keys = _keys(counts)
-    rows = [
-        {
-            "Month": str(m),
-            "Randomized": sup.show(key, int(v)),
-            "Cumulative randomized": sup.show(cum, int(c)),
-        }
-        for m, key, cum, v, c in zip(
-            counts["months"].index,
-            keys["months"],
-            keys["cum"],
-            counts["months"],
-            counts["months"].cumsum(),
-            strict=True,
-        )
-    ]
-    if counts["undated"]:
-        key = ("randomized", "month", NO_DATE)
-        rows.append(
-            {"Month": NO_DATE, "Randomized": sup.show(key, counts["undated"]),
-             "Cumulative randomized": None}
-        )  # fmt: skip
-    frame = pd.DataFrame(rows, columns=["Month", "Randomized", "Cumulative randomized"])
-    return Table(
-        "Randomized by month",
-        "Randomized by month of screening",
-        "Patients randomized, counted in the month they were screened (the log holds no "
-        "randomization date); every month from the first screening to the last, zeros "
-        "included. The All row is randomized to date.",
-        frame,
-        {"Randomized": "count", "Cumulative randomized": "count"},
-        total={
-            "Month": "All",
-            "Randomized": sup.show(TOTAL, counts["total"]),
-            "Cumulative randomized": None,
-        },
-    )
-
-
-def _cumulative(
-    counts: dict, sup: Suppression, target: int | None, result: ForecastResult | None
-) -> pd.DataFrame:
-    """One row per month: observed cumulative (shown values only), then the forecast."""
-    keys = _keys(counts)["cum"]
-    rows = [
-        {
-            "Month": str(m),
-            "Cumulative randomized": None if sup.is_hidden(key) else int(c),
-            "Forecast median": None,
-            "Forecast 10%": None,
-            "Forecast 90%": None,
-            "Target": target,
-        }
-        for m, key, c in zip(counts["months"].index, keys, counts["months"].cumsum(), strict=True)
-    ]
-    fan = None if result is None else result.fan
-    if fan is not None and len(fan):
-        for i, row in enumerate(fan.itertuples(index=False)):
-            label = str(pd.Timestamp(row.date).to_period("M"))
-            values = {
-                "Forecast median": float(row.q50),
-                "Forecast 10%": float(row.q10),
-                "Forecast 90%": float(row.q90),
-            }
-            if i == 0 and rows and rows[-1]["Month"] == label:
-                rows[-1].update(values)  # the forecast starts where the count stands
-            else:
-                rows.append({"Month": label, "Cumulative randomized": None, **values,
-                             "Target": target})  # fmt: skip
-    return pd.DataFrame(rows)
+    values, equations = suppression_system(counts)
+    return suppress(values, equations, k, keep_shown={TOTAL})
 
 
 # ---------------------------------------------------------------- figures
