@@ -44,24 +44,47 @@ class Collapsed:
     """The core patterns with their patient counts summed over groups, bit-packed.
 
     ``weights``: patients per core pattern (float); ``fail_words`` / ``unknown_words``:
-    the patterns' sets (:mod:`screenkit.bits`); ``fail_bytes``: the fail words as bytes
-    (patterns x 8 per word, criterion ``i`` is bit ``i % 8`` of byte ``i // 8``), for
-    per-criterion sums by 256-entry tables; ``fails_total`` / ``unknown_total``: patients
-    failing / unknown on each criterion (they do not depend on order or switches);
-    ``set_words`` / ``set_weights``: the distinct fail sets and their patients (all a
-    sequential attrition or an attribution needs); ``memo``: the funnel's figures per set
-    of active criteria, computed once (owned by this view).
+    the patterns' sets (:mod:`screenkit.bits`); ``fails_total`` / ``unknown_total``:
+    patients failing / unknown on each criterion (they do not depend on order or
+    switches); ``set_words`` / ``set_weights``: the distinct fail sets and their patients
+    (all a sequential attrition or an attribution needs); ``set_cells``: the sets' bytes
+    laid out byte-major, ``256 * b + value`` of byte ``b`` (criterion ``i`` is bit
+    ``i % 8`` of byte ``i // 8``), so one gather or one ``bincount`` over all bytes at once
+    answers per-criterion questions through 256-entry tables; ``memo``: the funnel's
+    figures per set of active criteria, computed once (owned by this view).
     """
 
     weights: np.ndarray
     fail_words: np.ndarray
     unknown_words: np.ndarray
-    fail_bytes: np.ndarray
     fails_total: np.ndarray
     unknown_total: np.ndarray
     set_words: np.ndarray  # the distinct fail sets (order of first appearance)
     set_weights: np.ndarray  # patients per distinct fail set
+    set_cells: np.ndarray  # (bytes, sets) intp: 256 * byte + the byte's value
+    screened: int = 0
     memo: dict = field(default_factory=dict, repr=False)  # funnel figures per switch set
+
+    @classmethod
+    def of(cls, weights, fail_words, unknown_words, k: int) -> Collapsed:
+        """Collapse core patterns (``weights`` patients each) over their unknown sets."""
+        set_id = bits.dense_ids([fail_words[:, j] for j in range(fail_words.shape[1])])
+        n_sets = int(set_id.max()) + 1 if len(set_id) else 0
+        set_words = fail_words[bits.first_index(set_id, n_sets)]
+        n_bytes = -(-k // 8)
+        set_bytes = bits.as_bytes(set_words)[:, :n_bytes].T.astype(np.intp)
+        set_weights = np.bincount(set_id, weights=weights, minlength=n_sets)
+        return cls(
+            weights=weights,
+            fail_words=fail_words,
+            unknown_words=unknown_words,
+            fails_total=bits.weighted_sums(bits.as_bytes(fail_words), weights, k),
+            unknown_total=bits.weighted_sums(bits.as_bytes(unknown_words), weights, k),
+            set_words=set_words,
+            set_weights=set_weights,
+            set_cells=set_bytes + 256 * np.arange(n_bytes, dtype=np.intp)[:, None],
+            screened=round(float(weights.sum())),
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -259,20 +282,7 @@ class PatternCounts:
         else:
             fail_words = bits.pack_rows(self.core_fails)
             unknown_words = bits.pack_rows(self.core_unknown)
-        k = len(self.criteria)
-        fail_bytes = bits.as_bytes(fail_words)
-        set_id = bits.dense_ids([fail_words[:, j] for j in range(fail_words.shape[1])])
-        n_sets = int(set_id.max()) + 1 if len(set_id) else 0
-        return Collapsed(
-            set_words=fail_words[bits.first_index(set_id, n_sets)],
-            set_weights=np.bincount(set_id, weights=weights, minlength=n_sets),
-            weights=weights,
-            fail_words=fail_words,
-            unknown_words=unknown_words,
-            fail_bytes=fail_bytes,
-            fails_total=bits.weighted_sums(fail_bytes, weights, k),
-            unknown_total=bits.weighted_sums(bits.as_bytes(unknown_words), weights, k),
-        )
+        return Collapsed.of(weights, fail_words, unknown_words, len(self.criteria))
 
     # ------------------------------------------------------------ subsets
     def rebuilt(self, **fields: Any) -> PatternCounts:
