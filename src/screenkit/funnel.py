@@ -46,9 +46,6 @@ from screenkit.patterns import (
     NO_SITE,
     Collapsed,
     PatternCounts,
-    _combine_codes,
-    _first_index,
-    _pack,
 )
 from screenkit.stats import wilson_interval
 from screenkit.status import status_codes
@@ -163,10 +160,10 @@ class Funnel:
         if not keep.any():
             return pd.DataFrame(columns=columns)
         f, weights = f[keep], weights[keep]
-        words = _pack(f)
-        combo = _combine_codes([words[:, j] for j in range(words.shape[1])], len(f))
+        words = bits.pack_rows(f)
+        combo = bits.dense_ids([words[:, j] for j in range(words.shape[1])])
         patients = np.bincount(combo, weights=weights).astype(np.int64)
-        first = _first_index(combo, len(patients))
+        first = bits.first_index(combo, len(patients))
         n_criteria = f[first].sum(axis=1)
         ranked = np.lexsort((n_criteria, -patients))[:top]
         ids = np.array(self.patterns.criteria, dtype=object)

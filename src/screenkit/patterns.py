@@ -229,22 +229,17 @@ class PatternCounts:
         )
 
     @cached_property
-    def _core_lookup(self) -> dict[bytes, int]:
-        """Core pattern id by its fail and unknown words (to place moved patients)."""
+    def _core_index(self) -> pd.MultiIndex:
+        """The core patterns by their fail and unknown words (to place moved patients)."""
         fw, uw = self._core_words if self._core_words else (None, None)
-        if fw is None:
-            return {}
-        both = np.concatenate([fw, uw], axis=1)
-        return {row.tobytes(): i for i, row in enumerate(both)}
+        return pd.MultiIndex.from_arrays(list(np.concatenate([fw, uw], axis=1).T))
 
     @cached_property
-    def _row_index(self) -> tuple[np.ndarray, np.ndarray]:
-        """Histogram rows sorted by (core pattern, group) key: the keys and the row ids."""
+    def _row_index(self) -> pd.Index:
+        """Histogram rows by their (core pattern, group) key."""
         n_groups = max(len(self._group_table), 1) if self._group_table is not None else 1
         row_group = self._row_group if self._row_group is not None else 0
-        keys = self.pattern * n_groups + row_group
-        order = np.argsort(keys, kind="stable")
-        return keys[order], order
+        return pd.Index(self.pattern * n_groups + row_group)
 
     # ------------------------------------------------------------ views
     @property
@@ -359,22 +354,12 @@ class PatternCounts:
         )
 
 
-def _pack(matrix: np.ndarray) -> np.ndarray:
-    """Pack bool columns into uint64 words (64 criteria a word)."""
-    return bits.pack_rows(matrix)
-
-
-def _combine_codes(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
-    """One dense id (0..m-1, in order of first appearance) per distinct row of the columns."""
-    return bits.dense_ids(columns) if len(columns) else np.zeros(n, dtype=np.int64)
-
-
 def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Per patient, a dense group id; and the table of group values (one row per id)."""
     n = len(keys)
     if not len(keys.columns):
         return np.zeros(n, dtype=np.int64), pd.DataFrame(index=pd.RangeIndex(1 if n else 0))
-    group_id = _combine_codes([keys[c].to_numpy(dtype=object) for c in keys.columns], n)
+    group_id = bits.dense_ids([keys[c].to_numpy(dtype=object) for c in keys.columns])
     n_groups = int(group_id.max()) + 1 if n else 0
     first = bits.first_index(group_id, n_groups)
     table = pd.DataFrame(
@@ -382,9 +367,6 @@ def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
         index=pd.RangeIndex(n_groups),
     )
     return group_id, table
-
-
-_first_index = bits.first_index
 
 
 #: histograms already counted, per evaluation (weakly: they go with their evaluation)
@@ -401,39 +383,30 @@ def _take_groups(table: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
 
 def _moved(base: PatternCounts, base_eval: Evaluation, evaluation: Evaluation):
     """The histogram of ``evaluation`` from its base's, moving only the patients whose
-    fail or unknown set differs; None when too many moved for that to pay."""
+    fail or unknown set differs (``evaluation.moved`` when made from ``base_eval``, else
+    found by comparing all sets); None when too many moved for that to pay."""
     fw, uw = evaluation.fail_words, evaluation.unknown_words
     if base._row_of is None or base._core_words is None or fw.shape != base_eval.fail_words.shape:
         return None
-    changed = (fw ^ base_eval.fail_words) | (uw ^ base_eval.unknown_words)
-    moved = np.flatnonzero(bits.any_rows(changed))
+    moved = evaluation.moved if evaluation.base is base_eval else None
+    if moved is None:
+        changed = (fw ^ base_eval.fail_words) | (uw ^ base_eval.unknown_words)
+        moved = np.flatnonzero(bits.any_rows(changed))
     if len(moved) > len(fw) // 4:
         return None
     old_row = base._row_of[moved]
-    n_rows, n_core = len(base.counts), len(base.core_fails)
+    n_rows = len(base.counts)
     core_fw, core_uw = base._core_words
     # the moved patients' core patterns: base ones keep their ids, new ones follow
-    moved_words = np.concatenate([fw[moved], uw[moved]], axis=1)
-    distinct = bits.dense_ids([moved_words[:, j] for j in range(moved_words.shape[1])])
-    n_distinct = int(distinct.max()) + 1 if len(moved) else 0
-    firsts = moved_words[bits.first_index(distinct, n_distinct)]
-    lookup = base._core_lookup
-    found = np.array([lookup.get(w.tobytes(), -1) for w in firsts], dtype=np.int64)
-    fresh = found < 0
-    found[fresh] = n_core + np.arange(int(fresh.sum()))
-    moved_core = found[distinct]
-    new_fw = np.concatenate([core_fw, firsts[fresh, : fw.shape[1]]])
-    new_uw = np.concatenate([core_uw, firsts[fresh, fw.shape[1] :]])
+    moved_core, fresh = _locate(base._core_index, np.concatenate([fw[moved], uw[moved]], axis=1))
+    new_fw = np.concatenate([core_fw, fresh[:, : fw.shape[1]]])
+    new_uw = np.concatenate([core_uw, fresh[:, fw.shape[1] :]])
     # their rows (core pattern, group): base rows keep their ids, new ones follow
     n_groups = max(len(base._group_table), 1)
     group = base._row_group[old_row]
-    keys = moved_core * n_groups + group
-    sorted_keys, order = base._row_index
-    at = np.minimum(np.searchsorted(sorted_keys, keys), max(n_rows - 1, 0))
-    known = (sorted_keys[at] == keys) if n_rows else np.zeros(len(keys), bool)
-    moved_row = np.where(known, order[at] if n_rows else 0, -1)
-    new_codes, _ = pd.factorize(keys[~known])
-    moved_row[~known] = n_rows + new_codes
+    moved_row = base._row_index.get_indexer(moved_core * n_groups + group)
+    new_codes, _ = pd.factorize(moved_core[moved_row < 0] * n_groups + group[moved_row < 0])
+    moved_row[moved_row < 0] = n_rows + new_codes
     total_rows = n_rows + (int(new_codes.max()) + 1 if len(new_codes) else 0)
     counts = np.bincount(moved_row, minlength=total_rows)
     counts[:n_rows] += base.counts - np.bincount(old_row, minlength=n_rows)
@@ -463,3 +436,14 @@ def _moved(base: PatternCounts, base_eval: Evaluation, evaluation: Evaluation):
         _row_group=row_group[keep],
         _core_words=(words_fw, words_uw),
     )
+
+
+def _locate(index: pd.MultiIndex, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of words, its position in ``index`` (the known rows); rows not found
+    number on from ``len(index)`` in order of first appearance. Also those new rows."""
+    found = index.get_indexer(pd.MultiIndex.from_arrays(list(rows.T)))
+    new = found < 0
+    codes = bits.dense_ids(list(rows[new].T)) if new.any() else np.zeros(0, np.int64)
+    found[new] = len(index) + codes
+    fresh = rows[new][bits.first_index(codes, int(codes.max()) + 1 if len(codes) else 0)]
+    return found, fresh
