@@ -21,7 +21,7 @@ log simply add up.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -62,6 +62,7 @@ class Collapsed:
     set_words: np.ndarray  # the distinct fail sets (order of first appearance)
     set_weights: np.ndarray  # patients per distinct fail set
     set_cells: np.ndarray  # (bytes, sets) intp: 256 * byte + the byte's value
+    set_of: np.ndarray  # per core pattern, its fail set
     screened: int = 0
     memo: dict = field(default_factory=dict, repr=False)  # funnel figures per switch set
 
@@ -71,9 +72,6 @@ class Collapsed:
         set_id = bits.dense_ids([fail_words[:, j] for j in range(fail_words.shape[1])])
         n_sets = int(set_id.max()) + 1 if len(set_id) else 0
         set_words = fail_words[bits.first_index(set_id, n_sets)]
-        n_bytes = -(-k // 8)
-        set_bytes = bits.as_bytes(set_words)[:, :n_bytes].T.astype(np.intp)
-        set_weights = np.bincount(set_id, weights=weights, minlength=n_sets)
         return cls(
             weights=weights,
             fail_words=fail_words,
@@ -81,10 +79,23 @@ class Collapsed:
             fails_total=bits.weighted_sums(bits.as_bytes(fail_words), weights, k),
             unknown_total=bits.weighted_sums(bits.as_bytes(unknown_words), weights, k),
             set_words=set_words,
-            set_weights=set_weights,
-            set_cells=set_bytes + 256 * np.arange(n_bytes, dtype=np.intp)[:, None],
+            set_weights=np.bincount(set_id, weights=weights, minlength=n_sets),
+            set_cells=cls.cells(set_words, k),
+            set_of=set_id,
             screened=round(float(weights.sum())),
         )
+
+    @staticmethod
+    def cells(set_words: np.ndarray, k: int) -> np.ndarray:
+        """``set_cells`` of the fail sets ``set_words`` over ``k`` criteria."""
+        n_bytes = -(-k // 8)
+        set_bytes = bits.as_bytes(set_words)[:, :n_bytes].T.astype(np.intp)
+        return set_bytes + 256 * np.arange(n_bytes, dtype=np.intp)[:, None]
+
+    @cached_property
+    def set_index(self) -> pd.MultiIndex:
+        """The fail sets by their words (to place the sets of a what-if's new patterns)."""
+        return pd.MultiIndex.from_arrays(list(self.set_words.T))
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,9 +127,10 @@ class PatternCounts:
     protocol_id: str = ""
     # bookkeeping of a histogram counted from an evaluation, so that a what-if copy of
     # that evaluation is counted from the patients who moved: per patient its row, per
-    # row its group id, the group table, and the core patterns bit-packed
-    _row_of: np.ndarray | None = field(default=None, repr=False)
-    _row_group: np.ndarray | None = field(default=None, repr=False)
+    # row its group id, the group table, and the core patterns bit-packed (the first two
+    # without a class-level default, so that a histogram built later can defer them)
+    _row_of: np.ndarray | None = field(default_factory=lambda: None, repr=False)
+    _row_group: np.ndarray | None = field(default_factory=lambda: None, repr=False)
     _group_table: pd.DataFrame | None = field(default=None, repr=False)
     _core_words: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
@@ -155,6 +167,27 @@ class PatternCounts:
             )
         known[by] = result
         return result
+
+    @classmethod
+    def later(cls, rows: Callable[[], dict], *, collapsed: Collapsed, **known) -> PatternCounts:
+        """A histogram whose funnel view (``collapsed``) and ``known`` fields are given and
+        whose rows (``core_fails``, ``core_unknown``, ``pattern``, ``counts``, ``groups``,
+        ``_row_of``, ``_row_group``: what ``rows()`` returns) are built on first read.
+        A what-if's histogram (:mod:`screenkit.patterns_moved`) is made this way, so a
+        funnel of it never waits for its rows by site and month."""
+        counts = object.__new__(cls)
+        for name, value in {**known, "collapsed": collapsed, "_rows_later": rows}.items():
+            object.__setattr__(counts, name, value)
+        return counts
+
+    def __getattr__(self, name: str) -> Any:
+        """The deferred rows of a histogram made by :meth:`later`, built on first read."""
+        rows = self.__dict__.pop("_rows_later", None)
+        if rows is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        for key, value in rows().items():
+            object.__setattr__(self, key, value)
+        return getattr(self, name)
 
     @classmethod
     def from_matrices(
@@ -382,68 +415,8 @@ def _take_groups(table: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
 
 
 def _moved(base: PatternCounts, base_eval: Evaluation, evaluation: Evaluation):
-    """The histogram of ``evaluation`` from its base's, moving only the patients whose
-    fail or unknown set differs (``evaluation.moved`` when made from ``base_eval``, else
-    found by comparing all sets); None when too many moved for that to pay."""
-    fw, uw = evaluation.fail_words, evaluation.unknown_words
-    if base._row_of is None or base._core_words is None or fw.shape != base_eval.fail_words.shape:
-        return None
-    moved = evaluation.moved if evaluation.base is base_eval else None
-    if moved is None:
-        changed = (fw ^ base_eval.fail_words) | (uw ^ base_eval.unknown_words)
-        moved = np.flatnonzero(bits.any_rows(changed))
-    if len(moved) > len(fw) // 4:
-        return None
-    old_row = base._row_of[moved]
-    n_rows = len(base.counts)
-    core_fw, core_uw = base._core_words
-    # the moved patients' core patterns: base ones keep their ids, new ones follow
-    moved_core, fresh = _locate(base._core_index, np.concatenate([fw[moved], uw[moved]], axis=1))
-    new_fw = np.concatenate([core_fw, fresh[:, : fw.shape[1]]])
-    new_uw = np.concatenate([core_uw, fresh[:, fw.shape[1] :]])
-    # their rows (core pattern, group): base rows keep their ids, new ones follow
-    n_groups = max(len(base._group_table), 1)
-    group = base._row_group[old_row]
-    moved_row = base._row_index.get_indexer(moved_core * n_groups + group)
-    new_codes, _ = pd.factorize(moved_core[moved_row < 0] * n_groups + group[moved_row < 0])
-    moved_row[moved_row < 0] = n_rows + new_codes
-    total_rows = n_rows + (int(new_codes.max()) + 1 if len(new_codes) else 0)
-    counts = np.bincount(moved_row, minlength=total_rows)
-    counts[:n_rows] += base.counts - np.bincount(old_row, minlength=n_rows)
-    first_new = bits.first_index(moved_row, total_rows)
-    pattern = np.concatenate([base.pattern, moved_core[first_new[n_rows:]]])
-    row_group = np.concatenate([base._row_group, group[first_new[n_rows:]]])
-    # drop the rows (and core patterns) nobody is left in
-    keep = counts > 0
-    row_map = np.cumsum(keep) - 1
-    used = np.zeros(len(new_fw), bool)
-    used[pattern[keep]] = True
-    core_map = np.cumsum(used) - 1
-    words_fw, words_uw = new_fw[used], new_uw[used]
-    row_of = base._row_of.copy()
-    row_of[moved] = moved_row
-    k = len(base.criteria)
-    return replace(
-        base,
-        core_fails=bits.unpack(words_fw, k),
-        core_unknown=bits.unpack(words_uw, k),
-        pattern=core_map[pattern[keep]],
-        counts=counts[keep].astype(np.int64),
-        groups=_take_groups(base._group_table, row_group[keep]),
-        protocol_id=evaluation.protocol.id,
-        labels=tuple(c.label for c in evaluation.protocol.criteria),
-        _row_of=row_map[row_of] if not keep.all() else row_of,
-        _row_group=row_group[keep],
-        _core_words=(words_fw, words_uw),
-    )
+    """The histogram of ``evaluation`` moved from its base's (see
+    :func:`screenkit.patterns_moved.moved_counts`), or None."""
+    from screenkit.patterns_moved import moved_counts
 
-
-def _locate(index: pd.MultiIndex, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of words, its position in ``index`` (the known rows); rows not found
-    number on from ``len(index)`` in order of first appearance. Also those new rows."""
-    found = index.get_indexer(pd.MultiIndex.from_arrays(list(rows.T)))
-    new = found < 0
-    codes = bits.dense_ids(list(rows[new].T)) if new.any() else np.zeros(0, np.int64)
-    found[new] = len(index) + codes
-    fresh = rows[new][bits.first_index(codes, int(codes.max()) + 1 if len(codes) else 0)]
-    return found, fresh
+    return moved_counts(base, base_eval, evaluation)
