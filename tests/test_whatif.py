@@ -4,6 +4,8 @@ evaluation with those parameters exactly, in any order and with any criteria off
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -63,6 +65,9 @@ def test_a_what_if_funnel_equals_a_fresh_one_exactly_in_any_order(base, scenario
         pd.testing.assert_frame_equal(got.steps, want.steps, check_exact=True)
         pd.testing.assert_frame_equal(got.criteria, want.criteria, check_exact=True)
     pd.testing.assert_frame_equal(_rows(two.patterns()), _rows(fresh.patterns()))
+    pd.testing.assert_frame_equal(
+        funnel(two, exclude=off).by_site(), funnel(fresh, exclude=off).by_site()
+    )
     switched = two.without_criteria(off)
     pd.testing.assert_frame_equal(
         funnel(switched).criteria, funnel(fresh.without_criteria(off)).criteria, check_exact=True
@@ -107,3 +112,6 @@ def test_the_rows_of_a_moved_histogram_are_built_when_read(base):
     fresh = evaluate(base.data, PROTOCOL, lesion_max_cm=6).patterns()
     pd.testing.assert_frame_equal(_rows(counts), _rows(fresh))
     assert counts.screened == len(base.data)
+    again = pickle.loads(pickle.dumps(quick.with_parameters(lesion_max_cm=7).patterns()))
+    fresh = evaluate(base.data, PROTOCOL, lesion_max_cm=7).patterns()
+    pd.testing.assert_frame_equal(_rows(again), _rows(fresh))

@@ -189,6 +189,12 @@ class PatternCounts:
             object.__setattr__(self, key, value)
         return getattr(self, name)
 
+    def __getstate__(self) -> dict:
+        """Pickled with its rows built (the deferred builder is a closure)."""
+        if "_rows_later" in self.__dict__:
+            self.__getattr__("counts")
+        return self.__dict__
+
     @classmethod
     def from_matrices(
         cls,
