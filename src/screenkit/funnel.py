@@ -428,9 +428,9 @@ _BYTE_HAS = bits.BYTE_BITS.astype(bool)
 def _first_in_order(set_cells: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Per fail set, the step (position in ``cols``) of its first failing criterion;
     ``len(cols)`` if it fails none of them. A 256-entry table of "earliest step" per byte
-    (criteria not in ``cols`` never count), looked up for all bytes of all sets at once.
+    (criteria not in ``cols`` never count), looked up for every set, one byte at a time.
 
-    >>> cells = np.array([[0b101, 0b010, 0]]) + 0      # one byte, three sets
+    >>> cells = np.array([[0b101, 0b010, 0]])          # one byte, three sets
     >>> _first_in_order(cells, np.array([2, 1])).tolist()
     [0, 1, 2]
     """

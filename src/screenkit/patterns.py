@@ -32,6 +32,7 @@ import pandas as pd
 from screenkit import bits
 from screenkit.errors import ScreenkitError
 from screenkit.groups import NO_DATE, NO_SITE
+from screenkit.rowindex import RowIndex
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
@@ -93,9 +94,9 @@ class Collapsed:
         return set_bytes + 256 * np.arange(n_bytes, dtype=np.intp)[:, None]
 
     @cached_property
-    def set_index(self) -> pd.MultiIndex:
+    def set_index(self) -> RowIndex:
         """The fail sets by their words (to place the sets of a what-if's new patterns)."""
-        return pd.MultiIndex.from_arrays(list(self.set_words.T))
+        return RowIndex(self.set_words)
 
 
 @dataclass(frozen=True, eq=False)
@@ -268,10 +269,9 @@ class PatternCounts:
         )
 
     @cached_property
-    def _core_index(self) -> pd.MultiIndex:
+    def _core_index(self) -> RowIndex:
         """The core patterns by their fail and unknown words (to place moved patients)."""
-        fw, uw = self._core_words if self._core_words else (None, None)
-        return pd.MultiIndex.from_arrays(list(np.concatenate([fw, uw], axis=1).T))
+        return RowIndex(np.concatenate(self._core_words, axis=1))
 
     @cached_property
     def _row_index(self) -> pd.Index:

@@ -29,6 +29,7 @@ import pandas as pd
 
 from screenkit import bits
 from screenkit.patterns import Collapsed, PatternCounts, _take_groups
+from screenkit.rowindex import RowIndex
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
@@ -142,18 +143,18 @@ def _moved_rows(base, moved, old_row, new_core, core_used, collapsed) -> dict:
     }
 
 
-def _locate(index: pd.MultiIndex, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _locate(index: RowIndex, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row of words, its position in ``index`` (the known rows); rows not found
     number on from ``len(index)`` in order of first appearance. Also those new rows.
 
-    >>> known = pd.MultiIndex.from_arrays([np.array([5, 7], np.uint64)])
+    >>> known = RowIndex(np.array([[5], [7]], np.uint64))
     >>> found, new = _locate(known, np.array([[7], [9], [5], [9]], np.uint64))
     >>> found.tolist(), new.ravel().tolist()
     ([1, 2, 0, 2], [9])
     """
     if not len(rows):
         return np.zeros(0, np.int64), rows
-    found = index.get_indexer(pd.MultiIndex.from_arrays(list(rows.T))).astype(np.int64)
+    found = index.get_indexer(rows)
     new = found < 0
     if not new.any():
         return found, rows[:0]
