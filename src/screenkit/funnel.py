@@ -41,10 +41,10 @@ import pandas as pd
 from screenkit import bits
 from screenkit._blas import one_blas_thread
 from screenkit.errors import ScreenkitError
+from screenkit.funnel_view import first_in_order, switched
 from screenkit.patterns import (
     NO_DATE,
     NO_SITE,
-    Collapsed,
     PatternCounts,
 )
 from screenkit.stats import wilson_interval
@@ -315,12 +315,12 @@ def _funnel(patterns: PatternCounts, order: Sequence[str] | None, exclude: Itera
     # the histogram collapsed over groups (core patterns) and over unknown sets (distinct
     # fail sets), bit-packed; the figures of one set of active criteria are computed once
     view = patterns.collapsed
-    switched = _switched(view, active)
+    figures = switched(view, active)
     # sequential attrition: each fail set leaves at its first failing criterion in order
     cols = np.array([index[c] for c in active_order], dtype=np.intp)
-    first = _first_in_order(view.set_cells, cols)
+    first = first_in_order(view.set_cells, cols)
     excluded_at = np.bincount(first, weights=view.set_weights, minlength=len(cols) + 1)
-    totals = switched.totals
+    totals = figures.totals
     return Funnel(
         patterns=patterns,
         order=tuple(active_order),
@@ -330,116 +330,6 @@ def _funnel(patterns: PatternCounts, order: Sequence[str] | None, exclude: Itera
         screen_failed=int(totals[1]),
         pending=int(totals[2]),
         excluded_at=excluded_at[: len(cols)].round().astype(np.int64),
-        fails_only=switched.fails_only,
-        attribution=switched.attribution,
+        fails_only=figures.fails_only,
+        attribution=figures.attribution,
     )
-
-
-@dataclass(frozen=True)
-class _Switched:
-    """The order-free figures for one set of active criteria."""
-
-    totals: np.ndarray  # patients eligible, screen-failed, pending
-    attribution: np.ndarray
-    fails_only: np.ndarray
-
-
-def _switched(view: Collapsed, active: np.ndarray) -> _Switched:
-    """The figures of ``active`` from the collapsed histogram, memoized in the view."""
-    key = active.tobytes()
-    if key not in view.memo:
-        if len(view.memo) >= 64:
-            view.memo.clear()
-        words = bits.pack_rows(active[None, :])[0]
-        status = status_codes(view.fail_words, view.unknown_words, words)
-        totals = np.array([view.weights[status == s].sum() for s in range(3)])
-        by_count = _fails_by_count(view, words)
-        by_count *= active  # a switched-off criterion fails nobody
-        view.memo[key] = _Switched(
-            totals=totals.round().astype(np.int64),
-            attribution=_attribution(by_count),
-            fails_only=by_count[1] if len(by_count) > 1 else np.zeros(len(active)),
-        )
-    return view.memo[key]
-
-
-def _fails_by_count(view: Collapsed, active: np.ndarray) -> np.ndarray:
-    """``(m, k)``: row ``m`` holds, per criterion, the patients failing it among those
-    failing ``m`` of the ``active`` criteria (words) in all. Counted once with every
-    criterion on; switching some off moves only the fail sets holding one of them, so
-    those are taken out and counted again. Whole numbers: exact in any order."""
-    k = len(view.fails_total)
-    if "all on" not in view.memo:
-        n_fail = bits.count_rows(view.set_words)
-        view.memo["all on"] = _count_by_fails(view.set_cells, view.set_weights, n_fail, k)
-    counts = view.memo["all on"]
-    touched = np.flatnonzero(bits.any_rows(view.set_words & ~active))
-    if not len(touched):
-        return counts.copy()
-    words, cells, weights = (
-        view.set_words[touched],
-        view.set_cells[:, touched],
-        view.set_weights[touched],
-    )
-    before = _count_by_fails(cells, weights, bits.count_rows(words), k)
-    after = _count_by_fails(cells, weights, bits.count_rows(words & active), k)
-    out = counts.copy()
-    out[: len(before)] -= before
-    out[: len(after)] += after
-    return out
-
-
-def _count_by_fails(set_cells, weights, n_fail, k: int) -> np.ndarray:
-    """``(m, k)`` counts of the fail sets given by their cells (see
-    :class:`~screenkit.patterns.Collapsed`), ``weights`` patients each, failing ``n_fail``
-    criteria: one ``bincount`` keyed by (m, byte, byte value), then each value's bits.
-
-    >>> cells = np.array([[0b01, 0b11]])               # one byte: {C1}, {C1, C2}
-    >>> _count_by_fails(cells, np.array([2.0, 3.0]), np.array([1, 2]), 2).tolist()
-    [[0.0, 0.0], [2.0, 0.0], [3.0, 3.0]]
-    """
-    n_bytes = len(set_cells)
-    m = int(n_fail.max()) + 1 if len(n_fail) else 1
-    cells = (set_cells + n_fail * (256 * n_bytes)).ravel()
-    per_value = np.bincount(cells, weights=np.tile(weights, n_bytes), minlength=m * n_bytes * 256)
-    per_bit = per_value.reshape(m, n_bytes, 256) @ bits.BYTE_BITS.astype(float)
-    return per_bit.reshape(m, n_bytes * 8)[:, :k]
-
-
-def _attribution(by_count: np.ndarray) -> np.ndarray:
-    """Per criterion, the equal shares of the patients failing it: sum over m of (patients
-    failing it and m criteria in all) / m, in increasing m. The per-m counts are whole
-    numbers, exact in any order, so a histogram counted another way (a what-if moved from
-    its base) gives the same floats, not ones differing in the last bit.
-
-    >>> _attribution(np.array([[0.0, 0.0], [2.0, 0.0], [3.0, 3.0]])).tolist()
-    [3.5, 1.5]
-    """
-    out = np.zeros(by_count.shape[1])
-    for m in range(1, len(by_count)):
-        out += by_count[m] / m
-    return out
-
-
-#: ``_BYTE_HAS[v, j]``: does the byte value ``v`` hold bit ``j``
-_BYTE_HAS = bits.BYTE_BITS.astype(bool)
-
-
-def _first_in_order(set_cells: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Per fail set, the step (position in ``cols``) of its first failing criterion;
-    ``len(cols)`` if it fails none of them. A 256-entry table of "earliest step" per byte
-    (criteria not in ``cols`` never count), looked up for every set, one byte at a time.
-
-    >>> cells = np.array([[0b101, 0b010, 0]])          # one byte, three sets
-    >>> _first_in_order(cells, np.array([2, 1])).tolist()
-    [0, 1, 2]
-    """
-    none = len(cols)
-    n_bytes = len(set_cells)
-    step = np.full(n_bytes * 8, none, dtype=np.min_scalar_type(none))
-    step[cols] = np.arange(none)
-    table = np.where(_BYTE_HAS, step.reshape(n_bytes, 1, 8), none).min(axis=2).ravel()
-    first = np.full(set_cells.shape[1], none, dtype=step.dtype)
-    for cells in set_cells:  # byte by byte: a reduction over the first axis is slower
-        np.minimum(first, table[cells], out=first)
-    return first

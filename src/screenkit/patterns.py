@@ -65,6 +65,9 @@ class Collapsed:
     set_cells: np.ndarray  # (bytes, sets) intp: 256 * byte + the byte's value
     set_of: np.ndarray  # per core pattern, its fail set
     screened: int = 0
+    # a view moved from another (a what-if's): that view, the fail sets whose patients
+    # changed and by how many, so figures summed over sets can follow from the base's
+    origin: tuple[Collapsed, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     memo: dict = field(default_factory=dict, repr=False)  # funnel figures per switch set
 
     @classmethod

@@ -93,7 +93,8 @@ def _moved_view(view: Collapsed, words, weights, delta: np.ndarray, k: int) -> C
     set_of_fresh, new_sets = _locate(view.set_index, all_fw[n_base:])
     set_of = np.concatenate([view.set_of, set_of_fresh])
     set_weights = np.concatenate([view.set_weights, np.zeros(len(new_sets))])
-    set_weights += np.bincount(set_of[touched], weights=change, minlength=len(set_weights))
+    set_change = np.bincount(set_of[touched], weights=change, minlength=len(set_weights))
+    changed_sets = np.flatnonzero(set_change)
     used = weights > 0
     return Collapsed(
         weights=weights[used],
@@ -104,10 +105,11 @@ def _moved_view(view: Collapsed, words, weights, delta: np.ndarray, k: int) -> C
         unknown_total=view.unknown_total
         + bits.weighted_sums(bits.as_bytes(all_uw[touched]), change, k),
         set_words=np.concatenate([view.set_words, new_sets]),
-        set_weights=set_weights,
+        set_weights=set_weights + set_change,
         set_cells=np.concatenate([view.set_cells, Collapsed.cells(new_sets, k)], axis=1),
         set_of=set_of[used],
         screened=view.screened,
+        origin=(view, changed_sets, set_change[changed_sets]),
     )
 
 
