@@ -84,7 +84,7 @@ def test_moved_patients_are_exactly_those_whose_sets_differ(base, scenario):
         differs = bits.any_rows(
             (quick.fail_words ^ base.fail_words) | (quick.unknown_words ^ base.unknown_words)
         )
-        assert quick.moved.tolist() == np.flatnonzero(differs).tolist()
+        assert quick.moved.patients.tolist() == np.flatnonzero(differs).tolist()
 
 
 def test_a_toggle_equals_switching_off_before_counting(base):

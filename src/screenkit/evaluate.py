@@ -21,7 +21,7 @@ with Kleene logic, not ``DataFrame.all`` (which skips NA by default).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -65,8 +65,10 @@ class Evaluation:
         (IDs not in the protocol, unmatched text, the "reason not recorded" count).
     base, changed, moved : for a what-if copy (:meth:`with_parameters`,
         :meth:`without_criteria`) the evaluation it was made from, the IDs of the criteria
-        recomputed and the positions of the patients whose fail or unknown set differs
-        from the base's (``None``: not known).
+        recomputed and the patients whose fail or unknown set differs from the base's with
+        their new sets (:class:`screenkit.whatif.Moved`; ``None``: not known). A what-if's
+        ``fail_words`` / ``unknown_words`` are built from its base's on first read (they
+        may be given as functions returning them).
     """
 
     def __init__(
@@ -85,11 +87,11 @@ class Evaluation:
         status_source: str = "computed",
         recorded: Any = None,
         *,
-        fail_words: np.ndarray | None = None,
-        unknown_words: np.ndarray | None = None,
+        fail_words: np.ndarray | Callable[[], np.ndarray] | None = None,
+        unknown_words: np.ndarray | Callable[[], np.ndarray] | None = None,
         base: Evaluation | None = None,
         changed: tuple[str, ...] = (),
-        moved: np.ndarray | None = None,
+        moved: Any = None,
         _groups: dict | None = None,
     ) -> None:
         self.data = data
@@ -114,13 +116,27 @@ class Evaluation:
                     raise ScreenkitError("An Evaluation needs statuses or bit-packed sets")
                 _fails, _unknown = _matrices_of(statuses)
             fail_words, unknown_words = bits.pack_rows(_fails), bits.pack_rows(_unknown)
-        self.fail_words = fail_words
-        self.unknown_words = unknown_words
+        self._words = {"fail": fail_words, "unknown": unknown_words}
         # group codes of the data (site, month): the data never change between what-if
         # copies, so the copies share this evaluation's table
         self._groups = _groups if _groups is not None else {}
 
     # ------------------------------------------------------------ per patient
+    @property
+    def fail_words(self) -> np.ndarray:
+        """The fail sets bit-packed, patients x words (uint64)."""
+        return self._built("fail")
+
+    @property
+    def unknown_words(self) -> np.ndarray:
+        """The unknown sets bit-packed, patients x words (uint64)."""
+        return self._built("unknown")
+
+    def _built(self, which: str) -> np.ndarray:
+        if callable(self._words[which]):  # a what-if's, built from its base's on first read
+            self._words[which] = self._words[which]()
+        return self._words[which]
+
     @property
     def ids(self) -> list[str]:
         """Criterion IDs, protocol order (the bits of the packed sets)."""

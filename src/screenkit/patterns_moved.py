@@ -42,20 +42,25 @@ def moved_counts(base: PatternCounts, base_eval: Evaluation, evaluation: Evaluat
     ``base_eval``), moving only the patients whose fail or unknown set differs
     (``evaluation.moved`` when made from ``base_eval``, else found by comparing every
     set); None when too many moved for that to pay."""
-    fw, uw = evaluation.fail_words, evaluation.unknown_words
-    if base._row_of is None or base._core_words is None or fw.shape != base_eval.fail_words.shape:
+    if base._row_of is None or base._core_words is None:
         return None
-    moved = evaluation.moved if evaluation.base is base_eval else None
-    if moved is None:
+    if evaluation.moved is not None and evaluation.base is base_eval:
+        moved = evaluation.moved.patients
+        fw, uw = evaluation.moved.fail_words, evaluation.moved.unknown_words
+    else:
+        fw, uw = evaluation.fail_words, evaluation.unknown_words
+        if fw.shape != base_eval.fail_words.shape:
+            return None
         changed = (fw ^ base_eval.fail_words) | (uw ^ base_eval.unknown_words)
         moved = np.flatnonzero(bits.any_rows(changed))
-    if len(moved) > len(fw) // 4:
+        fw, uw = fw[moved], uw[moved]
+    if len(moved) > len(base_eval.data) // 4:
         return None
     view = base.collapsed
     old_row = base._row_of[moved]
     old_core = base.pattern[old_row]
     # the moved patients' core patterns: base ones keep their ids, new ones follow
-    new_core, fresh = _locate(base._core_index, np.concatenate([fw[moved], uw[moved]], axis=1))
+    new_core, fresh = _locate(base._core_index, np.concatenate([fw, uw], axis=1))
     n_all = len(view.weights) + len(fresh)
     delta = np.bincount(new_core, minlength=n_all) - np.bincount(old_core, minlength=n_all)
     weights = np.concatenate([view.weights, np.zeros(len(fresh))]) + delta

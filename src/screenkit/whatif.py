@@ -11,16 +11,16 @@ criteria's bits with its base to find the patients whose pattern moved, and reco
 >>> frame = pd.DataFrame({"largest_lesion_cm": pd.array([4.0, 6.5, 9.0], dtype="Float64")})
 >>> base = evaluate(frame, "NCT07103668")
 >>> wider = with_parameters(base, {"lesion_max_cm": 7})
->>> wider.changed, wider.moved.tolist()       # I5b recomputed; only the 6.5 cm patient moved
+>>> wider.changed, wider.moved.patients.tolist()  # I5b recomputed; the 6.5 cm patient moved
 (('I5b',), [1])
->>> without_criteria(wider, ["I5b"]).moved.tolist()   # switched off: the 9 cm patient moves
+>>> without_criteria(wider, ["I5b"]).moved.patients.tolist()  # switched off: the 9 cm one
 [2]
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from screenkit.grammar import Num, to_point
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
 
-__all__ = ["derive", "with_parameters", "without_criteria"]
+__all__ = ["Moved", "derive", "with_parameters", "without_criteria"]
 
 
 def with_parameters(evaluation: Evaluation, overrides: Mapping[str, float]) -> Evaluation:
@@ -83,12 +83,11 @@ def with_parameters(evaluation: Evaluation, overrides: Mapping[str, float]) -> E
             value = ns.values[name]
             if isinstance(value, Num):
                 derived[name] = to_point(value)
-    moved_at = np.flatnonzero(moved)
-    fail_words = _patched(
-        evaluation.fail_words, moved_at, {i: f for i, (f, _) in recomputed.items()}
-    )
-    unknown_words = _patched(
-        evaluation.unknown_words, moved_at, {i: u for i, (_, u) in recomputed.items()}
+    moved = Moved.of(
+        evaluation,
+        np.flatnonzero(moved),
+        fails={i: f for i, (f, _) in recomputed.items()},
+        unknown={i: u for i, (_, u) in recomputed.items()},
     )
     return derive(
         evaluation,
@@ -97,10 +96,10 @@ def with_parameters(evaluation: Evaluation, overrides: Mapping[str, float]) -> E
         derived=derived,
         not_applicable=not_applicable,
         _namespace=ns,
-        fail_words=fail_words,
-        unknown_words=unknown_words,
+        fail_words=moved.patched(evaluation, "fail"),
+        unknown_words=moved.patched(evaluation, "unknown"),
         changed=tuple(protocol.criteria[i].id for i in recomputed),
-        moved=moved_at,
+        moved=moved,
     )
 
 
@@ -122,8 +121,8 @@ def without_criteria(evaluation: Evaluation, ids: Iterable[str]) -> Evaluation:
     for cid in ids:  # the patients failing or unknown on a switched-off criterion move
         moved |= _bit(evaluation.fail_words, position[cid])
         moved |= _bit(evaluation.unknown_words, position[cid])
-    moved_at = np.flatnonzero(moved)
     off = {position[cid]: np.zeros(n, dtype=bool) for cid in ids}
+    moved = Moved.of(evaluation, np.flatnonzero(moved), fails=off, unknown=off)
     statuses = None
     if evaluation._statuses is not None and evaluation.status_source == "recorded":
         statuses = evaluation._statuses.copy()  # recorded statuses were given, not packed
@@ -131,11 +130,11 @@ def without_criteria(evaluation: Evaluation, ids: Iterable[str]) -> Evaluation:
             statuses[cid] = pd.array([True] * len(statuses), dtype="boolean")
     return derive(
         evaluation,
-        fail_words=_patched(evaluation.fail_words, moved_at, off),
-        unknown_words=_patched(evaluation.unknown_words, moved_at, off),
+        fail_words=moved.patched(evaluation, "fail"),
+        unknown_words=moved.patched(evaluation, "unknown"),
         statuses=statuses,
         changed=tuple(ids),
-        moved=moved_at,
+        moved=moved,
     )
 
 
@@ -175,12 +174,41 @@ def _differs(words: np.ndarray, i: int, mask: np.ndarray) -> np.ndarray:
     return _bit(words, i) != np.asarray(mask, dtype=bool)
 
 
-def _patched(words: np.ndarray, rows: np.ndarray, columns: Mapping[int, np.ndarray]):
-    """A copy of ``words`` with criteria ``columns`` (position -> bool mask over all
-    patients) replaced in ``rows``, the only rows where they differ."""
-    out = words.copy()
-    part = out[rows]
+@dataclass(frozen=True, eq=False)
+class Moved:
+    """The patients of a what-if whose fail or unknown set differs from its base's
+    (positions, ascending) and their new sets, bit-packed like ``Evaluation.fail_words``:
+    all a histogram moved from the base's needs (:mod:`screenkit.patterns_moved`)."""
+
+    patients: np.ndarray
+    fail_words: np.ndarray
+    unknown_words: np.ndarray
+
+    @classmethod
+    def of(cls, base: Evaluation, patients: np.ndarray, *, fails, unknown) -> Moved:
+        """``patients`` of ``base`` with criteria ``fails`` / ``unknown`` (position ->
+        bool mask over all patients) replaced."""
+        return cls(
+            patients,
+            _replaced(base.fail_words[patients], patients, fails),
+            _replaced(base.unknown_words[patients], patients, unknown),
+        )
+
+    def patched(self, base: Evaluation, which: str) -> Callable[[], np.ndarray]:
+        """A function building the what-if's full ``which`` words: the base's with the
+        moved patients' rows replaced (called only if something reads them)."""
+
+        def build() -> np.ndarray:
+            words = getattr(base, f"{which}_words").copy()
+            words[self.patients] = getattr(self, f"{which}_words")
+            return words
+
+        return build
+
+
+def _replaced(rows: np.ndarray, patients: np.ndarray, columns: Mapping[int, np.ndarray]):
+    """The words ``rows`` (of ``patients``) with criteria ``columns`` (position -> bool
+    mask over all patients) replaced, in place."""
     for i, mask in columns.items():
-        bits.set_column(part, i, np.asarray(mask, dtype=bool)[rows])
-    out[rows] = part
-    return out
+        bits.set_column(rows, i, np.asarray(mask, dtype=bool)[patients])
+    return rows
