@@ -21,8 +21,7 @@ with Kleene logic, not ``DataFrame.all`` (which skips NA by default).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -64,8 +63,12 @@ class Evaluation:
         :mod:`screenkit.recorded`: True there means "not recorded as failed", not "passed").
     recorded : for a recorded evaluation, the :class:`~screenkit.recorded.RecordedReasons`
         (IDs not in the protocol, unmatched text, the "reason not recorded" count).
-    base, changed : for a what-if copy (:meth:`with_parameters`, :meth:`without_criteria`)
-        the evaluation it was made from and the IDs of the criteria recomputed.
+    base, changed, moved : for a what-if copy (:meth:`with_parameters`,
+        :meth:`without_criteria`) the evaluation it was made from, the IDs of the criteria
+        recomputed and the patients whose fail or unknown set differs from the base's with
+        their new sets (:class:`screenkit.whatif.Moved`; ``None``: not known). A what-if's
+        ``fail_words`` / ``unknown_words`` are built from its base's on first read (they
+        may be given as functions returning them).
     """
 
     def __init__(
@@ -84,10 +87,11 @@ class Evaluation:
         status_source: str = "computed",
         recorded: Any = None,
         *,
-        fail_words: np.ndarray | None = None,
-        unknown_words: np.ndarray | None = None,
+        fail_words: np.ndarray | Callable[[], np.ndarray] | None = None,
+        unknown_words: np.ndarray | Callable[[], np.ndarray] | None = None,
         base: Evaluation | None = None,
         changed: tuple[str, ...] = (),
+        moved: Any = None,
         _groups: dict | None = None,
     ) -> None:
         self.data = data
@@ -100,6 +104,7 @@ class Evaluation:
         self.recorded = recorded
         self.base = base
         self.changed = tuple(changed)
+        self.moved = moved
         self._namespace = _namespace
         self._statuses = statuses
         if isinstance(not_applicable, pd.DataFrame):
@@ -111,13 +116,27 @@ class Evaluation:
                     raise ScreenkitError("An Evaluation needs statuses or bit-packed sets")
                 _fails, _unknown = _matrices_of(statuses)
             fail_words, unknown_words = bits.pack_rows(_fails), bits.pack_rows(_unknown)
-        self.fail_words = fail_words
-        self.unknown_words = unknown_words
+        self._words = {"fail": fail_words, "unknown": unknown_words}
         # group codes of the data (site, month): the data never change between what-if
         # copies, so the copies share this evaluation's table
         self._groups = _groups if _groups is not None else {}
 
     # ------------------------------------------------------------ per patient
+    @property
+    def fail_words(self) -> np.ndarray:
+        """The fail sets bit-packed, patients x words (uint64)."""
+        return self._built("fail")
+
+    @property
+    def unknown_words(self) -> np.ndarray:
+        """The unknown sets bit-packed, patients x words (uint64)."""
+        return self._built("unknown")
+
+    def _built(self, which: str) -> np.ndarray:
+        if callable(self._words[which]):  # a what-if's, built from its base's on first read
+            self._words[which] = self._words[which]()
+        return self._words[which]
+
     @property
     def ids(self) -> list[str]:
         """Criterion IDs, protocol order (the bits of the packed sets)."""
@@ -205,7 +224,8 @@ class Evaluation:
 
     # ------------------------------------------------------------ what-if
     def with_parameters(self, **overrides: float) -> Evaluation:
-        """Re-evaluate with other thresholds; only criteria using them are recomputed.
+        """Re-evaluate with other thresholds; only criteria using them are recomputed
+        (:func:`screenkit.whatif.with_parameters`).
 
         >>> import pandas as pd
         >>> from screenkit.protocol import get_protocol
@@ -216,54 +236,9 @@ class Evaluation:
         >>> base.statuses["I5b"].tolist()      # the original is untouched
         [True, False]
         """
-        if self.status_source == "recorded" and overrides:
-            raise ScreenkitError(
-                "Recorded screen-failure reasons do not depend on thresholds: a parameter "
-                "change cannot re-evaluate them",
-                value=", ".join(f"{k}={v}" for k, v in overrides.items()),
-                hint="evaluate the lab-level columns (computed mode) to try other thresholds",
-            )
-        values = self.protocol.check_parameters({**self.parameters, **overrides})
-        changed = {n for n, v in values.items() if v != self.parameters.get(n)}
-        if not changed:
-            return self
-        protocol = self.protocol.with_parameters(**values)
-        ns = self._namespace
-        if ns is None:  # pragma: no cover - always set by evaluate()
-            return evaluate(self.data, protocol)
-        ns = replace(ns, values=dict(ns.values), absent=set(ns.absent), parameters=values)
-        ns.unreadable = dict(ns.unreadable)
-        stale_derived: set[str] = set()
-        for name, d in protocol.derived.items():
-            if d.rule.parameters & changed or d.rule.derived & stale_derived:
-                stale_derived.add(name)
-                ns.values[name] = d.rule.evaluate(ns)
-        fail_words, unknown_words = self.fail_words.copy(), self.unknown_words.copy()
-        not_applicable = None if self._not_applicable is None else dict(self._not_applicable)
-        recomputed = []
-        for i, c in enumerate(protocol.criteria):
-            if c.parameters & changed or c.derived & stale_derived:
-                truth, na = criterion_truth(c, ns)
-                if na is not None and not_applicable is not None:
-                    not_applicable[c.id] = na
-                bits.set_column(fail_words, i, truth.false)
-                bits.set_column(unknown_words, i, ~(truth.true | truth.false))
-                recomputed.append(c.id)
-        derived = self.derived.copy()
-        for name in stale_derived:
-            value = ns.values[name]
-            if isinstance(value, Num):
-                derived[name] = to_point(value)
-        return self._derive(
-            protocol=protocol,
-            parameters=values,
-            derived=derived,
-            not_applicable=not_applicable,
-            _namespace=ns,
-            fail_words=fail_words,
-            unknown_words=unknown_words,
-            changed=tuple(recomputed),
-        )
+        from screenkit import whatif
+
+        return whatif.with_parameters(self, overrides)
 
     def without_criteria(self, ids: Iterable[str]) -> Evaluation:
         """The same evaluation with the criteria ``ids`` switched off (they pass for all).
@@ -284,51 +259,15 @@ class Evaluation:
         >>> base.statuses["E7"].tolist()      # the original is untouched
         [True, False]
         """
-        ids = list(dict.fromkeys(ids))
-        position = {cid: i for i, cid in enumerate(self.ids)}
-        unknown_ids = [cid for cid in ids if cid not in position]
-        if unknown_ids:
-            raise ScreenkitError(
-                f"Unknown criterion {unknown_ids[0]!r} to switch off",
-                accepted=", ".join(position),
-            )
-        if not ids:
-            return self
-        fail_words, unknown_words = self.fail_words.copy(), self.unknown_words.copy()
-        off = np.zeros(len(self.data), bool)
-        for cid in ids:
-            bits.set_column(fail_words, position[cid], off)
-            bits.set_column(unknown_words, position[cid], off)
-        statuses = None
-        if self._statuses is not None and self.status_source == "recorded":
-            statuses = self._statuses.copy()  # recorded statuses were given, not packed
-            for cid in ids:
-                statuses[cid] = pd.array([True] * len(statuses), dtype="boolean")
-        return self._derive(
-            fail_words=fail_words,
-            unknown_words=unknown_words,
-            statuses=statuses,
-            changed=tuple(ids),
-        )
+        from screenkit import whatif
+
+        return whatif.without_criteria(self, ids)
 
     def _derive(self, **changes: Any) -> Evaluation:
         """A what-if copy: this evaluation with ``changes``, made from it (``base``)."""
-        fields = {
-            "data": self.data,
-            "protocol": self.protocol,
-            "parameters": self.parameters,
-            "statuses": None,
-            "derived": self.derived,
-            "missing_columns": self.missing_columns,
-            "source": self.source,
-            "not_applicable": self._not_applicable,
-            "_namespace": self._namespace,
-            "status_source": self.status_source,
-            "recorded": self.recorded,
-            "base": self,
-            "_groups": self._groups,
-        }
-        return Evaluation(**{**fields, **changes})
+        from screenkit import whatif
+
+        return whatif.derive(self, **changes)
 
     # ------------------------------------------------------------ summaries
     def patterns(self, by: tuple[str, ...] = ("site_id", "screening_month")):

@@ -41,14 +41,11 @@ import pandas as pd
 from screenkit import bits
 from screenkit._blas import one_blas_thread
 from screenkit.errors import ScreenkitError
+from screenkit.funnel_view import first_in_order, switched
 from screenkit.patterns import (
     NO_DATE,
     NO_SITE,
-    Collapsed,
     PatternCounts,
-    _combine_codes,
-    _first_index,
-    _pack,
 )
 from screenkit.stats import wilson_interval
 from screenkit.status import status_codes
@@ -163,10 +160,10 @@ class Funnel:
         if not keep.any():
             return pd.DataFrame(columns=columns)
         f, weights = f[keep], weights[keep]
-        words = _pack(f)
-        combo = _combine_codes([words[:, j] for j in range(words.shape[1])], len(f))
+        words = bits.pack_rows(f)
+        combo = bits.dense_ids([words[:, j] for j in range(words.shape[1])])
         patients = np.bincount(combo, weights=weights).astype(np.int64)
-        first = _first_index(combo, len(patients))
+        first = bits.first_index(combo, len(patients))
         n_criteria = f[first].sum(axis=1)
         ranked = np.lexsort((n_criteria, -patients))[:top]
         ids = np.array(self.patterns.criteria, dtype=object)
@@ -318,85 +315,21 @@ def _funnel(patterns: PatternCounts, order: Sequence[str] | None, exclude: Itera
     # the histogram collapsed over groups (core patterns) and over unknown sets (distinct
     # fail sets), bit-packed; the figures of one set of active criteria are computed once
     view = patterns.collapsed
-    screened = round(float(view.weights.sum()))
-    switched = _switched(view, active)
+    figures = switched(view, active)
     # sequential attrition: each fail set leaves at its first failing criterion in order
-    cols = np.array([index[c] for c in active_order], dtype=np.int64)
-    first = _first_in_order(switched.set_bytes, cols)
+    cols = np.array([index[c] for c in active_order], dtype=np.intp)
+    first = first_in_order(view.set_cells, cols)
     excluded_at = np.bincount(first, weights=view.set_weights, minlength=len(cols) + 1)
-    totals = switched.totals
+    totals = figures.totals
     return Funnel(
         patterns=patterns,
         order=tuple(active_order),
         excluded=excluded,
-        screened=screened,
+        screened=view.screened,
         eligible=int(totals[0]),
         screen_failed=int(totals[1]),
         pending=int(totals[2]),
         excluded_at=excluded_at[: len(cols)].round().astype(np.int64),
-        fails_only=switched.fails_only,
-        attribution=switched.attribution,
+        fails_only=figures.fails_only,
+        attribution=figures.attribution,
     )
-
-
-@dataclass(frozen=True)
-class _Switched:
-    """The order-free figures for one set of active criteria."""
-
-    totals: np.ndarray  # patients eligible, screen-failed, pending
-    attribution: np.ndarray
-    fails_only: np.ndarray
-    set_bytes: np.ndarray  # the distinct fail sets restricted to the active criteria
-
-
-def _switched(view: Collapsed, active: np.ndarray) -> _Switched:
-    """The figures of ``active`` from the collapsed histogram, memoized in the view."""
-    key = active.tobytes()
-    if key not in view.memo:
-        if len(view.memo) >= 64:
-            view.memo.clear()
-        k = len(active)
-        words = bits.pack_rows(active[None, :])[0]
-        status = status_codes(view.fail_words, view.unknown_words, words)
-        totals = np.bincount(status, weights=view.weights, minlength=3)
-        sets = view.set_words & words
-        n_fail = bits.count_rows(sets)
-        set_bytes = bits.as_bytes(sets)[:, : -(-k // 8)]
-        single = n_fail == 1
-        view.memo[key] = _Switched(
-            totals=totals.round().astype(np.int64),
-            attribution=_attribution(set_bytes, view.set_weights, n_fail, k),
-            fails_only=bits.weighted_sums(set_bytes[single], view.set_weights[single], k),
-            set_bytes=set_bytes,
-        )
-    return view.memo[key]
-
-
-def _attribution(set_bytes, weights, n_fail, k: int) -> np.ndarray:
-    """Per criterion, the equal shares of the patients failing it: sum over m of (patients
-    failing it and m criteria in all) / m. The per-m counts are whole numbers, exact in
-    any order, so a histogram counted another way (a what-if moved from its base) gives
-    the same floats, not ones differing in the last bit.
-
-    >>> words = bits.pack_rows(np.array([[True, False], [True, True]]))
-    >>> _attribution(bits.as_bytes(words), np.array([2.0, 3.0]), np.array([1, 2]), 2).tolist()
-    [3.5, 1.5]
-    """
-    out = np.zeros(k)
-    for m in np.unique(n_fail[n_fail > 0]):
-        rows = n_fail == m
-        out += bits.weighted_sums(set_bytes[rows], weights[rows], k) / m
-    return out
-
-
-def _first_in_order(fail_bytes: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Per pattern, the step (position in ``cols``) of its first failing criterion;
-    ``len(cols)`` if it fails none. One 256-entry table of "earliest step" per byte."""
-    none = len(cols)
-    step = np.full(fail_bytes.shape[1] * 8, none, dtype=np.int64)
-    step[cols] = np.arange(none)
-    first = np.full(len(fail_bytes), none, dtype=np.int64)
-    for b in range(fail_bytes.shape[1]):
-        table = np.where(bits.BYTE_BITS, step[8 * b : 8 * b + 8], none).min(axis=1)
-        np.minimum(first, table[fail_bytes[:, b]], out=first)
-    return first

@@ -21,7 +21,7 @@ log simply add up.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ import pandas as pd
 from screenkit import bits
 from screenkit.errors import ScreenkitError
 from screenkit.groups import NO_DATE, NO_SITE
+from screenkit.rowindex import RowIndex
 
 if TYPE_CHECKING:
     from screenkit.evaluate import Evaluation
@@ -44,24 +45,61 @@ class Collapsed:
     """The core patterns with their patient counts summed over groups, bit-packed.
 
     ``weights``: patients per core pattern (float); ``fail_words`` / ``unknown_words``:
-    the patterns' sets (:mod:`screenkit.bits`); ``fail_bytes``: the fail words as bytes
-    (patterns x 8 per word, criterion ``i`` is bit ``i % 8`` of byte ``i // 8``), for
-    per-criterion sums by 256-entry tables; ``fails_total`` / ``unknown_total``: patients
-    failing / unknown on each criterion (they do not depend on order or switches);
-    ``set_words`` / ``set_weights``: the distinct fail sets and their patients (all a
-    sequential attrition or an attribution needs); ``memo``: the funnel's figures per set
-    of active criteria, computed once (owned by this view).
+    the patterns' sets (:mod:`screenkit.bits`); ``fails_total`` / ``unknown_total``:
+    patients failing / unknown on each criterion (they do not depend on order or
+    switches); ``set_words`` / ``set_weights``: the distinct fail sets and their patients
+    (all a sequential attrition or an attribution needs); ``set_cells``: the sets' bytes
+    laid out byte-major, ``256 * b + value`` of byte ``b`` (criterion ``i`` is bit
+    ``i % 8`` of byte ``i // 8``), so one gather or one ``bincount`` over all bytes at once
+    answers per-criterion questions through 256-entry tables; ``memo``: the funnel's
+    figures per set of active criteria, computed once (owned by this view).
     """
 
     weights: np.ndarray
     fail_words: np.ndarray
     unknown_words: np.ndarray
-    fail_bytes: np.ndarray
     fails_total: np.ndarray
     unknown_total: np.ndarray
     set_words: np.ndarray  # the distinct fail sets (order of first appearance)
     set_weights: np.ndarray  # patients per distinct fail set
+    set_cells: np.ndarray  # (bytes, sets) intp: 256 * byte + the byte's value
+    set_of: np.ndarray  # per core pattern, its fail set
+    screened: int = 0
+    # a view moved from another (a what-if's): that view, the fail sets whose patients
+    # changed and by how many, so figures summed over sets can follow from the base's
+    origin: tuple[Collapsed, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     memo: dict = field(default_factory=dict, repr=False)  # funnel figures per switch set
+
+    @classmethod
+    def of(cls, weights, fail_words, unknown_words, k: int) -> Collapsed:
+        """Collapse core patterns (``weights`` patients each) over their unknown sets."""
+        set_id = bits.dense_ids([fail_words[:, j] for j in range(fail_words.shape[1])])
+        n_sets = int(set_id.max()) + 1 if len(set_id) else 0
+        set_words = fail_words[bits.first_index(set_id, n_sets)]
+        return cls(
+            weights=weights,
+            fail_words=fail_words,
+            unknown_words=unknown_words,
+            fails_total=bits.weighted_sums(bits.as_bytes(fail_words), weights, k),
+            unknown_total=bits.weighted_sums(bits.as_bytes(unknown_words), weights, k),
+            set_words=set_words,
+            set_weights=np.bincount(set_id, weights=weights, minlength=n_sets),
+            set_cells=cls.cells(set_words, k),
+            set_of=set_id,
+            screened=round(float(weights.sum())),
+        )
+
+    @staticmethod
+    def cells(set_words: np.ndarray, k: int) -> np.ndarray:
+        """``set_cells`` of the fail sets ``set_words`` over ``k`` criteria."""
+        n_bytes = -(-k // 8)
+        set_bytes = bits.as_bytes(set_words)[:, :n_bytes].T.astype(np.intp)
+        return set_bytes + 256 * np.arange(n_bytes, dtype=np.intp)[:, None]
+
+    @cached_property
+    def set_index(self) -> RowIndex:
+        """The fail sets by their words (to place the sets of a what-if's new patterns)."""
+        return RowIndex(self.set_words)
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,9 +131,10 @@ class PatternCounts:
     protocol_id: str = ""
     # bookkeeping of a histogram counted from an evaluation, so that a what-if copy of
     # that evaluation is counted from the patients who moved: per patient its row, per
-    # row its group id, the group table, and the core patterns bit-packed
-    _row_of: np.ndarray | None = field(default=None, repr=False)
-    _row_group: np.ndarray | None = field(default=None, repr=False)
+    # row its group id, the group table, and the core patterns bit-packed (the first two
+    # without a class-level default, so that a histogram built later can defer them)
+    _row_of: np.ndarray | None = field(default_factory=lambda: None, repr=False)
+    _row_group: np.ndarray | None = field(default_factory=lambda: None, repr=False)
     _group_table: pd.DataFrame | None = field(default=None, repr=False)
     _core_words: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
@@ -132,6 +171,33 @@ class PatternCounts:
             )
         known[by] = result
         return result
+
+    @classmethod
+    def later(cls, rows: Callable[[], dict], *, collapsed: Collapsed, **known) -> PatternCounts:
+        """A histogram whose funnel view (``collapsed``) and ``known`` fields are given and
+        whose rows (``core_fails``, ``core_unknown``, ``pattern``, ``counts``, ``groups``,
+        ``_row_of``, ``_row_group``: what ``rows()`` returns) are built on first read.
+        A what-if's histogram (:mod:`screenkit.patterns_moved`) is made this way, so a
+        funnel of it never waits for its rows by site and month."""
+        counts = object.__new__(cls)
+        for name, value in {**known, "collapsed": collapsed, "_rows_later": rows}.items():
+            object.__setattr__(counts, name, value)
+        return counts
+
+    def __getattr__(self, name: str) -> Any:
+        """The deferred rows of a histogram made by :meth:`later`, built on first read."""
+        rows = self.__dict__.pop("_rows_later", None)
+        if rows is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        for key, value in rows().items():
+            object.__setattr__(self, key, value)
+        return getattr(self, name)
+
+    def __getstate__(self) -> dict:
+        """Pickled with its rows built (the deferred builder is a closure)."""
+        if "_rows_later" in self.__dict__:
+            self.__getattr__("counts")
+        return self.__dict__
 
     @classmethod
     def from_matrices(
@@ -206,22 +272,16 @@ class PatternCounts:
         )
 
     @cached_property
-    def _core_lookup(self) -> dict[bytes, int]:
-        """Core pattern id by its fail and unknown words (to place moved patients)."""
-        fw, uw = self._core_words if self._core_words else (None, None)
-        if fw is None:
-            return {}
-        both = np.concatenate([fw, uw], axis=1)
-        return {row.tobytes(): i for i, row in enumerate(both)}
+    def _core_index(self) -> RowIndex:
+        """The core patterns by their fail and unknown words (to place moved patients)."""
+        return RowIndex(np.concatenate(self._core_words, axis=1))
 
     @cached_property
-    def _row_index(self) -> tuple[np.ndarray, np.ndarray]:
-        """Histogram rows sorted by (core pattern, group) key: the keys and the row ids."""
+    def _row_index(self) -> pd.Index:
+        """Histogram rows by their (core pattern, group) key."""
         n_groups = max(len(self._group_table), 1) if self._group_table is not None else 1
         row_group = self._row_group if self._row_group is not None else 0
-        keys = self.pattern * n_groups + row_group
-        order = np.argsort(keys, kind="stable")
-        return keys[order], order
+        return pd.Index(self.pattern * n_groups + row_group)
 
     # ------------------------------------------------------------ views
     @property
@@ -259,20 +319,7 @@ class PatternCounts:
         else:
             fail_words = bits.pack_rows(self.core_fails)
             unknown_words = bits.pack_rows(self.core_unknown)
-        k = len(self.criteria)
-        fail_bytes = bits.as_bytes(fail_words)
-        set_id = bits.dense_ids([fail_words[:, j] for j in range(fail_words.shape[1])])
-        n_sets = int(set_id.max()) + 1 if len(set_id) else 0
-        return Collapsed(
-            set_words=fail_words[bits.first_index(set_id, n_sets)],
-            set_weights=np.bincount(set_id, weights=weights, minlength=n_sets),
-            weights=weights,
-            fail_words=fail_words,
-            unknown_words=unknown_words,
-            fail_bytes=fail_bytes,
-            fails_total=bits.weighted_sums(fail_bytes, weights, k),
-            unknown_total=bits.weighted_sums(bits.as_bytes(unknown_words), weights, k),
-        )
+        return Collapsed.of(weights, fail_words, unknown_words, len(self.criteria))
 
     # ------------------------------------------------------------ subsets
     def rebuilt(self, **fields: Any) -> PatternCounts:
@@ -349,22 +396,12 @@ class PatternCounts:
         )
 
 
-def _pack(matrix: np.ndarray) -> np.ndarray:
-    """Pack bool columns into uint64 words (64 criteria a word)."""
-    return bits.pack_rows(matrix)
-
-
-def _combine_codes(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
-    """One dense id (0..m-1, in order of first appearance) per distinct row of the columns."""
-    return bits.dense_ids(columns) if len(columns) else np.zeros(n, dtype=np.int64)
-
-
 def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Per patient, a dense group id; and the table of group values (one row per id)."""
     n = len(keys)
     if not len(keys.columns):
         return np.zeros(n, dtype=np.int64), pd.DataFrame(index=pd.RangeIndex(1 if n else 0))
-    group_id = _combine_codes([keys[c].to_numpy(dtype=object) for c in keys.columns], n)
+    group_id = bits.dense_ids([keys[c].to_numpy(dtype=object) for c in keys.columns])
     n_groups = int(group_id.max()) + 1 if n else 0
     first = bits.first_index(group_id, n_groups)
     table = pd.DataFrame(
@@ -372,9 +409,6 @@ def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
         index=pd.RangeIndex(n_groups),
     )
     return group_id, table
-
-
-_first_index = bits.first_index
 
 
 #: histograms already counted, per evaluation (weakly: they go with their evaluation)
@@ -390,66 +424,8 @@ def _take_groups(table: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
 
 
 def _moved(base: PatternCounts, base_eval: Evaluation, evaluation: Evaluation):
-    """The histogram of ``evaluation`` from its base's, moving only the patients whose
-    fail or unknown set differs; None when too many moved for that to pay."""
-    fw, uw = evaluation.fail_words, evaluation.unknown_words
-    if base._row_of is None or base._core_words is None or fw.shape != base_eval.fail_words.shape:
-        return None
-    changed = (fw ^ base_eval.fail_words) | (uw ^ base_eval.unknown_words)
-    moved = np.flatnonzero(bits.any_rows(changed))
-    if len(moved) > len(fw) // 4:
-        return None
-    old_row = base._row_of[moved]
-    n_rows, n_core = len(base.counts), len(base.core_fails)
-    core_fw, core_uw = base._core_words
-    # the moved patients' core patterns: base ones keep their ids, new ones follow
-    moved_words = np.concatenate([fw[moved], uw[moved]], axis=1)
-    distinct = bits.dense_ids([moved_words[:, j] for j in range(moved_words.shape[1])])
-    n_distinct = int(distinct.max()) + 1 if len(moved) else 0
-    firsts = moved_words[bits.first_index(distinct, n_distinct)]
-    lookup = base._core_lookup
-    found = np.array([lookup.get(w.tobytes(), -1) for w in firsts], dtype=np.int64)
-    fresh = found < 0
-    found[fresh] = n_core + np.arange(int(fresh.sum()))
-    moved_core = found[distinct]
-    new_fw = np.concatenate([core_fw, firsts[fresh, : fw.shape[1]]])
-    new_uw = np.concatenate([core_uw, firsts[fresh, fw.shape[1] :]])
-    # their rows (core pattern, group): base rows keep their ids, new ones follow
-    n_groups = max(len(base._group_table), 1)
-    group = base._row_group[old_row]
-    keys = moved_core * n_groups + group
-    sorted_keys, order = base._row_index
-    at = np.minimum(np.searchsorted(sorted_keys, keys), max(n_rows - 1, 0))
-    known = (sorted_keys[at] == keys) if n_rows else np.zeros(len(keys), bool)
-    moved_row = np.where(known, order[at] if n_rows else 0, -1)
-    new_codes, _ = pd.factorize(keys[~known])
-    moved_row[~known] = n_rows + new_codes
-    total_rows = n_rows + (int(new_codes.max()) + 1 if len(new_codes) else 0)
-    counts = np.bincount(moved_row, minlength=total_rows)
-    counts[:n_rows] += base.counts - np.bincount(old_row, minlength=n_rows)
-    first_new = bits.first_index(moved_row, total_rows)
-    pattern = np.concatenate([base.pattern, moved_core[first_new[n_rows:]]])
-    row_group = np.concatenate([base._row_group, group[first_new[n_rows:]]])
-    # drop the rows (and core patterns) nobody is left in
-    keep = counts > 0
-    row_map = np.cumsum(keep) - 1
-    used = np.zeros(len(new_fw), bool)
-    used[pattern[keep]] = True
-    core_map = np.cumsum(used) - 1
-    words_fw, words_uw = new_fw[used], new_uw[used]
-    row_of = base._row_of.copy()
-    row_of[moved] = moved_row
-    k = len(base.criteria)
-    return replace(
-        base,
-        core_fails=bits.unpack(words_fw, k),
-        core_unknown=bits.unpack(words_uw, k),
-        pattern=core_map[pattern[keep]],
-        counts=counts[keep].astype(np.int64),
-        groups=_take_groups(base._group_table, row_group[keep]),
-        protocol_id=evaluation.protocol.id,
-        labels=tuple(c.label for c in evaluation.protocol.criteria),
-        _row_of=row_map[row_of] if not keep.all() else row_of,
-        _row_group=row_group[keep],
-        _core_words=(words_fw, words_uw),
-    )
+    """The histogram of ``evaluation`` moved from its base's (see
+    :func:`screenkit.patterns_moved.moved_counts`), or None."""
+    from screenkit.patterns_moved import moved_counts
+
+    return moved_counts(base, base_eval, evaluation)
