@@ -20,6 +20,7 @@ CrCl with unknown sex, ``min`` / ``max`` of a missing value) take the general ro
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -86,24 +87,39 @@ def _full_interval(num: Num) -> Num:
 
 
 def _tol(x, y) -> np.ndarray:
-    """Relative tolerance ``1e-9 * (1 + max(|x|, |y|))`` where both are finite, else 0
-    (a fresh array, computed in place: one allocation for a column)."""
+    """Relative tolerance ``1e-9 * (1 + max(|x|, |y|))``, 0 where an operand is infinite
+    (NaN where one is NaN: a comparison with NaN is false both ways whatever the
+    tolerance). A fresh array, computed in place: one allocation for a column."""
     big, small = (x, y) if np.ndim(x) >= np.ndim(y) else (y, x)
-    scale = np.array(np.abs(big), dtype=float, ndmin=0, copy=None)
-    if not isinstance(scale, np.ndarray) or scale.ndim == 0:
-        scale = np.array(scale, dtype=float)
+    scale = np.array(np.abs(big), dtype=float, copy=None)  # fresh (0-d for two numbers)
     with np.errstate(invalid="ignore"):
         np.maximum(scale, np.abs(small), out=scale)
-    infinite = ~np.isfinite(scale)  # NaN or inf in either operand: no tolerance
     scale += 1.0
     scale *= _RTOL
-    np.copyto(scale, 0.0, where=infinite)
+    infinite = np.isinf(scale)
+    if infinite.any():
+        np.copyto(scale, 0.0, where=infinite)
     return scale
+
+
+def _tol_scalar(x: float, y: float) -> float:
+    """:func:`_tol` of two numbers, the same floating-point operations in the same order."""
+    scale = max(abs(x), abs(y))
+    return 0.0 if math.isinf(scale) else (scale + 1.0) * _RTOL
+
+
+def _holds(x: float, y: float, strict: bool) -> bool:
+    """``x < y`` / ``x <= y`` with the tolerance, for two numbers."""
+    return x < y - _tol_scalar(x, y) if strict else x <= y + _tol_scalar(x, y)
 
 
 def _le(a: Num, b: Num, strict: bool) -> Truth:
     if a.is_point and b.is_point:
         x, y = a.lo, b.lo
+        if np.ndim(x) and _is_threshold(y):
+            return _against_threshold(x, float(y), strict, values_left=True)
+        if np.ndim(y) and _is_threshold(x):
+            return _against_threshold(y, float(x), strict, values_left=False)
         with np.errstate(invalid="ignore"):
             threshold = _tol(x, y)
             if strict:  # x < y
@@ -112,13 +128,64 @@ def _le(a: Num, b: Num, strict: bool) -> Truth:
             threshold += y  # x <= y
             return Truth(np.asarray(x <= threshold), np.asarray(x > threshold))
     a, b = _full_interval(a), _full_interval(b)
-    if strict:  # a < b
-        true = a.hi < b.lo - _tol(a.hi, b.lo)
-        false = a.lo >= b.hi - _tol(a.lo, b.hi)
-    else:  # a <= b
-        true = a.hi <= b.lo + _tol(a.hi, b.lo)
-        false = a.lo > b.hi + _tol(a.lo, b.hi)
+    with np.errstate(invalid="ignore"):
+        if strict:  # a < b
+            true = a.hi < b.lo - _tol(a.hi, b.lo)
+            false = a.lo >= b.hi - _tol(a.lo, b.hi)
+        else:  # a <= b
+            true = a.hi <= b.lo + _tol(a.hi, b.lo)
+            false = a.lo > b.hi + _tol(a.lo, b.hi)
     return Truth(np.asarray(true), np.asarray(false))
+
+
+def _is_threshold(value) -> bool:
+    """One finite number (not so large that adding its tolerance could overflow)."""
+    return np.ndim(value) == 0 and abs(float(value)) < 1e300  # False for NaN / inf
+
+
+def _against_threshold(values: np.ndarray, threshold: float, strict: bool, values_left: bool):
+    """``values <= threshold`` (``values_left``) or ``threshold <= values``, with the
+    tolerance, as two plain comparisons per patient.
+
+    The tolerance grows with ``max(|value|, |threshold|)`` by 1e-9 per unit, far slower
+    than the value itself, so the values that pass form a half-line: its end is found once
+    on the scalar formula (bisection between two floats; some 55 steps) and every patient
+    is then compared with that end. Bit for bit the per-patient formula of :func:`_tol`
+    (a test compares the two at and around many thresholds); NaN compares false both ways.
+
+    >>> t = _against_threshold(np.array([8.0, 8.0 - 1e-12, 7.9, np.nan]), 8.0, False, False)
+    >>> t.true.tolist(), t.false.tolist()
+    ([True, True, False, False], [False, False, True, False])
+    """
+    if values_left:
+        holds = lambda v: _holds(v, threshold, strict)  # noqa: E731
+    else:
+        holds = lambda v: _holds(threshold, v, strict)  # noqa: E731
+    step = 4 * _tol_scalar(threshold, threshold)  # well past the tolerance either way
+    below, above = threshold - step, threshold + step
+    with np.errstate(invalid="ignore"):
+        if values_left:  # passes up to an end
+            end = _last_inside(holds, below, above)
+            return Truth(values <= end, values > end)
+        end = _last_inside(holds, above, below)  # passes from an end on
+        return Truth(values >= end, values < end)
+
+
+def _last_inside(holds: Callable[[float], bool], inside: float, outside: float) -> float:
+    """The last float from ``inside`` (where ``holds``) towards ``outside`` (where it does
+    not) at which ``holds`` is true; ``holds`` changes once in between.
+
+    >>> _last_inside(lambda v: v <= 0.5, 0.0, 1.0)
+    0.5
+    """
+    while True:
+        middle = inside + (outside - inside) / 2
+        if middle in (inside, outside):
+            return inside
+        if holds(middle):
+            inside = middle
+        else:
+            outside = middle
 
 
 def _compare(op: ast.cmpop, a, b) -> Truth:

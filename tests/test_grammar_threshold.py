@@ -1,0 +1,68 @@
+"""A column compared with one threshold: two plain comparisons against the end of the
+half-line of passing values (found once), bit for bit the per-patient tolerance formula."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from screenkit.grammar.interpret import _le, _tol
+from screenkit.grammar.values import Num
+
+THRESHOLDS = [0.0, -0.0, 1e-9, -1e-9, 5e-10, 1e-300, -1e-300, 0.5, 1.5, 8.0, -3.7, 95.0]
+THRESHOLDS += [1e6, 123456.789, -987654.321, 1e299, -1e299, 2.0**52, 1 / 3]
+
+
+def _around(points: list[float], rng: np.random.Generator) -> np.ndarray:
+    """Floats at and within 60 steps of ``points``, a random spread, and NaN / +-inf."""
+    values = [np.nan, np.inf, -np.inf, 0.0, -0.0]
+    for p in points:
+        up, down = np.float64(p), np.float64(p)
+        for _ in range(60):
+            values += [up, down]
+            up, down = np.nextafter(up, np.inf), np.nextafter(down, -np.inf)
+        values += list(p * (1 + rng.uniform(-1e-8, 1e-8, 200)) + rng.uniform(-1e-8, 1e-8, 200))
+    return np.array(values, dtype=float)
+
+
+def _per_patient(x: np.ndarray, y: np.ndarray, strict: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The tolerance computed for every pair (the route of two columns)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        tol = _tol(x, y)
+        end = y - tol if strict else y + tol
+        if strict:
+            return x < end, x >= end
+        return x <= end, x > end
+
+
+@pytest.mark.parametrize("threshold", THRESHOLDS)
+@pytest.mark.parametrize("strict", [False, True])
+def test_one_threshold_gives_the_per_patient_formula_bit_for_bit(threshold, strict):
+    rng = np.random.default_rng(abs(hash((threshold, strict))) % 2**32)
+    with np.errstate(over="ignore"):
+        tol = (abs(threshold) + 1.0) * 1e-9
+        values = _around([threshold, threshold + tol, threshold - tol], rng)
+    column = Num.point(values)
+    constant = Num.const(threshold, len(values))
+    full = np.full(len(values), threshold)
+    # the column on the left (value <= threshold) and on the right (threshold <= value)
+    got = _le(column, constant, strict)
+    want = _per_patient(values, full, strict)
+    assert np.array_equal(got.true, want[0]) and np.array_equal(got.false, want[1])
+    got = _le(constant, column, strict)
+    want = _per_patient(full, values, strict)
+    assert np.array_equal(got.true, want[0]) and np.array_equal(got.false, want[1])
+
+
+def test_a_missing_value_is_unknown_against_a_threshold():
+    got = _le(Num.point(np.array([np.nan, 7.0, 9.0])), Num.const(8.0, 3), strict=False)
+    assert got.true.tolist() == [False, True, False]
+    assert got.false.tolist() == [False, False, True]
+
+
+def test_an_infinite_or_missing_threshold_takes_the_column_route():
+    values = Num.point(np.array([np.inf, 1e308, -np.inf, np.nan]))
+    got = _le(values, Num.const(np.inf, 4), strict=True)
+    assert got.true.tolist() == [False, True, True, False]
+    got = _le(values, Num.const(np.nan, 4), strict=False)
+    assert not got.true.any() and not got.false.any()
