@@ -66,3 +66,22 @@ def test_an_infinite_or_missing_threshold_takes_the_column_route():
     assert got.true.tolist() == [False, True, True, False]
     got = _le(values, Num.const(np.nan, 4), strict=False)
     assert not got.true.any() and not got.false.any()
+
+
+@pytest.mark.parametrize("threshold", [0.0, 1e-9, 8.0, -3.7, 50.0])
+@pytest.mark.parametrize("strict", [False, True])
+def test_an_interval_against_one_threshold_is_the_interval_formula(threshold, strict):
+    rng = np.random.default_rng(3)
+    tol = (abs(threshold) + 1.0) * 1e-9
+    ends = _around([threshold, threshold + tol, threshold - tol], rng)
+    lo, hi = np.minimum(ends, ends[::-1]), np.maximum(ends, ends[::-1])
+    lo[:7], hi[:7] = -np.inf, np.inf  # unknown
+    interval = Num(lo, hi)
+    full = np.full(len(lo), threshold)
+    column_route = Num(full, full)  # the same threshold as a column: the general route
+    for got, want in [
+        (_le(interval, Num.const(threshold, len(lo)), strict), _le(interval, column_route, strict)),
+        (_le(Num.const(threshold, len(lo)), interval, strict), _le(column_route, interval, strict)),
+    ]:
+        assert np.array_equal(got.true, want.true) and np.array_equal(got.false, want.false)
+        assert got.true.any() and got.false.any()

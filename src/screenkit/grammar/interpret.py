@@ -114,12 +114,16 @@ def _holds(x: float, y: float, strict: bool) -> bool:
 
 
 def _le(a: Num, b: Num, strict: bool) -> Truth:
+    if _is_threshold(b):  # a column (or interval) against one number
+        end = _threshold_end(float(b.lo), strict, values_left=True)
+        with np.errstate(invalid="ignore"):
+            return Truth(np.asarray(a.hi <= end), np.asarray(a.lo > end))
+    if _is_threshold(a):
+        end = _threshold_end(float(a.lo), strict, values_left=False)
+        with np.errstate(invalid="ignore"):
+            return Truth(np.asarray(b.lo >= end), np.asarray(b.hi < end))
     if a.is_point and b.is_point:
         x, y = a.lo, b.lo
-        if np.ndim(x) and _is_threshold(y):
-            return _against_threshold(x, float(y), strict, values_left=True)
-        if np.ndim(y) and _is_threshold(x):
-            return _against_threshold(y, float(x), strict, values_left=False)
         with np.errstate(invalid="ignore"):
             threshold = _tol(x, y)
             if strict:  # x < y
@@ -138,24 +142,27 @@ def _le(a: Num, b: Num, strict: bool) -> Truth:
     return Truth(np.asarray(true), np.asarray(false))
 
 
-def _is_threshold(value) -> bool:
+def _is_threshold(num: Num) -> bool:
     """One finite number (not so large that adding its tolerance could overflow)."""
-    return np.ndim(value) == 0 and abs(float(value)) < 1e300  # False for NaN / inf
+    lo = num.lo
+    return num.is_point and np.ndim(lo) == 0 and abs(float(lo)) < 1e300  # False: NaN, inf
 
 
-def _against_threshold(values: np.ndarray, threshold: float, strict: bool, values_left: bool):
-    """``values <= threshold`` (``values_left``) or ``threshold <= values``, with the
-    tolerance, as two plain comparisons per patient.
+def _threshold_end(threshold: float, strict: bool, values_left: bool) -> float:
+    """Where the values passing ``value <= threshold`` (``values_left``; ``<`` if
+    ``strict``) or ``threshold <= value`` end, with the tolerance of :func:`_tol`.
 
     The tolerance grows with ``max(|value|, |threshold|)`` by 1e-9 per unit, far slower
-    than the value itself, so the values that pass form a half-line: its end is found once
-    on the scalar formula (bisection between two floats; some 55 steps) and every patient
-    is then compared with that end. Bit for bit the per-patient formula of :func:`_tol`
-    (a test compares the two at and around many thresholds); NaN compares false both ways.
+    than the value itself, so the values that pass form a half-line: ``value <= end``
+    (``values_left``) or ``value >= end``. Its end is found once on the scalar formula
+    (bisection between two floats, some 55 steps), and a column is then two plain
+    comparisons with it (NaN compares false both ways: unknown), bit for bit the
+    per-patient formula (a test compares the two at and around many thresholds). For an
+    interval the true side compares its far end, the false side its near end.
 
-    >>> t = _against_threshold(np.array([8.0, 8.0 - 1e-12, 7.9, np.nan]), 8.0, False, False)
-    >>> t.true.tolist(), t.false.tolist()
-    ([True, True, False, False], [False, False, True, False])
+    >>> end = _threshold_end(8.0, strict=False, values_left=False)  # 8 <= value
+    >>> 8.0 - 1e-8 < end < 8.0 - 1e-9 * 8
+    True
     """
     if values_left:
         holds = lambda v: _holds(v, threshold, strict)  # noqa: E731
@@ -163,12 +170,7 @@ def _against_threshold(values: np.ndarray, threshold: float, strict: bool, value
         holds = lambda v: _holds(threshold, v, strict)  # noqa: E731
     step = 4 * _tol_scalar(threshold, threshold)  # well past the tolerance either way
     below, above = threshold - step, threshold + step
-    with np.errstate(invalid="ignore"):
-        if values_left:  # passes up to an end
-            end = _last_inside(holds, below, above)
-            return Truth(values <= end, values > end)
-        end = _last_inside(holds, above, below)  # passes from an end on
-        return Truth(values >= end, values < end)
+    return _last_inside(holds, below, above) if values_left else _last_inside(holds, above, below)
 
 
 def _last_inside(holds: Callable[[float], bool], inside: float, outside: float) -> float:
