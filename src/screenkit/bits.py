@@ -162,22 +162,38 @@ def column(words: np.ndarray, i: int) -> np.ndarray:
 def dense_ids(columns: Sequence[np.ndarray]) -> np.ndarray:
     """One dense id (0..m-1, in order of first appearance) per distinct row of ``columns``.
 
-    One column at a time: hashed (``pd.factorize``), or relabelled through a table when the
-    values are already small non-negative integers (codes); the running id stays below the
-    number of rows, so ``id * cardinality + code`` never overflows int64.
+    The columns are packed side by side into one 64-bit key per row, which is then hashed
+    once (``pd.factorize``), or relabelled through a table when the keys are small: the
+    first column as it is when its values are non-negative integers (a word of bit-packed
+    criteria uses only as many bits as there are criteria), each other column as its
+    dense codes, in as many bits as their count needs. Where the next column would not
+    fit, the key so far is replaced by its own dense codes first.
+
+    >>> dense_ids([np.array([3, 3, 1, 3]), np.array(["a", "b", "a", "a"], dtype=object)])
+    array([0, 1, 2, 0])
     """
-    ids: np.ndarray | None = None
-    for column_ in columns:
-        codes, cardinality = _codes(column_)
-        if ids is None:
-            ids = codes
-            continue
-        if cardinality > 1:
-            combined = ids * cardinality + codes
-            ids = _relabel(combined, (int(ids.max()) + 1) * cardinality if len(ids) else 0)
-    if ids is None:
+    if not len(columns):
         raise ValueError("dense_ids needs at least one column")
-    return ids
+    first = np.asarray(columns[0])
+    if not len(first):
+        return np.zeros(0, dtype=np.int64)
+    if first.dtype.kind in "iu" and first.min() >= 0:
+        key, width = first.astype(np.uint64, copy=False), int(first.max()).bit_length()
+    else:
+        key, width = _as_key(*_codes(first))
+    for column_ in columns[1:]:
+        codes, cardinality = _codes(column_)
+        bits = (cardinality - 1).bit_length()
+        if width + bits > 64:
+            key, width = _as_key(*_codes(key))
+        key = (key << np.uint64(bits)) | codes.astype(np.uint64)
+        width += bits
+    return _codes(key)[0]
+
+
+def _as_key(codes: np.ndarray, cardinality: int) -> tuple[np.ndarray, int]:
+    """Dense codes as a key of :func:`dense_ids`: uint64 values, and the bits they use."""
+    return codes.astype(np.uint64), (cardinality - 1).bit_length()
 
 
 def _codes(column: np.ndarray) -> tuple[np.ndarray, int]:

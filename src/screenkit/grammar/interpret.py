@@ -296,7 +296,7 @@ class _Compiler:
 
         def kernel(ns):
             values = [a(ns) for a in args]
-            values = [v.interval(ns.n) if isinstance(v, Num) else v for v in values]
+            values = [v.full(ns.n) if isinstance(v, Num) else v for v in values]
             if name == "coalesce" and ns.unreadable:
                 # an unreadable argument is not a blank one: the later arguments must not
                 # stand in for it (the written value could say otherwise), so they are unknown

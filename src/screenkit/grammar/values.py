@@ -49,6 +49,13 @@ class Num:
             return np.isnan(self.lo)
         return np.isnan(self.lo) | (np.isneginf(self.lo) & np.isposinf(self.hi))
 
+    def full(self, n: int) -> Num:
+        """The same values for ``n`` patients (a constant repeated; a point stays one)."""
+        lo = np.broadcast_to(np.asarray(self.lo, dtype=float), (n,))
+        if self.is_point:
+            return Num.point(lo)
+        return Num(lo, np.broadcast_to(np.asarray(self.hi, dtype=float), (n,)))
+
     def interval(self, n: int) -> Num:
         """The same values as full-length intervals, unknown as ``[-inf, inf]`` (the form
         the functions of the rule language take)."""

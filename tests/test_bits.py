@@ -1,0 +1,44 @@
+"""Dense ids of distinct rows: packed keys give exactly the first-appearance ids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from screenkit.bits import dense_ids
+
+
+def _by_dict(columns) -> list[int]:
+    """The ids written out: a dict from each distinct row to the order it first appears."""
+    seen: dict[tuple, int] = {}
+    return [seen.setdefault(row, len(seen)) for row in zip(*columns, strict=True)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dense_ids_number_distinct_rows_in_order_of_first_appearance(seed):
+    rng = np.random.default_rng(seed)
+    n = 2_000
+    fail = rng.integers(0, 2**55, 40, dtype=np.uint64)[rng.integers(0, 40, n)]
+    unknown = rng.integers(0, 2**55, 300, dtype=np.uint64)[rng.integers(0, 300, n)]
+    high = np.uint64(2**63) + rng.integers(0, 9, n, dtype=np.uint64)  # uses all 64 bits
+    sites = rng.choice(np.array(["A", "B", None], dtype=object), n)
+    small = rng.integers(0, 3, n)
+    negative = rng.integers(-3, 3, n)
+    cases = [
+        [fail, unknown],
+        [unknown, fail, small],
+        [high, unknown],
+        [sites, small],
+        [small, sites, negative],
+        [negative],
+        [fail, fail, fail, fail],
+        [np.zeros(n, np.uint64), unknown],
+    ]
+    for columns in cases:
+        assert dense_ids(columns).tolist() == _by_dict(columns)
+
+
+def test_dense_ids_of_no_rows_and_of_no_columns():
+    assert dense_ids([np.zeros(0, np.uint64), np.zeros(0, np.int64)]).tolist() == []
+    with pytest.raises(ValueError, match="at least one column"):
+        dense_ids([])
