@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from screenkit.bits import dense_ids
+from screenkit.bits import dense_ids, hashed_codes
 
 
 def _by_dict(columns) -> list[int]:
@@ -42,3 +43,16 @@ def test_dense_ids_of_no_rows_and_of_no_columns():
     assert dense_ids([np.zeros(0, np.uint64), np.zeros(0, np.int64)]).tolist() == []
     with pytest.raises(ValueError, match="at least one column"):
         dense_ids([])
+
+
+@pytest.mark.parametrize("distinct", [5, 20_000, None])  # None: every value distinct
+def test_hashed_codes_of_many_rows_equal_pandas_codes(distinct):
+    rng = np.random.default_rng(1)
+    n = 300_000  # past the sample that sizes the hash table
+    if distinct is None:
+        values = rng.permutation(n).astype(np.uint64) * np.uint64(2**40)
+    else:
+        values = rng.integers(0, 2**63, distinct, dtype=np.uint64)[rng.integers(0, distinct, n)]
+    want, _ = pd.factorize(values)
+    assert hashed_codes(values).tolist() == want.tolist()
+    assert dense_ids([values, values % np.uint64(7)]).tolist() == want.tolist()

@@ -32,6 +32,7 @@ __all__ = [
     "count_rows",
     "dense_ids",
     "first_index",
+    "hashed_codes",
     "n_words",
     "pack_columns",
     "pack_rows",
@@ -163,37 +164,41 @@ def dense_ids(columns: Sequence[np.ndarray]) -> np.ndarray:
     """One dense id (0..m-1, in order of first appearance) per distinct row of ``columns``.
 
     The columns are packed side by side into one 64-bit key per row, which is then hashed
-    once (``pd.factorize``), or relabelled through a table when the keys are small: the
-    first column as it is when its values are non-negative integers (a word of bit-packed
-    criteria uses only as many bits as there are criteria), each other column as its
-    dense codes, in as many bits as their count needs. Where the next column would not
-    fit, the key so far is replaced by its own dense codes first.
+    once (``pd.factorize``), or relabelled through a table when the keys are small. A
+    column of non-negative integers goes in as it is when its values fit in the bits left
+    (a word of bit-packed criteria uses only as many bits as there are criteria; codes
+    use a few), another column as its dense codes; where even those would not fit, the
+    key so far is replaced by its own dense codes first.
 
     >>> dense_ids([np.array([3, 3, 1, 3]), np.array(["a", "b", "a", "a"], dtype=object)])
     array([0, 1, 2, 0])
     """
     if not len(columns):
         raise ValueError("dense_ids needs at least one column")
-    first = np.asarray(columns[0])
-    if not len(first):
+    if not len(columns[0]):
         return np.zeros(0, dtype=np.int64)
-    if first.dtype.kind in "iu" and first.min() >= 0:
-        key, width = first.astype(np.uint64, copy=False), int(first.max()).bit_length()
-    else:
-        key, width = _as_key(*_codes(first))
-    for column_ in columns[1:]:
-        codes, cardinality = _codes(column_)
-        bits = (cardinality - 1).bit_length()
-        if width + bits > 64:
-            key, width = _as_key(*_codes(key))
-        key = (key << np.uint64(bits)) | codes.astype(np.uint64)
+    key, width = np.zeros(len(columns[0]), dtype=np.uint64), 0
+    for column_ in columns:
+        column_ = np.asarray(column_)
+        bits = _bits_as_is(column_)
+        if bits is not None and width + bits <= 64:
+            part = column_.astype(np.uint64, copy=False)
+        else:
+            codes, cardinality = _codes(column_)
+            part, bits = codes.astype(np.uint64), (cardinality - 1).bit_length()
+            if width + bits > 64:
+                codes, cardinality = _codes(key)
+                key, width = codes.astype(np.uint64), (cardinality - 1).bit_length()
+        key = (key << np.uint64(bits)) | part if width else part
         width += bits
     return _codes(key)[0]
 
 
-def _as_key(codes: np.ndarray, cardinality: int) -> tuple[np.ndarray, int]:
-    """Dense codes as a key of :func:`dense_ids`: uint64 values, and the bits they use."""
-    return codes.astype(np.uint64), (cardinality - 1).bit_length()
+def _bits_as_is(column: np.ndarray) -> int | None:
+    """The bits a column of non-negative integers needs as it is (None for another)."""
+    if column.dtype.kind not in "iu" or column.min() < 0:
+        return None
+    return int(column.max()).bit_length()
 
 
 def _codes(column: np.ndarray) -> tuple[np.ndarray, int]:
@@ -203,8 +208,7 @@ def _codes(column: np.ndarray) -> tuple[np.ndarray, int]:
     if column.dtype.kind in "iu" and n and column.min() >= 0 and column.max() < 4 * n + 1024:
         codes = _relabel(column.astype(np.int64, copy=False), int(column.max()) + 1)
     else:
-        codes, _ = pd.factorize(column, use_na_sentinel=False)
-        codes = codes.astype(np.int64, copy=False)
+        codes = hashed_codes(column)
     return codes, (int(codes.max()) + 1 if n else 0)
 
 
@@ -213,14 +217,39 @@ def _relabel(keys: np.ndarray, size: int) -> np.ndarray:
     table when ``size`` is small (no hashing), else by ``pd.factorize``."""
     n = len(keys)
     if size > 4 * n + 1024:
-        ids, _ = pd.factorize(keys)
-        return ids.astype(np.int64, copy=False)
+        return hashed_codes(keys)
     first = np.full(size, n, dtype=np.int64)
     first[keys[::-1]] = np.arange(n - 1, -1, -1)
     present = np.flatnonzero(first < n)
     label = np.zeros(size, dtype=np.int64)
     label[present[np.argsort(first[present], kind="stable")]] = np.arange(len(present))
     return label[keys]
+
+
+#: rows read to size the hash table of :func:`hashed_codes`
+_SAMPLE = 1 << 16
+
+
+def hashed_codes(values: np.ndarray) -> np.ndarray:
+    """Dense codes (int64, order of first appearance; a missing value is a value) by
+    ``pd.factorize``, its hash table sized from the data.
+
+    pandas sizes the table for one distinct value per row: for a million patients and
+    some thousands of distinct patterns that is a table far larger than the cache, and
+    every lookup waits for memory (2-3x slower). The table starts instead at 8x the
+    distinct values among the first 65,536 rows (it grows as needed), or at one slot per
+    row when most of those are distinct.
+
+    >>> hashed_codes(np.array([7, 3, 7, 9], dtype=np.uint64)).tolist()
+    [0, 1, 0, 2]
+    """
+    n = len(values)
+    hint = None
+    if n > 4 * _SAMPLE:
+        seen = len(pd.unique(values[:_SAMPLE]))
+        hint = n if 2 * seen > _SAMPLE else 8 * seen
+    codes, _ = pd.factorize(values, use_na_sentinel=False, size_hint=hint)
+    return codes.astype(np.int64, copy=False)
 
 
 def first_index(ids: np.ndarray, m: int) -> np.ndarray:

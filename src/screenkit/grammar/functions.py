@@ -33,17 +33,7 @@ _AGENT_FACTORS = [f for f in PREDNISONE_FACTOR.values() if f > 0]  # an unknown 
 def _intervals(args):
     """Full-length numbers as intervals, unknown as ``[-inf, inf]`` (the form the general
     formulas take; a point's NaN included)."""
-    return [a.interval(len(a.lo)) if isinstance(a, Num) else a for a in args]
-
-
-def _value(value: np.ndarray) -> Num:
-    """A function's value per patient, NaN where it has none: a point where every patient
-    has one, else intervals whose unknown entries read ``[-inf, inf]`` (what the functions
-    return)."""
-    unknown = np.isnan(value)
-    if not unknown.any():
-        return Num.point(value)
-    return Num(np.where(unknown, -np.inf, value), np.where(unknown, np.inf, value))
+    return [a.interval(np.size(a.lo)) if isinstance(a, Num) else a for a in args]
 
 
 def _unknown(num: Num) -> np.ndarray:
@@ -88,7 +78,7 @@ def _fn_coalesce(*args):
             if not missing.any():
                 break
             np.copyto(value, nxt.lo, where=missing)
-        return _value(value)
+        return Num.point(value)
     lo, hi = np.array(first.lo, dtype=float), np.array(first.hi, dtype=float)
     missing = _unknown(first)
     for nxt in args[1:]:
@@ -112,8 +102,8 @@ def _fn_is_missing(value) -> Truth:
 def _fn_crcl(age: Num, weight: Num, creat: Num, sex: Cat) -> Num:
     """Cockcroft-Gault creatinine clearance (mL/min), creatinine in mg/dL.
 
-    With measured values and every sex F or M it is one value per patient (NaN where an
-    input is missing); an unknown sex spans the female and male values.
+    With measured values and every sex F or M it is one value per patient (a point, NaN
+    where an input is missing); an unknown sex spans the female and male values.
     """
     female = sex.where(lambda label: label == "F")
     male = sex.where(lambda label: label == "M")
@@ -121,7 +111,7 @@ def _fn_crcl(age: Num, weight: Num, creat: Num, sex: Cat) -> Num:
         with np.errstate(divide="ignore", invalid="ignore"):
             value = (140.0 - age.lo) * weight.lo / (72.0 * creat.lo) * np.where(male, 1.0, 0.85)
         if not (value < 0).any():  # (a negative value would be clipped to [0, value])
-            return _value(value)
+            return Num.point(value)
     age, weight, creat = _intervals((age, weight, creat))
     f_lo = np.where(male, 1.0, 0.85)
     f_hi = np.where(female, 0.85, 1.0)
@@ -136,7 +126,7 @@ def _fn_qtcf(qt: Num, heart_rate: Num) -> Num:
     """Fridericia: QTcF = QT / RR^(1/3), RR = 60 / HR seconds."""
     if qt.is_point and heart_rate.is_point:  # NaN where either is missing
         with np.errstate(invalid="ignore"):
-            return _value(qt.lo * np.cbrt(heart_rate.lo / 60.0))
+            return Num.point(qt.lo * np.cbrt(heart_rate.lo / 60.0))
     qt, heart_rate = _intervals((qt, heart_rate))
     with np.errstate(invalid="ignore"):
         lo = qt.lo * np.cbrt(heart_rate.lo / 60.0)
@@ -147,11 +137,16 @@ def _fn_qtcf(qt: Num, heart_rate: Num) -> Num:
 
 def _fn_prednisone(agent: Cat, dose: Num) -> Num:
     """Prednisone-equivalent dose; an unknown agent spans the whole table of factors."""
-    (dose,) = _intervals((dose,))
     f = agent.where(_agent_factor, default=np.nan).astype(float)
+    none = f == 0.0  # no steroid: 0 whatever the dose cell holds
+    if dose.is_point and not (np.isnan(f) & ~np.isnan(dose.lo)).any():  # no agent spans
+        with np.errstate(invalid="ignore"):
+            value = dose.lo * f
+        np.copyto(value, 0.0, where=none)
+        return Num.point(value)
+    (dose,) = _intervals((dose,))
     f_lo = np.where(np.isnan(f), min(_AGENT_FACTORS), f)
     f_hi = np.where(np.isnan(f), max(_AGENT_FACTORS), f)
-    none = f == 0.0  # no steroid: 0 whatever the dose cell holds
     with np.errstate(invalid="ignore"):
         lo, hi = dose.lo * f_lo, dose.hi * f_hi
     lo, hi = np.where(none, 0.0, lo), np.where(none, 0.0, hi)

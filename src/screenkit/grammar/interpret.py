@@ -296,7 +296,9 @@ class _Compiler:
 
         def kernel(ns):
             values = [a(ns) for a in args]
-            values = [v.full(ns.n) if isinstance(v, Num) else v for v in values]
+            if not all(isinstance(v, Num) and np.ndim(v.lo) == 0 for v in values):
+                # full length, unless every argument is a constant (max of two parameters)
+                values = [v.full(ns.n) if isinstance(v, Num) else v for v in values]
             if name == "coalesce" and ns.unreadable:
                 # an unreadable argument is not a blank one: the later arguments must not
                 # stand in for it (the written value could say otherwise), so they are unknown
