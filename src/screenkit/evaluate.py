@@ -424,8 +424,7 @@ def evaluate(
         if na is not None:
             not_applicable[c.id] = na
     missing = {
-        c.id: tuple(sorted(protocol.columns_needed(c.id) - present))
-        for c in protocol.criteria
+        c.id: tuple(sorted(protocol.columns_needed(c.id) - present)) for c in protocol.criteria
     }
     return Evaluation(
         data=frame,
