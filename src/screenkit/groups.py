@@ -74,13 +74,10 @@ def _column_codes(data: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray
 
 def _codes_with_missing(series: pd.Series, missing: str) -> tuple[np.ndarray, np.ndarray]:
     """Codes of a column whose missing values read ``missing`` (merged with that text)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    labels = np.array([*np.asarray(uniques, dtype=object), missing], dtype=object)
-    keys = np.where(codes < 0, len(labels) - 1, codes).astype(np.int64)
-    ids = dense_ids([keys])  # order of first appearance, the blank cells included
-    seen = first_index(ids, int(ids.max()) + 1) if len(ids) else np.zeros(0, np.int64)
-    merged, merged_labels = pd.factorize(labels[keys[seen]])  # blank and the text typed in
-    return merged[ids].astype(np.int64), np.asarray(merged_labels, dtype=object)
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)  # a blank is one value
+    labels = np.array([missing if pd.isna(u) else u for u in uniques], dtype=object)
+    merged, merged_labels = pd.factorize(labels)  # blank and the text typed in
+    return merged[codes].astype(np.int64), np.asarray(merged_labels, dtype=object)
 
 
 def _month_codes(dates: pd.Series) -> tuple[np.ndarray, np.ndarray]:
