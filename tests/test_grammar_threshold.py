@@ -85,3 +85,33 @@ def test_an_interval_against_one_threshold_is_the_interval_formula(threshold, st
     ]:
         assert np.array_equal(got.true, want.true) and np.array_equal(got.false, want.false)
         assert got.true.any() and got.false.any()
+
+
+@pytest.mark.parametrize("scale", [1e-12, 1e-9, 1.0, 40.0, 1e6, 1e200])
+@pytest.mark.parametrize("strict", [False, True])
+def test_two_columns_give_the_per_patient_formula_bit_for_bit(scale, strict):
+    rng = np.random.default_rng(int(scale % 97) + strict)
+    n = 5_000
+    y = rng.uniform(-3, 3, n) * scale
+    tol = (np.abs(y) + 1.0) * 1e-9
+    # at, just inside and just outside the tolerance, a few ulps around, and far away
+    x = y + rng.choice([0.0, 1.0, -1.0, 0.999999, 1.000001, 2.0, -2.0, 1e6], n) * tol
+    x[::7] = np.nextafter(x[::7], np.inf)
+    x[::11], y[::13] = np.nan, np.nan
+    for a, b in [(x, y), (y, x)]:
+        got = _le(Num.point(a), Num.point(b), strict)
+        want = _per_patient(a, b, strict)
+        assert np.array_equal(got.true, want[0]) and np.array_equal(got.false, want[1])
+        assert got.true.any() and got.false.any()
+
+
+def test_two_columns_with_infinite_missing_or_no_values():
+    x = np.array([np.inf, -np.inf, 1.0, np.nan, 5.0])
+    y = np.array([np.inf, 0.0, np.inf, 1.0, 5.0 * (1 + 1e-10)])
+    for strict in (False, True):
+        got, want = _le(Num.point(x), Num.point(y), strict), _per_patient(x, y, strict)
+        assert np.array_equal(got.true, want[0]) and np.array_equal(got.false, want[1])
+    nothing = _le(Num.point(np.full(3, np.nan)), Num.point(np.full(3, np.nan)), False)
+    assert not nothing.true.any() and not nothing.false.any()
+    empty = _le(Num.point(np.zeros(0)), Num.point(np.zeros(0)), True)
+    assert empty.true.shape == (0,) and empty.false.shape == (0,)

@@ -122,6 +122,8 @@ def _le(a: Num, b: Num, strict: bool) -> Truth:
         end = _threshold_end(float(a.lo), strict, values_left=False)
         with np.errstate(invalid="ignore"):
             return Truth(np.asarray(b.lo >= end), np.asarray(b.hi < end))
+    if a.is_point and b.is_point and np.ndim(a.lo) and np.ndim(b.lo):
+        return _columns_le(a.lo, b.lo, strict)
     if a.is_point and b.is_point:
         x, y = a.lo, b.lo
         with np.errstate(invalid="ignore"):
@@ -140,6 +142,47 @@ def _le(a: Num, b: Num, strict: bool) -> Truth:
             true = a.hi <= b.lo + _tol(a.hi, b.lo)
             false = a.lo > b.hi + _tol(a.lo, b.hi)
     return Truth(np.asarray(true), np.asarray(false))
+
+
+def _columns_le(x: np.ndarray, y: np.ndarray, strict: bool) -> Truth:
+    """``x <= y`` (``x < y`` if ``strict``) for two columns, with the tolerance of
+    :func:`_tol`, computed only where it can matter.
+
+    No patient's tolerance exceeds the one of the largest finite magnitude in either
+    column (``bound``), so plain comparisons with ``y`` and ``y +- bound`` decide every
+    patient whose values are further apart; the few in between (and the missing ones)
+    get the per-patient formula. Bit for bit that formula everywhere (rounding is
+    monotone: ``t <= bound`` gives ``y + t <= y + bound`` in floats too).
+
+    >>> t = _columns_le(np.array([1.0, 1.0 + 1e-10, 2.0, np.nan]), np.ones(4), False)
+    >>> t.true.tolist(), t.false.tolist()
+    ([True, True, False, False], [False, False, True, False])
+    """
+    with np.errstate(invalid="ignore"):
+        largest = np.inf  # (no patients: the formula, on nothing)
+        if x.size and y.size:  # NaN ignored, or NaN when a column has no value
+            largest = max(
+                np.fmax.reduce(x), -np.fmin.reduce(x), np.fmax.reduce(y), -np.fmin.reduce(y)
+            )
+        if not math.isfinite(largest):  # an infinite (or no) value: the formula throughout
+            threshold = _tol(x, y)
+            if strict:
+                np.subtract(y, threshold, out=threshold)
+                return Truth(x < threshold, x >= threshold)
+            threshold += y
+            return Truth(x <= threshold, x > threshold)
+        bound = _tol_scalar(largest, largest)
+        if strict:
+            true, false = x < y - bound, x >= y
+        else:
+            true, false = x <= y, x > y + bound
+        near = np.flatnonzero(~(true | false))
+        if len(near):
+            xs, ys = x[near], y[near]
+            threshold = ys - _tol(xs, ys) if strict else ys + _tol(xs, ys)
+            true[near] = xs < threshold if strict else xs <= threshold
+            false[near] = xs >= threshold if strict else xs > threshold
+    return Truth(true, false)
 
 
 def _is_threshold(num: Num) -> bool:
