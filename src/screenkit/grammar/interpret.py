@@ -4,9 +4,13 @@ comparisons with a relative tolerance, Kleene logic.
 :func:`compile_tree` walks the (whitelisted) AST one time and returns a closure per node;
 evaluating a rule is then a chain of numpy operations over whole columns, with no tree
 walking or name dispatch per evaluation. Measured values are points (``lo is hi``, NaN
-where missing), so a comparison of points is two array comparisons against one threshold:
-NaN compares false both ways, which is exactly "unknown". Intervals (censored values,
-CrCl with unknown sex, ``min`` / ``max`` of a missing value) take the general route.
+where missing; derived values too, while every patient's is one number), and NaN compares
+false both ways, which is exactly "unknown". Against one number (a parameter) a column is
+two plain comparisons with the end of its passing values, found once with the tolerance
+(:func:`_threshold_end`; an interval compares its ends the same way); two columns are
+compared plainly where the tolerance cannot matter and by the per-patient formula
+elsewhere (:func:`_columns_le`). Other intervals (censored values, CrCl with unknown sex,
+``min`` / ``max`` of a missing value) take the general route.
 
 >>> import ast, numpy as np
 >>> from screenkit.grammar.values import Namespace, Num
