@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -50,14 +51,14 @@ def _known_points(args) -> bool:
 
 def _fn_min(*args: Num) -> Num:
     if _known_points(args):  # (min of a missing value is an interval: [-inf, the others])
-        return Num.point(np.minimum.reduce([a.lo for a in args]))
+        return Num.point(functools.reduce(np.minimum, [a.lo for a in args]))
     args = _intervals(args)
     return Num(np.minimum.reduce([a.lo for a in args]), np.minimum.reduce([a.hi for a in args]))
 
 
 def _fn_max(*args: Num) -> Num:
     if _known_points(args):
-        return Num.point(np.maximum.reduce([a.lo for a in args]))
+        return Num.point(functools.reduce(np.maximum, [a.lo for a in args]))
     args = _intervals(args)
     return Num(np.maximum.reduce([a.lo for a in args]), np.maximum.reduce([a.hi for a in args]))
 
