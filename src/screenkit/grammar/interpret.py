@@ -24,6 +24,7 @@ elsewhere (:func:`_columns_le`). Other intervals (censored values, CrCl with unk
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections.abc import Callable
 
@@ -195,6 +196,7 @@ def _is_threshold(num: Num) -> bool:
     return num.is_point and np.ndim(lo) == 0 and abs(float(lo)) < 1e300  # False: NaN, inf
 
 
+@functools.lru_cache(maxsize=4096)  # the same thresholds come back at every evaluation
 def _threshold_end(threshold: float, strict: bool, values_left: bool) -> float:
     """Where the values passing ``value <= threshold`` (``values_left``; ``<`` if
     ``strict``) or ``threshold <= value`` end, with the tolerance of :func:`_tol`.
