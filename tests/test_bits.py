@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from screenkit.bits import dense_ids, hashed_codes
+from screenkit.bits import Packer, dense_ids, hashed_codes, pack_rows, unpack
 
 
 def _by_dict(columns) -> list[int]:
@@ -56,3 +56,15 @@ def test_hashed_codes_of_many_rows_equal_pandas_codes(distinct):
     want, _ = pd.factorize(values)
     assert hashed_codes(values).tolist() == want.tolist()
     assert dense_ids([values, values % np.uint64(7)]).tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("k", [1, 8, 55, 64, 65, 130])
+def test_packing_one_criterion_at_a_time_equals_packing_the_matrix(k):
+    masks = np.random.default_rng(k).random((1_000, k)) < 0.3
+    packer = Packer(1_000)
+    for i in range(k):
+        packer.set(i, masks[:, i])
+    words = packer.words(k)
+    assert words.dtype == np.uint64 and words.flags.c_contiguous
+    assert np.array_equal(words, pack_rows(masks))
+    assert np.array_equal(unpack(words, k), masks)
