@@ -353,7 +353,7 @@ def evaluate(
             ns.unreadable[name] = mask
         if isinstance(value, Num):
             derived[name] = to_point(value)
-    n = len(frame)
+    n, present = len(frame), set(frame.columns)
     fail_words, unknown_words = bits.Packer(n), bits.Packer(n)
     not_applicable = {}
     for i, c in enumerate(protocol.criteria):  # one criterion at a time, packed at once
@@ -363,8 +363,7 @@ def evaluate(
         if na is not None:
             not_applicable[c.id] = na
     missing = {
-        c.id: tuple(sorted(protocol.columns_needed(c.id) - set(frame.columns)))
-        for c in protocol.criteria
+        c.id: tuple(sorted(protocol.columns_needed(c.id) - present)) for c in protocol.criteria
     }
     return Evaluation(
         data=frame,

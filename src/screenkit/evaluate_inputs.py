@@ -46,18 +46,23 @@ def unwrap(data: Any) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame |
 
 def check_dtypes(frame: pd.DataFrame, needed: set[str]) -> None:
     """Reject columns whose values the rules cannot read (instead of silently NaN)."""
+    dtypes = frame.dtypes  # a column itself is read only when its type is not already right
     for name in sorted(needed & set(frame.columns)):
         kind = COLUMNS[name].kind
-        s = frame[name]
         if kind == "bool":
-            if pd.api.types.is_bool_dtype(s) or s.isna().all():
+            if pd.api.types.is_bool_dtype(dtypes[name]):
+                continue
+            s = frame[name]
+            if s.isna().all():
                 continue
             ok = s.dropna().map(lambda v: isinstance(v, bool | np.bool_))
             if not ok.all():
                 _bad_value(name, s.dropna()[~ok], "yes/no values (True/False)")
         elif kind in ("number", "ordinal"):
-            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            dtype = dtypes[name]
+            if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
                 continue
+            s = frame[name]
             converted = pd.to_numeric(s, errors="coerce")
             bad = s.notna() & converted.isna()
             if bad.any():

@@ -74,30 +74,55 @@ def _column_codes(data: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray
 
 def _codes_with_missing(series: pd.Series, missing: str) -> tuple[np.ndarray, np.ndarray]:
     """Codes of a column whose missing values read ``missing`` (merged with that text)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    labels = np.array([*np.asarray(uniques, dtype=object), missing], dtype=object)
-    keys = np.where(codes < 0, len(labels) - 1, codes).astype(np.int64)
-    ids = dense_ids([keys])  # order of first appearance, the blank cells included
-    seen = first_index(ids, int(ids.max()) + 1) if len(ids) else np.zeros(0, np.int64)
-    merged, merged_labels = pd.factorize(labels[keys[seen]])  # blank and the text typed in
-    return merged[ids].astype(np.int64), np.asarray(merged_labels, dtype=object)
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)  # a blank is one value
+    labels = np.array([missing if pd.isna(u) else u for u in uniques], dtype=object)
+    merged, merged_labels = pd.factorize(labels)  # blank and the text typed in
+    return merged[codes].astype(np.int64), np.asarray(merged_labels, dtype=object)
 
 
 def _month_codes(dates: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes of the calendar month (``YYYY-MM``) of each date; missing reads ``(no date)``."""
     if getattr(dates.dt, "tz", None) is not None:  # local months, as the dates read
         dates = dates.dt.tz_localize(None)
-    months = dates.to_numpy().astype("datetime64[M]").view(np.int64)
-    blank = months == np.iinfo(np.int64).min  # NaT
-    known = months[~blank]
-    start = int(known.min()) if len(known) else 0
-    # months since the earliest, blanks one past the latest: small codes, no hashing
-    sentinel = int(known.max()) - start + 1 if len(known) else 0
-    offsets = np.where(blank, sentinel, months - start)
-    codes = dense_ids([offsets])
+    offsets, first_month, blank_offset = _months_since_first(dates.to_numpy())
+    codes = dense_ids([offsets])  # small non-negative integers: no hashing
     firsts = offsets[first_index(codes, int(codes.max()) + 1)] if len(codes) else offsets
-    as_months = (firsts + start).astype("datetime64[M]")
-    as_months[firsts == sentinel] = np.datetime64("NaT")
+    as_months = (firsts + first_month).astype("datetime64[M]")
+    blank = firsts == blank_offset
+    as_months[blank] = np.datetime64("NaT")
     text = pd.DatetimeIndex(as_months.astype("datetime64[ns]")).strftime("%Y-%m")
-    labels = np.where(np.isnat(as_months), NO_DATE, np.asarray(text, dtype=object))
+    labels = np.where(blank, NO_DATE, np.asarray(text, dtype=object))
     return codes.astype(np.int64), labels.astype(object)
+
+
+def _months_since_first(stamps: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """Per date, months since the earliest month, missing dates one past the latest; that
+    earliest month (months since 1970-01); and the offset that stands for "missing".
+
+    Dates are floored to days (integer division), and the month of each distinct day is
+    looked up in a table of the days from the first date to the last: the calendar is
+    consulted once per day, not once per patient.
+
+    >>> stamps = np.array(["2024-02-29", "NaT", "2023-12-31"], dtype="datetime64[ns]")
+    >>> offsets, first, blank = _months_since_first(stamps)
+    >>> offsets.tolist(), str(np.datetime64(first, "M")), blank
+    ([2, 3, 0], '2023-12', 3)
+    """
+    days = stamps.astype("datetime64[D]").view(np.int64)
+    blank = days == np.iinfo(np.int64).min  # NaT
+    known = days[~blank] if blank.any() else days
+    if not len(known):
+        return np.zeros(len(days), dtype=np.int64), 0, 0
+    first, last = int(known.min()), int(known.max())
+    if last - first > 4 * len(days) + 1024:  # dates spread over more days than patients
+        months = stamps.astype("datetime64[M]").view(np.int64)
+        first_month = int(months[~blank].min())
+        months -= first_month
+        blank_offset = int(months[~blank].max()) + 1
+        return np.where(blank, blank_offset, months), first_month, blank_offset
+    month_of_day = np.arange(first, last + 1).astype("datetime64[D]").astype("datetime64[M]")
+    month_of_day = month_of_day.view(np.int64)
+    first_month = int(month_of_day[0])
+    blank_offset = int(month_of_day[-1]) - first_month + 1
+    table = np.append(month_of_day - first_month, blank_offset)
+    return table[np.where(blank, len(table) - 1, days - first)], first_month, blank_offset

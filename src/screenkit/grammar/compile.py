@@ -14,7 +14,7 @@ from screenkit.columns import COLUMNS
 from screenkit.errors import ProtocolError
 from screenkit.grammar.functions import FUNCTIONS
 from screenkit.grammar.interpret import Kernel, compile_tree, unreadable_under
-from screenkit.grammar.values import Namespace, Num, Truth
+from screenkit.grammar.values import Namespace, Num, Truth, unknown_where
 
 # ---------------------------------------------------------------- parsing
 _ALLOWED = (
@@ -63,7 +63,8 @@ class Rule:
 
     def evaluate(self, namespace: Namespace):
         """Evaluate for every patient of ``namespace``; returns :class:`Truth` or :class:`Num`
-        (full-length arrays, also for a rule of constants)."""
+        (full-length arrays, also for a rule of constants; a number unknown for some
+        patient as intervals, unknown ``[-inf, inf]``, as documented)."""
         value = self.kernel(namespace)
         n = namespace.n
         if isinstance(value, Truth) and np.ndim(value.true) == 0:
@@ -72,6 +73,10 @@ class Rule:
             if value.is_point:
                 return Num.point(np.full(n, float(value.lo)))
             return Num(np.full(n, float(value.lo)), np.full(n, float(value.hi)))
+        if isinstance(value, Num) and value.is_point:  # a missing value reads [-inf, inf]
+            unknown = np.isnan(value.lo)
+            if unknown.any():
+                return unknown_where(value, unknown)
         return value
 
     def unreadable(self, namespace: Namespace):

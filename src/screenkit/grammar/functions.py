@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -30,11 +31,35 @@ _PREDNISONE_FACTOR = PREDNISONE_FACTOR
 _AGENT_FACTORS = [f for f in PREDNISONE_FACTOR.values() if f > 0]  # an unknown agent's span
 
 
+def _intervals(args):
+    """Full-length numbers as intervals, unknown as ``[-inf, inf]`` (the form the general
+    formulas take; a point's NaN included)."""
+    return [a.interval(np.size(a.lo)) if isinstance(a, Num) else a for a in args]
+
+
+def _unknown(num: Num) -> np.ndarray:
+    """Where ``num`` is unknown, in either form (a point's NaN, ``[-inf, inf]``)."""
+    if num.is_point:
+        return np.isnan(num.lo)
+    return np.isnan(num.lo) | np.isnan(num.hi) | (np.isneginf(num.lo) & np.isposinf(num.hi))
+
+
+def _known_points(args) -> bool:
+    """Every argument a point with no missing value."""
+    return all(a.is_point and not np.isnan(a.lo).any() for a in args)
+
+
 def _fn_min(*args: Num) -> Num:
+    if _known_points(args):  # (min of a missing value is an interval: [-inf, the others])
+        return Num.point(functools.reduce(np.minimum, [a.lo for a in args]))
+    args = _intervals(args)
     return Num(np.minimum.reduce([a.lo for a in args]), np.minimum.reduce([a.hi for a in args]))
 
 
 def _fn_max(*args: Num) -> Num:
+    if _known_points(args):
+        return Num.point(functools.reduce(np.maximum, [a.lo for a in args]))
+    args = _intervals(args)
     return Num(np.maximum.reduce([a.lo for a in args]), np.maximum.reduce([a.hi for a in args]))
 
 
@@ -47,11 +72,22 @@ def _fn_coalesce(*args):
             true |= unknown & nxt.true
             false |= unknown & nxt.false
         return Truth(true, false)
-    lo, hi = first.lo.copy(), first.hi.copy()
+    if all(a.is_point for a in args):  # NaN is missing: filled from the next argument
+        value = np.array(first.lo, dtype=float)
+        for nxt in args[1:]:
+            missing = np.isnan(value)
+            if not missing.any():
+                break
+            np.copyto(value, nxt.lo, where=missing)
+        return Num.point(value)
+    lo, hi = np.array(first.lo, dtype=float), np.array(first.hi, dtype=float)
+    missing = _unknown(first)
     for nxt in args[1:]:
-        missing = np.isneginf(lo) & np.isposinf(hi)
-        lo = np.where(missing, nxt.lo, lo)
-        hi = np.where(missing, nxt.hi, hi)
+        np.copyto(lo, nxt.lo, where=missing)
+        np.copyto(hi, nxt.hi, where=missing)
+        missing &= _unknown(nxt)
+    np.copyto(lo, -np.inf, where=missing)
+    np.copyto(hi, np.inf, where=missing)
     return Num(lo, hi)
 
 
@@ -65,9 +101,19 @@ def _fn_is_missing(value) -> Truth:
 
 
 def _fn_crcl(age: Num, weight: Num, creat: Num, sex: Cat) -> Num:
-    """Cockcroft-Gault creatinine clearance (mL/min), creatinine in mg/dL."""
+    """Cockcroft-Gault creatinine clearance (mL/min), creatinine in mg/dL.
+
+    With measured values and every sex F or M it is one value per patient (a point, NaN
+    where an input is missing); an unknown sex spans the female and male values.
+    """
     female = sex.where(lambda label: label == "F")
     male = sex.where(lambda label: label == "M")
+    if age.is_point and weight.is_point and creat.is_point and (female | male).all():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = (140.0 - age.lo) * weight.lo / (72.0 * creat.lo) * np.where(male, 1.0, 0.85)
+        if not (value < 0).any():  # (a negative value would be clipped to [0, value])
+            return Num.point(value)
+    age, weight, creat = _intervals((age, weight, creat))
     f_lo = np.where(male, 1.0, 0.85)
     f_hi = np.where(female, 0.85, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -79,6 +125,10 @@ def _fn_crcl(age: Num, weight: Num, creat: Num, sex: Cat) -> Num:
 
 def _fn_qtcf(qt: Num, heart_rate: Num) -> Num:
     """Fridericia: QTcF = QT / RR^(1/3), RR = 60 / HR seconds."""
+    if qt.is_point and heart_rate.is_point:  # NaN where either is missing
+        with np.errstate(invalid="ignore"):
+            return Num.point(qt.lo * np.cbrt(heart_rate.lo / 60.0))
+    qt, heart_rate = _intervals((qt, heart_rate))
     with np.errstate(invalid="ignore"):
         lo = qt.lo * np.cbrt(heart_rate.lo / 60.0)
         hi = qt.hi * np.cbrt(heart_rate.hi / 60.0)
@@ -89,9 +139,15 @@ def _fn_qtcf(qt: Num, heart_rate: Num) -> Num:
 def _fn_prednisone(agent: Cat, dose: Num) -> Num:
     """Prednisone-equivalent dose; an unknown agent spans the whole table of factors."""
     f = agent.where(_agent_factor, default=np.nan).astype(float)
+    none = f == 0.0  # no steroid: 0 whatever the dose cell holds
+    if dose.is_point and not (np.isnan(f) & ~np.isnan(dose.lo)).any():  # no agent spans
+        with np.errstate(invalid="ignore"):
+            value = dose.lo * f
+        np.copyto(value, 0.0, where=none)
+        return Num.point(value)
+    (dose,) = _intervals((dose,))
     f_lo = np.where(np.isnan(f), min(_AGENT_FACTORS), f)
     f_hi = np.where(np.isnan(f), max(_AGENT_FACTORS), f)
-    none = f == 0.0  # no steroid: 0 whatever the dose cell holds
     with np.errstate(invalid="ignore"):
         lo, hi = dose.lo * f_lo, dose.hi * f_hi
     lo, hi = np.where(none, 0.0, lo), np.where(none, 0.0, hi)

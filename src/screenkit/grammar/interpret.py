@@ -4,9 +4,13 @@ comparisons with a relative tolerance, Kleene logic.
 :func:`compile_tree` walks the (whitelisted) AST one time and returns a closure per node;
 evaluating a rule is then a chain of numpy operations over whole columns, with no tree
 walking or name dispatch per evaluation. Measured values are points (``lo is hi``, NaN
-where missing), so a comparison of points is two array comparisons against one threshold:
-NaN compares false both ways, which is exactly "unknown". Intervals (censored values,
-CrCl with unknown sex, ``min`` / ``max`` of a missing value) take the general route.
+where missing; derived values too, while every patient's is one number), and NaN compares
+false both ways, which is exactly "unknown". Against one number (a parameter) a column is
+two plain comparisons with the end of its passing values, found once with the tolerance
+(:func:`_threshold_end`; an interval compares its ends the same way); two columns are
+compared plainly where the tolerance cannot matter and by the per-patient formula
+elsewhere (:func:`_columns_le`). Other intervals (censored values, CrCl with unknown sex,
+``min`` / ``max`` of a missing value) take the general route.
 
 >>> import ast, numpy as np
 >>> from screenkit.grammar.values import Namespace, Num
@@ -20,6 +24,8 @@ CrCl with unknown sex, ``min`` / ``max`` of a missing value) take the general ro
 from __future__ import annotations
 
 import ast
+import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -86,22 +92,43 @@ def _full_interval(num: Num) -> Num:
 
 
 def _tol(x, y) -> np.ndarray:
-    """Relative tolerance ``1e-9 * (1 + max(|x|, |y|))`` where both are finite, else 0
-    (a fresh array, computed in place: one allocation for a column)."""
+    """Relative tolerance ``1e-9 * (1 + max(|x|, |y|))``, 0 where an operand is infinite
+    (NaN where one is NaN: a comparison with NaN is false both ways whatever the
+    tolerance). A fresh array, computed in place: one allocation for a column."""
     big, small = (x, y) if np.ndim(x) >= np.ndim(y) else (y, x)
-    scale = np.array(np.abs(big), dtype=float, ndmin=0, copy=None)
-    if not isinstance(scale, np.ndarray) or scale.ndim == 0:
-        scale = np.array(scale, dtype=float)
+    scale = np.array(np.abs(big), dtype=float, copy=None)  # fresh (0-d for two numbers)
     with np.errstate(invalid="ignore"):
         np.maximum(scale, np.abs(small), out=scale)
-    infinite = ~np.isfinite(scale)  # NaN or inf in either operand: no tolerance
     scale += 1.0
     scale *= _RTOL
-    np.copyto(scale, 0.0, where=infinite)
+    infinite = np.isinf(scale)
+    if infinite.any():
+        np.copyto(scale, 0.0, where=infinite)
     return scale
 
 
+def _tol_scalar(x: float, y: float) -> float:
+    """:func:`_tol` of two numbers, the same floating-point operations in the same order."""
+    scale = max(abs(x), abs(y))
+    return 0.0 if math.isinf(scale) else (scale + 1.0) * _RTOL
+
+
+def _holds(x: float, y: float, strict: bool) -> bool:
+    """``x < y`` / ``x <= y`` with the tolerance, for two numbers."""
+    return x < y - _tol_scalar(x, y) if strict else x <= y + _tol_scalar(x, y)
+
+
 def _le(a: Num, b: Num, strict: bool) -> Truth:
+    if _is_threshold(b):  # a column (or interval) against one number
+        end = _threshold_end(float(b.lo), strict, values_left=True)
+        with np.errstate(invalid="ignore"):
+            return Truth(np.asarray(a.hi <= end), np.asarray(a.lo > end))
+    if _is_threshold(a):
+        end = _threshold_end(float(a.lo), strict, values_left=False)
+        with np.errstate(invalid="ignore"):
+            return Truth(np.asarray(b.lo >= end), np.asarray(b.hi < end))
+    if a.is_point and b.is_point and np.ndim(a.lo) and np.ndim(b.lo):
+        return _columns_le(a.lo, b.lo, strict)
     if a.is_point and b.is_point:
         x, y = a.lo, b.lo
         with np.errstate(invalid="ignore"):
@@ -112,13 +139,104 @@ def _le(a: Num, b: Num, strict: bool) -> Truth:
             threshold += y  # x <= y
             return Truth(np.asarray(x <= threshold), np.asarray(x > threshold))
     a, b = _full_interval(a), _full_interval(b)
-    if strict:  # a < b
-        true = a.hi < b.lo - _tol(a.hi, b.lo)
-        false = a.lo >= b.hi - _tol(a.lo, b.hi)
-    else:  # a <= b
-        true = a.hi <= b.lo + _tol(a.hi, b.lo)
-        false = a.lo > b.hi + _tol(a.lo, b.hi)
+    with np.errstate(invalid="ignore"):
+        if strict:  # a < b
+            true = a.hi < b.lo - _tol(a.hi, b.lo)
+            false = a.lo >= b.hi - _tol(a.lo, b.hi)
+        else:  # a <= b
+            true = a.hi <= b.lo + _tol(a.hi, b.lo)
+            false = a.lo > b.hi + _tol(a.lo, b.hi)
     return Truth(np.asarray(true), np.asarray(false))
+
+
+def _columns_le(x: np.ndarray, y: np.ndarray, strict: bool) -> Truth:
+    """``x <= y`` (``x < y`` if ``strict``) for two columns, with the tolerance of
+    :func:`_tol`, computed only where it can matter.
+
+    No patient's tolerance exceeds the one of the largest finite magnitude in either
+    column (``bound``), so plain comparisons with ``y`` and ``y +- bound`` decide every
+    patient whose values are further apart; the few in between (and the missing ones)
+    get the per-patient formula. Bit for bit that formula everywhere (rounding is
+    monotone: ``t <= bound`` gives ``y + t <= y + bound`` in floats too).
+
+    >>> t = _columns_le(np.array([1.0, 1.0 + 1e-10, 2.0, np.nan]), np.ones(4), False)
+    >>> t.true.tolist(), t.false.tolist()
+    ([True, True, False, False], [False, False, True, False])
+    """
+    with np.errstate(invalid="ignore"):
+        largest = np.inf  # (no patients: the formula, on nothing)
+        if x.size and y.size:  # NaN ignored, or NaN when a column has no value
+            largest = max(
+                np.fmax.reduce(x), -np.fmin.reduce(x), np.fmax.reduce(y), -np.fmin.reduce(y)
+            )
+        if not math.isfinite(largest):  # an infinite (or no) value: the formula throughout
+            threshold = _tol(x, y)
+            if strict:
+                np.subtract(y, threshold, out=threshold)
+                return Truth(x < threshold, x >= threshold)
+            threshold += y
+            return Truth(x <= threshold, x > threshold)
+        bound = _tol_scalar(largest, largest)
+        if strict:
+            true, false = x < y - bound, x >= y
+        else:
+            true, false = x <= y, x > y + bound
+        near = np.flatnonzero(~(true | false))
+        if len(near):
+            xs, ys = x[near], y[near]
+            threshold = ys - _tol(xs, ys) if strict else ys + _tol(xs, ys)
+            true[near] = xs < threshold if strict else xs <= threshold
+            false[near] = xs >= threshold if strict else xs > threshold
+    return Truth(true, false)
+
+
+def _is_threshold(num: Num) -> bool:
+    """One finite number (not so large that adding its tolerance could overflow)."""
+    lo = num.lo
+    return num.is_point and np.ndim(lo) == 0 and abs(float(lo)) < 1e300  # False: NaN, inf
+
+
+@functools.lru_cache(maxsize=4096)  # the same thresholds come back at every evaluation
+def _threshold_end(threshold: float, strict: bool, values_left: bool) -> float:
+    """Where the values passing ``value <= threshold`` (``values_left``; ``<`` if
+    ``strict``) or ``threshold <= value`` end, with the tolerance of :func:`_tol`.
+
+    The tolerance grows with ``max(|value|, |threshold|)`` by 1e-9 per unit, far slower
+    than the value itself, so the values that pass form a half-line: ``value <= end``
+    (``values_left``) or ``value >= end``. Its end is found once on the scalar formula
+    (bisection between two floats, some 55 steps), and a column is then two plain
+    comparisons with it (NaN compares false both ways: unknown), bit for bit the
+    per-patient formula (a test compares the two at and around many thresholds). For an
+    interval the true side compares its far end, the false side its near end.
+
+    >>> end = _threshold_end(8.0, strict=False, values_left=False)  # 8 <= value
+    >>> 8.0 - 1e-8 < end < 8.0 - 1e-9 * 8
+    True
+    """
+    if values_left:
+        holds = lambda v: _holds(v, threshold, strict)  # noqa: E731
+    else:
+        holds = lambda v: _holds(threshold, v, strict)  # noqa: E731
+    step = 4 * _tol_scalar(threshold, threshold)  # well past the tolerance either way
+    below, above = threshold - step, threshold + step
+    return _last_inside(holds, below, above) if values_left else _last_inside(holds, above, below)
+
+
+def _last_inside(holds: Callable[[float], bool], inside: float, outside: float) -> float:
+    """The last float from ``inside`` (where ``holds``) towards ``outside`` (where it does
+    not) at which ``holds`` is true; ``holds`` changes once in between.
+
+    >>> _last_inside(lambda v: v <= 0.5, 0.0, 1.0)
+    0.5
+    """
+    while True:
+        middle = inside + (outside - inside) / 2
+        if middle in (inside, outside):
+            return inside
+        if holds(middle):
+            inside = middle
+        else:
+            outside = middle
 
 
 def _compare(op: ast.cmpop, a, b) -> Truth:
@@ -227,7 +345,9 @@ class _Compiler:
 
         def kernel(ns):
             values = [a(ns) for a in args]
-            values = [v.interval(ns.n) if isinstance(v, Num) else v for v in values]
+            if not all(isinstance(v, Num) and np.ndim(v.lo) == 0 for v in values):
+                # full length, unless every argument is a constant (max of two parameters)
+                values = [v.full(ns.n) if isinstance(v, Num) else v for v in values]
             if name == "coalesce" and ns.unreadable:
                 # an unreadable argument is not a blank one: the later arguments must not
                 # stand in for it (the written value could say otherwise), so they are unknown

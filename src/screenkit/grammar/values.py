@@ -49,6 +49,13 @@ class Num:
             return np.isnan(self.lo)
         return np.isnan(self.lo) | (np.isneginf(self.lo) & np.isposinf(self.hi))
 
+    def full(self, n: int) -> Num:
+        """The same values for ``n`` patients (a constant repeated; a point stays one)."""
+        lo = np.broadcast_to(np.asarray(self.lo, dtype=float), (n,))
+        if self.is_point:
+            return Num.point(lo)
+        return Num(lo, np.broadcast_to(np.asarray(self.hi, dtype=float), (n,)))
+
     def interval(self, n: int) -> Num:
         """The same values as full-length intervals, unknown as ``[-inf, inf]`` (the form
         the functions of the rule language take)."""
@@ -197,20 +204,18 @@ def _column_value(series: pd.Series, name: str, censored: pd.DataFrame | None):
     column = COLUMNS.get(name)
     kind = column.kind if column else _guess_kind(series)
     if kind == "bool":
-        if pd.api.types.is_bool_dtype(series.dtype) and series.dtype == bool:
-            values = series.to_numpy(dtype=bool, copy=True)
+        if series.dtype == bool:
+            values = _read_only(series.to_numpy())
             return Truth(values, ~values)
+        parts = _masked_parts(series)
+        if parts is not None and parts[0].dtype == bool:
+            data, mask = parts
+            return Truth(data & ~mask, ~(data | mask))
         s = series.astype("boolean").array
         true = s.to_numpy(dtype=bool, na_value=False)
         return Truth(true, ~(true | s.isna()))
     if kind in ("number", "ordinal"):
-        if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
-            series.dtype
-        ):
-            arr = series.to_numpy(dtype=float, na_value=np.nan, copy=True)
-        else:
-            values = pd.to_numeric(series, errors="coerce").astype("Float64")
-            arr = values.to_numpy(dtype=float, na_value=np.nan)
+        arr = _float_values(series)
         flags = None
         if censored is not None and name in censored.columns:
             flags = censored[name].reindex(series.index).to_numpy(dtype=object, na_value=None)
@@ -225,6 +230,42 @@ def _column_value(series: pd.Series, name: str, censored: pd.DataFrame | None):
         hi = np.where(above, _INF, hi)
         return Num(lo, hi)
     return Cat.from_values(series)
+
+
+def _float_values(series: pd.Series) -> np.ndarray:
+    """A numeric column as float64, NaN where missing: a read-only view of the column's
+    own values where they are float64 without a missing value, else one copy."""
+    parts = _masked_parts(series)
+    if parts is not None and parts[0].dtype == np.float64:
+        data, mask = parts
+        if not mask.any():
+            return _read_only(data)
+        values = data.copy()
+        np.copyto(values, np.nan, where=mask)
+        return values
+    if series.dtype == np.float64:
+        return _read_only(series.to_numpy())
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    values = pd.to_numeric(series, errors="coerce").astype("Float64")
+    return values.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _masked_parts(series: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(values, NA mask)`` of a pandas masked column (``Float64``, ``Int64``,
+    ``boolean``): the two numpy arrays such a column is made of, read as they are (values
+    under the mask are arbitrary); None for another kind of column."""
+    array = series.array
+    if isinstance(array, pd.arrays.FloatingArray | pd.arrays.IntegerArray | pd.arrays.BooleanArray):
+        return array._data, array._mask
+    return None
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A view of ``values`` that cannot be written: the frame's own memory, no copy."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
 
 
 def _guess_kind(series: pd.Series) -> str:
