@@ -19,7 +19,6 @@ import json
 import re
 import unicodedata
 from collections.abc import Mapping
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from .columnparse import parse_series
 from .columns import COLUMNS, canonical_order
 from .errors import InputError
 from .load import RawTable, read_table
-from .loadreport import CELL_COLUMNS, LoadReport, ScreeningData
+from .loadreport import CellNotes, LoadReport, ScreeningData
 from .normalize_units import convert, implausible, infer_uln_units
 
 __all__ = ["LoadReport", "ScreeningData", "header_key", "load_screening", "match_header"]
@@ -309,26 +308,23 @@ def load_screening(
     data: dict[str, pd.Series] = {}
     censored: dict[str, pd.Series] = {}
     unreadable: dict[str, pd.Series] = {}
-    cells, conversions = [], []
+    cells, conversions = CellNotes(), []
     given_unit: dict[str, str | None] = {}  # canonical -> the unit the file states (or None)
     source_of: dict[str, tuple[str, int]] = {}  # canonical -> (header, position)
     for spec in mapped.itertuples():
         column = COLUMNS[spec.canonical]
         unit = spec.unit if isinstance(spec.unit, str) else None
         parsed, censor, parse_notes = parse_series(frame[spec.pos], column, distinct[spec.pos])
-        # one tuple per note, built by zip over whole columns (not row by row)
-        cells.extend(
-            zip(
-                parse_notes["row"].tolist(),
-                repeat(spec.header),
-                parse_notes["value"].tolist(),
-                parse_notes["kind"].tolist(),
-                parse_notes["detail"].tolist(),
-                strict=False,
-            )
+        kinds = parse_notes["kind"].to_numpy(dtype=object)
+        cells.add(
+            parse_notes["row"].to_numpy(),
+            spec.header,
+            parse_notes["value"].to_numpy(dtype=object),
+            kinds,
+            parse_notes["detail"].to_numpy(dtype=object),
         )
         bad = pd.Series(False, index=frame.index)
-        bad.loc[parse_notes.loc[parse_notes["kind"] == "unparsed", "row"].to_numpy()] = True
+        bad.loc[parse_notes["row"].to_numpy()[kinds == "unparsed"]] = True
         unit_cols = headers[
             (headers["how"] == "unit column") & (headers["canonical"] == column.name)
         ]
@@ -338,13 +334,19 @@ def load_screening(
                 parsed, column, spec.header, unit, unit_cells
             )
             conversions += conv
-            for row, text, expected in bad_units:
-                detail = f"unit {text!r} not understood (accepted: {expected})"
-                cells.append((row, spec.header, frame.at[row, spec.pos], "unparsed", detail))
-                bad[row] = True
-            for row, text in converted:
-                detail = f"{text} -> {column.unit}: {parsed[row]:g}"
-                cells.append((row, spec.header, frame.at[row, spec.pos], "converted", detail))
+            if bad_units:  # whole columns of notes, not cell by cell
+                rows = [row for row, _, _ in bad_units]
+                details = [f"unit {t!r} not understood (accepted: {e})" for _, t, e in bad_units]
+                cells.add(rows, spec.header, frame[spec.pos].loc[rows], "unparsed", details)
+                bad.loc[rows] = True
+            if converted:
+                rows = [row for row, _ in converted]
+                now = parsed.loc[rows].tolist()
+                details = [
+                    f"{text} -> {column.unit}: {v:g}"
+                    for (_, text), v in zip(converted, now, strict=True)
+                ]
+                cells.add(rows, spec.header, frame[spec.pos].loc[rows], "converted", details)
         given_unit[column.name] = (
             unit if unit is not None else ("unit column" if unit_cells is not None else None)
         )
@@ -358,9 +360,13 @@ def load_screening(
         column = COLUMNS[name]
         if column.plausible and column.kind == "number":
             stated = given_unit.get(name)
-            for r, _, k, d in implausible(data[name], column, stated, frame[pos]):
-                cells.append((r, header, frame.at[r, pos], k, d))
-                unreadable[name][r] = True
+            found = implausible(data[name], column, stated, frame[pos])
+            if found:
+                rows = [r for r, _, _, _ in found]
+                kinds = [k for _, _, k, _ in found]
+                details = [d for _, _, _, d in found]
+                cells.add(rows, header, frame[pos].loc[rows], kinds, details)
+                unreadable[name].loc[rows] = True
             if unreadable[name].any():  # impossible values are never evaluated
                 data[name] = data[name].mask(unreadable[name])
     if "qtc_ms" in data:
@@ -406,12 +412,10 @@ def load_screening(
         data["age_years"] = _age_years(data["birth_date"], data["screening_date"])
         notes.append("age_years derived from birth_date and screening_date (completed years)")
     names = canonical_order(list(data))
-    table = pd.DataFrame({n: data[n] for n in names}, index=frame.index)
-    cell_frame = pd.DataFrame(cells, columns=["row", "column", "value", "kind", "detail"])
-    cell_frame.insert(0, "sheet", raw.sheet)
-    cell_frame.insert(2, "patient_id", cell_frame["row"].map(ids))
-    cell_frame = cell_frame.sort_values(["row"], kind="stable").reset_index(drop=True)
-    cell_frame = cell_frame.astype({"sheet": "string", "row": "int64", "patient_id": "string"})
+    # columns on the frame's own index are taken as they are, not realigned one by one
+    table = pd.DataFrame(
+        {n: _on_index(data[n], frame.index) for n in names}, index=frame.index, copy=False
+    )
     report = LoadReport(
         file=str(path),
         sheet=raw.sheet,
@@ -420,7 +424,7 @@ def load_screening(
         header_row=raw.header_row,
         headers=headers[["header", "canonical", "unit", "how"]].astype("string"),
         conversions=pd.DataFrame(conversions, columns=["column", "from_unit", "to_unit", "cells"]),
-        cells=cell_frame[CELL_COLUMNS],
+        cells=cells.frame(raw.sheet, ids),
         skipped_rows=skipped_rows,
         rows_read=raw.rows_read,
         rows_loaded=len(table),
@@ -482,6 +486,14 @@ def _drop_non_patient_rows(raw: RawTable, mapped: pd.DataFrame):
     added = pd.DataFrame(extra, columns=["sheet", "row", "reason"]).astype(raw.skipped_rows.dtypes)
     skipped = pd.concat([raw.skipped_rows, added], ignore_index=True)
     return frame, skipped.sort_values("row", kind="stable").reset_index(drop=True)
+
+
+def _on_index(values: pd.Series, index: pd.Index):
+    """``values``' array when it is indexed by ``index`` already, else ``values`` aligned
+    on ``index``."""
+    if values.index is index or values.index.equals(index):
+        return values.array
+    return values.reindex(index).array
 
 
 def _age_years(birth: pd.Series, screening: pd.Series) -> pd.Series:
