@@ -287,7 +287,7 @@ def _arrow_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
                 quoted_strings_can_be_null=False,
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # ragged rows, ...: not here
+    except pa.ArrowException:  # ragged rows, a record over the block size ...: not here
         return None
     if table.num_rows != lines:
         return None  # a record spans lines (a quoted line break): line numbers need csv
