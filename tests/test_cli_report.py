@@ -131,3 +131,32 @@ def test_the_terminal_lists_impossible_values_and_the_sheet_read(capsys):
     assert "6 impossible value(s) read as missing: Age (years) 1" in out
     assert "read sheet 'Screening log' (its header row has the most" in out
     assert "unit inferred: 'tbil uln' names no unit; read in umol/L" in out
+
+
+def test_report_builds_its_content_once_for_every_output(tmp_path, monkeypatch):
+    """-o book.xlsx -o page.html --flow flow.svg: the tables and the CONSORT flow are
+    built once (issue 14), and the files are what each output alone gives."""
+    import screenkit.export.content as content_module
+    from screenkit.plots.flow import consort_flow
+
+    built = []
+    real = content_module.build_content
+
+    def counting(*args, **kwargs):
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(content_module, "build_content", counting)
+    book, page, svg = tmp_path / "r.xlsx", tmp_path / "r.html", tmp_path / "flow.svg"
+    argv = ["report", str(CLEAN), "--exclude", "E26", "--no-forecast"]
+    assert main([*argv, "-o", str(book), "-o", str(page), "--flow", str(svg)]) == 0
+    assert len(built) == 1
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    assert main([*argv, "-o", str(alone / "r.xlsx")]) == 0
+    assert main([*argv, "-o", str(alone / "r.html")]) == 0
+    assert book.read_bytes() == (alone / "r.xlsx").read_bytes()
+    assert page.read_text(encoding="utf-8") == (alone / "r.html").read_text(encoding="utf-8")
+    evaluation = evaluate(load_screening(CLEAN), "NCT07103668")
+    flow = consort_flow(evaluation, funnel(evaluation, exclude=["E26"]))
+    assert svg.read_text(encoding="utf-8") == flow.to_svg()

@@ -194,3 +194,107 @@ def test_text_columns_hash_as_distinct_cells(tmp_path):
     for j, (codes, uniques) in enumerate(text.distinct):
         want_codes, want = distinct_cells(text.grid[j].to_numpy(dtype=object))
         assert np.array_equal(codes, want_codes) and uniques == want
+
+
+def test_each_file_goes_to_the_first_reader_that_reads_it_as_csv_does(tmp_path):
+    """pyarrow reads files whose records all have the head's width, one per line; pandas'
+    C tokenizer pads narrower records; the csv module takes quoted line breaks."""
+    expect = {
+        "plain.csv": "pyarrow",
+        "semicolon.csv": "pyarrow",
+        "latin1.csv": "pyarrow",  # re-encoded as UTF-8 for pyarrow
+        "bom_sep.csv": "pyarrow",
+        "cr_only.csv": "pyarrow",
+        "quotes_odd.csv": "pyarrow",
+        "ragged_wide.csv": "pandas",  # rows of 2 and 4 fields: pyarrow refuses
+        "title_row.csv": "pandas",  # a blank line is one empty field to pyarrow
+        "quoted_newline.csv": "csv",
+    }
+    for name, reader in expect.items():
+        path = tmp_path / name
+        path.write_bytes(CASES[name])
+        assert read_text_grid(path).reader == reader, name
+        _same(path)
+    # a delimiter inside quotes: two fields, as the csv module reads them
+    quoted = tmp_path / "quoted_delimiter.csv"
+    quoted.write_bytes(b'patient_id,"hb, g/dL"\nP1,"9,1"\n')
+    text = read_text_grid(quoted)
+    assert text.reader == "pyarrow" and text.grid.values.tolist() == [
+        ["patient_id", "hb, g/dL"],
+        ["P1", "9,1"],
+    ]
+    _same(quoted)
+
+
+CELL = st.text(alphabet=st.sampled_from([*"ab1 ';", "\u00e9", '"']), max_size=6).filter(
+    lambda c: not c.startswith('"')
+)
+QUOTED_CELL = st.text(alphabet=st.sampled_from([*'ab1,;" ']), max_size=6).map(
+    lambda c: '"' + c.replace('"', '""') + '"'
+)
+BROKEN_CELL = st.sampled_from(['"a\nb"', '"a\r\nb"', '"open', '"a"b'])
+
+
+@st.composite
+def quoted_files(draw) -> str:
+    """Records of one width, cells raw (stray quotes, delimiters left as they are) or
+    quoted (line breaks, delimiters, doubled quotes inside), so the pyarrow reader is
+    taken often and refused where it would read otherwise."""
+    width = draw(st.integers(1, 4))
+    delimiter = draw(st.sampled_from([",", ";"]))
+    rows = draw(
+        st.lists(
+            st.lists(
+                st.one_of(CELL, QUOTED_CELL),
+                min_size=width,
+                max_size=width,
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    if draw(st.integers(0, 3)) == 0:  # one file in four: a cell pyarrow must not take
+        at = draw(st.integers(0, len(rows) - 1))
+        rows[at][draw(st.integers(0, width - 1))] = draw(BROKEN_CELL)
+    end = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    return end.join(delimiter.join(r) for r in rows) + draw(st.sampled_from(["", end]))
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=quoted_files())
+def test_pyarrow_grid_is_what_the_csv_module_reads(tmp_path, content):
+    """Wherever the pyarrow reader is taken, its grid is the csv module's records (padded
+    with ``""``) and its distinct cells are distinct_cells' of each column."""
+    import io
+
+    import numpy as np
+
+    from screenkit.columnparse import distinct_cells
+
+    path = tmp_path / "quoted.csv"
+    path.write_bytes(content.encode("utf-8"))
+    try:
+        text = read_text_grid(path)
+    except InputError:
+        return
+    READERS[text.reader] = READERS.get(text.reader, 0) + 1
+    if text.reader != "pyarrow":
+        return
+    width = text.grid.shape[1]
+    records = csv.reader(io.StringIO(content, newline=""), text._dialect)
+    assert text.grid.values.tolist() == [r + [""] * (width - len(r)) for r in records]
+    for j, (codes, uniques) in enumerate(text.distinct):
+        want_codes, want = distinct_cells(text.grid[j].to_numpy(dtype=object))
+        assert np.array_equal(codes, want_codes) and uniques == want
+
+
+READERS: dict[str, int] = {}
+
+
+def test_pyarrow_reader_was_exercised():
+    """Runs after the test above: the pyarrow reader was taken for many of its files."""
+    if not READERS:
+        pytest.skip("run together with test_pyarrow_grid_is_what_the_csv_module_reads")
+    assert READERS.get("pyarrow", 0) >= 30, READERS

@@ -54,13 +54,13 @@ def parse_series(
     else:
         typed = parsed.astype(column.dtype)
     out = pd.Series(typed.array.take(at_result), index=raw.index)
-    if censors is None:
-        censor = pd.Series(pd.NA, index=raw.index, dtype="string")
+    if censors is None or all(c is None for c in censors):  # none censored: all missing
+        censor = pd.Series(_missing_text(len(raw)), index=raw.index)
     else:
         censor_of = pd.array([*censors, None], dtype="string")
         censor = pd.Series(censor_of.take(at_result), index=raw.index)
-    noted_codes = [i for i, kind in enumerate(kinds) if kind]
-    at = np.flatnonzero(np.isin(codes, noted_codes)) if noted_codes else np.array([], int)
+    noted = np.array([bool(kind) for kind in kinds] + [False], dtype=bool)  # by code
+    at = np.flatnonzero(noted[at_result]) if noted.any() else np.array([], int)
     kind_of = np.array(kinds, dtype=object)
     detail_of = np.array(details, dtype=object)
     notes = pd.DataFrame(
@@ -73,6 +73,16 @@ def parse_series(
         columns=["row", "value", "kind", "detail"],
     )
     return out, censor, notes
+
+
+def _missing_text(n: int) -> pd.api.extensions.ExtensionArray:
+    """``n`` missing values of the ``string`` dtype, without a pass over ``n`` cells
+    where pyarrow stores the strings (a null array costs nothing)."""
+    if pd.StringDtype().storage == "pyarrow":
+        import pyarrow as pa
+
+        return pd.array(pa.nulls(n, pa.large_string()), dtype="string")
+    return pd.array([None] * n, dtype="string")
 
 
 def _parse_distinct(uniques: list[Any], column: Column):

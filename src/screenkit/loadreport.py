@@ -2,19 +2,94 @@
 
 Both are frozen dataclasses holding plain DataFrames; ``to_frame()`` returns the frame,
 ``_repr_html_`` shows counts and the first problems, ``summary()`` is plain text.
+:class:`CellNotes` gathers the report's cell table column by column while loading.
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["CELL_COLUMNS", "LoadReport", "ScreeningData"]
+__all__ = ["CELL_COLUMNS", "CellNotes", "LoadReport", "ScreeningData"]
 
 CELL_COLUMNS = ["sheet", "row", "patient_id", "column", "value", "kind", "detail"]
 CELL_KINDS = ("unparsed", "censored", "not done", "implausible", "converted", "parsed")
+_NOTE_FIELDS = ("row", "column", "value", "kind", "detail")
+
+
+class CellNotes:
+    """The load report's cell table, gathered column-wise in the order the loader judges
+    cells (whole columns of notes at once, or one cell); :meth:`frame` sorts them by row,
+    keeping that order within a row.
+
+    >>> notes = CellNotes()
+    >>> notes.add([3, 2], "Hb", ["ND", "<5"], "unparsed", ["not done", "censored"])
+    >>> notes.append((2, "ALT", "x", "unparsed", "not a number"))
+    >>> table = notes.frame(None, pd.Series(["P1", "P2"], index=[2, 3]))
+    >>> table[["row", "patient_id", "column", "value"]].values.tolist()
+    [[2, 'P1', 'Hb', '<5'], [2, 'P1', 'ALT', 'x'], [3, 'P2', 'Hb', 'ND']]
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[list[np.ndarray]] = []
+        self._pending: list[tuple] = []
+
+    def __len__(self) -> int:
+        return sum(len(p[0]) for p in self._parts) + len(self._pending)
+
+    def append(self, cell: tuple) -> None:
+        """One cell: ``(row, column, value, kind, detail)``."""
+        self._pending.append(cell)
+
+    def add(self, rows: Any, column: str, values: Any, kind: Any, detail: Any) -> None:
+        """Cells of one column: ``rows`` and ``values`` (and ``kind`` / ``detail`` when
+        not one text for all) of equal length."""
+        self._flush()
+        n = len(rows)
+        if not n:
+            return
+        part = [np.asarray(rows, dtype=object)]
+        for field in (column, values, kind, detail):
+            if isinstance(field, str):
+                part.append(np.full(n, field, dtype=object))
+            else:
+                array = np.empty(n, dtype=object)
+                array[:] = list(field) if not isinstance(field, np.ndarray) else field
+                part.append(array)
+        self._parts.append(part)
+
+    def _flush(self) -> None:
+        if self._pending:
+            columns = list(zip(*self._pending, strict=True))
+            self._pending = []
+            part = []
+            for values in columns:
+                array = np.empty(len(values), dtype=object)
+                array[:] = values
+                part.append(array)
+            self._parts.append(part)
+
+    def frame(self, sheet: str | None, ids: pd.Series) -> pd.DataFrame:
+        """The cell table (:data:`CELL_COLUMNS`), sorted by row; ``ids``: patient ID by
+        row. Column types are inferred from the values, as from a list of records."""
+        self._flush()
+        if self._parts:
+            data = {
+                name: np.concatenate([p[i] for p in self._parts])
+                for i, name in enumerate(_NOTE_FIELDS)
+            }
+            table = pd.DataFrame(data, columns=list(_NOTE_FIELDS)).infer_objects()
+        else:
+            table = pd.DataFrame([], columns=list(_NOTE_FIELDS))
+        table.insert(0, "sheet", sheet)
+        table.insert(2, "patient_id", table["row"].map(ids))
+        table = table.sort_values(["row"], kind="stable").reset_index(drop=True)
+        table = table.astype({"sheet": "string", "row": "int64", "patient_id": "string"})
+        return table[CELL_COLUMNS]
 
 
 @dataclass(frozen=True)

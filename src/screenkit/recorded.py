@@ -64,7 +64,7 @@ from screenkit.errors import InputError, ProtocolError
 from screenkit.evaluate import Evaluation, _unwrap
 from screenkit.grammar.compile import Rule
 from screenkit.protocol import Criterion, Protocol, get_protocol
-from screenkit.reasons import parse_reasons
+from screenkit.recorded_cells import ReasonReader, match_label, tally, unknown_id_table
 
 __all__ = [
     "NOT_RECORDED",
@@ -279,7 +279,8 @@ def evaluate_recorded(
     cells = frame[column].astype("string").str.strip()
     blank = cells.isna() | (cells == "")
     codes, uniques = pd.factorize(cells.where(~blank), use_na_sentinel=True)
-    per_cell = [_read_cell(text, protocol) for text in uniques]
+    reader = ReasonReader(protocol)  # IDs and labels folded once, not once per cell
+    per_cell = [reader.read(text) for text in uniques]
     cell_fails = np.zeros((len(uniques) + 1, k), bool)  # last row: the blank cell
     for u, (known, _, _, _) in enumerate(per_cell):
         cell_fails[u, [ids.index(c) for c in known]] = True
@@ -308,13 +309,13 @@ def evaluate_recorded(
         outcome_column=outcome_column,
         not_recorded=int(nr_fail.sum()),
         conflicts=int((said_yes & nonblank).sum()),
-        unknown_ids=_unknown_id_table(per_cell, patients_per_cell, nr_per_cell, ids),
-        unmatched_text=_tally(
+        unknown_ids=unknown_id_table(per_cell, patients_per_cell, nr_per_cell, ids),
+        unmatched_text=tally(
             [(t,) for _, _, texts, _ in per_cell for t in texts],
             [patients_per_cell[u] for u, (_, _, texts, _) in enumerate(per_cell) for _ in texts],
             ["text"],
         ),
-        label_matches=_tally(
+        label_matches=tally(
             [m for _, _, _, matches in per_cell for m in matches],
             [patients_per_cell[u] for u, (_, _, _, ms) in enumerate(per_cell) for _ in ms],
             ["text", "criterion"],
@@ -413,85 +414,3 @@ def _not_recorded_criterion() -> Criterion:
         rule=rule,
         source="screenkit recorded-reasons mode (not a protocol criterion)",
     )
-
-
-def _read_cell(
-    text: str, protocol: Protocol
-) -> tuple[list[str], list[str], list[str], list[tuple[str, str]]]:
-    """``(protocol IDs, IDs not in the protocol, unmatched texts, (text, ID) label matches)``."""
-    by_key = {cid.casefold(): cid for cid in protocol.ids}
-    found, leftover = parse_reasons(text)
-    known: list[str] = []
-    unknown: list[str] = []
-    for token in found:
-        cid = by_key.get(token.casefold())
-        if cid is None:
-            unknown.append(token)
-        elif cid not in known:
-            known.append(cid)
-    unmatched: list[str] = []
-    matches: list[tuple[str, str]] = []
-    if leftover:
-        free = text.strip() if not found else " ".join(leftover)
-        cid = match_label(free, protocol)
-        if cid is None:
-            unmatched.append(free)
-        else:
-            matches.append((free, cid))
-            if cid not in known:
-                known.append(cid)
-    return known, unknown, unmatched, matches
-
-
-def match_label(text: str, protocol: Protocol) -> str | None:
-    """The criterion whose label ``text`` is (case-insensitively) or contains; None
-    when there is none or the text contains several labels.
-
-    >>> p = get_protocol("NCT07103668")
-    >>> match_label("ecog 0-1", p), match_label("Not ECOG 0-1 (ECOG 2)", p)
-    ('I6', 'I6')
-    >>> match_label("withdrew consent", p) is None
-    True
-    """
-    folded = " ".join(text.casefold().split())
-    labels = {c.id: " ".join(c.label.casefold().split()) for c in protocol.criteria}
-    exact = [cid for cid, label in labels.items() if label == folded]
-    if len(exact) == 1:
-        return exact[0]
-    contained = [cid for cid, label in labels.items() if label and label in folded]
-    return contained[0] if len(contained) == 1 else None
-
-
-def _unknown_id_table(per_cell, patients, nr_patients, ids: list[str]) -> pd.DataFrame:
-    counts: dict[str, list[float]] = {}
-    for u, (_, unknown, _, _) in enumerate(per_cell):
-        for token in unknown:
-            entry = counts.setdefault(token, [0, 0])
-            entry[0] += patients[u]
-            entry[1] += nr_patients[u]
-    rows = []
-    for token, (n, nr) in counts.items():
-        children = [c for c in ids if c.casefold().startswith(token.casefold()) and c != token]
-        children = [c for c in children if c[len(token) :].isalpha()]
-        rows.append(
-            {
-                "id": token,
-                "patients": int(n),
-                "not_recorded": int(nr),
-                "note": f"the protocol has {', '.join(children)}" if children else "",
-            }
-        )
-    out = pd.DataFrame(rows, columns=["id", "patients", "not_recorded", "note"])
-    return out.sort_values(["patients", "id"], ascending=[False, True]).reset_index(drop=True)
-
-
-def _tally(keys: list[tuple], weights: list, names: list[str]) -> pd.DataFrame:
-    totals: dict[tuple, int] = {}
-    for key, w in zip(keys, weights, strict=True):
-        totals[key] = totals.get(key, 0) + int(w)
-    out = pd.DataFrame(
-        [(*key, n) for key, n in totals.items()], columns=[*names, "patients"]
-    ).astype({"patients": "int64"})
-    return out.sort_values(
-        ["patients", *names], ascending=[False, *[True] * len(names)]
-    ).reset_index(drop=True)

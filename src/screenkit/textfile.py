@@ -7,20 +7,25 @@ stand alone (``Zürich``), as a single-byte code page writes them; else Big5; el
 GB18030; else Latin-1. A ``sep=;`` first line (Excel) sets the delimiter, else
 :class:`csv.Sniffer` guesses it from the first 20,000 characters.
 
-Cells are read by pandas' C tokenizer, every cell as text (nothing type-guessed), and
-each column is hashed once into its distinct values (:func:`~screenkit.columnparse.distinct_cells`)
-so the caller judges each distinct cell once, never each cell. The C tokenizer is used
-only where it reads what :mod:`csv` reads: one record per line (a quoted line break, a
-ragged row wider than the first 1,000 lines, an escape character or a field over
-:func:`csv.field_size_limit` send the file through the :mod:`csv` module, row by row,
-as before, with the same errors).
+Cells are read column-wise, every cell as text (nothing type-guessed), and each column
+comes with its distinct values (codes into them, as
+:func:`~screenkit.columnparse.distinct_cells` gives) so the caller judges each distinct
+cell once, never each cell. Three readers, the first that reads what :mod:`csv` reads:
+
+1. pyarrow's CSV reader, where every record has the same number of fields and sits on
+   one line: it hashes each column into its distinct cells in C, so only distinct cells
+   become Python strings;
+2. pandas' C tokenizer (ragged rows narrower than the head's widest, padded with ``""``);
+3. the :mod:`csv` module, row by row, as before, with the same errors: a quoted line
+   break, a ragged row wider than the first 1,000 lines, an escape character, leading
+   spaces skipped by the dialect or a field over :func:`csv.field_size_limit`.
 
 >>> import tempfile, pathlib
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
 >>> _ = path.write_text("ID;Hb\\n007;ND\\n008;9,1\\n", encoding="utf-8")
 >>> text = read_text_grid(path)
->>> text.grid.values.tolist(), text.numbers.tolist(), text.fast
-([['ID', 'Hb'], ['007', 'ND'], ['008', '9,1']], [1, 2, 3], True)
+>>> text.grid.values.tolist(), text.numbers.tolist(), text.fast, text.reader
+([['ID', 'Hb'], ['007', 'ND'], ['008', '9,1']], [1, 2, 3], True, 'pyarrow')
 >>> text.record(0)
 ['ID', 'Hb']
 """
@@ -152,7 +157,8 @@ class TextGrid:
     """A text file's records as a grid: ``grid`` (object cells, columns 0..n-1; a record
     shorter than the widest is padded with ``""`` by the C tokenizer, ``None`` by the csv
     module), ``numbers`` (the line each record starts on), ``distinct`` (per column
-    ``(codes, distinct values)`` when already computed), ``record(i)`` (record ``i``
+    ``(codes, distinct values)`` when already computed), ``reader`` (see the module
+    docstring), ``record(i)`` (record ``i``
     exactly as the :mod:`csv` module reads it, for judging header rows)."""
 
     grid: pd.DataFrame
@@ -161,6 +167,7 @@ class TextGrid:
     detected: bool
     fast: bool
     distinct: list[tuple[np.ndarray, list[Any]]] | None = None
+    reader: str = "csv"  # which reader split the file: "pyarrow", "pandas" or "csv"
     _text: str = field(default="", repr=False)
     _dialect: Any = field(default=None, repr=False)
     _rows: list[list[str]] | None = field(default=None, repr=False)
@@ -224,18 +231,86 @@ def _line_count(text: str) -> int:
 
 
 def _c_grid(text: str, dialect: Any, source: Any):
-    """The grid and each column's distinct cells by pandas' C tokenizer, or None where it
-    might read otherwise than the csv module (see the module docstring). ``source``: the
-    same text as UTF-8 bytes when the file is UTF-8 (read without a copy), else None."""
+    """``(grid, each column's distinct cells, reader)`` by pyarrow or pandas' C tokenizer,
+    or None where neither reads what the csv module reads (see the module docstring).
+    ``source``: the same text as UTF-8 bytes when the file is UTF-8 (a view of the file's
+    bytes, not a copy), else None."""
     if not text or text.isspace() or dialect.escapechar is not None or not dialect.quotechar:
         return None
     head = re.split(r"\r\n|\r|\n", text[: 1 << 20], maxsplit=HEAD_LINES)[:HEAD_LINES]
     width = max(line.count(dialect.delimiter) for line in head) + 1
+    lines = _line_count(text)
+    fast = _arrow_grid(text, dialect, source, width, lines)
+    if fast is None:
+        fast = _pandas_grid(text, dialect, source, width, lines)
+    if fast is None:
+        return None
+    grid, distinct, reader = fast
+    if len(text) > csv.field_size_limit():
+        limit = csv.field_size_limit()
+        if any(max(map(len, uniques), default=0) > limit for _, uniques in distinct):
+            return None  # the csv module refuses such a field, with its line
+    return grid, distinct, reader
+
+
+def _arrow_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
+    """pyarrow's reader where its records are the csv module's: every record of one
+    width (at most ``width``, the head's count of delimiters, which may count some inside
+    quotes) on its own line, no leading spaces skipped. pyarrow hashes each column into
+    its distinct cells (``dictionary_encode``), so only distinct cells become Python
+    strings; the object grid takes them by code."""
+    if dialect.skipinitialspace:
+        return None
+    if dialect.quoting not in (csv.QUOTE_MINIMAL, csv.QUOTE_ALL):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pa_csv
+
+    data = source if source is not None else text.encode("utf-8")
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(data),
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, use_threads=False),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=dialect.delimiter,
+                quote_char=dialect.quotechar,
+                double_quote=dialect.doublequote,
+                escape_char=False,
+                newlines_in_values=True,  # a quoted line break: one record, caught below
+                ignore_empty_lines=False,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={f"f{j}": pa.string() for j in range(width)},
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowException:  # ragged rows, a record over the block size ...: not here
+        return None
+    if table.num_rows != lines:
+        return None  # a record spans lines (a quoted line break): line numbers need csv
+    columns, distinct = {}, []
+    for j, column in enumerate(table.columns):
+        # distinct cells in order of first appearance, codes into them (C-level hashing)
+        encoded = pc.dictionary_encode(column.combine_chunks())
+        uniques = encoded.dictionary.to_pylist()
+        codes = encoded.indices.to_numpy().astype(np.intp)
+        columns[j] = np.array(uniques, dtype=object).take(codes)
+        distinct.append((codes, uniques))
+    grid = pd.DataFrame(columns, columns=range(len(columns)), dtype=object, copy=False)
+    return grid, distinct, "pyarrow"
+
+
+def _pandas_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
+    """pandas' C tokenizer (a record narrower than ``width`` padded with ``""``), or None
+    where it might read otherwise than the csv module."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a ParserWarning (data cut) is a failure too
             grid = pd.read_csv(
-                source if source is not None else io.StringIO(text),
+                io.BytesIO(source) if source is not None else io.StringIO(text),
                 encoding="utf-8",
                 sep=dialect.delimiter,
                 header=None,
@@ -252,14 +327,10 @@ def _c_grid(text: str, dialect: Any, source: Any):
             )
     except (ValueError, Warning):  # a row wider than the head's: the csv module reads it
         return None
-    if len(grid) != _line_count(text):
+    if len(grid) != lines:
         return None  # a record spans lines (a quoted line break): line numbers need csv
     distinct = [_distinct_text(grid[j].to_numpy(dtype=object)) for j in range(width)]
-    if len(text) > csv.field_size_limit():
-        limit = csv.field_size_limit()
-        if any(len(u) > limit for _, uniques in distinct for u in uniques):
-            return None  # the csv module refuses such a field, with its line
-    return grid, distinct
+    return grid, distinct, "pandas"
 
 
 def _distinct_text(cells: np.ndarray) -> tuple[np.ndarray, list[Any]]:
@@ -286,13 +357,15 @@ def read_text_grid(path: str | Path, encoding: str | None = None) -> TextGrid:
     if used in ("utf-8", "utf-8-sig"):  # the C tokenizer reads the file's own bytes
         skipped = text[: len(text) - len(body)]  # the sep= line, if any
         start = (3 if used == "utf-8-sig" else 0) + len(skipped.encode("utf-8"))
-        source = io.BytesIO(memoryview(data)[start:])
+        source = memoryview(data)[start:]
     text = body
     fast = _c_grid(text, dialect, source)
     if fast is not None:
-        grid, distinct = fast
+        grid, distinct, reader = fast
         numbers = np.arange(first_line + 1, first_line + 1 + len(grid), dtype=np.int64)
-        return TextGrid(grid, numbers, used, detected, True, distinct, _text=text, _dialect=dialect)
+        return TextGrid(
+            grid, numbers, used, detected, True, distinct, reader, _text=text, _dialect=dialect
+        )
     rows, numbers = _csv_rows(text, dialect, first_line, path)
     width = max(map(len, rows), default=0)
     grid = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)

@@ -257,7 +257,8 @@ def _load_with_reasons(args: argparse.Namespace, reasons: str | None):
     """Load the log; with ``--reasons COLUMN`` make that header the reasons column
     (another header the loader took for reasons is then left unmapped)."""
     from screenkit.errors import InputError
-    from screenkit.normalize import _read_user_map, header_key, load_screening
+    from screenkit.header_map import header_key, read_user_map
+    from screenkit.normalize import load_screening
     from screenkit.recorded import REASONS_COLUMN
 
     def load(columns):
@@ -280,7 +281,7 @@ def _load_with_reasons(args: argparse.Namespace, reasons: str | None):
             column=reasons,
             expected="one of the headers: " + ", ".join(map(str, headers["header"])),
         )
-    user = _read_user_map(args.columns)
+    user = read_user_map(args.columns)
     user = {k: v for k, v in user.items() if v != REASONS_COLUMN}
     for other, canonical in zip(headers["header"], headers["canonical"], strict=True):
         if _is_reasons(canonical):

@@ -306,27 +306,28 @@ def run(args: argparse.Namespace) -> int:
             payload["outside_range"] = outside
         text = json_text(payload)
         writers.append((planned["--json"], lambda tmp: tmp.write_text(text, encoding="utf-8")))
+    # the report's tables and CONSORT flow built once for every -o and --flow; a
+    # pseudonymised listing is drawn afresh per file (random per export)
+    shared = None
+    if args.output and not (args.patients and not args.identified):
+        shared = _content(result, evaluation, data, args, agreement, recruitment)
     for out in args.output:
         fmt = _format(out)
 
         def write_report(tmp, fmt=fmt):
-            _write(
-                tmp,
-                result,
-                evaluation,
-                data,
-                args,
-                fmt=fmt,
-                concordance=agreement,
-                recruitment=recruitment,
-            )
+            content = shared or _content(result, evaluation, data, args, agreement, recruitment)
+            _write_content(tmp, content, fmt)
             (fix_xlsx if fmt == "xlsx" else fix_html)(tmp)
 
         writers.append((out, write_report))
     if args.flow is not None:
         from screenkit.plots.flow import consort_flow
 
-        flow = consort_flow(evaluation, result, suppress_below=args.suppress_below)
+        flow = (
+            shared.flow
+            if shared is not None and shared.flow is not None
+            else consort_flow(evaluation, result, suppress_below=args.suppress_below)
+        )
         if args.flow.suffix.lower() == ".svg":
             svg = flow.to_svg()
             writers.append((args.flow, lambda tmp: tmp.write_text(svg, encoding="utf-8")))
@@ -393,28 +394,30 @@ def _concordance(data, evaluation):
     return concordance(data, protocol, computed=evaluation)
 
 
-def _write(
-    out: Path,
-    result,
-    evaluation,
-    data,
-    args,
-    fmt: str | None = None,
-    concordance=None,
-    recruitment=None,
-) -> None:
-    from screenkit.export import export_excel, export_html
+def _content(result, evaluation, data, args, concordance, recruitment):
+    """The report's content (tables, CONSORT flow), as the workbook and HTML show it."""
+    from screenkit.export.content import build_content
 
-    write = export_excel if (fmt or _format(out)) == "xlsx" else export_html
-    write(
+    return build_content(
         result,
-        out,
         evaluation=evaluation,
         data=data,
         patients=args.patients or args.identified,
         identified=args.identified,
         suppress_below=args.suppress_below,
-        overwrite=True,
         concordance=concordance,
         recruitment=recruitment if recruitment is not None else False,
     )
+
+
+def _write_content(tmp: Path, content, fmt: str) -> None:
+    """Write ``content`` as a workbook or an HTML page to ``tmp`` (a temporary file that
+    :func:`screenkit.outputs.write_all` renames into place)."""
+    if fmt == "xlsx":
+        from screenkit.export.excel import write_workbook
+
+        write_workbook(content).save(tmp)
+    else:
+        from screenkit.export.html import render_html
+
+        tmp.write_text(render_html(content), encoding="utf-8")
