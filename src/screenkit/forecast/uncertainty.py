@@ -62,6 +62,7 @@ from screenkit.forecast.model import (
 )
 
 __all__ = [
+    "CHANGE_PRIOR_MEAN",
     "CHANGE_PRIOR_SD",
     "CHANGE_RANGE",
     "CLOSURE_PRIOR",
@@ -172,7 +173,8 @@ def draw_closures(
 # ---------------------------------------------------------------- rate change, on a grid
 CHANGE_RANGE = (-0.05, 0.30)  # monthly decline considered: from 5% growth to 30% decline
 CHANGE_STEP = 0.01
-CHANGE_PRIOR_SD = 0.10  # normal prior on the monthly decline, centred on constant rates
+CHANGE_PRIOR_SD = 0.10  # SD of the normal prior on the monthly decline
+CHANGE_PRIOR_MEAN = 0.0  # its centre (0 = constant rates)
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,7 @@ class ChangePosterior:
     cov: np.ndarray  # (G, 2, 2)
     log_likelihood: np.ndarray  # (G,), profile over (alpha, mu)
     prior_sd: float
+    prior_mean: float = CHANGE_PRIOR_MEAN
 
     @property
     def step(self) -> float:
@@ -210,7 +213,9 @@ class ChangePosterior:
 
     @property
     def best(self) -> int:
-        return int(np.argmax(self.log_likelihood + _log_prior(self.grid, self.prior_sd)))
+        return int(
+            np.argmax(self.log_likelihood + _log_prior(self.grid, self.prior_sd, self.prior_mean))
+        )
 
     def hyperparameters(self) -> Hyperparameters:
         """The posterior mode as a decay-model :class:`Hyperparameters` (for site rates)."""
@@ -243,8 +248,8 @@ class ChangePosterior:
         return {"alpha": alpha, "beta": alpha / mu, "gamma": gamma}
 
 
-def _log_prior(grid: np.ndarray, sd: float) -> np.ndarray:
-    return -0.5 * (grid / sd) ** 2
+def _log_prior(grid: np.ndarray, sd: float, mean: float = CHANGE_PRIOR_MEAN) -> np.ndarray:
+    return -0.5 * ((grid - mean) / sd) ** 2
 
 
 def change_grid(lo: float, hi: float, step: float = CHANGE_STEP) -> np.ndarray:
@@ -256,10 +261,11 @@ def change_posterior(
     data: SiteData,
     grid: np.ndarray | None = None,
     prior_sd: float = CHANGE_PRIOR_SD,
+    prior_mean: float = CHANGE_PRIOR_MEAN,
 ) -> ChangePosterior:
     """Posterior of the monthly rate change on ``grid``: the profile likelihood of
     ``(alpha, mu)`` at each point, Laplace-integrated (flat priors on the log scale), times
-    a normal prior with SD ``prior_sd`` centred on constant rates."""
+    a normal prior with SD ``prior_sd`` centred on ``prior_mean``."""
     grid = change_grid(*CHANGE_RANGE) if grid is None else np.asarray(grid, float)
     seen = data.tau > 0
     mu0 = data.k[seen].sum() / data.tau[seen].sum()
@@ -296,7 +302,7 @@ def change_posterior(
             logdet[j] = float(np.linalg.slogdet(cov[j])[1])
         ll[j] = -float(res.fun)
         done[j] = True
-    log_post = ll + 0.5 * logdet + _log_prior(grid, prior_sd)
+    log_post = ll + 0.5 * logdet + _log_prior(grid, prior_sd, prior_mean)
     w = np.exp(log_post - log_post.max())
     return ChangePosterior(
         grid=grid,
@@ -305,4 +311,5 @@ def change_posterior(
         cov=cov,
         log_likelihood=ll,
         prior_sd=prior_sd,
+        prior_mean=prior_mean,
     )
