@@ -173,8 +173,11 @@ def draw_closures(
 # ---------------------------------------------------------------- rate change, on a grid
 CHANGE_RANGE = (-0.05, 0.30)  # monthly decline considered: from 5% growth to 30% decline
 CHANGE_STEP = 0.01
-CHANGE_PRIOR_SD = 0.10  # SD of the normal prior on the monthly decline
-CHANGE_PRIOR_MEAN = 0.0  # its centre (0 = constant rates)
+# The normal prior on the monthly decline: centred on a decline of 3.5% per month with SD
+# 5%, so constant rates and an 8% decline are both within one SD (chosen by the calibration
+# study, bench/forecast_calibration.py and bench/forecast_prior_scan.py).
+CHANGE_PRIOR_MEAN = 0.035
+CHANGE_PRIOR_SD = 0.05
 
 
 @dataclass(frozen=True)
