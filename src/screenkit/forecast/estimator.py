@@ -78,8 +78,10 @@ class RecruitmentForecast:
         Probability an eligible patient is randomized, used only when the log cannot
         estimate it (no ``randomized`` column, or nobody randomized yet).
     decline_prior_sd, decline_prior_mean, decline_range
-        The ``"posterior"`` model's normal prior on the monthly decline (SD and centre)
-        and the range of declines it considers (negative = rising rates).
+        The ``"posterior"`` model's normal prior on the monthly decline (SD and centre;
+        default 5% and 3.5% per month, chosen by the calibration study, see
+        :mod:`screenkit.forecast.uncertainty`) and the range of declines it considers
+        (negative = rising rates).
     closure_prior
         Gamma (shape, rate per site-month) prior of the site closure hazard.
     """
