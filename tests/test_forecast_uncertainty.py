@@ -95,9 +95,13 @@ def test_the_posterior_of_the_monthly_change_follows_the_data():
     assert cp_steep.p_decline > 0.95 > 0.5 > cp_flat.p_decline
     assert 0.04 < cp_steep.mean < 0.12 and abs(cp_flat.mean) < 0.03
     assert cp_steep.quantile(0.05) < 0.08 < cp_steep.quantile(0.95) + 0.01
-    # a tighter prior pulls the decline towards constant rates
+    # a tight prior centred on constant rates pulls the decline towards them
     tight = RecruitmentForecast(
-        model="posterior", n_sims=200, random_state=0, decline_prior_sd=0.01
+        model="posterior",
+        n_sims=200,
+        random_state=0,
+        decline_prior_sd=0.01,
+        decline_prior_mean=0.0,
     )
     assert tight.fit(steep_log, sites, as_of).change_posterior_.mean < cp_steep.mean
     # the declining trial's forecast is later than the same counts at constant rates

@@ -38,6 +38,7 @@ from screenkit.forecast.probability import randomization_probability, resolve_lo
 from screenkit.forecast.rates import RecruitmentRates, recruitment_rates
 from screenkit.forecast.result import ForecastResult
 from screenkit.forecast.uncertainty import (
+    CHANGE_PRIOR_MEAN,
     CHANGE_PRIOR_SD,
     CHANGE_RANGE,
     CLOSURE_PRIOR,
@@ -76,9 +77,11 @@ class RecruitmentForecast:
     randomized_given_eligible
         Probability an eligible patient is randomized, used only when the log cannot
         estimate it (no ``randomized`` column, or nobody randomized yet).
-    decline_prior_sd, decline_range
-        The ``"posterior"`` model's normal prior on the monthly decline (SD, centred on
-        constant rates) and the range of declines it considers (negative = rising rates).
+    decline_prior_sd, decline_prior_mean, decline_range
+        The ``"posterior"`` model's normal prior on the monthly decline (SD and centre;
+        default 5% and 3.5% per month, chosen by the calibration study, see
+        :mod:`screenkit.forecast.uncertainty`) and the range of declines it considers
+        (negative = rising rates).
     closure_prior
         Gamma (shape, rate per site-month) prior of the site closure hazard.
     """
@@ -93,6 +96,7 @@ class RecruitmentForecast:
         decline_prior_sd: float = CHANGE_PRIOR_SD,
         closure_prior: tuple[float, float] = CLOSURE_PRIOR,
         decline_range: tuple[float, float] = CHANGE_RANGE,
+        decline_prior_mean: float = CHANGE_PRIOR_MEAN,
     ) -> None:
         self.model = model
         self.n_sims = n_sims
@@ -102,6 +106,7 @@ class RecruitmentForecast:
         self.decline_prior_sd = decline_prior_sd
         self.closure_prior = closure_prior
         self.decline_range = decline_range
+        self.decline_prior_mean = decline_prior_mean
 
     def __repr__(self) -> str:
         return (
@@ -167,7 +172,10 @@ class RecruitmentForecast:
             hyper = fits["decay"] if post.weight > 0.5 else fits["constant"]
         if self.model_ == "posterior":
             self.change_posterior_ = change_posterior(
-                data, change_grid(*self.decline_range), self.decline_prior_sd
+                data,
+                change_grid(*self.decline_range),
+                self.decline_prior_sd,
+                self.decline_prior_mean,
             )
             hyper = self.change_posterior_.hyperparameters()
             self.gamma_ = self.change_posterior_.mean

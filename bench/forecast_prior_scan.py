@@ -1,0 +1,209 @@
+"""Compare priors on the monthly decline on the same trials, at the cost of one fit each.
+
+The ``"posterior"`` forecast's decline has a posterior on a grid; a different prior on the
+grid changes only the weight of each grid cell (the likelihood is the same). So one
+forecast per trial under a wide *proposal* prior, with each simulation's grid cell
+recorded, gives the forecast under any other prior on that grid by importance weights:
+``prior_candidate(cell) / prior_proposal(cell)`` per simulation, then weighted quantiles of
+the simulated times. (The site rates' posterior uses the proposal's mode; the
+calibration's ablation found the site rates move coverage by at most 0.02.) The trials are
+those of ``bench/forecast_calibration.py`` (same seed, same families, same cut).
+
+Run:  python bench/forecast_prior_scan.py --families "constant,decay 8%" --reps 100 \\
+          --save /tmp/scan.npz           (fit and simulate; slow: ~1.5 s per trial)
+      python bench/forecast_prior_scan.py --load /tmp/scan.npz
+          (the candidates of :data:`CANDIDATES` on the saved simulations: seconds)
+
+A candidate is ``(mean, sd, spike, lo, hi)``: a normal prior with that centre and SD
+restricted to ``lo..hi`` (declines per month), plus ``spike`` of the prior's mass on the
+grid cell at constant rates.
+
+>>> w = candidate_weights(np.array([-0.01, 0.0, 0.01]), (0.0, 0.1, 0.0, -0.05, 0.3),
+...                       (0.0, 0.1, 0.0, -0.05, 0.3))
+>>> np.allclose(w, 1.0)
+True
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import forecast_calibration as calib
+
+from screenkit.forecast import RecruitmentForecast
+
+PROPOSAL = (0.0, 0.10, 0.0, -0.05, 0.30)  # the grid and prior the simulations are drawn with
+CANDIDATES = {
+    "N(0,10%)": PROPOSAL,
+    "N(0,5%)": (0.0, 0.05, 0.0, -0.05, 0.30),
+    "N(0,7%)": (0.0, 0.07, 0.0, -0.05, 0.30),
+    "N(2,4%)": (0.02, 0.04, 0.0, -0.05, 0.30),
+    "N(2,5%)": (0.02, 0.05, 0.0, -0.05, 0.30),
+    "N(3,4%)": (0.03, 0.04, 0.0, -0.05, 0.30),
+    "N(3,5%)": (0.03, 0.05, 0.0, -0.05, 0.30),
+    "N(4,4%)": (0.04, 0.04, 0.0, -0.05, 0.30),
+    "N(3,3%)": (0.03, 0.03, 0.0, -0.05, 0.30),
+    "N(0,10%)<20": (0.0, 0.10, 0.0, -0.05, 0.20),
+    "N(0,10%)<15": (0.0, 0.10, 0.0, -0.05, 0.15),
+    "N(0,7%)<15": (0.0, 0.07, 0.0, -0.05, 0.15),
+    "N(2,5%)<15": (0.02, 0.05, 0.0, -0.05, 0.15),
+    "N(3,5%)<15": (0.03, 0.05, 0.0, -0.05, 0.15),
+    "N(0,10%)+s30": (0.0, 0.10, 0.3, -0.05, 0.30),
+    "N(0,10%)+s50": (0.0, 0.10, 0.5, -0.05, 0.30),
+    "N(0,7%)+s30": (0.0, 0.07, 0.3, -0.05, 0.30),
+    "N(2,5%)+s20": (0.02, 0.05, 0.2, -0.05, 0.30),
+    "N(3,5%)+s20": (0.03, 0.05, 0.2, -0.05, 0.30),
+    "N(0,5%)>-2": (0.0, 0.05, 0.0, -0.02, 0.30),
+    "N(2,5%)>-2": (0.02, 0.05, 0.0, -0.02, 0.30),
+}
+
+
+def log_prior(grid: np.ndarray, spec: tuple) -> np.ndarray:
+    """Log prior mass of each grid cell (``-inf`` outside ``lo..hi``)."""
+    mean, sd, spike, lo, hi = spec
+    inside = (grid >= lo - 1e-9) & (grid <= hi + 1e-9)
+    dens = np.where(inside, np.exp(-0.5 * ((grid - mean) / sd) ** 2), 0.0)
+    dens = dens / dens.sum()
+    zero = np.abs(grid) < 1e-9
+    mass = (1 - spike) * dens + spike * zero
+    with np.errstate(divide="ignore"):
+        return np.log(mass)
+
+
+def candidate_weights(grid: np.ndarray, spec: tuple, proposal: tuple = PROPOSAL) -> np.ndarray:
+    """Importance weight of each grid cell: candidate prior over proposal prior."""
+    return np.exp(log_prior(grid, spec) - log_prior(grid, proposal))
+
+
+def weighted_quantiles(times: np.ndarray, w: np.ndarray, levels) -> np.ndarray:
+    """Inverted-CDF quantiles of ``times`` (``inf`` kept) under weights ``w``."""
+    order = np.argsort(times)
+    cdf = np.cumsum(w[order]) / w.sum()
+    index = np.searchsorted(cdf, np.asarray(levels) - 1e-12)
+    return times[order][np.clip(index, 0, times.size - 1)]
+
+
+class _Recording:
+    """A ChangePosterior that remembers the grid cell of each simulation it draws."""
+
+    def __init__(self, cp) -> None:
+        self.cp = cp
+        self.cell = np.zeros(0, dtype=int)
+
+    def draw(self, rng: np.random.Generator, n: int, uncertain: bool = True) -> dict:
+        par = self.cp.draw(rng, n, uncertain)
+        cell = np.rint((par["gamma"] - self.cp.grid[0]) / self.cp.step).astype(int)
+        self.cell = np.clip(cell, 0, self.cp.grid.size - 1)
+        return par
+
+    def __getattr__(self, name):
+        return getattr(self.cp, name)
+
+
+def simulate(families: list[str], reps: int, n_sims: int, seed: int) -> dict:
+    """One proposal forecast per trial: times, grid cells, the truth."""
+    seeds = np.random.SeedSequence(seed).spawn(len(calib.FAMILIES) * reps)
+    out = {"times": [], "cell": [], "left": [], "family": [], "sites": [], "cut": []}
+    grid = None
+    for family in families:
+        for r in range(reps):
+            rng = np.random.default_rng(seeds[list(calib.FAMILIES).index(family) * reps + r])
+            n_sites = int(rng.choice(calib.SITES))
+            cut = float(rng.choice(calib.CUTS))
+            while True:  # the same trial selection as forecast_calibration.one_replicate
+                trial = calib.simulate_trial(rng, family, n_sites)
+                log, target = trial["log"], trial["target"]
+                rand = log.loc[log["randomized"], "screening_date"]
+                if len(rand) < target:
+                    continue
+                as_of = rand.iloc[max(round(cut * target), 1) - 1]
+                truth = rand.iloc[target - 1]
+                if int((rand <= as_of).sum()) < target and truth > as_of:
+                    break
+            frame = log[["patient_id", "site_id", "screening_date", "randomized"]]
+            mean, sd, _, lo, hi = PROPOSAL
+            fc = RecruitmentForecast(
+                n_sims=n_sims,
+                random_state=rng,
+                decline_prior_sd=sd,
+                decline_prior_mean=mean,
+                decline_range=(lo, hi),
+            ).fit(frame, sites=trial["sites"], as_of=as_of)
+            recording = _Recording(fc.change_posterior_)
+            grid = recording.grid
+            fc.change_posterior_ = recording
+            res = fc.predict(target=target, by_date=as_of + pd.DateOffset(years=10))
+            out["times"].append(res.times)
+            out["cell"].append(recording.cell)
+            out["left"].append((truth - as_of).days / calib.DPM)
+            out["family"].append(family)
+            out["sites"].append(n_sites)
+            out["cut"].append(f"{cut:.0%}")
+    return {k: np.asarray(v) for k, v in out.items()} | {"grid": grid}
+
+
+def evaluate(sims: dict, candidates: dict) -> pd.DataFrame:
+    """Coverage, width, bias and finite 90% upper ends per candidate and family."""
+    rows = []
+    tol = 1.0 / calib.DPM
+    for name, spec in candidates.items():
+        wcell = candidate_weights(sims["grid"], spec)
+        for i in range(len(sims["left"])):
+            w = wcell[sims["cell"][i]]
+            t = sims["times"][i]
+            q = weighted_quantiles(t, w, (0.05, 0.10, 0.25, 0.5, 0.75, 0.90, 0.95))
+            truth = sims["left"][i]
+            rows.append(
+                {
+                    "cand": name,
+                    "family": sims["family"][i],
+                    "c50": q[2] - tol <= truth <= q[4] + tol,
+                    "c80": q[1] - tol <= truth <= q[5] + tol,
+                    "c90": q[0] - tol <= truth <= q[6] + tol,
+                    "width": (q[5] - q[1]) / truth if np.isfinite(q[5]) else np.inf,
+                    "bias": (q[3] - truth) / truth,
+                    "fin90": np.isfinite(q[6]),
+                    "ess": w.sum() ** 2 / (w**2).sum(),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", default="constant,decay 4%,decay 8%,mixed")
+    parser.add_argument("--reps", type=int, default=100)
+    parser.add_argument("--n-sims", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=20250806)
+    parser.add_argument("--save", default=None)
+    parser.add_argument("--load", action="append", default=[])
+    args = parser.parse_args(argv)
+    if args.load:
+        parts = [dict(np.load(p, allow_pickle=False)) for p in args.load]
+        sims = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "grid"}
+        sims["grid"] = parts[0]["grid"]
+    else:
+        sims = simulate(args.families.split(","), args.reps, args.n_sims, args.seed)
+        if args.save:
+            np.savez(args.save, **sims)
+    table = evaluate(sims, CANDIDATES)
+    agg = {"c50": "mean", "c80": "mean", "c90": "mean", "width": "median"}
+    by_family = table.pivot_table(index="cand", columns="family", values="c80", sort=False)
+    by_family90 = table.pivot_table(index="cand", columns="family", values="c90", sort=False)
+    overall = table.groupby("cand", sort=False).agg(
+        {**agg, "bias": "median", "fin90": "mean", "ess": "median"}
+    )
+    with pd.option_context("display.width", 200, "display.precision", 2):
+        print("80% coverage by family\n", by_family, "\n")
+        print("90% coverage by family\n", by_family90, "\n")
+        print(overall)
+
+
+if __name__ == "__main__":
+    main()
