@@ -86,12 +86,13 @@ def test_read_only_output_folder_is_exit_2(tmp_path, capsys):
 
 
 def test_a_failing_output_leaves_no_other_output(tmp_path, capsys, monkeypatch):
-    import screenkit.export as export
+    import screenkit.export.excel as excel
 
     def disk_full(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(export, "export_excel", disk_full)
+    # the report writes every workbook through write_workbook (the content is built once)
+    monkeypatch.setattr(excel, "write_workbook", disk_full)
     js, book = tmp_path / "f.json", tmp_path / "r.xlsx"
     code, _, err = _run(capsys, ["report", CLEAN, "--json", js, "-o", book])
     assert code == 2 and "No space left" in err
