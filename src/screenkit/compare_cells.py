@@ -18,15 +18,13 @@ puts them together into a :class:`~screenkit.compare.Comparison`.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from screenkit.groups import NO_SITE
+from screenkit.groups import NO_SITE, site_order
 from screenkit.stats import newcombe_paired_interval
 from screenkit.status import STATUSES
 from screenkit.style import percent
@@ -253,15 +251,8 @@ def cells_by_site(data: pd.DataFrame, cells: pd.Series) -> pd.DataFrame:
     table = pd.crosstab(site.to_numpy(), cells, dropna=False).reindex(
         columns=list(CELLS), fill_value=0
     )
-    table = table.reindex(_natural(table.index)).astype(int)
+    table = table.reindex(site_order(table.index)).astype(int)
     table.insert(0, "screened", table.sum(axis=1))
     table.index.name = "site_id"
     table.columns.name = None
     return table.reset_index()
-
-
-def _natural(labels: Iterable[str]) -> list[str]:
-    def key(text: str):
-        return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text))]
-
-    return sorted(labels, key=lambda x: (x == NO_SITE, key(x)))

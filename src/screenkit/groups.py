@@ -17,6 +17,7 @@ site reads ``(no site)``, a missing date ``(no date)``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -25,10 +26,26 @@ import pandas as pd
 from screenkit.bits import dense_ids, first_index
 from screenkit.errors import ScreenkitError
 
-__all__ = ["NO_DATE", "NO_SITE", "group_codes"]
+__all__ = ["NO_DATE", "NO_SITE", "group_codes", "site_order"]
 
 NO_SITE = "(no site)"
 NO_DATE = "(no date)"
+
+
+def site_order(labels) -> list:
+    """Site labels in natural order (S2 before S10, 9 before 10), ``(no site)`` last: the
+    one order every table of sites uses.
+
+    >>> site_order(["S10", "(no site)", "S2", "A1"])
+    ['A1', 'S2', 'S10', '(no site)']
+    """
+
+    def key(label) -> tuple:
+        text = str(label)
+        parts = re.split(r"(\d+)", text)  # text at even positions, digits at odd ones
+        return (text == NO_SITE, [int(p) if i % 2 else p for i, p in enumerate(parts)])
+
+    return sorted(labels, key=key)
 
 
 def group_codes(data: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:

@@ -22,7 +22,6 @@ month), so no hidden count can be recovered from the others.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,7 @@ import pandas as pd
 
 from screenkit.export.privacy import Suppression
 from screenkit.export.tables import Table
+from screenkit.groups import NO_SITE, site_order
 
 if TYPE_CHECKING:
     from screenkit.forecast import ForecastResult
@@ -54,9 +54,9 @@ def randomized_per_site_and_month(patients: pd.DataFrame) -> dict[str, Any]:
     """Randomized per site, per month (every month from the first to the last screening,
     zeros included), without a date, and in total."""
     rand = patients["randomized"].fillna(False).astype(bool)
-    site = patients["site_id"].astype("string").fillna("(no site)")
+    site = patients["site_id"].astype("string").fillna(NO_SITE)
     per_site = rand.groupby(site, sort=False).sum().astype(int)
-    per_site = per_site.reindex(_natural_order(per_site.index))
+    per_site = per_site.reindex(site_order(per_site.index))
     dated = patients["screening_date"].notna()
     month = patients.loc[dated, "screening_date"].dt.to_period("M")
     if len(month):
@@ -70,13 +70,6 @@ def randomized_per_site_and_month(patients: pd.DataFrame) -> dict[str, Any]:
         "undated": int(rand[~dated].sum()),
         "total": int(rand.sum()),
     }
-
-
-def _natural_order(labels: pd.Index) -> list:
-    def key(text: str):
-        return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(text))]
-
-    return sorted(labels, key=key)
 
 
 def _keys(counts: dict) -> dict[str, list[Hashable]]:

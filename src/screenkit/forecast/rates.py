@@ -46,6 +46,7 @@ import pandas as pd
 
 from screenkit.errors import InputError
 from screenkit.forecast.sites import DAYS_PER_MONTH, read_sites, site_windows
+from screenkit.groups import site_order
 from screenkit.stats import wilson_interval
 from screenkit.style import percent
 
@@ -376,7 +377,9 @@ def recruitment_rates(
         months = table["months_active"].to_numpy()
         table["screened_per_month"] = np.where(months > 0, table["screened"] / months, np.nan)
         table["randomized_per_month"] = np.where(months > 0, table["randomized"] / months, np.nan)
-    table = _with_rates(table.sort_values("site_id", key=_natural_key).reset_index(drop=True))
+    rank = {site: i for i, site in enumerate(site_order(table["site_id"].unique()))}
+    table = table.sort_values("site_id", key=lambda s: s.map(rank)).reset_index(drop=True)
+    table = _with_rates(table)
 
     has_status = bool(patients["status"].notna().any())
     recorded = bool(patients["randomized"].notna().any())
@@ -414,8 +417,3 @@ def _with_rates(table: pd.DataFrame) -> pd.DataFrame:
             randomized > 0, table["screened"].to_numpy(float) / randomized, np.nan
         )
     return table
-
-
-def _natural_key(values: pd.Series) -> pd.Series:
-    as_num = pd.to_numeric(values, errors="coerce")
-    return as_num if as_num.notna().all() else values
