@@ -8,25 +8,44 @@ the SDTM IE-shaped CSV.
 All three refuse to write over the input file, replace an existing output only with
 ``overwrite=True`` (``--force``), and write to a temporary file renamed into place.
 Privacy by default: aggregate counts only; see :mod:`screenkit.export.privacy`.
-openpyxl is imported here; plotly only when an HTML report is written.
+The names below load on first use (module ``__getattr__``): ``import screenkit.export``
+and its light submodules (privacy, tables, content) do not import openpyxl, which loads
+with :mod:`screenkit.export.excel`; plotly only when an HTML report is written.
+
+>>> import screenkit.export as export
+>>> export.export_excel.__module__
+'screenkit.export.excel'
 """
 
 from __future__ import annotations
 
-from screenkit.export.content import Content, build_content
-from screenkit.export.excel import SHEETS, export_excel
-from screenkit.export.html import export_html
-from screenkit.export.ie import export_ie, ie_frame
-from screenkit.export.privacy import pseudonymise, suppress
+import importlib
+from typing import Any
 
-__all__ = [
-    "SHEETS",
-    "Content",
-    "build_content",
-    "export_excel",
-    "export_html",
-    "export_ie",
-    "ie_frame",
-    "pseudonymise",
-    "suppress",
-]
+_PUBLIC = {
+    # name: submodule
+    "Content": "content",
+    "build_content": "content",
+    "SHEETS": "excel",
+    "export_excel": "excel",
+    "export_html": "html",
+    "export_ie": "ie",
+    "ie_frame": "ie",
+    "pseudonymise": "privacy",
+    "suppress": "privacy",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'screenkit.export' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"screenkit.export.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))
