@@ -10,8 +10,9 @@ archive's directory and one streamed pass over each worksheet part, before any c
   The reader allocates the whole rectangle from A1 to the last cell, so one cell at
   XFD1048576 in a 5 KB file would ask for 17 billion cells. A cell without ``r=`` counts
   where the reader puts it (after the previous cell / row); prefixes, any attribute order
-  and quoting are read. The scan is substring searches at C speed for the usual form
-  (about 15 s of regex work per 20,000-row log saved; see :func:`_extent`).
+  and quoting are read. The usual form is scanned with substring searches at C speed (a
+  50,000-row x 95-column log, 150 MB of sheet XML: 6.9 s before, 2.2-3.5 s now on this
+  loaded machine; see :func:`_extent`).
 
 Limits chosen (measured on this machine): 5 million cells (a sheet reaching A1:SF10000
 took 5.9 s and 421 MB peak to read; a screening log of 5,000 rows x 200 columns is 1
