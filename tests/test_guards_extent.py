@@ -8,6 +8,7 @@ import zipfile
 import pytest
 from openpyxl import Workbook
 
+from screenkit import guards
 from screenkit.errors import InputError
 from screenkit.guards import MAX_CELLS, _extent, _walk, check_workbook
 
@@ -60,8 +61,9 @@ def test_cells_without_r_follow_the_previous_cell(tmp_path):
     assert _extent_of(tmp_path, data) == ((4, 4), (4, 4))
 
 
-def test_fast_scan_agrees_with_the_walk_on_a_real_sheet(tmp_path):
-    """Several 1 MB chunks, rows and columns of different widths: the same extent."""
+def test_fast_scan_agrees_with_the_walk_on_a_real_sheet(tmp_path, monkeypatch):
+    """Many chunks, rows and columns of different widths: the same extent."""
+    monkeypatch.setattr(guards, "CHUNK", 1 << 18)
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Log")
     for i in range(12_000):
@@ -73,8 +75,9 @@ def test_fast_scan_agrees_with_the_walk_on_a_real_sheet(tmp_path):
         assert _extent(archive, PART) == _walk(archive, PART) == (12_000, 45)
 
 
-def test_a_far_cell_in_a_later_chunk_is_found(tmp_path):
-    """A far cell after the first megabyte, in a row of the usual r=."""
+def test_a_far_cell_in_a_later_chunk_is_found(tmp_path, monkeypatch):
+    """A far cell in the last of many chunks, in a row of the usual r=."""
+    monkeypatch.setattr(guards, "CHUNK", 1 << 16)
     rows = "".join(f'<row r="{i}"><c r="A{i}"><v>{i}</v></c></row>' for i in range(1, 60_000))
     data = rows + '<row r="60000"><c r="A60000"/><c r="ZZ60000"/></row>'
     assert _extent_of(tmp_path, data) == ((60_000, 702), (60_000, 702))

@@ -116,20 +116,18 @@ def _read_sheet(path: Path, sheet: str, nrows: int | None = None) -> pd.DataFram
     else:  # calamine gives a rectangle; kept exact should a row come short
         for i, row in enumerate(rows):
             grid[i, : len(row)] = row
-    return pd.DataFrame(
-        {j: _as_pandas_reads(grid[:, j]) for j in range(grid.shape[1])}, dtype=object
-    )
+    _as_pandas_reads(grid.reshape(-1))
+    return pd.DataFrame(grid, dtype=object)
 
 
 def _as_pandas_reads(cells: np.ndarray) -> np.ndarray:
-    """One column converted as pandas' calamine reader does each cell (see
-    :func:`_read_sheet`), with one numpy pass per kind of value.
+    """Cells (a 1-D object array, changed in place and returned) converted as pandas'
+    calamine reader does each cell (see :func:`_read_sheet`), one numpy pass per kind.
 
     >>> import datetime as dt
     >>> _as_pandas_reads(np.array([2.0, 2.5, "2", True, dt.date(2024, 1, 31)], dtype=object))
     array([2, 2.5, '2', True, datetime.datetime(2024, 1, 31, 0, 0)], dtype=object)
     """
-    cells = np.array(cells, dtype=object)
     kinds = np.fromiter(map(type, cells), dtype=object, count=len(cells))
     floats = np.flatnonzero(kinds == float)  # noqa: E721 (elementwise, exact type)
     if len(floats):
