@@ -121,3 +121,25 @@ def test_loads_the_same_from_the_sample_workbook():
     for field in ("headers", "conversions", "cells", "skipped_rows"):
         pd.testing.assert_frame_equal(getattr(new.report, field), getattr(old.report, field))
     assert new.report.notes == old.report.notes and new.report.counts() == old.report.counts()
+
+
+@pytest.mark.parametrize("formula", [False, True])
+@pytest.mark.parametrize("chunk", [7, 64, 4 << 20])
+def test_markers_found_across_chunks(tmp_path, monkeypatch, chunk, formula):
+    """An error cell or a merge is found wherever the streamed chunks cut the XML."""
+    import screenkit.workbook as workbook
+
+    monkeypatch.setattr(workbook, "XML_CHUNK", chunk)
+    wb = Workbook()
+    ws = wb.active
+    for i in range(300):
+        ws.append([f"P{i}", "A" if i % 2 else None, i])
+    ws.merge_cells("B2:B3")
+    if formula:
+        ws["D299"] = "=1/0"
+    path = tmp_path / "m.xlsx"
+    wb.save(path)
+    grid, _, _, choice, _ = read_sheet_grid(path, None)
+    assert grid.iat[2, 1] == "A" and "merged cells B2:B3" in choice
+    assert grid.shape[1] == (4 if formula else 3)
+    assert not formula or isinstance(grid.iat[298, 3], CellError)

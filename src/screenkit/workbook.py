@@ -151,13 +151,28 @@ _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
 
 
+# What an error cell, a formula or a merged range needs in the XML (tested as substrings).
+_MARKERS = (b't="e"', b"<f", b":f", b"mergeCell")
+XML_CHUNK = 4 << 20
+
+
 def _sheet_xml(path: Path, sheet: str) -> bytes:
-    """The XML of one worksheet, read once for the error-cell and merge scans (empty when
-    it cannot be located: the reader itself reports a damaged workbook)."""
+    """The XML of one worksheet for the error-cell and merge scans: empty when it holds
+    none of :data:`_MARKERS` (most logs: streamed in 4 MB chunks, never held whole) or
+    cannot be located (the reader itself reports a damaged workbook)."""
     try:
         with zipfile.ZipFile(path) as archive:
             part = sheet_part(archive, sheet)
-            return archive.read(part) if part else b""
+            if not part:
+                return b""
+            with archive.open(part) as stream:
+                tail = b""
+                while chunk := stream.read(XML_CHUNK):
+                    data = tail + chunk
+                    if any(marker in data for marker in _MARKERS):
+                        return archive.read(part)
+                    tail = data[-16:]
+            return b""
     except (KeyError, zipfile.BadZipFile, OSError):
         return b""
 
