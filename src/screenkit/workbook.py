@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,18 +95,53 @@ def sheet_states(path: str | Path) -> dict[str, str]:
 
 
 def _read_sheet(path: Path, sheet: str, nrows: int | None = None) -> pd.DataFrame:
-    """The sheet's cells as read (object columns 0..n-1; an empty cell reads as ``""``)."""
-    frame = pd.read_excel(
-        path,
-        sheet_name=sheet,
-        header=None,
-        dtype=object,
-        na_filter=False,
-        engine="calamine",
-        nrows=nrows,
-    )
-    frame.columns = range(frame.shape[1])
-    return frame.reset_index(drop=True)
+    """The sheet's cells as read (object columns 0..n-1; an empty cell reads as ``""``).
+
+    python-calamine reads the rows from A1; each column is then converted at once as
+    pandas' calamine reader converts cell by cell: a whole float becomes an ``int``, a date
+    a midnight ``datetime``; text, bools, times and durations stay as read."""
+    import python_calamine
+
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False, nrows=nrows)
+    except Exception as exc:  # calamine raises its own error types for a damaged file
+        raise InputError(f"Unreadable workbook: {exc}", file=path, sheet=sheet) from None
+    if not rows or not max(map(len, rows)):
+        return pd.DataFrame()
+    grid = np.empty((len(rows), max(map(len, rows))), dtype=object)
+    grid.fill("")
+    if all(len(row) == grid.shape[1] for row in rows):
+        grid[:] = rows
+    else:  # calamine gives a rectangle; kept exact should a row come short
+        for i, row in enumerate(rows):
+            grid[i, : len(row)] = row
+    _as_pandas_reads(grid.reshape(-1))
+    return pd.DataFrame(grid, dtype=object)
+
+
+def _as_pandas_reads(cells: np.ndarray) -> np.ndarray:
+    """Cells (a 1-D object array, changed in place and returned) converted as pandas'
+    calamine reader does each cell (see :func:`_read_sheet`), one numpy pass per kind.
+
+    >>> import datetime as dt
+    >>> _as_pandas_reads(np.array([2.0, 2.5, "2", True, dt.date(2024, 1, 31)], dtype=object))
+    array([2, 2.5, '2', True, datetime.datetime(2024, 1, 31, 0, 0)], dtype=object)
+    """
+    kinds = np.fromiter(map(type, cells), dtype=object, count=len(cells))
+    floats = np.flatnonzero(kinds == float)  # noqa: E721 (elementwise, exact type)
+    if len(floats):
+        values = cells[floats].astype(np.float64)
+        whole = np.isfinite(values) & (values == np.trunc(values))
+        small = whole & (np.abs(values) < 2.0**62)
+        if small.any():
+            cells[floats[small]] = values[small].astype(np.int64)
+        for k in np.flatnonzero(whole & ~small):  # beyond int64: Python's int, exact
+            cells[floats[k]] = int(values[k])
+    for k in np.flatnonzero(kinds == date):  # a datetime is not converted
+        day = cells[k]
+        cells[k] = datetime(day.year, day.month, day.day)
+    return cells
 
 
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.DOTALL)
@@ -115,13 +151,28 @@ _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
 
 
+# What an error cell, a formula or a merged range needs in the XML (tested as substrings).
+_MARKERS = (b't="e"', b"<f", b":f", b"mergeCell")
+XML_CHUNK = 4 << 20
+
+
 def _sheet_xml(path: Path, sheet: str) -> bytes:
-    """The XML of one worksheet, read once for the error-cell and merge scans (empty when
-    it cannot be located: the reader itself reports a damaged workbook)."""
+    """The XML of one worksheet for the error-cell and merge scans: empty when it holds
+    none of :data:`_MARKERS` (most logs: streamed in 4 MB chunks, never held whole) or
+    cannot be located (the reader itself reports a damaged workbook)."""
     try:
         with zipfile.ZipFile(path) as archive:
             part = sheet_part(archive, sheet)
-            return archive.read(part) if part else b""
+            if not part:
+                return b""
+            with archive.open(part) as stream:
+                tail = b""
+                while chunk := stream.read(XML_CHUNK):
+                    data = tail + chunk
+                    if any(marker in data for marker in _MARKERS):
+                        return archive.read(part)
+                    tail = data[-16:]
+            return b""
     except (KeyError, zipfile.BadZipFile, OSError):
         return b""
 
@@ -130,7 +181,8 @@ def _cell_errors(data: bytes) -> dict[tuple[int, int], Any]:
     """``{(row index, column index): CellError}`` for the sheet's Excel error cells and
     formulas without a cached value (the reader gives both as blank)."""
     found: dict[tuple[int, int], Any] = {}
-    if b't="e"' not in data and not _FORMULA.search(data):
+    maybe_formula = (b"<f" in data or b":f" in data) and _FORMULA.search(data)
+    if b't="e"' not in data and not maybe_formula:
         return found  # no error cell, no formula: nothing to look for (most logs)
     for attrs, body in _CELL.findall(data):
         kind = _ATTR_T.search(attrs)
@@ -159,6 +211,8 @@ _MERGE = re.compile(
 
 def _merged_columns(data: bytes) -> list[tuple[int, int, int]]:
     """Vertically merged ranges of one column: ``(column index, first row index, last)``."""
+    if b"mergeCell" not in data:  # substring test first: the regex is slow on a big sheet
+        return []
     return [
         (column_number(c0) - 1, int(r0) - 1, int(r1) - 1)
         for c0, r0, c1, r1 in _MERGE.findall(data)
