@@ -37,7 +37,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="patients (default 100000)")
     parser.add_argument("--runs", type=int, default=11, help="updates / passes (default 11)")
+    parser.add_argument("--small", action="store_true", help="5,000 rows, 3 runs (CI)")
     args = parser.parse_args()
+    if args.small:
+        args.rows, args.runs = 5_000, 3
 
     import screenkit as sk
     from screenkit.datasets import make_sample

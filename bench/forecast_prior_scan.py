@@ -211,7 +211,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--informed", action="store_true", help="priors centred on each family's true decline"
     )
+    parser.add_argument(
+        "--small", action="store_true", help="2 trials of 2 families, 200 simulations (CI)"
+    )
     args = parser.parse_args(argv)
+    if args.small:
+        args.families, args.reps, args.n_sims = "constant,decay 8%", 2, 200
     if args.load:
         parts = [dict(np.load(p, allow_pickle=False)) for p in args.load]
         sims = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "grid"}
