@@ -14,7 +14,7 @@ month), so no hidden count can be recovered from the others.
 ...     "randomized": [True, True, True, None]})
 >>> counts = randomized_per_site_and_month(patients)
 >>> counts["sites"].to_dict(), counts["months"].tolist(), counts["undated"], counts["total"]
-({'(no site)': 0, 'S2': 2, 'S10': 1}, [1, 0, 1], 1, 3)
+({'S2': 2, 'S10': 1, '(no site)': 0}, [1, 0, 1], 1, 3)
 >>> values, equations = suppression_system(counts)
 >>> values[TOTAL], len(equations)  # sites, months, 3 cumulative steps, last = total
 (3, 6)
