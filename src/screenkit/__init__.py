@@ -15,8 +15,7 @@ so the core works without the notebook stack (plotly, ipywidgets) installed.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from screenkit._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -77,14 +76,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'screenkit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"screenkit.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)

@@ -19,8 +19,7 @@ with :mod:`screenkit.export.excel`; plotly only when an HTML report is written.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from screenkit._lazy import lazy_names
 
 _PUBLIC = {
     # name: submodule
@@ -38,14 +37,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str) -> Any:
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'screenkit.export' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"screenkit.export.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC)
