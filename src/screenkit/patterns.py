@@ -302,10 +302,6 @@ class PatternCounts:
     def _fails_f(self) -> np.ndarray:
         return self.core_fails.astype(float)
 
-    @cached_property
-    def _unknown_f(self) -> np.ndarray:
-        return self.core_unknown.astype(float)
-
     def core_counts(self) -> np.ndarray:
         """Patients per core pattern (summed over groups), as floats for fast products."""
         return self.collapsed.weights
