@@ -71,3 +71,12 @@ def test_public_export_names_still_resolve():
         assert getattr(export, name) is not None
     with pytest.raises(AttributeError, match="no attribute 'write_everything'"):
         export.write_everything  # noqa: B018
+
+
+@pytest.mark.parametrize("name", ["evaluate", "funnel", "compare", "concordance"])
+def test_a_function_named_like_its_module_stays_the_function(name):
+    """Importing the submodule (as the CLI and the exports do) must not replace
+    ``sk.<name>`` by the module."""
+    code = f"import screenkit.{name}\nimport screenkit as sk\nassert callable(sk.{name})"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -19,8 +19,12 @@ from screenkit._lazy import lazy_names
 
 __version__ = "0.1.0"
 
-# Eager imports: the functions `evaluate` and `funnel` share their module's name, and
-# binding them here, after the submodules load, keeps `screenkit.evaluate` the function.
+# Eager imports: the functions `evaluate`, `funnel`, `compare` and `concordance` share
+# their module's name, and binding them here, after the submodules load, keeps
+# `screenkit.compare` the function (a lazy name would be replaced by the submodule as soon
+# as anything imported `screenkit.compare`).
+from screenkit.compare import compare as compare
+from screenkit.concordance import concordance as concordance
 from screenkit.evaluate import Evaluation as Evaluation
 from screenkit.evaluate import evaluate as evaluate
 from screenkit.funnel import Funnel as Funnel
@@ -47,7 +51,6 @@ _PUBLIC = {
     "Evaluation": "evaluate",
     "evaluate_recorded": "recorded",
     "RecordedReasons": "recorded",
-    "concordance": "concordance",
     "PatternCounts": "funnel",
     "Funnel": "funnel",
     "funnel": "funnel",
@@ -66,7 +69,6 @@ _PUBLIC = {
     "SdtmSummary": "sdtm",
     "evaluate_sdtm": "sdtm",
     # protocol comparison (issue 15)
-    "compare": "compare",
     "Comparison": "compare",
     # protocol drafted from a registry record (issue 18)
     "draft_protocol": "draft",
