@@ -15,6 +15,8 @@ from screenkit.evaluate import evaluate
 from screenkit.funnel import funnel
 from screenkit.protocol import get_protocol
 
+from .strategies import overrides
+
 PROTOCOL = get_protocol("NCT07103668")
 PARAMS = PROTOCOL.parameters
 
@@ -37,19 +39,8 @@ def _same_funnel(a, b) -> None:
     pd.testing.assert_frame_equal(a.criteria, b.criteria, check_exact=False, rtol=1e-12)
 
 
-@st.composite
-def overrides(draw):
-    names = draw(st.lists(st.sampled_from(sorted(PARAMS)), min_size=1, max_size=3, unique=True))
-    out = {}
-    for name in names:
-        p = PARAMS[name]
-        steps = round((p.max - p.min) / (p.step or 1))
-        out[name] = p.min + draw(st.integers(0, steps)) * (p.step or 1)
-    return out
-
-
 @settings(max_examples=20, deadline=None)
-@given(overrides())
+@given(overrides(PARAMS))
 def test_a_what_if_histogram_equals_a_fresh_count(base, params):
     quick = base.with_parameters(**params)
     fresh = evaluate(base.data, PROTOCOL, **params)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from screenkit.datasets import load_sample
 from screenkit.errors import InputError
@@ -15,6 +14,7 @@ from screenkit.grammar import Rule
 from screenkit.protocol import get_protocol, load_protocol
 
 from .conftest import canonical_frame, patient
+from .strategies import overrides
 
 
 @pytest.fixture(scope="module")
@@ -60,19 +60,8 @@ def test_input_is_never_mutated(sample):
 PARAMS = get_protocol("NCT07103668").parameters
 
 
-@st.composite
-def overrides(draw):
-    names = draw(st.lists(st.sampled_from(sorted(PARAMS)), min_size=1, max_size=3, unique=True))
-    out = {}
-    for name in names:
-        p = PARAMS[name]
-        steps = round((p.max - p.min) / (p.step or 1))
-        out[name] = p.min + draw(st.integers(0, steps)) * (p.step or 1)
-    return out
-
-
 @settings(max_examples=25, deadline=None)
-@given(overrides())
+@given(overrides(PARAMS))
 def test_what_if_equals_a_fresh_evaluation(sample_result, params):
     """with_parameters re-evaluates only affected criteria; the answer must not differ."""
     quick = sample_result.with_parameters(**params)

@@ -18,6 +18,8 @@ from screenkit.evaluate import evaluate
 from screenkit.funnel import funnel
 from screenkit.protocol import get_protocol
 
+from .strategies import grid_value
+
 PROTOCOL = get_protocol("NCT07103668")
 PARAMS = PROTOCOL.parameters
 IDS = list(PROTOCOL.ids)
@@ -30,17 +32,12 @@ def base():
     return evaluation
 
 
-def _value(draw, name):
-    p = PARAMS[name]
-    steps = round((p.max - p.min) / (p.step or 1))
-    return p.min + draw(st.integers(0, steps)) * (p.step or 1)
-
-
 @st.composite
 def scenarios(draw):
     names = draw(st.lists(st.sampled_from(sorted(PARAMS)), min_size=1, max_size=3, unique=True))
-    first = {name: _value(draw, name) for name in names}
-    second = {name: _value(draw, name) for name in draw(st.lists(st.sampled_from(names)))}
+    first = {name: draw(grid_value(PARAMS[name])) for name in names}
+    again = draw(st.lists(st.sampled_from(names)))
+    second = {name: draw(grid_value(PARAMS[name])) for name in again}
     order = draw(st.permutations(IDS))[: draw(st.integers(0, len(IDS)))]
     off = draw(st.lists(st.sampled_from(IDS), max_size=4, unique=True))
     return first, second, list(order), off
