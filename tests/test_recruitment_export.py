@@ -19,6 +19,7 @@ from screenkit.evaluate import evaluate
 from screenkit.export.recruitment import REPORT_SEED, REPORT_SIMS, build_recruitment
 from screenkit.forecast import RecruitmentForecast
 from screenkit.forecast.whatif import forecast_evaluation
+from screenkit.groups import NO_DATE
 from screenkit.style import percent  # the one rounding rule
 
 CLEAN = sample_path("clean")
@@ -221,7 +222,7 @@ def test_undated_randomized_patients_have_their_own_month_row(evaluation):
     data.loc[first, "screening_date"] = pd.NaT
     rec = build_recruitment(evaluate(data, PROTOCOL), forecast=False)
     months = rec.months.frame
-    assert months["Month"].iloc[-1] == "(no screening date)"
+    assert months["Month"].iloc[-1] == NO_DATE == "(no date)"  # one label, as in patterns
     assert months["Randomized"].iloc[-1] == 3
     assert months["Randomized"].sum() == rec.randomized == 65
     assert rec.sites.frame["Randomized"].sum() == 65

@@ -29,7 +29,7 @@ import pandas as pd
 
 from screenkit.export.privacy import Suppression
 from screenkit.export.tables import Table
-from screenkit.groups import NO_SITE, site_order
+from screenkit.groups import NO_DATE, NO_SITE, site_order
 
 if TYPE_CHECKING:
     from screenkit.forecast import ForecastResult
@@ -45,7 +45,6 @@ __all__ = [
     "suppression_system",
 ]
 
-NO_DATE = "(no screening date)"
 #: the key of randomized to date, the one count never hidden
 TOTAL = ("randomized", "total")
 
