@@ -282,8 +282,9 @@ def evaluate_recorded(
     reader = ReasonReader(protocol)  # IDs and labels folded once, not once per cell
     per_cell = [reader.read(text) for text in uniques]
     cell_fails = np.zeros((len(uniques) + 1, k), bool)  # last row: the blank cell
+    position = {c: j for j, c in enumerate(ids)}
     for u, (known, _, _, _) in enumerate(per_cell):
-        cell_fails[u, [ids.index(c) for c in known]] = True
+        cell_fails[u, [position[c] for c in known]] = True
     codes = np.where(codes < 0, len(uniques), codes)
     fails = cell_fails[codes]
     nonblank = ~blank.to_numpy()
