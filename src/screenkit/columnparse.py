@@ -12,6 +12,7 @@ but of different types kept apart); :func:`parse_series` parses each distinct ce
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from pandas._libs import lib
 from .columns import Column
 from .values import _day_first, parse_cell
 
-__all__ = ["distinct_cells", "parse_series"]
+__all__ = ["distinct_cells", "parse_coded", "parse_series"]
 
 
 def parse_series(
@@ -43,6 +44,27 @@ def parse_series(
     """
     arr = raw.to_numpy(dtype=object)
     codes, uniques = distinct if distinct is not None else distinct_cells(arr)
+    return parse_coded(raw.index, codes, uniques, column, lambda at: arr[at])
+
+
+def parse_coded(
+    index: pd.Index,
+    codes: np.ndarray,
+    uniques: list[Any],
+    column: Column,
+    cells_at: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+    """:func:`parse_series` of a column given only as codes into its distinct cells
+    (code -1: missing), on ``index``: no cell is touched, only distinct ones.
+    ``cells_at(positions)``: the cells as written at those positions, for the notes
+    (default: the distinct cells by code).
+
+    >>> from screenkit.columns import COLUMNS
+    >>> out, _, notes = parse_coded(pd.Index([2, 3, 4]), np.array([0, 1, 0]), ["9", "ND"],
+    ...                             COLUMNS["hb"])
+    >>> out.tolist(), notes[["row", "value", "kind"]].values.tolist()
+    ([9.0, <NA>, 9.0], [[3, 'ND', 'not done']])
+    """
     codes, uniques = _only_present(np.asarray(codes, dtype=np.intp), uniques)
     values, kinds, details, censors = _parse_distinct(uniques, column)
     # code -1 (a missing cell) takes the last entry: missing, no note
@@ -53,20 +75,26 @@ def parse_series(
         typed = pd.to_datetime(parsed).astype("datetime64[ns]")
     else:
         typed = parsed.astype(column.dtype)
-    out = pd.Series(typed.array.take(at_result), index=raw.index)
+    out = pd.Series(typed.array.take(at_result), index=index)
     if censors is None or all(c is None for c in censors):  # none censored: all missing
-        censor = pd.Series(_missing_text(len(raw)), index=raw.index)
+        censor = pd.Series(_missing_text(len(index)), index=index)
     else:
         censor_of = pd.array([*censors, None], dtype="string")
-        censor = pd.Series(censor_of.take(at_result), index=raw.index)
+        censor = pd.Series(censor_of.take(at_result), index=index)
     noted = np.array([bool(kind) for kind in kinds] + [False], dtype=bool)  # by code
     at = np.flatnonzero(noted[at_result]) if noted.any() else np.array([], int)
     kind_of = np.array(kinds, dtype=object)
     detail_of = np.array(details, dtype=object)
+    if cells_at is None:
+        written = np.empty(len(uniques), dtype=object)
+        written[:] = uniques
+        cells = written[codes[at]]
+    else:
+        cells = cells_at(at)
     notes = pd.DataFrame(
         {
-            "row": raw.index[at],
-            "value": arr[at],
+            "row": index[at],
+            "value": cells,
             "kind": kind_of[codes[at]].tolist(),
             "detail": detail_of[codes[at]].tolist(),
         },

@@ -156,23 +156,36 @@ def _single_byte_text(data: bytes) -> bool:
 class TextGrid:
     """A text file's records as a grid: ``grid`` (object cells, columns 0..n-1; a record
     shorter than the widest is padded with ``""`` by the C tokenizer, ``None`` by the csv
-    module), ``numbers`` (the line each record starts on), ``distinct`` (per column
-    ``(codes, distinct values)`` when already computed), ``reader`` (see the module
-    docstring), ``record(i)`` (record ``i``
-    exactly as the :mod:`csv` module reads it, for judging header rows)."""
+    module; built from ``distinct`` on first use where a C reader read the file),
+    ``numbers`` (the line each record starts on), ``distinct`` (per column ``(codes,
+    distinct values)`` when already computed), ``reader`` (see the module docstring),
+    ``record(i)`` (record ``i`` exactly as the :mod:`csv` module reads it, for judging
+    header rows)."""
 
-    grid: pd.DataFrame
     numbers: np.ndarray
     encoding: str
     detected: bool
     fast: bool
     distinct: list[tuple[np.ndarray, list[Any]]] | None = None
     reader: str = "csv"  # which reader split the file: "pyarrow", "pandas" or "csv"
+    _grid: pd.DataFrame | None = field(default=None, repr=False)
     _text: str = field(default="", repr=False)
     _dialect: Any = field(default=None, repr=False)
     _rows: list[list[str]] | None = field(default=None, repr=False)
     _head: list[list[str]] = field(default_factory=list, repr=False)
     _reader: Iterator[list[str]] | None = field(default=None, repr=False)
+
+    @property
+    def grid(self) -> pd.DataFrame:
+        """Every cell as an object (built from the distinct cells the first time)."""
+        if self._grid is None:
+            assert self.distinct is not None  # a reader gives cells or their codes
+            columns = {
+                j: np.array(uniques, dtype=object).take(codes)
+                for j, (codes, uniques) in enumerate(self.distinct)
+            }
+            self._grid = pd.DataFrame(columns, columns=range(len(columns)), dtype=object)
+        return self._grid
 
     def record(self, i: int) -> list[Any]:
         """Record ``i`` as the csv module reads it (its own length, ``""`` kept)."""
@@ -258,7 +271,7 @@ def _arrow_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
     width (at most ``width``, the head's count of delimiters, which may count some inside
     quotes) on its own line, no leading spaces skipped. pyarrow hashes each column into
     its distinct cells (``dictionary_encode``), so only distinct cells become Python
-    strings; the object grid takes them by code."""
+    strings, and no object grid is built (``TextGrid.grid`` builds it when asked)."""
     if dialect.skipinitialspace:
         return None
     if dialect.quoting not in (csv.QUOTE_MINIMAL, csv.QUOTE_ALL):
@@ -291,16 +304,15 @@ def _arrow_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
         return None
     if table.num_rows != lines:
         return None  # a record spans lines (a quoted line break): line numbers need csv
-    columns, distinct = {}, []
-    for j, column in enumerate(table.columns):
-        # distinct cells in order of first appearance, codes into them (C-level hashing)
+    distinct = []
+    for column in table.columns:
+        # distinct cells in order of first appearance, codes into them (C-level hashing);
+        # no object grid: the loader works on the codes (see screenkit.codedframe)
         encoded = pc.dictionary_encode(column.combine_chunks())
         uniques = encoded.dictionary.to_pylist()
         codes = encoded.indices.to_numpy().astype(np.intp)
-        columns[j] = np.array(uniques, dtype=object).take(codes)
         distinct.append((codes, uniques))
-    grid = pd.DataFrame(columns, columns=range(len(columns)), dtype=object, copy=False)
-    return grid, distinct, "pyarrow"
+    return None, distinct, "pyarrow"
 
 
 def _pandas_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
@@ -362,14 +374,15 @@ def read_text_grid(path: str | Path, encoding: str | None = None) -> TextGrid:
     fast = _c_grid(text, dialect, source)
     if fast is not None:
         grid, distinct, reader = fast
-        numbers = np.arange(first_line + 1, first_line + 1 + len(grid), dtype=np.int64)
+        rows = len(grid) if grid is not None else len(distinct[0][0])
+        numbers = np.arange(first_line + 1, first_line + 1 + rows, dtype=np.int64)
         return TextGrid(
-            grid, numbers, used, detected, True, distinct, reader, _text=text, _dialect=dialect
+            numbers, used, detected, True, distinct, reader, grid, _text=text, _dialect=dialect
         )
     rows, numbers = _csv_rows(text, dialect, first_line, path)
     width = max(map(len, rows), default=0)
     grid = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
     grid.columns = range(width)
     return TextGrid(
-        grid, np.asarray(numbers, dtype=np.int64), used, detected, False, None, _rows=rows
+        np.asarray(numbers, dtype=np.int64), used, detected, False, None, _grid=grid, _rows=rows
     )
