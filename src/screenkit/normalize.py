@@ -97,19 +97,21 @@ def load_screening(
         column = COLUMNS[spec.canonical]
         unit = spec.unit if isinstance(spec.unit, str) else None
         codes, uniques = frame.codes(spec.pos)
-        parsed, censor, parse_notes = parse_coded(
+        parsed_column = parse_coded(
             frame.index, codes, uniques, column, partial(frame.values_at, spec.pos)
         )
-        kinds = parse_notes["kind"].to_numpy(dtype=object)
+        parsed, censor = parsed_column.values, parsed_column.censor
+        kinds = parsed_column.kinds
         cells.add(
-            parse_notes["row"].to_numpy(),
+            frame.index[parsed_column.at],
             spec.header,
-            parse_notes["value"].to_numpy(dtype=object),
+            parsed_column.written,
             kinds,
-            parse_notes["detail"].to_numpy(dtype=object),
+            parsed_column.details,
         )
-        bad = pd.Series(False, index=frame.index)
-        bad.loc[parse_notes["row"].to_numpy()[kinds == "unparsed"]] = True
+        unparsed = np.zeros(len(frame), dtype=bool)
+        unparsed[parsed_column.at[kinds == "unparsed"]] = True
+        bad = pd.Series(unparsed, index=frame.index)
         unit_cols = headers[
             (headers["how"] == "unit column") & (headers["canonical"] == column.name)
         ]
@@ -138,7 +140,7 @@ def load_screening(
         source_of[column.name] = (spec.header, spec.pos)
         data[column.name] = parsed
         unreadable[column.name] = bad
-        if censor.notna().any():
+        if censor is not None and censor.notna().any():
             censored[column.name] = censor
     notes += infer_uln_units(data, given_unit, source_of, frame, cells, unreadable, conversions)
     for name, (header, pos) in source_of.items():
