@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from .codedframe import CodedFrame
 from .columnparse import parse_coded
@@ -259,10 +260,15 @@ def _drop_non_patient_rows(raw: RawTable, mapped: pd.DataFrame):
     header = header_key(spec.header)
     codes, uniques = raw.coded.codes(spec.pos)
     # each distinct ID cell judged once; most IDs are ruled out in C (_maybe_keys)
-    texts = [(u, t) for u, t in enumerate(uniques) if isinstance(t, str)]
-    maybe = _maybe_keys([t for _, t in texts], {header, *_TOTAL_WORDS})
+    if infer_dtype(uniques, skipna=False) == "string":  # a CSV's IDs: text only
+        positions: Any = range(len(uniques))
+        texts = uniques
+    else:
+        positions = [u for u, t in enumerate(uniques) if isinstance(t, str)]
+        texts = [uniques[u] for u in positions]
     reason_of: dict[int, str] = {}
-    for u, text in (texts[i] for i in maybe):
+    for u in (positions[i] for i in _maybe_keys(texts, {header, *_TOTAL_WORDS})):
+        text = uniques[u]
         key = header_key(text)
         if key == header:
             reason_of[u] = "repeated header row"
