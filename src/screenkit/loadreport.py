@@ -85,10 +85,18 @@ class CellNotes:
             table = pd.DataFrame(data, columns=list(_NOTE_FIELDS)).infer_objects()
         else:
             table = pd.DataFrame([], columns=list(_NOTE_FIELDS))
-        table.insert(0, "sheet", sheet)
-        table.insert(2, "patient_id", table["row"].map(ids))
-        table = table.sort_values(["row"], kind="stable").reset_index(drop=True)
-        table = table.astype({"sheet": "string", "row": "int64", "patient_id": "string"})
+        table = table.astype({"row": "int64"})
+        rows = table["row"].to_numpy()
+        if len(rows) and (np.diff(rows) < 0).any():
+            table = table.take(np.argsort(rows, kind="stable"))
+        table = table.reset_index(drop=True)
+        n = len(table)
+        # both string columns by one take each (of the IDs already held as strings), not
+        # built from a Python object per note
+        table.insert(0, "sheet", pd.array([sheet], dtype="string").take(np.zeros(n, np.intp)))
+        at = ids.index.get_indexer(table["row"])
+        patient = ids.astype("string").array.take(at, allow_fill=True)
+        table.insert(2, "patient_id", patient)
         return table[CELL_COLUMNS]
 
 
