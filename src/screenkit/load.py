@@ -153,8 +153,9 @@ def _masks(distinct, n: int) -> tuple[list[np.ndarray], list[np.ndarray] | None]
         else:
             flags = [_blank(u) for u in uniques]
             errors = [isinstance(u, CellError) for u in uniques]
-        # code -1 (None, NaN) takes the last entry: blank, not an error
-        blank.append(np.array([*flags, True], dtype=bool)[codes])
+        # code -1 (None, NaN) takes the last entry: blank, not an error; a column without
+        # a blank distinct cell is blank only where a cell is missing (one compare)
+        blank.append(np.array([*flags, True], dtype=bool)[codes] if any(flags) else codes < 0)
         if errors is not None and any(errors):
             error.append(np.array([*errors, False], dtype=bool)[codes])
         else:
