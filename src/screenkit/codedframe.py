@@ -65,6 +65,7 @@ class CodedFrame:
         self._cells: list[np.ndarray | None] = (
             list(cells) if cells is not None else [None] * len(self._distinct)
         )
+        self._given = [c is not None for c in self._cells]
         self._series: dict[int, pd.Series] = {}
         self._frame: pd.DataFrame | None = None
         self.at = _At(self)
@@ -109,6 +110,10 @@ class CodedFrame:
         """Column positions 0..n-1."""
         return pd.RangeIndex(len(self._distinct))
 
+    def read_as_objects(self, j: int) -> bool:
+        """Did column ``j`` come as objects (a workbook's cells), not as codes only?"""
+        return self._given[j]
+
     def values(self, j: int) -> np.ndarray:
         """Column ``j`` as an object array (built from the codes once, then kept)."""
         cells = self._cells[j]
@@ -142,7 +147,8 @@ class CodedFrame:
 
     def take(self, positions: np.ndarray) -> CodedFrame:
         """The rows at integer ``positions``."""
-        cells = [c[positions] if c is not None else None for c in self._cells]
+        kept = zip(self._cells, self._given, strict=True)
+        cells = [c[positions] if given else None for c, given in kept]
         distinct = [(d[0][positions], d[1]) if d is not None else None for d in self._distinct]
         return CodedFrame(self.index[positions], distinct, cells)
 

@@ -69,14 +69,26 @@ class ParsedColumn(NamedTuple):
     """A column parsed by :func:`parse_coded`: ``values`` (the column's dtype, on the
     index), ``censor`` (``<`` / ``>`` marks as a ``string`` Series, None when no cell is
     censored) and the notes, one per non-literal cell: ``at`` (positions), ``written``
-    (the cells as written), ``kinds``, ``details``."""
+    (the cells as written), and their kinds and details as ``codes`` into ``kind_of`` /
+    ``detail_of`` (per distinct cell; :attr:`kinds` / :attr:`details` spell them out)."""
 
     values: pd.Series
     censor: pd.Series | None
     at: np.ndarray
     written: np.ndarray
-    kinds: np.ndarray
-    details: np.ndarray
+    codes: np.ndarray
+    kind_of: np.ndarray
+    detail_of: np.ndarray
+
+    @property
+    def kinds(self) -> np.ndarray:
+        """Each note's kind."""
+        return self.kind_of[self.codes]
+
+    @property
+    def details(self) -> np.ndarray:
+        """Each note's detail."""
+        return self.detail_of[self.codes]
 
 
 def parse_coded(
@@ -96,6 +108,8 @@ def parse_coded(
     ...                      COLUMNS["hb"])
     >>> parsed.values.tolist(), parsed.at.tolist(), parsed.written.tolist(), parsed.kinds
     ([9.0, <NA>, 9.0], [1], ['ND'], array(['not done'], dtype=object))
+    >>> parsed.codes.tolist(), parsed.kind_of.tolist()
+    ([1], [None, 'not done'])
     """
     codes = np.asarray(codes, dtype=np.intp)
     if column.kind == "date":  # the day-first guess reads only the cells present
@@ -120,13 +134,14 @@ def parse_coded(
     kind_of[:] = kinds
     detail_of = np.empty(len(details), dtype=object)
     detail_of[:] = details
+    noted_codes = codes[at]
     if cells_at is None:
         written = np.empty(len(uniques), dtype=object)
         written[:] = uniques
-        cells = written[codes[at]]
+        cells = written[noted_codes]
     else:
         cells = cells_at(at)
-    return ParsedColumn(out, censor, at, cells, kind_of[codes[at]], detail_of[codes[at]])
+    return ParsedColumn(out, censor, at, cells, noted_codes, kind_of, detail_of)
 
 
 def _missing_text(n: int) -> pd.api.extensions.ExtensionArray:

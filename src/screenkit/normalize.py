@@ -32,7 +32,7 @@ from .header_map import _header_score, _is_header, header_key, header_keys, matc
 from .header_map import map_headers as _map_headers
 from .header_map import read_user_map as _read_user_map
 from .load import RawTable, read_table
-from .loadreport import CellNotes, LoadReport, ScreeningData
+from .loadreport import CellNotes, Coded, LoadReport, ScreeningData
 from .normalize_units import convert, implausible, infer_uln_units
 
 __all__ = ["LoadReport", "ScreeningData", "header_key", "load_screening", "match_header"]
@@ -98,20 +98,19 @@ def load_screening(
         column = COLUMNS[spec.canonical]
         unit = spec.unit if isinstance(spec.unit, str) else None
         codes, uniques = frame.codes(spec.pos)
-        parsed_column = parse_coded(
-            frame.index, codes, uniques, column, partial(frame.values_at, spec.pos)
-        )
-        parsed, censor = parsed_column.values, parsed_column.censor
-        kinds = parsed_column.kinds
-        cells.add(
-            frame.index[parsed_column.at],
+        objects = frame.read_as_objects(spec.pos)
+        cells_at = partial(frame.values_at, spec.pos) if objects else None
+        noted = parse_coded(frame.index, codes, uniques, column, cells_at)
+        parsed, censor = noted.values, noted.censor
+        cells.add(  # the notes stay codes into the distinct cells, kinds and details
+            frame.index[noted.at],
             spec.header,
-            parsed_column.written,
-            kinds,
-            parsed_column.details,
+            noted.written if objects else Coded(codes[noted.at], uniques),
+            Coded(noted.codes, noted.kind_of),
+            Coded(noted.codes, noted.detail_of),
         )
         unparsed = np.zeros(len(frame), dtype=bool)
-        unparsed[parsed_column.at[kinds == "unparsed"]] = True
+        unparsed[noted.at[(noted.kind_of == "unparsed")[noted.codes]]] = True
         bad = pd.Series(unparsed, index=frame.index)
         unit_cols = headers[
             (headers["how"] == "unit column") & (headers["canonical"] == column.name)
