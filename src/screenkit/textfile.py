@@ -267,51 +267,20 @@ def _c_grid(text: str, dialect: Any, source: Any):
 
 
 def _arrow_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
-    """pyarrow's reader where its records are the csv module's: every record of one
-    width (at most ``width``, the head's count of delimiters, which may count some inside
-    quotes) on its own line, no leading spaces skipped. pyarrow hashes each column into
-    its distinct cells (``dictionary_encode``), so only distinct cells become Python
-    strings, and no object grid is built (``TextGrid.grid`` builds it when asked)."""
+    """pyarrow's reader (:func:`screenkit.arrowgrid.arrow_grid`) where its records are
+    the csv module's: every record of one width (at most ``width``, the head's count of
+    delimiters, which may count some inside quotes) on its own line, no leading spaces
+    skipped. Only distinct cells become Python strings, and no object grid is built
+    (``TextGrid.grid`` builds it when asked)."""
     if dialect.skipinitialspace:
         return None
     if dialect.quoting not in (csv.QUOTE_MINIMAL, csv.QUOTE_ALL):
         return None
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    from pyarrow import csv as pa_csv
+    from .arrowgrid import arrow_grid
 
-    data = source if source is not None else text.encode("utf-8")
-    try:
-        table = pa_csv.read_csv(
-            pa.py_buffer(data),
-            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, use_threads=False),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=dialect.delimiter,
-                quote_char=dialect.quotechar,
-                double_quote=dialect.doublequote,
-                escape_char=False,
-                newlines_in_values=True,  # a quoted line break: one record, caught below
-                ignore_empty_lines=False,
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={f"f{j}": pa.string() for j in range(width)},
-                null_values=[],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowException:  # ragged rows, a record over the block size ...: not here
-        return None
-    if table.num_rows != lines:
+    distinct = arrow_grid(source if source is not None else text.encode("utf-8"), dialect, width)
+    if distinct is None or len(distinct[0][0]) != lines:
         return None  # a record spans lines (a quoted line break): line numbers need csv
-    distinct = []
-    for column in table.columns:
-        # distinct cells in order of first appearance, codes into them (C-level hashing);
-        # no object grid: the loader works on the codes (see screenkit.codedframe)
-        encoded = pc.dictionary_encode(column.combine_chunks())
-        uniques = encoded.dictionary.to_pylist()
-        codes = encoded.indices.to_numpy().astype(np.intp)
-        distinct.append((codes, uniques))
     return None, distinct, "pyarrow"
 
 
