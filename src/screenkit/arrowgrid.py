@@ -48,6 +48,8 @@ def arrow_grid(data: Any, dialect: Any, width: int) -> list[tuple[np.ndarray, li
         table = _read(data, dialect, width, set())
     except pa.ArrowException:
         return None
+    if any(t != pa.string() for t in table.schema.types):
+        return None  # a column past ``width`` (a quoted delimiter in the head) was inferred
     return [_encoded(column.chunks) for column in table.columns]
 
 
@@ -72,7 +74,7 @@ def _read(data: Any, dialect: Any, width: int, flags: set[int], skip: int = 0) -
         ),
         convert_options=pa_csv.ConvertOptions(
             column_types=types,
-            null_values=[""],  # only flag cells become null: text never does
+            null_values=[""] if flags else [],  # only a flag cell becomes null, never text
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
             true_values=[_FLAGS[0]],
@@ -133,6 +135,9 @@ def _with_flags(data: Any, dialect: Any, width: int, flags: set[int]):
     table = _read(data, dialect, width, flags, skip=1)
     if head.num_rows != 1 or head.num_columns != table.num_columns:
         raise pa.ArrowInvalid("the first record is not one line of the table's width")
+    types = [pa.bool_() if j in flags else pa.string() for j in range(table.num_columns)]
+    if table.schema.types != types:  # a column past ``width`` was typed by inference
+        raise pa.ArrowInvalid("a column is neither text nor flags")
     distinct = []
     for j, column in enumerate(table.columns):
         if j in flags:
