@@ -154,11 +154,14 @@ def _flag_codes(first: str, column: Any) -> tuple[np.ndarray, list[Any]]:
     import pyarrow.compute as pc
 
     array = column.combine_chunks()
-    blank = pc.is_null(array).to_numpy(zero_copy_only=False)
-    true = pc.fill_null(array, False).to_numpy(zero_copy_only=False)
-    kinds = np.where(blank, 2, np.where(true, 0, 1))  # positions in _FLAGS
+    # per cell its position in _FLAGS, as bytes: 0 True, 1 False, 2 blank
+    kinds = pc.fill_null(array, False).to_numpy(zero_copy_only=False).view(np.uint8) ^ 1
+    if array.null_count:
+        kinds[pc.is_null(array).to_numpy(zero_copy_only=False)] = 2
+    firsts = {k: int(np.argmax(kinds == k)) for k in range(3)}
+    present = sorted((at, k) for k, at in firsts.items() if len(kinds) and kinds[at] == k)
     uniques = [first]
-    for kind in _first_appearances(kinds):
+    for _, kind in present:
         if _FLAGS[kind] not in uniques:
             uniques.append(_FLAGS[kind])
     code_of = np.array([uniques.index(t) if t in uniques else -1 for t in _FLAGS], np.intp)
@@ -166,9 +169,3 @@ def _flag_codes(first: str, column: Any) -> tuple[np.ndarray, list[Any]]:
     codes[0] = 0
     codes[1:] = code_of[kinds]
     return codes, uniques
-
-
-def _first_appearances(kinds: np.ndarray) -> list[int]:
-    """The values 0..2 present in ``kinds``, in the order they first appear."""
-    present = [k for k in range(3) if (kinds == k).any()]
-    return sorted(present, key=lambda k: int(np.argmax(kinds == k)))
