@@ -123,11 +123,11 @@ def parse_coded(
         typed = pd.to_datetime(parsed).astype("datetime64[ns]")
     else:
         typed = parsed.astype(column.dtype)
-    out = pd.Series(typed.array.take(codes), index=index)
+    out = pd.Series(typed.array.take(codes), index=index, copy=False)  # a new array
     censor = None
     if censors is not None and any(c is not None for c in censors):
         censor_of = pd.array([*censors, None], dtype="string")
-        censor = pd.Series(censor_of.take(codes), index=index)
+        censor = pd.Series(censor_of.take(codes), index=index, copy=False)
     noted = np.array([bool(kind) for kind in kinds] + [False], dtype=bool)  # by code
     at = np.flatnonzero(noted[codes]) if noted[:-1].any() else np.array([], np.intp)
     kind_of = np.empty(len(kinds), dtype=object)
