@@ -89,7 +89,8 @@ def _encoded(chunks: list[Any]) -> tuple[np.ndarray, list[Any]]:
     import pyarrow.compute as pc
 
     encoded = pc.dictionary_encode(pa.chunked_array(chunks, type=pa.string()).combine_chunks())
-    return encoded.indices.to_numpy().astype(np.intp), encoded.dictionary.to_pylist()
+    # int32 codes, read in place from pyarrow's buffer (half the memory of intp, no copy)
+    return encoded.indices.to_numpy(), encoded.dictionary.to_pylist()
 
 
 def _first_line(data: Any) -> int:
@@ -164,8 +165,8 @@ def _flag_codes(first: str, column: Any) -> tuple[np.ndarray, list[Any]]:
     for _, kind in present:
         if _FLAGS[kind] not in uniques:
             uniques.append(_FLAGS[kind])
-    code_of = np.array([uniques.index(t) if t in uniques else -1 for t in _FLAGS], np.intp)
-    codes = np.empty(len(kinds) + 1, dtype=np.intp)
+    code_of = np.array([uniques.index(t) if t in uniques else -1 for t in _FLAGS], np.int32)
+    codes = np.empty(len(kinds) + 1, dtype=np.int32)
     codes[0] = 0
     codes[1:] = code_of[kinds]
     return codes, uniques
