@@ -12,16 +12,22 @@ but of different types kept apart); :func:`parse_series` parses each distinct ce
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from pandas._libs import lib
 
 from .columns import Column
-from .values import _day_first, parse_cell
+from .values import Parsed, _day_first, parse_cell
 
-__all__ = ["distinct_cells", "parse_series"]
+# a plain decimal as sites and pandas write lab values (``-12.5``, ``007``): ASCII digits
+# only, few enough to be finite; parse_number reads it as float(text), without a note
+_PLAIN = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
+
+__all__ = ["ParsedColumn", "distinct_cells", "parse_coded", "parse_series"]
 
 
 def parse_series(
@@ -43,36 +49,99 @@ def parse_series(
     """
     arr = raw.to_numpy(dtype=object)
     codes, uniques = distinct if distinct is not None else distinct_cells(arr)
-    codes, uniques = _only_present(np.asarray(codes, dtype=np.intp), uniques)
+    parsed = parse_coded(raw.index, codes, uniques, column, lambda at: arr[at])
+    censor = parsed.censor
+    if censor is None:
+        censor = pd.Series(_missing_text(len(raw)), index=raw.index)
+    notes = pd.DataFrame(
+        {
+            "row": raw.index[parsed.at],
+            "value": parsed.written,
+            "kind": parsed.kinds.tolist(),
+            "detail": parsed.details.tolist(),
+        },
+        columns=["row", "value", "kind", "detail"],
+    )
+    return parsed.values, censor, notes
+
+
+class ParsedColumn(NamedTuple):
+    """A column parsed by :func:`parse_coded`: ``values`` (the column's dtype, on the
+    index), ``censor`` (``<`` / ``>`` marks as a ``string`` Series, None when no cell is
+    censored) and the notes, one per non-literal cell: ``at`` (positions), ``written``
+    (the cells as written), and their kinds and details as ``codes`` into ``kind_of`` /
+    ``detail_of`` (per distinct cell; :attr:`kinds` / :attr:`details` spell them out)."""
+
+    values: pd.Series
+    censor: pd.Series | None
+    at: np.ndarray
+    written: np.ndarray
+    codes: np.ndarray
+    kind_of: np.ndarray
+    detail_of: np.ndarray
+
+    @property
+    def kinds(self) -> np.ndarray:
+        """Each note's kind."""
+        return self.kind_of[self.codes]
+
+    @property
+    def details(self) -> np.ndarray:
+        """Each note's detail."""
+        return self.detail_of[self.codes]
+
+
+def parse_coded(
+    index: pd.Index,
+    codes: np.ndarray,
+    uniques: list[Any],
+    column: Column,
+    cells_at: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> ParsedColumn:
+    """:func:`parse_series` of a column given only as codes into its distinct cells
+    (code -1: missing), on ``index``: no cell is parsed or built, only distinct ones; the
+    column is one ``take`` of the parsed distinct values. ``cells_at(positions)``: the
+    cells as written at those positions, for the notes (default: the distinct cells).
+
+    >>> from screenkit.columns import COLUMNS
+    >>> parsed = parse_coded(pd.Index([2, 3, 4]), np.array([0, 1, 0]), ["9", "ND"],
+    ...                      COLUMNS["hb"])
+    >>> parsed.values.tolist(), parsed.at.tolist(), parsed.written.tolist(), parsed.kinds
+    ([9.0, <NA>, 9.0], [1], ['ND'], array(['not done'], dtype=object))
+    >>> parsed.codes.tolist(), parsed.kind_of.tolist()
+    ([1], [None, 'not done'])
+    """
+    codes = np.asarray(codes, dtype=np.intp)
+    if column.kind == "date":  # the day-first guess reads only the cells present
+        codes, uniques = _only_present(codes, uniques)
     values, kinds, details, censors = _parse_distinct(uniques, column)
-    # code -1 (a missing cell) takes the last entry: missing, no note
+    # code -1 (a missing cell) takes the last entry (a take without fill, as numpy's):
+    # missing, no note
     values.append(None)
-    at_result = np.where(codes < 0, len(values) - 1, codes)
     parsed = pd.Series(values, dtype=object)
     if column.kind == "date":
         typed = pd.to_datetime(parsed).astype("datetime64[ns]")
     else:
         typed = parsed.astype(column.dtype)
-    out = pd.Series(typed.array.take(at_result), index=raw.index)
-    if censors is None or all(c is None for c in censors):  # none censored: all missing
-        censor = pd.Series(_missing_text(len(raw)), index=raw.index)
-    else:
+    out = pd.Series(typed.array.take(codes), index=index, copy=False)  # a new array
+    censor = None
+    if censors is not None and any(c is not None for c in censors):
         censor_of = pd.array([*censors, None], dtype="string")
-        censor = pd.Series(censor_of.take(at_result), index=raw.index)
+        censor = pd.Series(censor_of.take(codes), index=index, copy=False)
     noted = np.array([bool(kind) for kind in kinds] + [False], dtype=bool)  # by code
-    at = np.flatnonzero(noted[at_result]) if noted.any() else np.array([], int)
-    kind_of = np.array(kinds, dtype=object)
-    detail_of = np.array(details, dtype=object)
-    notes = pd.DataFrame(
-        {
-            "row": raw.index[at],
-            "value": arr[at],
-            "kind": kind_of[codes[at]].tolist(),
-            "detail": detail_of[codes[at]].tolist(),
-        },
-        columns=["row", "value", "kind", "detail"],
-    )
-    return out, censor, notes
+    at = np.flatnonzero(noted[codes]) if noted[:-1].any() else np.array([], np.intp)
+    kind_of = np.empty(len(kinds), dtype=object)
+    kind_of[:] = kinds
+    detail_of = np.empty(len(details), dtype=object)
+    detail_of[:] = details
+    noted_codes = codes[at]
+    if cells_at is None:
+        written = np.empty(len(uniques), dtype=object)
+        written[:] = uniques
+        cells = written[noted_codes]
+    else:
+        cells = cells_at(at)
+    return ParsedColumn(out, censor, at, cells, noted_codes, kind_of, detail_of)
 
 
 def _missing_text(n: int) -> pd.api.extensions.ExtensionArray:
@@ -94,7 +163,13 @@ def _parse_distinct(uniques: list[Any], column: Column):
         none = [None] * len(uniques)
         return [u.strip() or None for u in uniques], none, none, None
     day_first = _day_first(uniques) if column.kind == "date" else True
-    results = [parse_cell(value, column, day_first) for value in uniques]
+    if column.kind == "number":  # a plain decimal (most lab values): what parse_cell gives
+        results = [
+            Parsed(float(v)) if type(v) is str and _PLAIN.fullmatch(v) else parse_cell(v, column)
+            for v in uniques
+        ]
+    else:
+        results = [parse_cell(value, column, day_first) for value in uniques]
     return (
         [r.value for r in results],
         [r.kind for r in results],

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from screenkit import bits
 from screenkit.evaluate import Evaluation, evaluate
 from screenkit.protocol import Protocol, get_protocol
 from screenkit.recorded import REASONS_COLUMN, evaluate_recorded
@@ -75,21 +76,8 @@ def concordance(
     if recorded is None:
         recorded = evaluate_recorded(data, protocol, column=column)
     ids = [c.id for c in computed.protocol.criteria]
-    c_fails, c_unknown = computed.matrices()
-    r_fails, _ = recorded.matrices()
-    position = {cid: i for i, cid in enumerate(recorded.protocol.ids)}
-    r_fails = r_fails[:, [position[cid] for cid in ids]]
-    both = r_fails & c_fails
-    r_only = r_fails & ~c_fails
     table = pd.DataFrame(
-        {
-            "recorded": r_fails.sum(axis=0),
-            "computed": c_fails.sum(axis=0),
-            "recorded_and_computed": both.sum(axis=0),
-            "recorded_only": r_only.sum(axis=0),
-            "computed_only": (c_fails & ~r_fails).sum(axis=0),
-            "recorded_only_unknown": (r_only & c_unknown).sum(axis=0),
-        },
+        dict(zip(CONCORDANCE_COLUMNS, _pair_counts(computed, recorded, ids), strict=True)),
         index=pd.Index(ids, name="criterion"),
     ).astype(np.int64)
     table.loc[TOTAL] = table.sum(axis=0)
@@ -105,6 +93,28 @@ def concordance(
         int((r_failed & c_pending).sum()),
     ]
     return table
+
+
+def _pair_counts(computed: Evaluation, recorded: Evaluation, ids: list[str]) -> list[np.ndarray]:
+    """Per criterion (``ids``, the computed protocol's order), the six counts of
+    :data:`CONCORDANCE_COLUMNS`. Where the recorded protocol lists the same criteria
+    first (its ``NR`` last), on the bit-packed sets: a few word-wise operations and one
+    256-bin count per byte, never a patients x criteria matrix of booleans."""
+    k = len(ids)
+    if list(recorded.protocol.ids[:k]) != ids:  # criteria in another order: align them
+        c_fails, c_unknown = computed.matrices()
+        r_fails, _ = recorded.matrices()
+        position = {cid: i for i, cid in enumerate(recorded.protocol.ids)}
+        r_fails = r_fails[:, [position[cid] for cid in ids]]
+        both, r_only = r_fails & c_fails, r_fails & ~c_fails
+        sets = [r_fails, c_fails, both, r_only, c_fails & ~r_fails, r_only & c_unknown]
+        return [s.sum(axis=0) for s in sets]
+    c_fails, c_unknown = computed.fail_words, computed.unknown_words
+    r_fails = recorded.fail_words[:, : c_fails.shape[1]]  # the NR bit, if kept, is not counted
+    r_only = r_fails & ~c_fails
+    sets = [r_fails, c_fails, r_fails & c_fails, r_only, c_fails & ~r_fails, r_only & c_unknown]
+    ones = np.ones(len(c_fails))
+    return [bits.weighted_sums(bits.as_bytes(s), ones, k).astype(np.int64) for s in sets]
 
 
 def concordance_records(table: pd.DataFrame) -> list[dict[str, Any]]:

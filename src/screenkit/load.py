@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
+from .codedframe import CodedFrame
 from .columnparse import distinct_cells
 from .errors import InputError
 from .guards import check_workbook
@@ -75,9 +76,12 @@ TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 @dataclass(frozen=True)
 class RawTable:
     """Cells as read. ``frame``: columns are positions 0..n-1 (headers may repeat or be
-    blank), index ``row`` = spreadsheet row number, only non-blank rows below the header."""
+    blank), index ``row`` = spreadsheet row number, only non-blank rows below the header.
+    ``coded``: the same cells as codes into each column's distinct cells
+    (:class:`~screenkit.codedframe.CodedFrame`, what the loader works on); ``frame`` is
+    built from it on first use."""
 
-    frame: pd.DataFrame
+    coded: CodedFrame
     headers: list[str]
     header_row: int
     skipped_rows: pd.DataFrame
@@ -87,11 +91,17 @@ class RawTable:
     encoding: str | None
     encoding_detected: bool
     sheet_choice: str = ""  # why this sheet was read (workbooks)
-    # per frame column, (codes, distinct cells) as columnparse.distinct_cells gives them for
-    # frame[j] (code -1: blank), so parsing does not hash the column again
-    distinct: tuple[tuple[np.ndarray, list[Any]], ...] | None = field(
-        default=None, compare=False, repr=False
-    )
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """Every cell as an object (columns 0..n-1, index ``row``)."""
+        return self.coded.to_frame()
+
+    @property
+    def distinct(self) -> tuple[tuple[np.ndarray, list[Any]], ...]:
+        """Per column of ``frame``, ``(codes, distinct cells)`` as
+        :func:`~screenkit.columnparse.distinct_cells` gives them (code -1: blank)."""
+        return self.coded.distinct
 
 
 _blank = blank_cell
@@ -143,8 +153,9 @@ def _masks(distinct, n: int) -> tuple[list[np.ndarray], list[np.ndarray] | None]
         else:
             flags = [_blank(u) for u in uniques]
             errors = [isinstance(u, CellError) for u in uniques]
-        # code -1 (None, NaN) takes the last entry: blank, not an error
-        blank.append(np.array([*flags, True], dtype=bool)[codes])
+        # code -1 (None, NaN) takes the last entry: blank, not an error; a column without
+        # a blank distinct cell is blank only where a cell is missing (one compare)
+        blank.append(np.array([*flags, True], dtype=bool)[codes] if any(flags) else codes < 0)
         if errors is not None and any(errors):
             error.append(np.array([*errors, False], dtype=bool)[codes])
         else:
@@ -182,34 +193,41 @@ def _skip_reasons(rows, blank, header_at: int, cell) -> list[tuple[int, str]]:
 
 
 def _table(
-    grid: pd.DataFrame,
+    grid: pd.DataFrame | None,
     numbers: np.ndarray,
     distinct,
     record: Callable[[int], list[Any]] | None,
     is_header: Callable[[Sequence[Any]], bool],
     header_score: Callable[[Sequence[Any]], int] | None,
     where: dict[str, Any],
-) -> tuple[pd.DataFrame, list[str], int, list[tuple[int, str]], int, tuple]:
-    """The header and the patient rows of a grid, column-wise: ``(frame, headers, header
-    row index, skipped (index, reason) in order, rows read, distinct cells per frame
-    column)``. ``record(i)``: row ``i`` as
-    the header judges see it (default: the grid row, blank cells None)."""
-    n, width = grid.shape
-    cols = [grid[j].to_numpy(dtype=object) for j in range(width)]
-    if distinct is None:
-        distinct = [distinct_cells(c) for c in cols]
+) -> tuple[CodedFrame, list[str], int, list[tuple[int, str]], int]:
+    """The header and the patient rows of a grid, column-wise: ``(coded frame, headers,
+    header row index, skipped (index, reason) in order, rows read)``. ``grid=None``: the
+    cells are only ``distinct`` (codes and distinct cells per column, a C reader's), and
+    stay so. ``record(i)``: row ``i`` as the header judges see it (default: the grid
+    row, blank cells None)."""
+    if grid is not None:
+        n, width = grid.shape
+        cols: list[np.ndarray] | None = [grid[j].to_numpy(dtype=object) for j in range(width)]
+        if distinct is None:
+            distinct = [distinct_cells(c) for c in cols]
+    else:
+        n, width, cols = len(distinct[0][0]), len(distinct), None
     blank, error = _masks(distinct, n)
     filled = np.flatnonzero(~_all(blank, n)) if width else np.array([], dtype=int)
     if not len(filled):
         raise InputError("No header row: the sheet is empty", **where)
 
     def cell(i: int, j: int) -> Any:
-        return cols[j][i]
+        if cols is not None:
+            return cols[j][i]
+        code = distinct[j][0][i]
+        return distinct[j][1][code] if code >= 0 else None
 
     def row(i: int) -> list[Any]:
         if record is not None:
             return record(i)
-        return [None if blank[j][i] else cols[j][i] for j in range(width)]
+        return [None if blank[j][i] else cell(i, j) for j in range(width)]
 
     candidates = [int(i) for i in filled[: MAX_TITLE_ROWS + 1]]
     headers_ok = [i for i in candidates if is_header(row(i))]
@@ -243,30 +261,30 @@ def _table(
     # the patient rows are most often one run of rows: a slice, not a gather
     run = len(kept) and kept[-1] - kept[0] + 1 == len(kept)
     take = slice(int(kept[0]), int(kept[-1]) + 1) if run else kept
-    data = {}
+    kept_columns, distinct_kept, cells_kept = [], [], []
     for j in range(width):
         empty = blank[j][take]
         if not _blank(header_cells[j]) or not empty.all():
-            values, codes = cols[j][take], distinct[j][0][take]
+            codes = distinct[j][0][take]
+            values = cols[j][take] if cols is not None else None
             if empty.any():  # blank cells become None (in a copy: a slice is a view)
-                values, codes = values.copy(), codes.copy()
-                values[empty], codes[empty] = None, -1
-            data[len(data)] = (j, values, (codes, distinct[j][1]))
+                codes = codes.copy()
+                codes[empty] = -1
+                if values is not None:
+                    values = values.copy()
+                    values[empty] = None
+            kept_columns.append(j)
+            distinct_kept.append((codes, distinct[j][1]))
+            cells_kept.append(values)
     index = pd.Index(numbers[kept], name="row", dtype="int64")
-    frame = pd.DataFrame(
-        {k: v for k, (_, v, _) in data.items()}, index=index, dtype=object, copy=False
-    )
-    frame.columns = range(len(data))
-    if not len(kept):  # no patient row: empty float columns, as the row-wise reader gave
-        frame = frame.astype("float64")
+    coded = CodedFrame(index, distinct_kept, cells_kept)
     headers = [
         str(header_cells[j]).strip()
         if not _blank(header_cells[j])
         else f"(blank header, column {_column_letter(j)})"
-        for j, _, _ in data.values()
+        for j in kept_columns
     ]
-    codes = tuple(d for _, _, d in data.values())
-    return frame, headers, header_at, skipped, len(kept) + len(skipped), codes
+    return coded, headers, header_at, skipped, len(kept) + len(skipped)
 
 
 def read_table(
@@ -306,7 +324,7 @@ def read_table(
         if sheet is not None:
             raise InputError("A text file has no sheets", file=path, sheet=sheet, hint="sheet=None")
         text = read_text_grid(path, encoding)
-        grid, numbers, distinct, record = text.grid, text.numbers, text.distinct, text.record
+        grid, numbers, distinct, record = text._grid, text.numbers, text.distinct, text.record
         used, detected, sheets = text.encoding, text.detected, ()
     else:
         raise InputError(
@@ -315,7 +333,7 @@ def read_table(
             value=suffix,
             expected=", ".join(EXCEL_SUFFIXES + TEXT_SUFFIXES) + ", .parquet (save .xls as .xlsx)",
         )
-    frame, headers, header_at, skipped, rows_read, codes = _table(
+    coded, headers, header_at, skipped, rows_read = _table(
         grid,
         numbers,
         distinct,
@@ -329,7 +347,7 @@ def read_table(
         columns=["sheet", "row", "reason"],
     ).astype({"sheet": "string", "row": "int64", "reason": "string"})
     return RawTable(
-        frame=frame,
+        coded=coded,
         headers=headers,
         header_row=int(numbers[header_at]),
         skipped_rows=skipped_rows,
@@ -339,5 +357,4 @@ def read_table(
         encoding=used,
         encoding_detected=detected,
         sheet_choice=choice,
-        distinct=codes,
     )

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .codedframe import CodedFrame
 from .errors import InputError
 from .files import MAX_CELL_TEXT
 from .load import RawTable
@@ -86,7 +87,7 @@ def read_parquet_table(path: str | Path, sheet: str | None = None) -> RawTable:
         columns=["sheet", "row", "reason"],
     ).astype({"sheet": "string", "row": "int64", "reason": "string"})
     return RawTable(
-        frame=kept,
+        coded=CodedFrame.from_frame(kept),
         headers=headers,
         header_row=1,
         skipped_rows=skipped_rows,

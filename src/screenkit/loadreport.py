@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["CELL_COLUMNS", "CellNotes", "LoadReport", "ScreeningData"]
+__all__ = ["CELL_COLUMNS", "CellNotes", "Coded", "LoadReport", "ScreeningData"]
 
 CELL_COLUMNS = ["sheet", "row", "patient_id", "column", "value", "kind", "detail"]
 CELL_KINDS = ("unparsed", "censored", "not done", "implausible", "converted", "parsed")
@@ -47,15 +47,19 @@ class CellNotes:
 
     def add(self, rows: Any, column: str, values: Any, kind: Any, detail: Any) -> None:
         """Cells of one column: ``rows`` and ``values`` (and ``kind`` / ``detail`` when
-        not one text for all) of equal length."""
+        not one text for all) of equal length; ``values`` / ``kind`` / ``detail`` may be
+        :class:`Coded` (codes into a few distinct texts, as a parsed column's notes are)."""
         self._flush()
         n = len(rows)
         if not n:
             return
-        part = [np.asarray(rows, dtype=object)]
+        rows = np.asarray(rows)
+        part: list[Any] = [rows if rows.dtype.kind in "iu" else rows.astype(object)]
         for field in (column, values, kind, detail):
             if isinstance(field, str):
-                part.append(np.full(n, field, dtype=object))
+                part.append(Coded(np.zeros(n, dtype=np.intp), [field]))
+            elif isinstance(field, Coded):
+                part.append(field)
             else:
                 array = np.empty(n, dtype=object)
                 array[:] = list(field) if not isinstance(field, np.ndarray) else field
@@ -79,17 +83,62 @@ class CellNotes:
         self._flush()
         if self._parts:
             data = {
-                name: np.concatenate([p[i] for p in self._parts])
-                for i, name in enumerate(_NOTE_FIELDS)
+                name: _field([p[i] for p in self._parts]) for i, name in enumerate(_NOTE_FIELDS)
             }
             table = pd.DataFrame(data, columns=list(_NOTE_FIELDS)).infer_objects()
         else:
             table = pd.DataFrame([], columns=list(_NOTE_FIELDS))
-        table.insert(0, "sheet", sheet)
-        table.insert(2, "patient_id", table["row"].map(ids))
-        table = table.sort_values(["row"], kind="stable").reset_index(drop=True)
-        table = table.astype({"sheet": "string", "row": "int64", "patient_id": "string"})
+        table = table.astype({"row": "int64"})
+        rows = table["row"].to_numpy()
+        if len(rows) and (np.diff(rows) < 0).any():
+            table = table.take(np.argsort(rows, kind="stable"))
+        table = table.reset_index(drop=True)
+        n = len(table)
+        # both string columns by one take each (of the IDs already held as strings), not
+        # built from a Python object per note
+        table.insert(0, "sheet", pd.array([sheet], dtype="string").take(np.zeros(n, np.intp)))
+        at = ids.index.get_indexer(table["row"])
+        patient = ids.astype("string").array.take(at, allow_fill=True)
+        table.insert(2, "patient_id", patient)
         return table[CELL_COLUMNS]
+
+
+class Coded(NamedTuple):
+    """A column of notes as ``codes`` into ``texts`` (``texts[codes[i]]``)."""
+
+    codes: np.ndarray
+    texts: Any
+
+    def objects(self) -> np.ndarray:
+        """The notes as an object array."""
+        texts = np.empty(len(self.texts), dtype=object)
+        texts[:] = list(self.texts)
+        return texts[self.codes]
+
+
+def _field(parts: list[Any]) -> Any:
+    """One column of the cell table from its parts: the rows as int64 when every part
+    holds integers; a column of texts given as codes into distinct texts is built by
+    pyarrow (each distinct text encoded once, as the ``str`` dtype pandas would infer),
+    never from one Python object per note; anything else as objects."""
+    if all(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts):
+        return np.concatenate(parts).astype(np.int64)
+    if all(isinstance(p, Coded) for p in parts) and all(
+        type(t) is str for p in parts for t in p.texts
+    ):
+        import pyarrow as pa
+
+        chunks = [
+            pa.DictionaryArray.from_arrays(
+                pa.array(p.codes, type=pa.int64()), pa.array(list(p.texts), type=pa.string())
+            ).cast(pa.string())
+            for p in parts
+        ]
+        strings = pa.chunked_array(chunks, type=pa.string()).combine_chunks()
+        return pd.array(strings, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    return np.concatenate(
+        [p.objects() if isinstance(p, Coded) else p.astype(object, copy=False) for p in parts]
+    )
 
 
 @dataclass(frozen=True)

@@ -16,36 +16,28 @@ row
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
-from .columnparse import distinct_cells, parse_series
+from .codedframe import CodedFrame
+from .columnparse import parse_coded
 from .columns import COLUMNS, canonical_order
 from .errors import InputError
 from .header_map import _header_score, _is_header, header_key, header_keys, match_header
 from .header_map import map_headers as _map_headers
 from .header_map import read_user_map as _read_user_map
 from .load import RawTable, read_table
-from .loadreport import CellNotes, LoadReport, ScreeningData
+from .loadreport import CellNotes, Coded, LoadReport, ScreeningData
 from .normalize_units import convert, implausible, infer_uln_units
 
 __all__ = ["LoadReport", "ScreeningData", "header_key", "load_screening", "match_header"]
 # kept importable from here: the header judges (tests), header_keys, the user map reader
 _REEXPORTED = (_header_score, _is_header, header_keys, _read_user_map)
-
-
-def _distinct_for(raw: RawTable, frame: pd.DataFrame) -> dict[int, Any]:
-    """Per column of ``frame`` (``raw.frame`` less dropped rows), the loader's distinct
-    cells, so :func:`parse_series` does not hash the column again (None: hash it)."""
-    if raw.distinct is None:
-        return dict.fromkeys(frame.columns)
-    if len(frame) == len(raw.frame):
-        return dict(enumerate(raw.distinct))
-    at = raw.frame.index.get_indexer(frame.index)
-    return {j: (codes[at], uniques) for j, (codes, uniques) in enumerate(raw.distinct)}
 
 
 def load_screening(
@@ -93,8 +85,9 @@ def load_screening(
             expected=", ".join(["patient_id", *COLUMNS["patient_id"].aliases]),
             hint="name it, or pass columns={'<your header>': 'patient_id'}",
         )
+    # the cells as codes into each column's distinct cells: a column becomes Python
+    # objects only where a note or a unit column needs them (frame[j])
     frame, skipped_rows = _drop_non_patient_rows(raw, mapped)
-    distinct = _distinct_for(raw, frame)
     data: dict[str, pd.Series] = {}
     censored: dict[str, pd.Series] = {}
     unreadable: dict[str, pd.Series] = {}
@@ -104,17 +97,21 @@ def load_screening(
     for spec in mapped.itertuples():
         column = COLUMNS[spec.canonical]
         unit = spec.unit if isinstance(spec.unit, str) else None
-        parsed, censor, parse_notes = parse_series(frame[spec.pos], column, distinct[spec.pos])
-        kinds = parse_notes["kind"].to_numpy(dtype=object)
-        cells.add(
-            parse_notes["row"].to_numpy(),
+        codes, uniques = frame.codes(spec.pos)
+        objects = frame.read_as_objects(spec.pos)
+        cells_at = partial(frame.values_at, spec.pos) if objects else None
+        noted = parse_coded(frame.index, codes, uniques, column, cells_at)
+        parsed, censor = noted.values, noted.censor
+        cells.add(  # the notes stay codes into the distinct cells, kinds and details
+            frame.index[noted.at],
             spec.header,
-            parse_notes["value"].to_numpy(dtype=object),
-            kinds,
-            parse_notes["detail"].to_numpy(dtype=object),
+            noted.written if objects else Coded(codes[noted.at], uniques),
+            Coded(noted.codes, noted.kind_of),
+            Coded(noted.codes, noted.detail_of),
         )
-        bad = pd.Series(False, index=frame.index)
-        bad.loc[parse_notes["row"].to_numpy()[kinds == "unparsed"]] = True
+        unparsed = np.zeros(len(frame), dtype=bool)
+        unparsed[noted.at[(noted.kind_of == "unparsed")[noted.codes]]] = True
+        bad = pd.Series(unparsed, index=frame.index)
         unit_cols = headers[
             (headers["how"] == "unit column") & (headers["canonical"] == column.name)
         ]
@@ -127,7 +124,7 @@ def load_screening(
             if bad_units:  # whole columns of notes, not cell by cell
                 rows = [row for row, _, _ in bad_units]
                 details = [f"unit {t!r} not understood (accepted: {e})" for _, t, e in bad_units]
-                cells.add(rows, spec.header, frame[spec.pos].loc[rows], "unparsed", details)
+                cells.add(rows, spec.header, frame.cells(spec.pos, rows), "unparsed", details)
                 bad.loc[rows] = True
             if converted:
                 rows = [row for row, _ in converted]
@@ -136,26 +133,26 @@ def load_screening(
                     f"{text} -> {column.unit}: {v:g}"
                     for (_, text), v in zip(converted, now, strict=True)
                 ]
-                cells.add(rows, spec.header, frame[spec.pos].loc[rows], "converted", details)
+                cells.add(rows, spec.header, frame.cells(spec.pos, rows), "converted", details)
         given_unit[column.name] = (
             unit if unit is not None else ("unit column" if unit_cells is not None else None)
         )
         source_of[column.name] = (spec.header, spec.pos)
         data[column.name] = parsed
         unreadable[column.name] = bad
-        if censor.notna().any():
+        if censor is not None and censor.notna().any():
             censored[column.name] = censor
     notes += infer_uln_units(data, given_unit, source_of, frame, cells, unreadable, conversions)
     for name, (header, pos) in source_of.items():
         column = COLUMNS[name]
         if column.plausible and column.kind == "number":
             stated = given_unit.get(name)
-            found = implausible(data[name], column, stated, frame[pos])
+            found = implausible(data[name], column, stated, _Written(frame, pos))
             if found:
                 rows = [r for r, _, _, _ in found]
                 kinds = [k for _, _, k, _ in found]
                 details = [d for _, _, _, d in found]
-                cells.add(rows, header, frame[pos].loc[rows], kinds, details)
+                cells.add(rows, header, frame.cells(pos, rows), kinds, details)
                 unreadable[name].loc[rows] = True
             if unreadable[name].any():  # impossible values are never evaluated
                 data[name] = data[name].mask(unreadable[name])
@@ -260,16 +257,17 @@ def _drop_non_patient_rows(raw: RawTable, mapped: pd.DataFrame):
     the reason, so they are neither counted as patients nor lost."""
     spec = mapped[mapped["canonical"] == "patient_id"].iloc[0]
     header = header_key(spec.header)
-    cells = raw.frame[spec.pos]
-    if raw.distinct is not None:
-        codes, uniques = raw.distinct[spec.pos]
-    else:
-        codes, uniques = distinct_cells(cells.to_numpy(dtype=object))
+    codes, uniques = raw.coded.codes(spec.pos)
     # each distinct ID cell judged once; most IDs are ruled out in C (_maybe_keys)
-    texts = [(u, t) for u, t in enumerate(uniques) if isinstance(t, str)]
-    maybe = _maybe_keys([t for _, t in texts], {header, *_TOTAL_WORDS})
+    if infer_dtype(uniques, skipna=False) == "string":  # a CSV's IDs: text only
+        positions: Any = range(len(uniques))
+        texts = uniques
+    else:
+        positions = [u for u, t in enumerate(uniques) if isinstance(t, str)]
+        texts = [uniques[u] for u in positions]
     reason_of: dict[int, str] = {}
-    for u, text in (texts[i] for i in maybe):
+    for u in (positions[i] for i in _maybe_keys(texts, {header, *_TOTAL_WORDS})):
+        text = uniques[u]
         key = header_key(text)
         if key == header:
             reason_of[u] = "repeated header row"
@@ -278,11 +276,11 @@ def _drop_non_patient_rows(raw: RawTable, mapped: pd.DataFrame):
     extra = []
     if reason_of:
         at = np.flatnonzero(np.isin(codes, list(reason_of)))
-        for row, code in zip(cells.index[at].tolist(), codes[at].tolist(), strict=True):
+        for row, code in zip(raw.coded.index[at].tolist(), codes[at].tolist(), strict=True):
             extra.append((raw.sheet, int(row), reason_of[code]))
     if not extra:
-        return raw.frame, raw.skipped_rows
-    frame = raw.frame.drop(index=[r for _, r, _ in extra])
+        return raw.coded, raw.skipped_rows
+    frame = raw.coded.drop([r for _, r, _ in extra])
     added = pd.DataFrame(extra, columns=["sheet", "row", "reason"]).astype(raw.skipped_rows.dtypes)
     skipped = pd.concat([raw.skipped_rows, added], ignore_index=True)
     return frame, skipped.sort_values("row", kind="stable").reset_index(drop=True)
@@ -308,6 +306,17 @@ def _maybe_keys(texts: list[str], keys: set[str]) -> list[int]:
         pc.invert(pc.string_is_ascii(array)),
     )
     return np.flatnonzero(hit.to_numpy(zero_copy_only=False)).tolist()
+
+
+class _Written:
+    """The cells of one column as written, by row label (``written[row]``), for the few
+    cells a note quotes: the column is not built as objects for them."""
+
+    def __init__(self, frame: CodedFrame, pos: int) -> None:
+        self._frame, self._pos = frame, pos
+
+    def __getitem__(self, row: Any) -> Any:
+        return self._frame.at[row, self._pos]
 
 
 def _on_index(values: pd.Series, index: pd.Index):

@@ -11,6 +11,8 @@ and an analyte / upper-limit-of-normal pair where only one names its unit.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from . import units
@@ -60,11 +62,12 @@ def convert(
 
 
 def implausible(
-    values: pd.Series, column: Column, stated: str | None, raw: pd.Series | None = None
+    values: pd.Series, column: Column, stated: str | None, raw: Any = None
 ) -> list[tuple]:
     """Values impossible in the column's canonical unit: ``(row, value, kind, detail)``.
 
-    ``raw`` holds the cells as written (read only for the impossible ones, for the hint).
+    ``raw`` holds the cells as written, by row (``raw[row]``: a Series, or anything
+    indexed so; read only for the impossible ones, for the hint).
 
     They are made missing (unknown for every criterion using them), never evaluated; the
     detail says what the value would be in a likely mistaken unit.

@@ -280,11 +280,13 @@ def evaluate_recorded(
     blank = cells.isna() | (cells == "")
     codes, uniques = pd.factorize(cells.where(~blank), use_na_sentinel=True)
     reader = ReasonReader(protocol)  # IDs and labels folded once, not once per cell
-    per_cell = [reader.read(text) for text in uniques]
+    per_cell, listed = reader.read_all(list(uniques), ids)
     cell_fails = np.zeros((len(uniques) + 1, k), bool)  # last row: the blank cell
+    cell_fails[listed] = True  # cells of protocol IDs only, matched in one pass
     position = {c: j for j, c in enumerate(ids)}
     for u, (known, _, _, _) in enumerate(per_cell):
-        cell_fails[u, [position[c] for c in known]] = True
+        if known:
+            cell_fails[u, [position[c] for c in known]] = True
     codes = np.where(codes < 0, len(uniques), codes)
     fails = cell_fails[codes]
     nonblank = ~blank.to_numpy()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from screenkit.protocol import Protocol
-from screenkit.reasons import parse_reasons
+from screenkit.reasons import criterion_id, parse_reasons
 
 __all__ = ["ReasonReader", "match_label", "tally", "unknown_id_table"]
 
@@ -53,6 +53,52 @@ class ReasonReader:
                 if cid not in known:
                     known.append(cid)
         return known, unknown, unmatched, matches
+
+    def read_all(self, texts: list[str], ids: list[str]):
+        """:meth:`read` of every distinct cell, as ``(per_cell, (cells, criteria))``.
+
+        Most cells list protocol IDs only (``I3a; E7``): those are split and matched in
+        one pass over all cells (pyarrow), each distinct token matched once, and come back
+        as index pairs into ``texts`` and ``ids`` (``per_cell`` holds an empty reading for
+        them); every other cell (a word, an ID the protocol lacks, non-ASCII text) is read
+        by :meth:`read` and its IDs are in ``per_cell``. Together the same as reading each
+        cell with :meth:`read`.
+
+        >>> from screenkit.protocol import get_protocol
+        >>> p = get_protocol("NCT07103668")
+        >>> per_cell, (cells, criteria) = ReasonReader(p).read_all(["i3a; E7", "ecog 0-1"], p.ids)
+        >>> cells.tolist(), [p.ids[j] for j in criteria], per_cell[1]
+        ([0, 0], ['I3a', 'E7'], (['I6'], [], [], [('ecog 0-1', 'I6')]))
+        """
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = len(texts)
+        array = pa.array(texts, type=pa.string())
+        # parse_reasons' separators ([;,/] and what str.split calls whitespace) in ASCII
+        tokens = pc.split_pattern_regex(array, r"[;,/\t\n\x0b\x0c\r\x1c-\x1f ]+")
+        flat = pc.dictionary_encode(pc.list_flatten(tokens))
+        owner = pc.list_parent_indices(tokens).to_numpy()
+        column = {cid: j for j, cid in enumerate(ids)}
+        # per distinct token: its criterion's column, -2 for an empty token, -1 otherwise
+        lookup = np.array(
+            [self._column_of(t, column) for t in flat.dictionary.to_pylist()] + [-1], np.intp
+        )
+        at = lookup[flat.indices.to_numpy()] if len(owner) else np.array([], np.intp)
+        slow = np.bincount(owner[at == -1], minlength=n) > 0
+        slow |= ~pc.string_is_ascii(array).to_numpy(zero_copy_only=False)
+        hit = (at >= 0) & ~slow[owner]
+        empty: tuple = ([], [], [], [])
+        per_cell = [self.read(texts[u]) if slow[u] else empty for u in range(n)]
+        return per_cell, (owner[hit], at[hit])
+
+    def _column_of(self, token: str, column: dict[str, int]) -> int:
+        if not token:
+            return -2
+        norm = criterion_id(token)
+        cid = self.by_key.get(norm.casefold()) if norm is not None else None
+        return column.get(cid, -1) if cid is not None else -1
 
     def match_label(self, text: str) -> str | None:
         """See :func:`match_label`."""

@@ -12,9 +12,10 @@ comes with its distinct values (codes into them, as
 :func:`~screenkit.columnparse.distinct_cells` gives) so the caller judges each distinct
 cell once, never each cell. Three readers, the first that reads what :mod:`csv` reads:
 
-1. pyarrow's CSV reader, where every record has the same number of fields and sits on
-   one line: it hashes each column into its distinct cells in C, so only distinct cells
-   become Python strings;
+1. pyarrow's CSV reader (:mod:`screenkit.arrowgrid`), where every record has the same
+   number of fields and sits on one line: it hashes each column into its distinct cells
+   in C (True / False flag columns it converts), so only distinct cells become Python
+   strings and no grid of cells is built (``TextGrid.grid`` builds it when asked);
 2. pandas' C tokenizer (ragged rows narrower than the head's widest, padded with ``""``);
 3. the :mod:`csv` module, row by row, as before, with the same errors: a quoted line
    break, a ragged row wider than the first 1,000 lines, an escape character, leading
@@ -156,23 +157,36 @@ def _single_byte_text(data: bytes) -> bool:
 class TextGrid:
     """A text file's records as a grid: ``grid`` (object cells, columns 0..n-1; a record
     shorter than the widest is padded with ``""`` by the C tokenizer, ``None`` by the csv
-    module), ``numbers`` (the line each record starts on), ``distinct`` (per column
-    ``(codes, distinct values)`` when already computed), ``reader`` (see the module
-    docstring), ``record(i)`` (record ``i``
-    exactly as the :mod:`csv` module reads it, for judging header rows)."""
+    module; built from ``distinct`` on first use where a C reader read the file),
+    ``numbers`` (the line each record starts on), ``distinct`` (per column ``(codes,
+    distinct values)`` when already computed), ``reader`` (see the module docstring),
+    ``record(i)`` (record ``i`` exactly as the :mod:`csv` module reads it, for judging
+    header rows)."""
 
-    grid: pd.DataFrame
     numbers: np.ndarray
     encoding: str
     detected: bool
     fast: bool
     distinct: list[tuple[np.ndarray, list[Any]]] | None = None
     reader: str = "csv"  # which reader split the file: "pyarrow", "pandas" or "csv"
+    _grid: pd.DataFrame | None = field(default=None, repr=False)
     _text: str = field(default="", repr=False)
     _dialect: Any = field(default=None, repr=False)
     _rows: list[list[str]] | None = field(default=None, repr=False)
     _head: list[list[str]] = field(default_factory=list, repr=False)
     _reader: Iterator[list[str]] | None = field(default=None, repr=False)
+
+    @property
+    def grid(self) -> pd.DataFrame:
+        """Every cell as an object (built from the distinct cells the first time)."""
+        if self._grid is None:
+            assert self.distinct is not None  # a reader gives cells or their codes
+            columns = {
+                j: np.array(uniques, dtype=object).take(codes)
+                for j, (codes, uniques) in enumerate(self.distinct)
+            }
+            self._grid = pd.DataFrame(columns, columns=range(len(columns)), dtype=object)
+        return self._grid
 
     def record(self, i: int) -> list[Any]:
         """Record ``i`` as the csv module reads it (its own length, ``""`` kept)."""
@@ -254,53 +268,21 @@ def _c_grid(text: str, dialect: Any, source: Any):
 
 
 def _arrow_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
-    """pyarrow's reader where its records are the csv module's: every record of one
-    width (at most ``width``, the head's count of delimiters, which may count some inside
-    quotes) on its own line, no leading spaces skipped. pyarrow hashes each column into
-    its distinct cells (``dictionary_encode``), so only distinct cells become Python
-    strings; the object grid takes them by code."""
+    """pyarrow's reader (:func:`screenkit.arrowgrid.arrow_grid`) where its records are
+    the csv module's: every record of one width (at most ``width``, the head's count of
+    delimiters, which may count some inside quotes) on its own line, no leading spaces
+    skipped. Only distinct cells become Python strings, and no object grid is built
+    (``TextGrid.grid`` builds it when asked)."""
     if dialect.skipinitialspace:
         return None
     if dialect.quoting not in (csv.QUOTE_MINIMAL, csv.QUOTE_ALL):
         return None
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    from pyarrow import csv as pa_csv
+    from .arrowgrid import arrow_grid
 
-    data = source if source is not None else text.encode("utf-8")
-    try:
-        table = pa_csv.read_csv(
-            pa.py_buffer(data),
-            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, use_threads=False),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=dialect.delimiter,
-                quote_char=dialect.quotechar,
-                double_quote=dialect.doublequote,
-                escape_char=False,
-                newlines_in_values=True,  # a quoted line break: one record, caught below
-                ignore_empty_lines=False,
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types={f"f{j}": pa.string() for j in range(width)},
-                null_values=[],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowException:  # ragged rows, a record over the block size ...: not here
-        return None
-    if table.num_rows != lines:
+    distinct = arrow_grid(source if source is not None else text.encode("utf-8"), dialect, width)
+    if distinct is None or len(distinct[0][0]) != lines:
         return None  # a record spans lines (a quoted line break): line numbers need csv
-    columns, distinct = {}, []
-    for j, column in enumerate(table.columns):
-        # distinct cells in order of first appearance, codes into them (C-level hashing)
-        encoded = pc.dictionary_encode(column.combine_chunks())
-        uniques = encoded.dictionary.to_pylist()
-        codes = encoded.indices.to_numpy().astype(np.intp)
-        columns[j] = np.array(uniques, dtype=object).take(codes)
-        distinct.append((codes, uniques))
-    grid = pd.DataFrame(columns, columns=range(len(columns)), dtype=object, copy=False)
-    return grid, distinct, "pyarrow"
+    return None, distinct, "pyarrow"
 
 
 def _pandas_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
@@ -362,14 +344,15 @@ def read_text_grid(path: str | Path, encoding: str | None = None) -> TextGrid:
     fast = _c_grid(text, dialect, source)
     if fast is not None:
         grid, distinct, reader = fast
-        numbers = np.arange(first_line + 1, first_line + 1 + len(grid), dtype=np.int64)
+        rows = len(grid) if grid is not None else len(distinct[0][0])
+        numbers = np.arange(first_line + 1, first_line + 1 + rows, dtype=np.int64)
         return TextGrid(
-            grid, numbers, used, detected, True, distinct, reader, _text=text, _dialect=dialect
+            numbers, used, detected, True, distinct, reader, grid, _text=text, _dialect=dialect
         )
     rows, numbers = _csv_rows(text, dialect, first_line, path)
     width = max(map(len, rows), default=0)
     grid = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
     grid.columns = range(width)
     return TextGrid(
-        grid, np.asarray(numbers, dtype=np.int64), used, detected, False, None, _rows=rows
+        np.asarray(numbers, dtype=np.int64), used, detected, False, None, _grid=grid, _rows=rows
     )

@@ -1,0 +1,172 @@
+"""A CSV's cells column-wise by pyarrow: per column, codes into its distinct cells.
+
+pyarrow's CSV reader splits the file in C and hashes each column into its distinct cells
+(``dictionary_encode``), so only distinct cells become Python strings and no grid of
+cells is ever built. Columns of yes/no flags written ``True`` / ``False`` or left blank
+(as pandas writes booleans; most columns of a screening export) are not even read as
+text: a sample of the file's first :data:`SAMPLE` bytes names the columns holding nothing
+else below the first row, the reader converts them to booleans (blank: null) in C, and
+their codes follow from the booleans.
+A flag column with any other cell further down makes the reader stop, and the file is read
+again as text, so the result is always the text reading's: the distinct cells in order of
+first appearance (the first record included) and codes into them.
+
+The caller (:mod:`screenkit.textfile`) checks that the records are the csv module's.
+
+>>> import csv
+>>> data = b"id,hiv\\n007,False\\n008,True\\n009,False\\n"
+>>> [(codes.tolist(), uniques) for codes, uniques in arrow_grid(data, csv.excel, 2)]
+[([0, 1, 2, 3], ['id', '007', '008', '009']), ([0, 1, 2, 1], ['hiv', 'False', 'True'])]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SAMPLE", "arrow_grid"]
+
+#: bytes from the start of the file in which the flag columns are found
+SAMPLE = 1 << 18
+_FLAGS = ("True", "False", "")  # a blank flag cell reads as null
+
+
+def arrow_grid(data: Any, dialect: Any, width: int) -> list[tuple[np.ndarray, list[Any]]] | None:
+    """Per column ``(codes, distinct cells)`` of the UTF-8 bytes ``data`` (records split by
+    ``dialect``, at most ``width`` fields), or None where pyarrow cannot read the file (a
+    ragged record, a record over the block size ...)."""
+    import pyarrow as pa
+
+    flags = _flag_columns(data, dialect, width)
+    if flags:
+        try:
+            return _with_flags(data, dialect, width, flags)
+        except pa.ArrowException:
+            pass  # a flag column holds other cells below the sample: read it all as text
+    try:
+        table = _read(data, dialect, width, set())
+    except pa.ArrowException:
+        return None
+    if any(t != pa.string() for t in table.schema.types):
+        return None  # a column past ``width`` (a quoted delimiter in the head) was inferred
+    return [_encoded(column.chunks) for column in table.columns]
+
+
+def _read(data: Any, dialect: Any, width: int, flags: set[int], skip: int = 0) -> Any:
+    """The table pyarrow reads: every column text, but ``flags`` as booleans."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    types = {f"f{j}": pa.bool_() if j in flags else pa.string() for j in range(width)}
+    return pa_csv.read_csv(
+        pa.py_buffer(data),
+        read_options=pa_csv.ReadOptions(
+            autogenerate_column_names=True, use_threads=False, skip_rows=skip
+        ),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=dialect.delimiter,
+            quote_char=dialect.quotechar,
+            double_quote=dialect.doublequote,
+            escape_char=False,
+            newlines_in_values=True,  # a quoted line break: one record (the caller checks)
+            ignore_empty_lines=False,
+        ),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=types,
+            null_values=[""] if flags else [],  # only a flag cell becomes null, never text
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            true_values=[_FLAGS[0]],
+            false_values=[_FLAGS[1]],
+        ),
+    )
+
+
+def _encoded(chunks: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Codes and distinct cells (order of first appearance) of a text column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(pa.chunked_array(chunks, type=pa.string()).combine_chunks())
+    # int32 codes, read in place from pyarrow's buffer (half the memory of intp, no copy)
+    return encoded.indices.to_numpy(), encoded.dictionary.to_pylist()
+
+
+def _first_line(data: Any) -> int:
+    """Bytes of the first line, its end included (0: no line end in the sample)."""
+    head = bytes(data[:SAMPLE])
+    end = head.find(b"\n")
+    return end + 1 if end >= 0 else 0
+
+
+def _flag_columns(data: Any, dialect: Any, width: int) -> set[int]:
+    """Columns whose cells below the first record are all ``True`` / ``False`` / blank in
+    the sample (none when the first line holds a quote: it might not be one record)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    first = _first_line(data)
+    head = bytes(data[:SAMPLE])
+    cut = head.rfind(b"\n") + 1
+    if not first or cut <= first or dialect.quotechar.encode("utf-8") in head[:first]:
+        return set()
+    try:
+        sample = _read(head[:cut], dialect, width, set())
+    except pa.ArrowException:
+        return set()
+    if sample.num_rows < 2:
+        return set()
+    flags = pa.array(_FLAGS, type=pa.string())
+    return {
+        j
+        for j, column in enumerate(sample.columns)
+        if pc.all(pc.is_in(column.slice(1), value_set=flags)).as_py()
+    }
+
+
+def _with_flags(data: Any, dialect: Any, width: int, flags: set[int]):
+    """The grid read with ``flags`` as booleans: the first record on its own (as text),
+    the rest by one read. Raises ``ArrowException`` where a flag column holds anything
+    else."""
+    import pyarrow as pa
+
+    first = _first_line(data)
+    head = _read(bytes(data[:first]), dialect, width, set())
+    table = _read(data, dialect, width, flags, skip=1)
+    if head.num_rows != 1 or head.num_columns != table.num_columns:
+        raise pa.ArrowInvalid("the first record is not one line of the table's width")
+    types = [pa.bool_() if j in flags else pa.string() for j in range(table.num_columns)]
+    if table.schema.types != types:  # a column past ``width`` was typed by inference
+        raise pa.ArrowInvalid("a column is neither text nor flags")
+    distinct = []
+    for j, column in enumerate(table.columns):
+        if j in flags:
+            distinct.append(_flag_codes(head.column(j)[0].as_py(), column))
+        else:
+            distinct.append(_encoded([*head.column(j).chunks, *column.chunks]))
+    return distinct
+
+
+def _flag_codes(first: str, column: Any) -> tuple[np.ndarray, list[Any]]:
+    """Codes and distinct cells of a flag column as its text would give them: the first
+    record's cell, then ``True`` / ``False`` / ``""`` (null) in the order they first
+    appear."""
+    import pyarrow.compute as pc
+
+    array = column.combine_chunks()
+    # per cell its position in _FLAGS, as bytes: 0 True, 1 False, 2 blank
+    kinds = pc.fill_null(array, False).to_numpy(zero_copy_only=False).view(np.uint8) ^ 1
+    if array.null_count:
+        kinds[pc.is_null(array).to_numpy(zero_copy_only=False)] = 2
+    firsts = {k: int(np.argmax(kinds == k)) for k in range(3)}
+    present = sorted((at, k) for k, at in firsts.items() if len(kinds) and kinds[at] == k)
+    uniques = [first]
+    for _, kind in present:
+        if _FLAGS[kind] not in uniques:
+            uniques.append(_FLAGS[kind])
+    code_of = np.array([uniques.index(t) if t in uniques else -1 for t in _FLAGS], np.int32)
+    codes = np.empty(len(kinds) + 1, dtype=np.int32)
+    codes[0] = 0
+    codes[1:] = code_of[kinds]
+    return codes, uniques

@@ -1,0 +1,72 @@
+"""pyarrow's flag-column route (True / False / blank read as booleans) against reading
+every cell as text, and both against the csv module and distinct_cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from screenkit import arrowgrid
+from screenkit.columnparse import distinct_cells
+
+FLAGS = ["True", "False", "", '"True"', '""', '"False"']
+OTHER = ["true", " True", "False ", "1", "0", "x", "TRUE", "nan", "007"]
+
+
+def _csv_module(data: bytes) -> list[tuple[np.ndarray, list]]:
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    return [distinct_cells(np.array(column, dtype=object)) for column in zip(*rows, strict=True)]
+
+
+def _same(got, want) -> None:
+    assert len(got) == len(want)
+    for (codes, uniques), (want_codes, want_uniques) in zip(got, want, strict=True):
+        assert uniques == want_uniques
+        assert np.array_equal(codes, want_codes)
+
+
+@pytest.fixture
+def small_sample(monkeypatch):
+    """A sample of a few lines, so that other cells may come after it."""
+    monkeypatch.setattr(arrowgrid, "SAMPLE", 48)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    header=st.lists(st.sampled_from(["id", "hiv", "True", "False", "x y"]), min_size=2, max_size=4),
+    data=st.data(),
+)
+def test_flag_columns_read_as_their_text(small_sample, monkeypatch, header, data):
+    width = len(header)
+    n = data.draw(st.integers(1, 25))
+    cells = st.one_of(st.sampled_from(FLAGS), st.sampled_from(FLAGS), st.sampled_from(OTHER))
+    rows = [[data.draw(cells) for _ in range(width)] for _ in range(n)]
+    text = ",".join(header) + "\n" + "".join(",".join(r) + "\n" for r in rows)
+    raw = text.encode("utf-8")
+    got = arrowgrid.arrow_grid(raw, csv.excel, width)
+    want = _csv_module(raw)
+    _same(got, want)
+    monkeypatch.setattr(arrowgrid, "_flag_columns", lambda *args: set())
+    _same(arrowgrid.arrow_grid(raw, csv.excel, width), want)
+
+
+def test_a_flag_column_with_other_cells_below_the_sample_is_read_as_text(small_sample):
+    lines = ["id,hiv", *[f"P{i},{'True' if i % 2 else 'False'}" for i in range(20)], "P20,maybe"]
+    raw = ("\n".join(lines) + "\n").encode("utf-8")
+    assert arrowgrid._flag_columns(raw, csv.excel, 2) == {1}
+    got = arrowgrid.arrow_grid(raw, csv.excel, 2)
+    _same(got, _csv_module(raw))
+    assert got[1][1] == ["hiv", "False", "True", "maybe"]
+
+
+def test_flag_columns_are_found_in_the_sample():
+    raw = b"id,hiv,note\nP1,True,\nP2,,x\nP3,False,\n"
+    assert arrowgrid._flag_columns(raw, csv.excel, 3) == {1}
+    _same(arrowgrid.arrow_grid(raw, csv.excel, 3), _csv_module(raw))
