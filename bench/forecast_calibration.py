@@ -291,13 +291,15 @@ def _all_methods(ablate: bool, candidates: tuple[dict, ...]) -> dict[str, dict]:
 
 
 # ------------------------------------------------------------------ ablation (--ablate)
-ABLATIONS = ("decline", "hyper", "closure", "hazard", "p", "rates")
+ABLATIONS = ("decline", "hyper", "closure", "hazard", "future", "p", "rates")
 """Sources of the default forecast's spread, each switched off in turn on the same fit:
 ``decline`` the monthly decline fixed at its posterior mode; ``hyper`` (log alpha, log mu)
 at their ML values in the drawn grid cell (no Laplace draws); ``closure`` no closure at
 all (no silent site closed, no hazard); ``hazard`` the closure hazard fixed at its
-posterior mean; ``p`` P(randomized | screened) fixed at its posterior mean; ``rates``
-each site's rate at its posterior mean instead of a Gamma draw."""
+posterior mean; ``future`` sites that look closed are closed as before, but open sites
+do not close later (the hazard is not added to the decline); ``p`` P(randomized |
+screened) fixed at its posterior mean; ``rates`` each site's rate at its posterior mean
+instead of a Gamma draw."""
 
 
 def _draw_change(cp, rng: np.random.Generator, n: int, decline: bool, hyper: bool) -> dict:
@@ -378,6 +380,13 @@ def _ablated(fc: RecruitmentForecast, source: str | None, rng: np.random.Generat
         def replacement(r, d, lam, g, uncertain, prior):
             return original(r, d, lam, g, False, prior)
 
+    elif source == "future":
+
+        def replacement(r, d, lam, g, uncertain, prior):
+            out, _, h = original(r, d, lam, g, uncertain, prior)
+            age_now = np.maximum(-d.act, 0.0)
+            return out * np.exp(-h[:, None] * age_now[None, :]), g, np.zeros(g.size)
+
     try:
         if source in ("decline", "hyper"):
             fc.change_posterior_ = _ChangeDraws(
@@ -407,8 +416,13 @@ def one_replicate(
     candidates: tuple[dict, ...] = (),
     only: tuple[str, ...] = (),
     unreached: bool = False,
+    informed: float | None = None,
 ) -> dict:
-    """One trial of ``family`` and every method's intervals at its cut. With ``unreached``
+    """One trial of ``family`` and every method's intervals at its cut. With ``informed``
+    (an SD per month) the rows of the default model (``default``, the ablations and the
+    candidates that do not set the prior) centre the decline's prior on the family's true
+    decline (the mean of its declines) with that SD: the decline is then known, so what
+    spread is left comes from elsewhere. With ``unreached``
     a trial that passes its cut but does not reach the target within the simulated
     ``6 x HORIZON_MONTHS`` is kept (as real trials are), not redrawn: its truth is "not
     by the end of the simulation", covered by an interval whose upper end lies beyond it
@@ -438,6 +452,9 @@ def one_replicate(
         uncertain = options.get("parameter_uncertainty", True)
         source = options.get("ablate")
         kwargs = {k: v for k, v in options.items() if k not in ("parameter_uncertainty", "ablate")}
+        if informed is not None and "model" not in kwargs and "decline_prior_mean" not in kwargs:
+            kwargs["decline_prior_mean"] = float(np.mean(FAMILIES[family]["decay"]))
+            kwargs["decline_prior_sd"] = informed
         key = repr(sorted(kwargs.items()))
         if key not in fitted:
             kwargs = {"n_sims": n_sims, "random_state": rng, **kwargs}
@@ -555,6 +572,14 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         help="keep trials that pass their cut but never reach the target (truth: after "
         "the simulation's end) instead of redrawing them",
     )
+    parser.add_argument(
+        "--informed",
+        type=float,
+        default=None,
+        metavar="SD",
+        help="centre the default model's decline prior on each family's true decline, "
+        "with this SD per month (e.g. 0.01): what over-covers once the decline is known",
+    )
     args = parser.parse_args(argv)
     candidates = tuple(_parse_options(c) for c in args.candidate)
     only = tuple(args.methods.split(",")) if args.methods else ()
@@ -564,7 +589,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     seeds = np.random.SeedSequence(args.seed).spawn(len(FAMILIES) * reps)
     tasks = [(seeds[list(FAMILIES).index(f) * reps + r], f) for f in families for r in range(reps)]
     started = time.perf_counter()
-    options = (args.ablate, candidates, only, args.unreached)
+    options = (args.ablate, candidates, only, args.unreached, args.informed)
     results = _run_all(tasks, n_sims, args.jobs, *options)
     if args.csv:
         results.to_csv(args.csv, index=False)
