@@ -291,13 +291,13 @@ def _all_methods(ablate: bool, candidates: tuple[dict, ...]) -> dict[str, dict]:
 
 
 # ------------------------------------------------------------------ ablation (--ablate)
-ABLATIONS = ("decline", "hyper", "closure", "hazard", "future", "p", "rates")
+ABLATIONS = ("decline", "hyper", "closure", "hazard", "p", "rates")
 """Sources of the default forecast's spread, each switched off in turn on the same fit:
 ``decline`` the monthly decline fixed at its posterior mode; ``hyper`` (log alpha, log mu)
 at their ML values in the drawn grid cell (no Laplace draws); ``closure`` no closure at
 all (no silent site closed, no hazard); ``hazard`` the closure hazard fixed at its
-posterior mean; ``future`` sites that look closed are closed as before, but open sites
-do not close later (the hazard is not added to the decline); ``p`` P(randomized |
+posterior mean (it only decides which silent sites are closed: open sites are not
+closed again later, see :mod:`screenkit.forecast.uncertainty`); ``p`` P(randomized |
 screened) fixed at its posterior mean; ``rates`` each site's rate at its posterior mean
 instead of a Gamma draw."""
 
@@ -379,13 +379,6 @@ def _ablated(fc: RecruitmentForecast, source: str | None, rng: np.random.Generat
 
         def replacement(r, d, lam, g, uncertain, prior):
             return original(r, d, lam, g, False, prior)
-
-    elif source == "future":
-
-        def replacement(r, d, lam, g, uncertain, prior):
-            out, _, h = original(r, d, lam, g, uncertain, prior)
-            age_now = np.maximum(-d.act, 0.0)
-            return out * np.exp(-h[:, None] * age_now[None, :]), g, np.zeros(g.size)
 
     try:
         if source in ("decline", "hyper"):
