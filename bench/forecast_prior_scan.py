@@ -14,6 +14,15 @@ Run:  python bench/forecast_prior_scan.py --families "constant,decay 8%" --reps 
       python bench/forecast_prior_scan.py --load /tmp/scan.npz
           (the candidates of :data:`CANDIDATES` on the saved simulations: seconds)
 
+Check a candidate far from the proposal with real fits before trusting it: the scan's
+``--informed`` (each family's prior centred on its true decline, SD 1%; median effective
+sample size about 450 of 2000 simulations) reported 0.89 / 0.95 (80% / 90% coverage) for
+the 4% decline and 0.95 / 0.98 for the 8% decline, while fitting each trial with that
+prior (``forecast_calibration.py --informed 0.01``, 150 trials each, the model of that
+time) gives 0.80 / 0.92 and 0.73 / 0.87. The scan's weights keep the proposal fit's
+closure hazard and site-rate draws, and the two did not agree; the real fits are the
+measurement (once the decline is known there is no excess spread left).
+
 A candidate is ``(mean, sd, spike, lo, hi)``: a normal prior with that centre and SD
 restricted to ``lo..hi`` (declines per month), plus ``spike`` of the prior's mass on the
 grid cell at constant rates.
@@ -195,6 +204,7 @@ def informed(sims: dict, sds=(0.01, 0.02, 0.03)) -> pd.DataFrame:
                     "c90": got["c90"].mean(),
                     "width": got["width"].median(),
                     "fin90": got["fin90"].mean(),
+                    "ess": got["ess"].median(),
                 }
             )
     return pd.DataFrame(rows).pivot(index="family", columns="sd")

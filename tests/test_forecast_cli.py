@@ -160,8 +160,8 @@ def test_cli_says_how_the_additional_sites_recruit(log_csv, capsys):
     assert code == 0 and "typical site rate" not in text
     assert line.endswith(
         ", each with a screening rate drawn from the fitted between-site distribution "
-        f"(mean {fc.alpha_ / fc.beta_:.2f} screened/site/month, declining and closing as in "
-        "the simulations of the current sites)."
+        f"(mean {fc.alpha_ / fc.beta_:.2f} screened/site/month, declining (closures "
+        "included) as in the simulations of the current sites)."
     )
 
 

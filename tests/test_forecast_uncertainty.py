@@ -121,3 +121,30 @@ def test_draws_of_the_change_follow_the_grid_weights():
     assert draws["gamma"].min() >= cp.grid[0] - cp.step / 2
     plug = cp.draw(np.random.default_rng(1), 10, uncertain=False)
     assert np.all(plug["gamma"] == cp.grid[cp.best])
+
+
+def test_open_sites_are_not_closed_again_on_top_of_the_fitted_decline():
+    """The fitted decline already carries the loss of screening with age (closed sites
+    included), so the simulation keeps each drawn decline and each open site's rate: only
+    sites silent far longer than their current rate implies are closed."""
+    from screenkit.forecast.model import SiteData
+    from screenkit.forecast.uncertainty import draw_closures
+
+    data = SiteData(
+        site_id=np.array(["A", "B", "C"]),
+        act=np.full(3, -12.0),
+        close=np.full(3, np.inf),
+        k=np.array([30.0, 3.0, 20.0]),
+        tau=np.full(3, 12.0),
+        age_sum=np.zeros(3),
+        last_age=np.array([11.9, 1.0, 11.5]),
+    )
+    rng = np.random.default_rng(1)
+    rates = rng.gamma(4.0, 0.6, (500, 3))
+    gamma = rng.normal(0.04, 0.02, 500)
+    out, drawn_gamma, hazard = draw_closures(rng, data, rates, gamma)
+    assert np.array_equal(drawn_gamma, gamma)  # no hazard folded into the decline
+    assert np.all(hazard > 0)  # the hazard is drawn (it decides which silent sites closed)
+    assert np.all((out == 0) | (out == rates))  # open sites keep their rate, undiscounted
+    assert np.mean(out[:, [0, 2]] == rates[:, [0, 2]]) > 0.97  # screening lately: open
+    assert np.mean(out[:, 1] == 0) > 0.9  # silent 11 months at about 2 a month: closed

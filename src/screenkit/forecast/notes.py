@@ -58,10 +58,14 @@ def model_notes(fc: Any) -> list[str]:
             f"{percent(cp.prior_mean)}/month, SD {percent(cp.prior_sd, 0)}/month, spanning the "
             "declines of a few % per month that trials commonly show; its centre and SD were "
             "chosen by the calibration study on simulated trials declining 0-8%/month); "
-            "sites may also stop screening unannounced "
-            f"(closure hazard prior mean {percent(fc.closure_prior[0] / fc.closure_prior[1])}"
-            "/month, updated with how long each site has been silent). For comparison, "
-            f"{evidence}."
+            "sites may also have stopped screening unannounced: a site silent for much "
+            "longer than its current rate implies is taken as closed in that share of the "
+            "simulations (closure hazard prior mean "
+            f"{percent(fc.closure_prior[0] / fc.closure_prior[1])}/month, updated with how "
+            "long each site has been silent); sites open now are not closed again later, "
+            "since the decline, fitted to every site's screening including the sites that "
+            "stopped, already carries that loss (the calibration study found it counted "
+            f"twice otherwise). For comparison, {evidence}."
         ]
         notes += closed_notes(fc)
         return notes
@@ -74,7 +78,9 @@ def model_notes(fc: Any) -> list[str]:
             f"decline; prior: even odds, decline half-normal with scale "
             f"{percent(DECAY_PRIOR_SCALE, 0)}/month), constant rates "
             f"{percent(1 - post.weight, 0)}; sites "
-            "may also stop screening unannounced (closure hazard prior mean "
+            "may also have stopped screening unannounced (a site silent for much longer "
+            "than its current rate implies is taken as closed in that share of the "
+            "simulations; closure hazard prior mean "
             f"{percent(CLOSURE_PRIOR[0] / CLOSURE_PRIOR[1])}/month, updated with how long each "
             f"site has been silent). For comparison, {evidence}."
         ]

@@ -207,11 +207,11 @@ def predict(
     shape = par["alpha"][:, None] + data.k[None, :]
     rate = par["beta"][:, None] + e_fit
     lam = rng.gamma(shape, 1.0 / rate)  # posterior; prior for sites not yet observed
-    if fc.model_ in ("averaged", "posterior"):  # sites that look closed, closing later
-        lam, closing_gamma, _ = draw_closures(
+    if fc.model_ in ("averaged", "posterior"):  # sites that look closed (the decline
+        # already carries later closures: see screenkit.forecast.uncertainty)
+        lam, _, _ = draw_closures(
             rng, data, lam, par["gamma"], fc.parameter_uncertainty, fc.closure_prior
         )
-        par = {**par, "gamma": closing_gamma}
     lam = lam * p[:, None]
     pend = draw_open(fc.open_, rng, p, p_conv)
     need = target - so_far - pend

@@ -182,7 +182,7 @@ class ForecastResult:
                     "fitted between-site distribution (mean "
                     f"{self.alpha / self.beta:.2f} screened/site/month"
                     + (
-                        ", declining and closing as in the simulations of the current sites"
+                        ", declining (closures included) as in the simulations of the current sites"
                         if self.model in ("posterior", "averaged")
                         else ", declining at the fitted decay rate"
                         if self.gamma > 0
