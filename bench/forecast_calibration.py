@@ -440,6 +440,8 @@ def one_replicate(
             out[f"{name}|width80"] = (q[5] - q[1]) / truth_m if reached else np.nan
         out[f"{name}|bias"] = (q[3] - truth_m) / truth_m if reached else np.nan
         out[f"{name}|finite90"] = bool(np.isfinite(q[6]))
+        # where the truth falls in the predictive distribution (bench/forecast_recalibration.py)
+        out[f"{name}|pit"] = float(np.mean(times < truth_m)) if reached else 1.0
         if name == "default" and hasattr(fc, "change_posterior_"):
             cp = fc.change_posterior_  # how well the data identify the monthly decline
             out["decline_sd"] = float(np.sqrt(cp.weights @ (cp.grid - cp.mean) ** 2))
