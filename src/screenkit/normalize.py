@@ -95,6 +95,11 @@ def load_screening(
     cells, conversions = CellNotes(), []
     given_unit: dict[str, str | None] = {}  # canonical -> the unit the file states (or None)
     source_of: dict[str, tuple[str, int]] = {}  # canonical -> (header, position)
+    # the first unit column of each canonical column, looked up once, not per column
+    units = headers[headers["how"] == "unit column"]
+    unit_column_at: dict[str, Any] = {}
+    for canonical, pos in zip(units["canonical"], units["pos"], strict=True):
+        unit_column_at.setdefault(canonical, pos)
     for spec in mapped.itertuples():
         column = COLUMNS[spec.canonical]
         unit = spec.unit if isinstance(spec.unit, str) else None
@@ -113,10 +118,8 @@ def load_screening(
         unparsed = np.zeros(len(frame), dtype=bool)
         unparsed[noted.at[(noted.kind_of == "unparsed")[noted.codes]]] = True
         bad = pd.Series(unparsed, index=frame.index)
-        unit_cols = headers[
-            (headers["how"] == "unit column") & (headers["canonical"] == column.name)
-        ]
-        unit_cells = frame[unit_cols["pos"].iloc[0]] if len(unit_cols) else None
+        unit_pos = unit_column_at.get(column.name)
+        unit_cells = frame[unit_pos] if unit_pos is not None else None
         if column.unit and (unit is not None or unit_cells is not None):
             parsed, conv, bad_units, converted = convert(
                 parsed, column, spec.header, unit, unit_cells
