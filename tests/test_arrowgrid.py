@@ -70,3 +70,19 @@ def test_flag_columns_are_found_in_the_sample():
     raw = b"id,hiv,note\nP1,True,\nP2,,x\nP3,False,\n"
     assert arrowgrid._flag_columns(raw, csv.excel, 3) == {1}
     _same(arrowgrid.arrow_grid(raw, csv.excel, 3), _csv_module(raw))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    cells=st.lists(st.sampled_from([True, False, None]), max_size=40),
+    start=st.integers(0, 12),
+)
+def test_bits_of_a_sliced_boolean_array_are_its_values(cells, start):
+    import pyarrow as pa
+
+    array = pa.array(cells, type=pa.bool_()).slice(start)  # an offset into the bit buffers
+    values, known = arrowgrid._bits(array)
+    want = array.to_pylist()
+    assert (known is None) == (None not in want)
+    known = np.ones(len(want), bool) if known is None else known
+    assert [v if k else None for v, k in zip(values.tolist(), known.tolist(), strict=True)] == want

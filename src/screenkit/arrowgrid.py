@@ -152,13 +152,12 @@ def _flag_codes(first: str, column: Any) -> tuple[np.ndarray, list[Any]]:
     """Codes and distinct cells of a flag column as its text would give them: the first
     record's cell, then ``True`` / ``False`` / ``""`` (null) in the order they first
     appear."""
-    import pyarrow.compute as pc
-
     array = column.combine_chunks()
+    true, known = _bits(array)
     # per cell its position in _FLAGS, as bytes: 0 True, 1 False, 2 blank
-    kinds = pc.fill_null(array, False).to_numpy(zero_copy_only=False).view(np.uint8) ^ 1
-    if array.null_count:
-        kinds[pc.is_null(array).to_numpy(zero_copy_only=False)] = 2
+    kinds = (~true).view(np.uint8)
+    if known is not None:
+        kinds[~known] = 2
     firsts = {k: int(np.argmax(kinds == k)) for k in range(3)}
     present = sorted((at, k) for k, at in firsts.items() if len(kinds) and kinds[at] == k)
     uniques = [first]
@@ -168,5 +167,23 @@ def _flag_codes(first: str, column: Any) -> tuple[np.ndarray, list[Any]]:
     code_of = np.array([uniques.index(t) if t in uniques else -1 for t in _FLAGS], np.int32)
     codes = np.empty(len(kinds) + 1, dtype=np.int32)
     codes[0] = 0
-    codes[1:] = code_of[kinds]
+    np.take(code_of, kinds, out=codes[1:])
     return codes, uniques
+
+
+def _bits(array: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(values, known)`` of a boolean array as numpy booleans, unpacked from its bit
+    buffers in one pass each (``known`` None: no null; a null's value bit is arbitrary).
+
+    >>> import pyarrow as pa
+    >>> [None if b is None else b.tolist() for b in _bits(pa.array([True, None, False]))]
+    [[True, False, False], [True, False, True]]
+    """
+    n, offset = len(array), array.offset
+    validity, data = array.buffers()[:2]
+
+    def unpack(buffer: Any) -> np.ndarray:
+        packed = np.frombuffer(buffer, dtype=np.uint8)
+        return np.unpackbits(packed, count=offset + n, bitorder="little")[offset:].view(bool)
+
+    return unpack(data), (unpack(validity) if array.null_count else None)

@@ -128,12 +128,17 @@ def parse_coded(
     if censors is not None and any(c is not None for c in censors):
         censor_of = pd.array([*censors, None], dtype="string")
         censor = pd.Series(censor_of.take(codes), index=index, copy=False)
-    noted = np.array([bool(kind) for kind in kinds] + [False], dtype=bool)  # by code
+    if kinds is None:  # no distinct cell has a note (IDs, free text): no pass over them
+        noted = np.zeros(len(uniques) + 1, dtype=bool)
+        kind_of = np.full(len(uniques), None, dtype=object)
+        detail_of = np.full(len(uniques), None, dtype=object)
+    else:
+        noted = np.array([bool(kind) for kind in kinds] + [False], dtype=bool)  # by code
+        kind_of = np.empty(len(kinds), dtype=object)
+        kind_of[:] = kinds
+        detail_of = np.empty(len(details), dtype=object)
+        detail_of[:] = details
     at = np.flatnonzero(noted[codes]) if noted[:-1].any() else np.array([], np.intp)
-    kind_of = np.empty(len(kinds), dtype=object)
-    kind_of[:] = kinds
-    detail_of = np.empty(len(details), dtype=object)
-    detail_of[:] = details
     noted_codes = codes[at]
     if cells_at is None:
         written = np.empty(len(uniques), dtype=object)
@@ -156,12 +161,12 @@ def _missing_text(n: int) -> pd.api.extensions.ExtensionArray:
 
 def _parse_distinct(uniques: list[Any], column: Column):
     """:func:`parse_cell` of each distinct cell as four lists: values, note kinds, note
-    details, censor marks (None: no cell is censored). An ID or free-text column of text
-    only (a CSV's patient IDs: one distinct value per patient) is just stripped, which is
-    what :func:`parse_cell` does to such a cell (blank -> missing, no note)."""
+    details, censor marks (None: no cell is censored; kinds and details None: no cell has
+    a note). An ID or free-text column of text only (a CSV's patient IDs: one distinct
+    value per patient) is just stripped, which is what :func:`parse_cell` does to such a
+    cell (blank -> missing, no note)."""
     if column.kind in ("id", "text") and lib.infer_dtype(uniques, skipna=False) == "string":
-        none = [None] * len(uniques)
-        return [u.strip() or None for u in uniques], none, none, None
+        return [u.strip() or None for u in uniques], None, None, None
     day_first = _day_first(uniques) if column.kind == "date" else True
     if column.kind == "number":  # a plain decimal (most lab values): what parse_cell gives
         results = [

@@ -15,6 +15,7 @@ row
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
@@ -94,6 +95,11 @@ def load_screening(
     cells, conversions = CellNotes(), []
     given_unit: dict[str, str | None] = {}  # canonical -> the unit the file states (or None)
     source_of: dict[str, tuple[str, int]] = {}  # canonical -> (header, position)
+    # the first unit column of each canonical column, looked up once, not per column
+    units = headers[headers["how"] == "unit column"]
+    unit_column_at: dict[str, Any] = {}
+    for canonical, pos in zip(units["canonical"], units["pos"], strict=True):
+        unit_column_at.setdefault(canonical, pos)
     for spec in mapped.itertuples():
         column = COLUMNS[spec.canonical]
         unit = spec.unit if isinstance(spec.unit, str) else None
@@ -112,10 +118,8 @@ def load_screening(
         unparsed = np.zeros(len(frame), dtype=bool)
         unparsed[noted.at[(noted.kind_of == "unparsed")[noted.codes]]] = True
         bad = pd.Series(unparsed, index=frame.index)
-        unit_cols = headers[
-            (headers["how"] == "unit column") & (headers["canonical"] == column.name)
-        ]
-        unit_cells = frame[unit_cols["pos"].iloc[0]] if len(unit_cols) else None
+        unit_pos = unit_column_at.get(column.name)
+        unit_cells = frame[unit_pos] if unit_pos is not None else None
         if column.unit and (unit is not None or unit_cells is not None):
             parsed, conv, bad_units, converted = convert(
                 parsed, column, spec.header, unit, unit_cells
@@ -289,7 +293,8 @@ def _drop_non_patient_rows(raw: RawTable, mapped: pd.DataFrame):
 def _maybe_keys(texts: list[str], keys: set[str]) -> list[int]:
     """Positions of the texts whose :func:`header_key` may be one of ``keys``: every
     non-ASCII text, and the ASCII texts whose key (lower case, letters and digits only,
-    as header_key gives for ASCII) is one, computed by pyarrow in one pass.
+    as header_key gives for ASCII) is one, found by pyarrow in one pass: a key's letters
+    with anything but letters and digits around them (a match, not a new string per text).
 
     >>> _maybe_keys(["S01-0001", "TOTAL:", "Patient ID", "合计"], {"total", "patientid"})
     [1, 2, 3]
@@ -300,11 +305,13 @@ def _maybe_keys(texts: list[str], keys: set[str]) -> list[int]:
     import pyarrow.compute as pc
 
     array = pa.array(texts, type=pa.string())
-    ascii_keys = pc.replace_substring_regex(pc.ascii_lower(array), r"[^a-z0-9]+", "")
-    hit = pc.or_(
-        pc.is_in(ascii_keys, value_set=pa.array(sorted(keys), type=pa.string())),
-        pc.invert(pc.string_is_ascii(array)),
-    )
+    hit = pc.invert(pc.string_is_ascii(array))
+    gap = "[^a-z0-9]*"
+    ascii_keys = sorted(k for k in keys if re.fullmatch("[a-z0-9]*", k))
+    if ascii_keys:
+        spelled = "|".join(gap.join(k) for k in ascii_keys)  # letters and digits only
+        keyed = pc.match_substring_regex(pc.ascii_lower(array), f"^{gap}(?:{spelled}){gap}$")
+        hit = pc.or_(hit, keyed)
     return np.flatnonzero(hit.to_numpy(zero_copy_only=False)).tolist()
 
 
