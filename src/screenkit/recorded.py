@@ -282,11 +282,7 @@ def evaluate_recorded(
     reader = ReasonReader(protocol)  # IDs and labels folded once, not once per cell
     per_cell, listed = reader.read_all(list(uniques), ids)
     cell_fails = np.zeros((len(uniques) + 1, k), bool)  # last row: the blank cell
-    cell_fails[listed] = True  # cells of protocol IDs only, matched in one pass
-    position = {c: j for j, c in enumerate(ids)}
-    for u, (known, _, _, _) in enumerate(per_cell):
-        if known:
-            cell_fails[u, [position[c] for c in known]] = True
+    cell_fails[listed] = True  # (cell, criterion) of every protocol ID a cell lists
     codes = np.where(codes < 0, len(uniques), codes)
     fails = cell_fails[codes]
     nonblank = ~blank.to_numpy()

@@ -8,6 +8,7 @@ them over patients for :class:`~screenkit.recorded.RecordedReasons`.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from screenkit.protocol import Protocol
@@ -55,22 +56,22 @@ class ReasonReader:
         return known, unknown, unmatched, matches
 
     def read_all(self, texts: list[str], ids: list[str]):
-        """:meth:`read` of every distinct cell, as ``(per_cell, (cells, criteria))``.
+        """:meth:`read` of every distinct cell, as ``(per_cell, (cells, criteria))``:
+        every protocol ID a cell lists, as index pairs into ``texts`` and ``ids``.
 
         Most cells list protocol IDs only (``I3a; E7``): those are split and matched in
-        one pass over all cells (pyarrow), each distinct token matched once, and come back
-        as index pairs into ``texts`` and ``ids`` (``per_cell`` holds an empty reading for
-        them); every other cell (a word, an ID the protocol lacks, non-ASCII text) is read
-        by :meth:`read` and its IDs are in ``per_cell``. Together the same as reading each
+        one pass over all cells (pyarrow), each distinct token matched once, and
+        ``per_cell`` holds an empty reading for them; every other cell (a word, an ID the
+        protocol lacks, non-ASCII text) is read by :meth:`read`, its reading kept in
+        ``per_cell`` and its IDs added to the pairs. Together the same as reading each
         cell with :meth:`read`.
 
         >>> from screenkit.protocol import get_protocol
         >>> p = get_protocol("NCT07103668")
         >>> per_cell, (cells, criteria) = ReasonReader(p).read_all(["i3a; E7", "ecog 0-1"], p.ids)
         >>> cells.tolist(), [p.ids[j] for j in criteria], per_cell[1]
-        ([0, 0], ['I3a', 'E7'], (['I6'], [], [], [('ecog 0-1', 'I6')]))
+        ([0, 0, 1], ['I3a', 'E7', 'I6'], (['I6'], [], [], [('ecog 0-1', 'I6')]))
         """
-        import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -91,7 +92,9 @@ class ReasonReader:
         hit = (at >= 0) & ~slow[owner]
         empty: tuple = ([], [], [], [])
         per_cell = [self.read(texts[u]) if slow[u] else empty for u in range(n)]
-        return per_cell, (owner[hit], at[hit])
+        read = [(u, column[cid]) for u in np.flatnonzero(slow) for cid in per_cell[u][0]]
+        cells, criteria = np.array(read, np.intp).reshape(-1, 2).T
+        return per_cell, (np.concatenate([owner[hit], cells]), np.concatenate([at[hit], criteria]))
 
     def _column_of(self, token: str, column: dict[str, int]) -> int:
         if not token:
