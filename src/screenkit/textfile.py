@@ -181,11 +181,10 @@ class TextGrid:
         """Every cell as an object (built from the distinct cells the first time)."""
         if self._grid is None:
             assert self.distinct is not None  # a reader gives cells or their codes
-            columns = {
-                j: np.array(uniques, dtype=object).take(codes)
-                for j, (codes, uniques) in enumerate(self.distinct)
-            }
-            self._grid = pd.DataFrame(columns, columns=range(len(columns)), dtype=object)
+            from .codedframe import CodedFrame
+
+            rows = pd.RangeIndex(len(self.numbers))
+            self._grid = CodedFrame(rows, self.distinct).to_frame()
         return self._grid
 
     def record(self, i: int) -> list[Any]:
