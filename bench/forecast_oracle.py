@@ -17,6 +17,9 @@ forecast's distribution: 0.5 when calibrated; above 0.5 the forecast is early) a
 share of PITs in each tenth.
 
 Run:  python bench/forecast_oracle.py --families "constant,decay 8%" --reps 100
+      python bench/forecast_oracle.py --reps 100 --design "sites=8,cut=0.25" --informed 0.01
+          (one trial design; the default's prior centred on the true decline, SD 1%)
+      python bench/forecast_oracle.py --small     (CI smoke run)
 """
 
 from __future__ import annotations
@@ -164,7 +167,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         help="one trial design instead of the family's draws, e.g. sites=8,cut=0.25,alpha=2,"
         "mu=1.5,p=0.7",
     )
+    parser.add_argument(
+        "--small", action="store_true", help="2 trials of 2 families, 200 simulations (CI)"
+    )
     args = parser.parse_args(argv)
+    if args.small:
+        args.families, args.reps, args.n_sims = "constant,decay 8%", 2, 200
     design = calib._parse_options(args.design)
     families = args.families.split(",")
     names = list(calib.FAMILIES)

@@ -70,14 +70,34 @@ CANDIDATES = {
     "N(3,5%)+s20": (0.03, 0.05, 0.2, -0.05, 0.30),
     "N(0,5%)>-2": (0.0, 0.05, 0.0, -0.02, 0.30),
     "N(2,5%)>-2": (0.02, 0.05, 0.0, -0.02, 0.30),
+    "N(3.5,5%)": (0.035, 0.05, 0.0, -0.05, 0.30),
+    "N(3.5,4%)": (0.035, 0.04, 0.0, -0.05, 0.30),
+    "GN(4,5%,p4)": (0.04, 0.05, 0.0, -0.05, 0.30, 4.0),
+    "GN(4,4.5%,p4)": (0.04, 0.045, 0.0, -0.05, 0.30, 4.0),
+    "GN(4,4%,p4)": (0.04, 0.04, 0.0, -0.05, 0.30, 4.0),
+    "GN(4,5%,p8)": (0.04, 0.05, 0.0, -0.05, 0.30, 8.0),
+    "GN(4,4.5%,p8)": (0.04, 0.045, 0.0, -0.05, 0.30, 8.0),
+    "GN(3.5,3%,p1)": (0.035, 0.03, 0.0, -0.05, 0.30, 1.0),
+    "SN(2,3%,6%)": (0.02, 0.03, 0.0, -0.05, 0.30, 2.0, 0.06),
+    "SN(3,3%,5%)": (0.03, 0.03, 0.0, -0.05, 0.30, 2.0, 0.05),
+    "SN(3,4%,6%)": (0.03, 0.04, 0.0, -0.05, 0.30, 2.0, 0.06),
+    "SN(4,3%,5%)": (0.04, 0.03, 0.0, -0.05, 0.30, 2.0, 0.05),
 }
 
 
 def log_prior(grid: np.ndarray, spec: tuple) -> np.ndarray:
-    """Log prior mass of each grid cell (``-inf`` outside ``lo..hi``)."""
-    mean, sd, spike, lo, hi = spec
+    """Log prior mass of each grid cell (``-inf`` outside ``lo..hi``).
+
+    ``spec`` is ``(mean, sd, spike, lo, hi)``, optionally followed by a ``power`` (the
+    density is ``exp(-|z|**power / 2)``: 2 a normal, larger a flatter top with steeper
+    sides) and an SD above the mean (a split normal: another spread for steeper declines
+    than for milder ones)."""
+    mean, sd, spike, lo, hi = spec[:5]
+    power = spec[5] if len(spec) > 5 else 2.0
+    sd_hi = spec[6] if len(spec) > 6 else sd
     inside = (grid >= lo - 1e-9) & (grid <= hi + 1e-9)
-    dens = np.where(inside, np.exp(-0.5 * ((grid - mean) / sd) ** 2), 0.0)
+    z = np.abs(grid - mean) / np.where(grid > mean, sd_hi, sd)
+    dens = np.where(inside, np.exp(-0.5 * z**power), 0.0)
     dens = dens / dens.sum()
     zero = np.abs(grid) < 1e-9
     mass = (1 - spike) * dens + spike * zero
