@@ -8,7 +8,8 @@ target in steps, from everything known to nothing known:
   Poisson noise is random (checks the simulation kernel and the bench's bookkeeping);
 - ``hyper``: the true between-site Gamma(alpha, mu), decline and P(randomized); each
   site's rate from its Gamma posterior given the forecast's own site data (checks the
-  site windows, the exposure discount and the rate posterior);
+  site windows, the exposure discount and the rate posterior); both steps close the
+  sites that really close when they do;
 - ``fit-g``: the real forecast with the decline fixed at its true value (a one-point grid);
 - ``default``: the real default forecast (``--informed SD``: prior centred on the truth).
 
@@ -94,12 +95,18 @@ def _times_known(fc, truth: dict, need: int, rng, n: int, rates: np.ndarray | No
         rate = beta + exposure(data.tau, np.asarray(g))
         lam = rng.gamma(shape[None, :], 1.0 / rate[None, :], (n, data.k.size))
     else:
-        order = np.array([int(s[1:]) for s in data.site_id])
-        lam = np.broadcast_to(rates[order], (n, order.size))
+        lam = np.broadcast_to(rates[_order(data)], (n, data.k.size))
     lam = lam * truth["p"]
     level = gammaincinv(need, rng.random(n))
     gam = np.full(n, g)
-    return time_to_reach(lam, gam, data.act, data.open_, data.close, level)
+    # the true closing times (the sites table does not give them), in months from as-of
+    close = truth["close_t"][_order(data)] - truth["as_of_t"]
+    return time_to_reach(lam, gam, data.act, data.open_, close, level)
+
+
+def _order(data) -> np.ndarray:
+    """The trial's site index of each of the forecast's sites (``S07`` -> 7)."""
+    return np.array([int(s[1:]) for s in data.site_id])
 
 
 def one(seed, family: str, n_sims: int, informed: float | None, design: dict | None = None) -> dict:
@@ -121,7 +128,7 @@ def one(seed, family: str, n_sims: int, informed: float | None, design: dict | N
         if so_far < target and truth_date > as_of:
             break
     left = (truth_date - as_of).days / calib.DPM
-    truth = trial["truth"]
+    truth = trial["truth"] | {"as_of_t": (as_of - calib.START).days / calib.DPM}
     frame = log[["patient_id", "site_id", "screening_date", "randomized"]]
     out = {"family": family, "sites": n_sites, "cut": f"{cut:.0%}", "left": left}
     g = truth["gamma"]
