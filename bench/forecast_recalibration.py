@@ -34,11 +34,12 @@ that table compares at day resolution). The same search on 2,100 other trials (`
     90%       0.06-0.93 (seed 20250806's best)    0.920   0.927   0.940 0.923 0.830 0.837 0.913
 
 The pairs chosen on one seed do not hold on the other: a family's coverage moves by up to
-0.06 between two sets of 300 trials (more than the binomial SE of ~0.023, since each trial
-draws its own design), so a re-labelling fitted to one set fits its noise. At 300 trials per
-family even a forecast whose true coverage is 81.5% everywhere would show all seven families
-inside 78-85% only 47% of the time (binomial error alone). Pooled over both seeds the 2% and
-4% declines over-cover (0.90 / 0.95, 0.89 / 0.95 at 80% / 90%).
+0.06 between two sets of 300 trials (the binomial SE of one family's coverage is ~0.023,
+of the difference of two sets ~0.033), so a re-labelling fitted to one set fits its
+noise. At 300 trials per family even a forecast whose true coverage is 81.5% everywhere
+would show all seven families inside 78-85% only 47% of the time (binomial error alone).
+Pooled over both seeds the 2% and 4% declines over-cover (0.90 / 0.95, 0.89 / 0.95 at
+80% / 90%).
 """
 
 from __future__ import annotations

@@ -59,3 +59,23 @@ def test_weighted_quantiles_keep_never_and_follow_the_weights():
     assert np.isinf(even[-1])
     heavy_early = scan.weighted_quantiles(times, np.array([10.0, 1.0, 1.0, 0.0]), levels)
     assert heavy_early[1] == 1.0 and heavy_early[2] == 3.0
+
+
+def test_flat_topped_and_split_candidate_priors():
+    grid = np.round(np.arange(-0.05, 0.305, 0.01), 6)
+
+    def mass(spec, value):
+        return np.exp(scan.log_prior(grid, spec))[np.flatnonzero(np.isclose(grid, value))[0]]
+
+    normal = (0.04, 0.05, 0.0, -0.05, 0.3)
+    flat = (*normal, 8.0)
+    # 0.4 SD from the centre: a flat top keeps nearly the centre's mass, a normal not
+    assert mass(flat, 0.06) / mass(flat, 0.04) > 0.99
+    assert mass(normal, 0.06) / mass(normal, 0.04) == pytest.approx(np.exp(-0.08), rel=1e-9)
+    # two SDs out the flat prior's sides are far steeper
+    assert mass(flat, 0.14) / mass(flat, 0.04) < 1e-10 < mass(normal, 0.14) / mass(normal, 0.04)
+    split = (0.02, 0.03, 0.0, -0.05, 0.3, 2.0, 0.06)
+    # 3% below the centre is one SD, 6% above is one SD too: the same mass
+    assert mass(split, -0.01) == pytest.approx(mass(split, 0.08), rel=1e-9)
+    assert mass(split, 0.05) > mass(split, -0.01)
+    assert np.exp(scan.log_prior(grid, split)).sum() == pytest.approx(1.0)
