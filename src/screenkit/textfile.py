@@ -15,7 +15,9 @@ cell once, never each cell. Three readers, the first that reads what :mod:`csv` 
 1. pyarrow's CSV reader (:mod:`screenkit.arrowgrid`), where every record has the same
    number of fields and sits on one line: it hashes each column into its distinct cells
    in C (True / False flag columns it converts), so only distinct cells become Python
-   strings and no grid of cells is built (``TextGrid.grid`` builds it when asked);
+   strings and no grid of cells is built (``TextGrid.grid`` builds it when asked); a
+   column of cells all different in the file's head (the patient IDs) is not hashed:
+   its codes are 0..n-1 into its cells as read;
 2. pandas' C tokenizer (ragged rows narrower than the head's widest, padded with ``""``);
 3. the :mod:`csv` module, row by row, as before, with the same errors: a quoted line
    break, a ragged row wider than the first 1,000 lines, an escape character, leading
