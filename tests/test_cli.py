@@ -151,6 +151,28 @@ def test_console_script_runs_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr and "x.csv" in result.stderr
 
 
+def test_the_process_freezes_its_imports_and_main_leaves_the_collector_alone(tmp_path):
+    """``python -m screenkit`` freezes what it imported before running (its exit status
+    kept); ``main()`` called in Python never touches the caller's garbage collector."""
+    import gc
+
+    frozen = gc.get_freeze_count()
+    assert main(["report", str(CLEAN), "--json", str(tmp_path / "a.json")]) == 0
+    assert gc.get_freeze_count() == frozen
+    probe = (
+        "import gc, sys, runpy\n"
+        "sys.argv = ['screenkit', 'report', sys.argv[1]]\n"
+        "try:\n    runpy.run_module('screenkit', run_name='__main__')\n"
+        "except SystemExit as end:\n"
+        "    print(end.code, gc.get_freeze_count() > 10000, file=sys.stderr)\n"
+    )
+    for log, status in ((CLEAN, "0"), (tmp_path / "x.csv", "2")):
+        run = subprocess.run(
+            [sys.executable, "-c", probe, str(log)], capture_output=True, text=True, check=False
+        )
+        assert run.stderr.strip().splitlines()[-1] == f"{status} True"
+
+
 def test_ct041_protocol_from_the_command_line(tmp_path, capsys):
     assert main(["report", str(CLEAN), "--protocol", "CT041-ST-01"]) == 0
     assert "CT041-ST-01" in capsys.readouterr().out
