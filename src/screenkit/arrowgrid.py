@@ -43,7 +43,8 @@ _FLAGS = ("True", "False", "")  # a blank flag cell reads as null
 def arrow_grid(data: Any, dialect: Any, width: int) -> list[tuple[np.ndarray, list[Any]]] | None:
     """Per column ``(codes, distinct cells)`` of the UTF-8 bytes ``data`` (records split by
     ``dialect``, at most ``width`` fields), or None where pyarrow cannot read the file (a
-    ragged record, a record over the block size ...)."""
+    ragged record, a record over the block size ...). ``data`` must be valid UTF-8 (the
+    caller decoded it already): pyarrow does not check it a second time."""
     import pyarrow as pa
 
     sample = _sample(data, dialect, width)
@@ -98,6 +99,7 @@ def _read(data: Any, dialect: Any, width: int, flags: set[int], skip: int = 0) -
             quoted_strings_can_be_null=False,
             true_values=[_FLAGS[0]],
             false_values=[_FLAGS[1]],
+            check_utf8=False,  # the caller decoded the bytes as UTF-8 already
         ),
     )
 
