@@ -346,9 +346,13 @@ def recorded_statuses(
     any_known = fails.any(axis=1)
     nr_fail = ~any_known & (reported | screen_failed)
     nr_unknown = ~any_known & ~reported & outcome_unknown
+    # each criterion's passes contiguous (one pass over the matrix, not a strided gather
+    # per criterion), wrapped as boolean columns without another copy
+    passes = np.logical_not(fails.T, order="C")
     statuses = pd.DataFrame(
-        {cid: pd.array(~fails[:, j], dtype="boolean") for j, cid in enumerate(ids)},
+        {cid: pd.arrays.BooleanArray(passes[j], np.zeros(n, bool)) for j, cid in enumerate(ids)},
         index=index,
+        copy=False,
     )
     nr = pd.array(~nr_fail, dtype="boolean")
     nr[nr_unknown] = pd.NA
