@@ -26,21 +26,31 @@ COMMANDS = ("evaluate", "report", "sample", "forecast", "explore", "sdtm", "prot
 COMMANDS += ("compare",)  # issue 15: protocol comparison
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``screenkit`` parser with every command, or only ``command`` (one of
+    :data:`COMMANDS`: the others' modules are then not imported; a command's own help,
+    usage and errors do not name the others).
+
+    >>> build_parser("report").parse_args(["report", "log.csv"]).command
+    'report'
+    """
     parser = argparse.ArgumentParser(
         prog="screenkit",
         description="Clinical-trial eligibility screening: statuses, funnels, forecasts.",
     )
     parser.add_argument("--version", action="version", version=f"screenkit {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in COMMANDS if command is None else (command,):
         importlib.import_module(f"screenkit.cli.{name}").register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (also used by ``python -m screenkit``)."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # a command named first needs only its own parser; anything else (no command, --help,
+    # --version, an unknown command) gets the whole one, listing every command
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
