@@ -254,10 +254,9 @@ def _c_grid(text: str, dialect: Any, source: Any):
         return None
     head = re.split(r"\r\n|\r|\n", text[: 1 << 20], maxsplit=HEAD_LINES)[:HEAD_LINES]
     width = max(line.count(dialect.delimiter) for line in head) + 1
-    lines = _line_count(text)
-    fast = _arrow_grid(text, dialect, source, width, lines)
+    fast = _arrow_grid(text, dialect, source, width)
     if fast is None:
-        fast = _pandas_grid(text, dialect, source, width, lines)
+        fast = _pandas_grid(text, dialect, source, width, _line_count(text))
     if fast is None:
         return None
     grid, distinct, reader = fast
@@ -268,12 +267,16 @@ def _c_grid(text: str, dialect: Any, source: Any):
     return grid, distinct, reader
 
 
-def _arrow_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
+def _arrow_grid(text: str, dialect: Any, source: Any, width: int):
     """pyarrow's reader (:func:`screenkit.arrowgrid.arrow_grid`) where its records are
     the csv module's: every record of one width (at most ``width``, the head's count of
     delimiters, which may count some inside quotes) on its own line, no leading spaces
     skipped. Only distinct cells become Python strings, and no object grid is built
-    (``TextGrid.grid`` builds it when asked)."""
+    (``TextGrid.grid`` builds it when asked).
+
+    pyarrow reads every line as a record (a blank line or one of another width fails the
+    read), so its records are the lines unless a quoted cell holds a line break: that
+    is looked for in the distinct cells, not by counting the lines of the whole text."""
     if dialect.skipinitialspace:
         return None
     if dialect.quoting not in (csv.QUOTE_MINIMAL, csv.QUOTE_ALL):
@@ -281,9 +284,19 @@ def _arrow_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
     from .arrowgrid import arrow_grid
 
     distinct = arrow_grid(source if source is not None else text.encode("utf-8"), dialect, width)
-    if distinct is None or len(distinct[0][0]) != lines:
+    if distinct is None or any(_breaks_lines(uniques) for _, uniques in distinct):
         return None  # a record spans lines (a quoted line break): line numbers need csv
     return None, distinct, "pyarrow"
+
+
+def _breaks_lines(cells: list[str]) -> bool:
+    """Does any of the ``cells`` hold a line break (``\\n`` or ``\\r``)?
+
+    >>> _breaks_lines(["a", "b"]), _breaks_lines(["a", "b\\r\\nc"])
+    (False, True)
+    """
+    joined = "".join(cells)  # one search of one string, not one per cell
+    return "\n" in joined or "\r" in joined
 
 
 def _pandas_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
