@@ -351,3 +351,56 @@ def test_an_unhashed_id_column_reads_and_loads_as_a_hashed_one(tmp_path, monkeyp
     for got, want in zip(unhashed, hashed, strict=True):
         pd.testing.assert_frame_equal(got, want)
     assert len(unhashed[2]) == 2  # the repeated header and the total row, skipped
+
+
+def _grid_outcome(path: Path):
+    """What read_text_grid gives, comparable with ``==`` (or the error it raises)."""
+    try:
+        text = read_text_grid(path)
+    except InputError as exc:
+        return ("error", str(exc))
+    records = [text.record(i) for i in range(min(len(text.numbers), 8))]
+    return (
+        text.grid.values.tolist(),
+        text.numbers.tolist(),
+        text.encoding,
+        text.detected,
+        text.fast,
+        text.reader,
+        records,
+        [(codes.tolist(), uniques) for codes, uniques in text.distinct or []],
+    )
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=quoted_files(), sep_line=st.booleans())
+def test_an_ascii_file_reads_as_when_decoded_whole(tmp_path, monkeypatch, content, sep_line):
+    """The ASCII route (pyarrow on the bytes, only the head decoded) gives what decoding
+    the whole file gave: grid, line numbers, encoding, reader, the header judges' records."""
+    from screenkit import textfile
+
+    path = tmp_path / "ascii.csv"
+    prefix = ("sep=" + ("," if content.count(",") >= content.count(";") else ";") + "\n") * sep_line
+    path.write_bytes((prefix + content).encode("utf-8"))
+    via_ascii = _grid_outcome(path)
+    with monkeypatch.context() as m:
+        m.setattr(textfile, "_ascii_grid", lambda data, path: None)
+        whole = _grid_outcome(path)
+    assert via_ascii == whole
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_generated_csv_reads_as_when_decoded_whole(tmp_path, monkeypatch, name):
+    from screenkit import textfile
+
+    path = tmp_path / name
+    path.write_bytes(CASES[name])
+    taken = {"plain.csv", "semicolon.csv", "sep_line.csv", "cr_only.csv", "quotes_odd.csv"}
+    refused = {"latin1.csv", "utf16.csv", "bom.csv", "huge_field.csv", "quoted_newline.csv"}
+    if name in taken | refused:  # ASCII read by pyarrow; anything else: the full route
+        assert (textfile._ascii_grid(CASES[name], path) is not None) == (name in taken)
+    via_ascii = _grid_outcome(path)
+    monkeypatch.setattr(textfile, "_ascii_grid", lambda data, path: None)
+    assert via_ascii == _grid_outcome(path)

@@ -7,6 +7,10 @@ stand alone (``Zürich``), as a single-byte code page writes them; else Big5; el
 GB18030; else Latin-1. A ``sep=;`` first line (Excel) sets the delimiter, else
 :class:`csv.Sniffer` guesses it from the first 20,000 characters.
 
+A file of ASCII bytes (most exports) is not decoded whole: ASCII is the UTF-8 the rules
+above detect, pyarrow reads the bytes, and only the head is decoded (delimiter, width,
+the header rows); should pyarrow not read it, the whole file is decoded as above.
+
 Cells are read column-wise, every cell as text (nothing type-guessed), and each column
 comes with its distinct values (codes into them, as
 :func:`~screenkit.columnparse.distinct_cells` gives) so the caller judges each distinct
@@ -53,6 +57,7 @@ from .errors import InputError
 __all__ = ["TextGrid", "decode_text", "read_text_grid"]
 
 HEAD_LINES = 1000  # lines the C tokenizer's width is taken from
+HEAD_CHARS = 1 << 20  # ... among the first MB
 
 
 def _gb2312_share(text: str) -> float:
@@ -172,7 +177,7 @@ class TextGrid:
     distinct: list[tuple[np.ndarray, list[Any]]] | None = None
     reader: str = "csv"  # which reader split the file: "pyarrow", "pandas" or "csv"
     _grid: pd.DataFrame | None = field(default=None, repr=False)
-    _text: str = field(default="", repr=False)
+    _text: str | Any = field(default="", repr=False)  # str, or an ASCII file's bytes
     _dialect: Any = field(default=None, repr=False)
     _rows: list[list[str]] | None = field(default=None, repr=False)
     _head: list[list[str]] = field(default_factory=list, repr=False)
@@ -194,7 +199,10 @@ class TextGrid:
         if self._rows is not None:
             return self._rows[i]
         if self._reader is None:  # line by line from the start, not a copy of the text
-            lines = (m.group() for m in _LINE.finditer(self._text))
+            if isinstance(self._text, str):
+                lines = (m.group() for m in _LINE.finditer(self._text))
+            else:  # an ASCII file's bytes (see _ascii_grid): each line decoded when read
+                lines = (m.group().decode("ascii") for m in _LINE_BYTES.finditer(self._text))
             self._reader = csv.reader(lines, self._dialect)
         while len(self._head) <= i:  # one record per line here: parse only the head
             self._head.append(next(self._reader, []))
@@ -202,6 +210,7 @@ class TextGrid:
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|\Z)")
+_LINE_BYTES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n|\Z)")
 
 
 def _dialect(text: str, path: Path) -> tuple[str, Any, int]:
@@ -252,8 +261,7 @@ def _c_grid(text: str, dialect: Any, source: Any):
     bytes, not a copy), else None."""
     if not text or text.isspace() or dialect.escapechar is not None or not dialect.quotechar:
         return None
-    head = re.split(r"\r\n|\r|\n", text[: 1 << 20], maxsplit=HEAD_LINES)[:HEAD_LINES]
-    width = max(line.count(dialect.delimiter) for line in head) + 1
+    width = _head_width(text, dialect)
     fast = _arrow_grid(text, dialect, source, width)
     if fast is None:
         fast = _pandas_grid(text, dialect, source, width, _line_count(text))
@@ -265,6 +273,45 @@ def _c_grid(text: str, dialect: Any, source: Any):
         if any(max(map(len, uniques), default=0) > limit for _, uniques in distinct):
             return None  # the csv module refuses such a field, with its line
     return grid, distinct, reader
+
+
+def _head_width(text: str, dialect: Any) -> int:
+    """Fields of the widest of the first :data:`HEAD_LINES` lines (of the first MB)."""
+    head = re.split(r"\r\n|\r|\n", text[:HEAD_CHARS], maxsplit=HEAD_LINES)[:HEAD_LINES]
+    return max(line.count(dialect.delimiter) for line in head) + 1
+
+
+def _ascii_grid(data: bytes, path: Path) -> TextGrid | None:
+    """pyarrow's reading of a file of ASCII bytes (most exports) without decoding all of
+    it: ASCII is the UTF-8 that :func:`decode_text` detects, pyarrow reads the bytes, and
+    only the head is decoded (for the delimiter and the width; the records the header
+    judges read are decoded line by line). None wherever the whole text could matter (a
+    head of blanks, a reader other than pyarrow, an over-long field): the full route then
+    reads the file, as it always did.
+
+    >>> _ascii_grid(b"ID;Hb\\n007;ND\\n", Path("log.csv")).record(1)
+    ['007', 'ND']
+    """
+    if not data.isascii() or b"\x00" in data:  # a NUL byte: the full route refuses it
+        return None
+    head = data[: HEAD_CHARS + 64].decode("ascii")  # covers a sep= line and the first MB
+    body, dialect, first_line = _dialect(head, path)
+    skip = len(head) - len(body)  # the sep= line: characters are bytes in ASCII
+    size = len(data) - skip
+    if not size or body[:HEAD_CHARS].isspace():
+        return None
+    if dialect.escapechar is not None or not dialect.quotechar:
+        return None
+    source = memoryview(data)[skip:]
+    fast = _arrow_grid("", dialect, source, _head_width(body, dialect))
+    if fast is None:
+        return None
+    _, distinct, reader = fast
+    limit = csv.field_size_limit()
+    if size > limit and any(max(map(len, u), default=0) > limit for _, u in distinct):
+        return None
+    numbers = np.arange(first_line + 1, first_line + 1 + len(distinct[0][0]), dtype=np.int64)
+    return TextGrid(numbers, "utf-8", True, True, distinct, reader, _text=source, _dialect=dialect)
 
 
 def _arrow_grid(text: str, dialect: Any, source: Any, width: int):
@@ -340,6 +387,10 @@ def read_text_grid(path: str | Path, encoding: str | None = None) -> TextGrid:
     """Decode and split a text spreadsheet into records (see the module docstring)."""
     path = Path(path)
     data = path.read_bytes()
+    if encoding is None:  # most exports are ASCII: read without decoding the whole file
+        fast = _ascii_grid(data, path)
+        if fast is not None:
+            return fast
     text, used, detected = decode_text(data, encoding, file=path)
     if "\x00" in text:
         raise InputError(
