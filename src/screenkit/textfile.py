@@ -254,21 +254,22 @@ def _line_count(text: str) -> int:
     return ends + (0 if text.endswith(("\n", "\r")) else 1)
 
 
-def _c_grid(text: str, dialect: Any, source: Any):
+def _c_grid(text: str, dialect: Any, source: Any, size: int | None = None):
     """``(grid, each column's distinct cells, reader)`` by pyarrow or pandas' C tokenizer,
     or None where neither reads what the csv module reads (see the module docstring).
     ``source``: the same text as UTF-8 bytes when the file is UTF-8 (a view of the file's
-    bytes, not a copy), else None."""
+    bytes, not a copy), else None. ``size`` given: ``text`` is only the head of the text
+    (``size`` characters, ``source`` its ASCII bytes), so only pyarrow may read it."""
     if not text or text.isspace() or dialect.escapechar is not None or not dialect.quotechar:
         return None
     width = _head_width(text, dialect)
     fast = _arrow_grid(text, dialect, source, width)
-    if fast is None:
+    if fast is None and size is None:
         fast = _pandas_grid(text, dialect, source, width, _line_count(text))
     if fast is None:
         return None
     grid, distinct, reader = fast
-    if len(text) > csv.field_size_limit():
+    if (len(text) if size is None else size) > csv.field_size_limit():
         limit = csv.field_size_limit()
         if any(max(map(len, uniques), default=0) > limit for _, uniques in distinct):
             return None  # the csv module refuses such a field, with its line
@@ -297,19 +298,11 @@ def _ascii_grid(data: bytes, path: Path) -> TextGrid | None:
     head = data[: HEAD_CHARS + 64].decode("ascii")  # covers a sep= line and the first MB
     body, dialect, first_line = _dialect(head, path)
     skip = len(head) - len(body)  # the sep= line: characters are bytes in ASCII
-    size = len(data) - skip
-    if not size or body[:HEAD_CHARS].isspace():
-        return None
-    if dialect.escapechar is not None or not dialect.quotechar:
-        return None
     source = memoryview(data)[skip:]
-    fast = _arrow_grid("", dialect, source, _head_width(body, dialect))
+    fast = _c_grid(body, dialect, source, len(data) - skip)  # (a head of blanks: None)
     if fast is None:
         return None
     _, distinct, reader = fast
-    limit = csv.field_size_limit()
-    if size > limit and any(max(map(len, u), default=0) > limit for _, u in distinct):
-        return None
     numbers = np.arange(first_line + 1, first_line + 1 + len(distinct[0][0]), dtype=np.int64)
     return TextGrid(numbers, "utf-8", True, True, distinct, reader, _text=source, _dialect=dialect)
 
