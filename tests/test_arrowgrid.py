@@ -86,3 +86,49 @@ def test_bits_of_a_sliced_boolean_array_are_its_values(cells, start):
     assert (known is None) == (None not in want)
     known = np.ones(len(want), bool) if known is None else known
     assert [v if k else None for v, k in zip(values.tolist(), known.tolist(), strict=True)] == want
+
+
+def _cells(got) -> list[list]:
+    """Each column's cells rebuilt from its codes."""
+    return [[uniques[c] for c in codes.tolist()] for codes, uniques in got]
+
+
+@pytest.mark.parametrize("flag", ["True", "maybe"])
+def test_a_column_all_different_in_the_sample_is_not_hashed(monkeypatch, flag):
+    """IDs all different over UNIQUE_ROWS sample records keep codes 0..n-1 into the cells
+    as read (a repeat further down listed again); the other columns are hashed, and every
+    column's cells are the csv module's (the flag route and the text route alike)."""
+    n = arrowgrid.UNIQUE_ROWS + 40
+    lines = ["id,hiv,site", *[f"P{i},{'True' if i % 3 else ''},S{i % 4}" for i in range(n)]]
+    lines += ["P7,False,S1", f"P{n},{flag},S2"]  # an ID repeated below the sample
+    raw = ("\n".join(lines) + "\n").encode("utf-8")
+    size = len("\n".join(lines[: arrowgrid.UNIQUE_ROWS + 5])) + 1
+    # the sample holds UNIQUE_ROWS records and more, not the repeat
+    monkeypatch.setattr(arrowgrid, "SAMPLE", size)
+    assert arrowgrid._unique_columns(arrowgrid._sample(raw, csv.excel, 3), {1}) == {0}
+    got = arrowgrid.arrow_grid(raw, csv.excel, 3)
+    want = _csv_module(raw)
+    assert _cells(got) == _cells(want)
+    assert got[0][0].tolist() == list(range(n + 3)) and got[0][1].count("P7") == 2
+    assert got[2][1] == want[2][1] == ["site", "S0", "S1", "S2", "S3"]  # hashed
+
+
+def test_a_short_sample_hashes_every_column():
+    """Fewer than UNIQUE_ROWS records: every column's distinct cells, as before."""
+    raw = ("id,hb\n" + "".join(f"P{i},{i}\n" for i in range(20))).encode("utf-8")
+    assert arrowgrid._unique_columns(arrowgrid._sample(raw, csv.excel, 2), set()) == set()
+    _same(arrowgrid.arrow_grid(raw, csv.excel, 2), _csv_module(raw))
+
+
+def test_an_id_repeated_below_the_sample_is_still_refused(tmp_path, monkeypatch):
+    """The unhashed ID column lists a repeated ID twice; the loader still finds it."""
+    from screenkit import load_screening
+    from screenkit.errors import InputError
+
+    n = arrowgrid.UNIQUE_ROWS + 10
+    lines = ["patient_id,hb", *[f"P{i},9.{i % 10}" for i in range(n)], "P3,8.0"]
+    monkeypatch.setattr(arrowgrid, "SAMPLE", len("\n".join(lines[:-1])))
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"Duplicate patient ID 'P3' on rows 5 and {n + 2}"):
+        load_screening(path)

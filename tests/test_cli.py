@@ -151,6 +151,52 @@ def test_console_script_runs_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr and "x.csv" in result.stderr
 
 
+def test_the_process_freezes_its_imports_and_main_leaves_the_collector_alone(tmp_path):
+    """``python -m screenkit`` freezes what it imported before running (its exit status
+    kept); ``main()`` called in Python never touches the caller's garbage collector."""
+    import gc
+
+    frozen = gc.get_freeze_count()
+    assert main(["report", str(CLEAN), "--json", str(tmp_path / "a.json")]) == 0
+    assert gc.get_freeze_count() == frozen
+    probe = (
+        "import gc, sys, runpy\n"
+        "sys.argv = ['screenkit', 'report', sys.argv[1]]\n"
+        "try:\n    runpy.run_module('screenkit', run_name='__main__')\n"
+        "except SystemExit as end:\n"
+        "    print(end.code, gc.get_freeze_count() > 10000, file=sys.stderr)\n"
+    )
+    for log, status in ((CLEAN, "0"), (tmp_path / "x.csv", "2")):
+        run = subprocess.run(
+            [sys.executable, "-c", probe, str(log)], capture_output=True, text=True, check=False
+        )
+        assert run.stderr.strip().splitlines()[-1] == f"{status} True"
+
+
+@pytest.mark.parametrize("command", ["report", "evaluate", "compare"])
+def test_a_command_parses_and_helps_alone_as_with_every_command(command, capsys):
+    """``main`` builds only the named command's parser: its help and its usage errors are
+    those of the whole parser, and the other commands' modules are not imported."""
+    from screenkit.cli import build_parser
+
+    for argv in ([command, "--help"], [command, "--no-such-option"]):
+        texts = []
+        for parser in (build_parser(), build_parser(command)):
+            with pytest.raises(SystemExit):
+                parser.parse_args(argv)
+            texts.append(capsys.readouterr())
+        assert texts[0] == texts[1] and (texts[0].out or texts[0].err)
+    probe = (
+        "import sys\nfrom screenkit.cli import main\nmain(['report', sys.argv[1]])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('screenkit.cli.')), file=sys.stderr)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe, str(CLEAN)], capture_output=True, text=True, check=True
+    )
+    loaded = run.stderr.strip().splitlines()[-1]
+    assert "screenkit.cli.report'" in loaded and "screenkit.cli.sample" not in loaded
+
+
 def test_ct041_protocol_from_the_command_line(tmp_path, capsys):
     assert main(["report", str(CLEAN), "--protocol", "CT041-ST-01"]) == 0
     assert "CT041-ST-01" in capsys.readouterr().out

@@ -298,3 +298,109 @@ def test_pyarrow_reader_was_exercised():
     if not READERS:
         pytest.skip("run together with test_pyarrow_grid_is_what_the_csv_module_reads")
     assert READERS.get("pyarrow", 0) >= 30, READERS
+
+
+def _messy_id_log(path: Path, rows: int) -> None:
+    """A log whose ID column is all different in the head (so it is read unhashed), with
+    IDs written with spaces, a repeated header block, a total row, blank lines' worth of
+    empty IDs in a kept row, and lab cells the parser notes."""
+    lines = ["patient_id,hb,hiv_pos,notes"]
+    for i in range(rows):
+        pid = f" P{i:05d} " if i % 7 == 0 else f"P{i:05d}"
+        hb = ["9.1", "ND", "<5", "", "12", "abc"][i % 6]
+        lines.append(f"{pid},{hb},{['True', 'False', ''][i % 3]},{'x' if i % 5 else ''}")
+    lines += ["patient_id,hb,hiv_pos,notes", "P99998,8,True,", "Total,,,", " P00003,7,False,"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_an_unhashed_id_column_reads_and_loads_as_a_hashed_one(tmp_path, monkeypatch):
+    """A CSV whose IDs go unhashed (all different over UNIQUE_ROWS sample records) reads
+    as the frozen row-by-row reader read it, and loads exactly as with every column
+    hashed (the duplicate written with spaces included)."""
+    from screenkit import arrowgrid
+    from screenkit.normalize import load_screening
+
+    path = tmp_path / "log.csv"
+    rows, unique_rows = arrowgrid.UNIQUE_ROWS * 3, arrowgrid.UNIQUE_ROWS
+    _messy_id_log(path, rows)
+    repeated_header = rows + 1  # its code: its own line (unhashed), the header's (hashed)
+    assert read_text_grid(path).distinct[0][0][repeated_header] == repeated_header
+    _same(path)
+
+    def loaded():
+        try:
+            sd = load_screening(path)
+        except InputError as exc:
+            return str(exc)
+        return sd.data, sd.report.cells, sd.report.skipped_rows
+
+    unhashed = loaded()
+    monkeypatch.setattr(arrowgrid, "UNIQUE_ROWS", 10**9)  # every column hashed
+    assert read_text_grid(path).distinct[0][0][repeated_header] == 0
+    hashed = loaded()
+    assert isinstance(unhashed, str) and unhashed == hashed
+    assert "Duplicate patient ID 'P00003'" in unhashed
+    # without the duplicate, the frames and reports are equal
+    text = path.read_text(encoding="utf-8").replace(" P00003,7,False,\n", "")
+    path.write_text(text, encoding="utf-8")
+    hashed = loaded()
+    monkeypatch.setattr(arrowgrid, "UNIQUE_ROWS", unique_rows)
+    assert read_text_grid(path).distinct[0][0][repeated_header] == repeated_header
+    unhashed = loaded()
+    assert not isinstance(unhashed, str)
+    for got, want in zip(unhashed, hashed, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+    assert len(unhashed[2]) == 2  # the repeated header and the total row, skipped
+
+
+def _grid_outcome(path: Path):
+    """What read_text_grid gives, comparable with ``==`` (or the error it raises)."""
+    try:
+        text = read_text_grid(path)
+    except InputError as exc:
+        return ("error", str(exc))
+    records = [text.record(i) for i in range(min(len(text.numbers), 8))]
+    return (
+        text.grid.values.tolist(),
+        text.numbers.tolist(),
+        text.encoding,
+        text.detected,
+        text.fast,
+        text.reader,
+        records,
+        [(codes.tolist(), uniques) for codes, uniques in text.distinct or []],
+    )
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(content=quoted_files(), sep_line=st.booleans())
+def test_an_ascii_file_reads_as_when_decoded_whole(tmp_path, monkeypatch, content, sep_line):
+    """The ASCII route (pyarrow on the bytes, only the head decoded) gives what decoding
+    the whole file gave: grid, line numbers, encoding, reader, the header judges' records."""
+    from screenkit import textfile
+
+    path = tmp_path / "ascii.csv"
+    prefix = ("sep=" + ("," if content.count(",") >= content.count(";") else ";") + "\n") * sep_line
+    path.write_bytes((prefix + content).encode("utf-8"))
+    via_ascii = _grid_outcome(path)
+    with monkeypatch.context() as m:
+        m.setattr(textfile, "_ascii_grid", lambda data, path: None)
+        whole = _grid_outcome(path)
+    assert via_ascii == whole
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_generated_csv_reads_as_when_decoded_whole(tmp_path, monkeypatch, name):
+    from screenkit import textfile
+
+    path = tmp_path / name
+    path.write_bytes(CASES[name])
+    taken = {"plain.csv", "semicolon.csv", "sep_line.csv", "cr_only.csv", "quotes_odd.csv"}
+    refused = {"latin1.csv", "utf16.csv", "bom.csv", "huge_field.csv", "quoted_newline.csv"}
+    if name in taken | refused:  # ASCII read by pyarrow; anything else: the full route
+        assert (textfile._ascii_grid(CASES[name], path) is not None) == (name in taken)
+    via_ascii = _grid_outcome(path)
+    monkeypatch.setattr(textfile, "_ascii_grid", lambda data, path: None)
+    assert via_ascii == _grid_outcome(path)

@@ -1,6 +1,4 @@
-import sys
-
-from screenkit.cli import main
+from screenkit.cli import run
 
 if __name__ == "__main__":  # not when a worker process re-imports it (Dask, multiprocessing)
-    sys.exit(main())
+    run()

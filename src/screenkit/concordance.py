@@ -113,8 +113,7 @@ def _pair_counts(computed: Evaluation, recorded: Evaluation, ids: list[str]) -> 
     r_fails = recorded.fail_words[:, : c_fails.shape[1]]  # the NR bit, if kept, is not counted
     r_only = r_fails & ~c_fails
     sets = [r_fails, c_fails, r_fails & c_fails, r_only, c_fails & ~r_fails, r_only & c_unknown]
-    ones = np.ones(len(c_fails))
-    return [bits.weighted_sums(bits.as_bytes(s), ones, k).astype(np.int64) for s in sets]
+    return [bits.row_counts(bits.as_bytes(s), k) for s in sets]
 
 
 def concordance_records(table: pd.DataFrame) -> list[dict[str, Any]]:

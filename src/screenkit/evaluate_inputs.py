@@ -123,7 +123,8 @@ def missing_inputs(evaluation) -> pd.DataFrame:
         for col in cols:
             if col not in covered:
                 needers.setdefault(col, []).append(cid)
-    _, unknown = evaluation.matrices()
+    # the unknown sets are unpacked only when a column is missing
+    unknown = evaluation.matrices()[1] if needers else None
     position = {cid: i for i, cid in enumerate(evaluation.ids)}
     rows = []
     for col, ids in needers.items():

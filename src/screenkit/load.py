@@ -214,7 +214,8 @@ def _table(
     else:
         n, width, cols = len(distinct[0][0]), len(distinct), None
     blank, error = _masks(distinct, n)
-    filled = np.flatnonzero(~_all(blank, n)) if width else np.array([], dtype=int)
+    all_blank = _all(blank, n)  # blank rows
+    filled = np.flatnonzero(~all_blank) if width else np.array([], dtype=int)
     if not len(filled):
         raise InputError("No header row: the sheet is empty", **where)
 
@@ -250,7 +251,7 @@ def _table(
     else:
         units_at = None
     at = np.arange(last + 1)
-    not_patient = _all(blank, n)[: last + 1] | (at < header_at)
+    not_patient = all_blank[: last + 1] | (at < header_at)
     if error is not None:
         not_patient |= _all([b | e for b, e in zip(blank, error, strict=True)], n)[: last + 1]
     not_patient[header_at] = False

@@ -82,17 +82,19 @@ class CellNotes:
         row. Column types are inferred from the values, as from a list of records."""
         self._flush()
         if self._parts:
+            # the row order is found first, and each field is built in it: codes are
+            # reordered, not the texts built from them
+            rows = pd.Series(_field([p[0] for p in self._parts])).infer_objects()
+            rows = rows.astype("int64").to_numpy()
+            order = np.argsort(rows, kind="stable") if (np.diff(rows) < 0).any() else None
             data = {
-                name: _field([p[i] for p in self._parts]) for i, name in enumerate(_NOTE_FIELDS)
+                name: _field([p[i] for p in self._parts], order)
+                for i, name in enumerate(_NOTE_FIELDS)
             }
-            table = pd.DataFrame(data, columns=list(_NOTE_FIELDS)).infer_objects()
+            table = pd.DataFrame(data, columns=list(_NOTE_FIELDS), copy=False).infer_objects()
         else:
             table = pd.DataFrame([], columns=list(_NOTE_FIELDS))
         table = table.astype({"row": "int64"})
-        rows = table["row"].to_numpy()
-        if len(rows) and (np.diff(rows) < 0).any():
-            table = table.take(np.argsort(rows, kind="stable"))
-        table = table.reset_index(drop=True)
         n = len(table)
         # both string columns by one take each (of the IDs already held as strings), not
         # built from a Python object per note
@@ -116,29 +118,39 @@ class Coded(NamedTuple):
         return texts[self.codes]
 
 
-def _field(parts: list[Any]) -> Any:
-    """One column of the cell table from its parts: the rows as int64 when every part
-    holds integers; a column of texts given as codes into distinct texts is built by
-    pyarrow (each distinct text encoded once, as the ``str`` dtype pandas would infer),
-    never from one Python object per note; anything else as objects."""
+def _field(parts: list[Any], order: np.ndarray | None = None) -> Any:
+    """One column of the cell table from its parts, its cells taken in ``order`` (None:
+    as they come): the rows as int64 when every part holds integers; a column of texts
+    given as codes into distinct texts is built by pyarrow from the codes in order (each
+    distinct text encoded once, as the ``str`` dtype pandas would infer), never from one
+    Python object per note; anything else as objects.
+
+    >>> _field([Coded(np.array([0, 1]), ["a", "b"]), Coded(np.array([0]), ["c"])],
+    ...        np.array([2, 0, 1])).tolist()
+    ['c', 'a', 'b']
+    """
     if all(isinstance(p, np.ndarray) and p.dtype.kind in "iu" for p in parts):
-        return np.concatenate(parts).astype(np.int64)
+        rows = np.concatenate(parts).astype(np.int64)
+        return rows if order is None else rows[order]
     if all(isinstance(p, Coded) for p in parts) and all(
         type(t) is str for p in parts for t in p.texts
     ):
         import pyarrow as pa
 
-        chunks = [
-            pa.DictionaryArray.from_arrays(
-                pa.array(p.codes, type=pa.int64()), pa.array(list(p.texts), type=pa.string())
-            ).cast(pa.string())
-            for p in parts
-        ]
-        strings = pa.chunked_array(chunks, type=pa.string()).combine_chunks()
+        # one dictionary of every part's texts (a text in two parts listed twice: the
+        # strings built are the same), the codes shifted past the parts before
+        starts = np.cumsum([0] + [len(p.texts) for p in parts[:-1]])
+        codes = np.concatenate([p.codes + start for p, start in zip(parts, starts, strict=True)])
+        texts = [t for p in parts for t in p.texts]
+        strings = pa.DictionaryArray.from_arrays(
+            pa.array(codes if order is None else codes[order], type=pa.int64()),
+            pa.array(texts, type=pa.string()),
+        ).cast(pa.string())
         return pd.array(strings, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
-    return np.concatenate(
+    cells = np.concatenate(
         [p.objects() if isinstance(p, Coded) else p.astype(object, copy=False) for p in parts]
     )
+    return cells if order is None else cells[order]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import units
@@ -73,10 +74,13 @@ def implausible(
     detail says what the value would be in a likely mistaken unit.
     """
     low, high = column.plausible
-    outside = (values < low) | (values > high)
+    # on plain floats (missing: NaN, which compares false), not on the masked column: one
+    # comparison per bound, no mask carried through each step
+    known = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    outside = (known < low) | (known > high)
     if column.integer:
-        outside = outside | (values != values.round())
-    bad = values[outside.fillna(False)].dropna()
+        outside |= (known != np.round(known)) & ~np.isnan(known)
+    bad = values.iloc[np.flatnonzero(outside)]
     notes = []
     unit = column.unit or ""
     for row, value in bad.items():

@@ -276,16 +276,15 @@ def evaluate_recorded(
         )
     ids = protocol.ids
     n, k = len(frame), len(ids)
-    cells = frame[column].astype("string").str.strip()
-    blank = cells.isna() | (cells == "")
-    codes, uniques = pd.factorize(cells.where(~blank), use_na_sentinel=True)
+    codes, uniques = _stripped_codes(frame[column])
+    blank = codes < 0
     reader = ReasonReader(protocol)  # IDs and labels folded once, not once per cell
-    per_cell, listed = reader.read_all(list(uniques), ids)
+    per_cell, listed = reader.read_all(uniques, ids)
     cell_fails = np.zeros((len(uniques) + 1, k), bool)  # last row: the blank cell
     cell_fails[listed] = True  # (cell, criterion) of every protocol ID a cell lists
     codes = np.where(codes < 0, len(uniques), codes)
     fails = cell_fails[codes]
-    nonblank = ~blank.to_numpy()
+    nonblank = ~blank
 
     outcome_column = next((c for c in OUTCOME_COLUMNS if c in frame.columns), None)
     if outcome_column is not None:
@@ -323,6 +322,23 @@ def evaluate_recorded(
     return recorded_evaluation(frame, protocol, statuses, all_fails, unknown, recorded, data)
 
 
+def _stripped_codes(cells: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """``(codes, distinct texts)`` of a column's cells stripped, code -1 for a missing
+    or blank cell: the cells are hashed as they are, and only their distinct values
+    stripped and hashed again (not every cell stripped first).
+
+    >>> codes, texts = _stripped_codes(pd.Series(["E1 ", None, " ", "E1", "I2"]))
+    >>> codes.tolist(), texts
+    ([0, -1, -1, 0, 1], ['E1', 'I2'])
+    """
+    raw_codes, raw = pd.factorize(cells.astype("string"), use_na_sentinel=True)
+    stripped = pd.Series(raw, dtype="string").str.strip()
+    blank = (stripped == "").to_numpy(dtype=bool, na_value=True)
+    codes, uniques = pd.factorize(stripped.where(~blank), use_na_sentinel=True)
+    # a missing cell (raw code -1) takes the appended -1
+    return np.append(codes, -1)[raw_codes], uniques.tolist()
+
+
 def recorded_statuses(
     ids: list[str],
     index: pd.Index,
@@ -346,9 +362,13 @@ def recorded_statuses(
     any_known = fails.any(axis=1)
     nr_fail = ~any_known & (reported | screen_failed)
     nr_unknown = ~any_known & ~reported & outcome_unknown
+    # each criterion's passes contiguous (one pass over the matrix, not a strided gather
+    # per criterion), wrapped as boolean columns without another copy
+    passes = np.logical_not(fails.T, order="C")
     statuses = pd.DataFrame(
-        {cid: pd.array(~fails[:, j], dtype="boolean") for j, cid in enumerate(ids)},
+        {cid: pd.arrays.BooleanArray(passes[j], np.zeros(n, bool)) for j, cid in enumerate(ids)},
         index=index,
+        copy=False,
     )
     nr = pd.array(~nr_fail, dtype="boolean")
     nr[nr_unknown] = pd.NA

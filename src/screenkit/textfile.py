@@ -7,6 +7,10 @@ stand alone (``Zürich``), as a single-byte code page writes them; else Big5; el
 GB18030; else Latin-1. A ``sep=;`` first line (Excel) sets the delimiter, else
 :class:`csv.Sniffer` guesses it from the first 20,000 characters.
 
+A file of ASCII bytes (most exports) is not decoded whole: ASCII is the UTF-8 the rules
+above detect, pyarrow reads the bytes, and only the head is decoded (delimiter, width,
+the header rows); should pyarrow not read it, the whole file is decoded as above.
+
 Cells are read column-wise, every cell as text (nothing type-guessed), and each column
 comes with its distinct values (codes into them, as
 :func:`~screenkit.columnparse.distinct_cells` gives) so the caller judges each distinct
@@ -15,7 +19,9 @@ cell once, never each cell. Three readers, the first that reads what :mod:`csv` 
 1. pyarrow's CSV reader (:mod:`screenkit.arrowgrid`), where every record has the same
    number of fields and sits on one line: it hashes each column into its distinct cells
    in C (True / False flag columns it converts), so only distinct cells become Python
-   strings and no grid of cells is built (``TextGrid.grid`` builds it when asked);
+   strings and no grid of cells is built (``TextGrid.grid`` builds it when asked); a
+   column of cells all different in the file's head (the patient IDs) is not hashed:
+   its codes are 0..n-1 into its cells as read;
 2. pandas' C tokenizer (ragged rows narrower than the head's widest, padded with ``""``);
 3. the :mod:`csv` module, row by row, as before, with the same errors: a quoted line
    break, a ragged row wider than the first 1,000 lines, an escape character, leading
@@ -51,6 +57,7 @@ from .errors import InputError
 __all__ = ["TextGrid", "decode_text", "read_text_grid"]
 
 HEAD_LINES = 1000  # lines the C tokenizer's width is taken from
+HEAD_CHARS = 1 << 20  # ... among the first MB
 
 
 def _gb2312_share(text: str) -> float:
@@ -170,7 +177,7 @@ class TextGrid:
     distinct: list[tuple[np.ndarray, list[Any]]] | None = None
     reader: str = "csv"  # which reader split the file: "pyarrow", "pandas" or "csv"
     _grid: pd.DataFrame | None = field(default=None, repr=False)
-    _text: str = field(default="", repr=False)
+    _text: str | Any = field(default="", repr=False)  # str, or an ASCII file's bytes
     _dialect: Any = field(default=None, repr=False)
     _rows: list[list[str]] | None = field(default=None, repr=False)
     _head: list[list[str]] = field(default_factory=list, repr=False)
@@ -192,7 +199,10 @@ class TextGrid:
         if self._rows is not None:
             return self._rows[i]
         if self._reader is None:  # line by line from the start, not a copy of the text
-            lines = (m.group() for m in _LINE.finditer(self._text))
+            if isinstance(self._text, str):
+                lines = (m.group() for m in _LINE.finditer(self._text))
+            else:  # an ASCII file's bytes (see _ascii_grid): each line decoded when read
+                lines = (m.group().decode("ascii") for m in _LINE_BYTES.finditer(self._text))
             self._reader = csv.reader(lines, self._dialect)
         while len(self._head) <= i:  # one record per line here: parse only the head
             self._head.append(next(self._reader, []))
@@ -200,6 +210,7 @@ class TextGrid:
 
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|\Z)")
+_LINE_BYTES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n|\Z)")
 
 
 def _dialect(text: str, path: Path) -> tuple[str, Any, int]:
@@ -243,35 +254,69 @@ def _line_count(text: str) -> int:
     return ends + (0 if text.endswith(("\n", "\r")) else 1)
 
 
-def _c_grid(text: str, dialect: Any, source: Any):
+def _c_grid(text: str, dialect: Any, source: Any, size: int | None = None):
     """``(grid, each column's distinct cells, reader)`` by pyarrow or pandas' C tokenizer,
     or None where neither reads what the csv module reads (see the module docstring).
     ``source``: the same text as UTF-8 bytes when the file is UTF-8 (a view of the file's
-    bytes, not a copy), else None."""
+    bytes, not a copy), else None. ``size`` given: ``text`` is only the head of the text
+    (``size`` characters, ``source`` its ASCII bytes), so only pyarrow may read it."""
     if not text or text.isspace() or dialect.escapechar is not None or not dialect.quotechar:
         return None
-    head = re.split(r"\r\n|\r|\n", text[: 1 << 20], maxsplit=HEAD_LINES)[:HEAD_LINES]
-    width = max(line.count(dialect.delimiter) for line in head) + 1
-    lines = _line_count(text)
-    fast = _arrow_grid(text, dialect, source, width, lines)
-    if fast is None:
-        fast = _pandas_grid(text, dialect, source, width, lines)
+    width = _head_width(text, dialect)
+    fast = _arrow_grid(text, dialect, source, width)
+    if fast is None and size is None:
+        fast = _pandas_grid(text, dialect, source, width, _line_count(text))
     if fast is None:
         return None
     grid, distinct, reader = fast
-    if len(text) > csv.field_size_limit():
+    if (len(text) if size is None else size) > csv.field_size_limit():
         limit = csv.field_size_limit()
         if any(max(map(len, uniques), default=0) > limit for _, uniques in distinct):
             return None  # the csv module refuses such a field, with its line
     return grid, distinct, reader
 
 
-def _arrow_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
+def _head_width(text: str, dialect: Any) -> int:
+    """Fields of the widest of the first :data:`HEAD_LINES` lines (of the first MB)."""
+    head = re.split(r"\r\n|\r|\n", text[:HEAD_CHARS], maxsplit=HEAD_LINES)[:HEAD_LINES]
+    return max(line.count(dialect.delimiter) for line in head) + 1
+
+
+def _ascii_grid(data: bytes, path: Path) -> TextGrid | None:
+    """pyarrow's reading of a file of ASCII bytes (most exports) without decoding all of
+    it: ASCII is the UTF-8 that :func:`decode_text` detects, pyarrow reads the bytes, and
+    only the head is decoded (for the delimiter and the width; the records the header
+    judges read are decoded line by line). None wherever the whole text could matter (a
+    head of blanks, a reader other than pyarrow, an over-long field): the full route then
+    reads the file, as it always did.
+
+    >>> _ascii_grid(b"ID;Hb\\n007;ND\\n", Path("log.csv")).record(1)
+    ['007', 'ND']
+    """
+    if not data.isascii() or b"\x00" in data:  # a NUL byte: the full route refuses it
+        return None
+    head = data[: HEAD_CHARS + 64].decode("ascii")  # covers a sep= line and the first MB
+    body, dialect, first_line = _dialect(head, path)
+    skip = len(head) - len(body)  # the sep= line: characters are bytes in ASCII
+    source = memoryview(data)[skip:]
+    fast = _c_grid(body, dialect, source, len(data) - skip)  # (a head of blanks: None)
+    if fast is None:
+        return None
+    _, distinct, reader = fast
+    numbers = np.arange(first_line + 1, first_line + 1 + len(distinct[0][0]), dtype=np.int64)
+    return TextGrid(numbers, "utf-8", True, True, distinct, reader, _text=source, _dialect=dialect)
+
+
+def _arrow_grid(text: str, dialect: Any, source: Any, width: int):
     """pyarrow's reader (:func:`screenkit.arrowgrid.arrow_grid`) where its records are
     the csv module's: every record of one width (at most ``width``, the head's count of
     delimiters, which may count some inside quotes) on its own line, no leading spaces
     skipped. Only distinct cells become Python strings, and no object grid is built
-    (``TextGrid.grid`` builds it when asked)."""
+    (``TextGrid.grid`` builds it when asked).
+
+    pyarrow reads every line as a record (a blank line or one of another width fails the
+    read), so its records are the lines unless a quoted cell holds a line break: that
+    is looked for in the distinct cells, not by counting the lines of the whole text."""
     if dialect.skipinitialspace:
         return None
     if dialect.quoting not in (csv.QUOTE_MINIMAL, csv.QUOTE_ALL):
@@ -279,9 +324,19 @@ def _arrow_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
     from .arrowgrid import arrow_grid
 
     distinct = arrow_grid(source if source is not None else text.encode("utf-8"), dialect, width)
-    if distinct is None or len(distinct[0][0]) != lines:
+    if distinct is None or any(_breaks_lines(uniques) for _, uniques in distinct):
         return None  # a record spans lines (a quoted line break): line numbers need csv
     return None, distinct, "pyarrow"
+
+
+def _breaks_lines(cells: list[str]) -> bool:
+    """Does any of the ``cells`` hold a line break (``\\n`` or ``\\r``)?
+
+    >>> _breaks_lines(["a", "b"]), _breaks_lines(["a", "b\\r\\nc"])
+    (False, True)
+    """
+    joined = "".join(cells)  # one search of one string, not one per cell
+    return "\n" in joined or "\r" in joined
 
 
 def _pandas_grid(text: str, dialect: Any, source: Any, width: int, lines: int):
@@ -325,6 +380,10 @@ def read_text_grid(path: str | Path, encoding: str | None = None) -> TextGrid:
     """Decode and split a text spreadsheet into records (see the module docstring)."""
     path = Path(path)
     data = path.read_bytes()
+    if encoding is None:  # most exports are ASCII: read without decoding the whole file
+        fast = _ascii_grid(data, path)
+        if fast is not None:
+            return fast
     text, used, detected = decode_text(data, encoding, file=path)
     if "\x00" in text:
         raise InputError(

@@ -185,9 +185,10 @@ def format_data_notes(data, evaluation, max_lines: int = 12) -> str:
             ("implausible", "impossible value(s) read as missing"),
             ("unparsed", "unreadable cell(s) read as missing"),
         ):
-            chosen = cells[cells["kind"] == kind]
+            # only the column names of the chosen cells, not every field of them
+            chosen = cells["column"][(cells["kind"] == kind).to_numpy(dtype=bool)]
             if len(chosen):
-                per = chosen.groupby("column", sort=False).size()
+                per = chosen.groupby(chosen, sort=False).size()
                 listed = ", ".join(f"{c} {n}" for c, n in per.items())
                 lines.append(f"  {len(chosen)} {what}: {listed}")
         for note in report.notes:
