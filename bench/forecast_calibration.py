@@ -279,14 +279,40 @@ def simulate_trial(rng: np.random.Generator, family: str, n_sites: int) -> dict:
             "activation_date": (START + pd.to_timedelta(act * DPM, unit="D")).normalize(),
         }
     )
-    return {"log": log, "sites": sites, "target": target}
+    return {"log": log, "sites": sites, "target": target, "gamma": gamma}
 
 
 def _methods(
-    ablate: bool = False, candidates: tuple[dict, ...] = (), only: tuple[str, ...] = ()
+    ablate: bool = False,
+    candidates: tuple[dict, ...] = (),
+    only: tuple[str, ...] = (),
+    external: bool = False,
 ) -> dict[str, dict]:
     methods = _all_methods(ablate, candidates)
+    if external:  # the default model with an honest outside estimate of the decline
+        methods["external"] = {"external": True}
     return {k: v for k, v in methods.items() if k in only} if only else methods
+
+
+def external_prior(
+    seed: np.random.SeedSequence, gamma: float, sd: float, bias: float = 0.0
+) -> tuple[float, float]:
+    """An outside source's estimate of a trial's monthly decline: ``(mean, sd)``.
+
+    The mean is the trial's true decline ``gamma`` plus ``bias`` plus an error drawn
+    N(0, ``sd``) from a stream of its own (derived from the trial's seed, so the trial and
+    every other row are unchanged and a rerun gives the same draw); the SD it claims is
+    ``sd``. With ``bias=0`` the source is honest: its error really has the SD it states,
+    so a calibrated model stays calibrated. The mean is kept inside the posterior grid.
+
+    >>> seed = np.random.SeedSequence(1)
+    >>> external_prior(seed, 0.04, 0.02) == external_prior(seed, 0.04, 0.02)
+    True
+    """
+    own = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 0xE7))
+    error = float(np.random.default_rng(own).normal(0.0, sd))
+    lo, hi = uncertainty_module.CHANGE_RANGE
+    return float(np.clip(gamma + bias + error, lo, hi)), float(sd)
 
 
 def _all_methods(ablate: bool, candidates: tuple[dict, ...]) -> dict[str, dict]:
@@ -422,6 +448,8 @@ def one_replicate(
     only: tuple[str, ...] = (),
     unreached: bool = False,
     informed: float | None = None,
+    external: float | None = None,
+    external_bias: float = 0.0,
 ) -> dict:
     """One trial of ``family`` and every method's intervals at its cut. With ``informed``
     (an SD per month) the rows of the default model (``default``, the ablations and the
@@ -431,7 +459,10 @@ def one_replicate(
     a trial that passes its cut but does not reach the target within the simulated
     ``6 x HORIZON_MONTHS`` is kept (as real trials are), not redrawn: its truth is "not
     by the end of the simulation", covered by an interval whose upper end lies beyond it
-    ("not reached" included); its width and bias are left out (NaN)."""
+    ("not reached" included); its width and bias are left out (NaN). With ``external``
+    (an SD per month) a row ``external`` is added: the default model with the prior from
+    :func:`external_prior` (the trial's true decline, ``external_bias`` and an N(0, SD)
+    error; prior SD = SD)."""
     rng = np.random.default_rng(seed)
     n_sites = int(rng.choice(SITES))
     cut = float(rng.choice(CUTS))
@@ -453,10 +484,16 @@ def one_replicate(
     out["unreached"] = not reached
     frame = log[["patient_id", "site_id", "screening_date", "randomized"]]
     fitted = {}
-    for name, options in _methods(ablate, candidates, only).items():
+    methods = _methods(ablate, candidates, only, external is not None)
+    for name, options in methods.items():
         uncertain = options.get("parameter_uncertainty", True)
         source = options.get("ablate")
-        kwargs = {k: v for k, v in options.items() if k not in ("parameter_uncertainty", "ablate")}
+        skip = ("parameter_uncertainty", "ablate", "external")
+        kwargs = {k: v for k, v in options.items() if k not in skip}
+        if options.get("external"):
+            mean, sd = external_prior(seed, trial["gamma"], external, external_bias)
+            kwargs = {"decline_prior_mean": mean, "decline_prior_sd": sd}
+            out["external_mean"] = mean
         if informed is not None and "model" not in kwargs and "decline_prior_mean" not in kwargs:
             kwargs["decline_prior_mean"] = float(np.mean(FAMILIES[family]["decay"]))
             kwargs["decline_prior_sd"] = informed
@@ -487,6 +524,9 @@ def one_replicate(
         out[f"{name}|finite90"] = bool(np.isfinite(q[6]))
         # where the truth falls in the predictive distribution (bench/forecast_recalibration.py)
         out[f"{name}|pit"] = float(np.mean(times < truth_m)) if reached else 1.0
+        if name == "external" and hasattr(fc, "change_posterior_"):
+            cp = fc.change_posterior_
+            out["external_decline_sd"] = float(np.sqrt(cp.weights @ (cp.grid - cp.mean) ** 2))
         if name == "default" and hasattr(fc, "change_posterior_"):
             cp = fc.change_posterior_  # how well the data identify the monthly decline
             out["decline_sd"] = float(np.sqrt(cp.weights @ (cp.grid - cp.mean) ** 2))
@@ -510,7 +550,7 @@ def _run_all(tasks, n_sims: int, jobs: int, *options) -> pd.DataFrame:
 
 def summarize(results: pd.DataFrame, by: str) -> pd.DataFrame:
     rows = []
-    every = _methods(True, tuple({} for _ in range(9))) | _methods()
+    every = _methods(True, tuple({} for _ in range(9))) | _methods(external=True)
     methods = [m for m in every if f"{m}|cover50%" in results]
     for method in methods:
         for group, frame in results.groupby(by, sort=False):
@@ -587,7 +627,26 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         help="centre the default model's decline prior on each family's true decline, "
         "with this SD per month (e.g. 0.01): what over-covers once the decline is known",
     )
+    parser.add_argument(
+        "--external",
+        type=float,
+        default=None,
+        metavar="SD",
+        help="add a row 'external': the default model with each trial's decline prior "
+        "centred on its true decline plus an N(0, SD) error (seeded per trial), prior SD = "
+        "SD: an honest outside estimate (e.g. 0.02)",
+    )
+    parser.add_argument(
+        "--external-bias",
+        type=float,
+        default=0.0,
+        metavar="B",
+        help="with --external: shift the outside estimate by B per month (e.g. -0.02: a "
+        "source that is confidently wrong)",
+    )
     args = parser.parse_args(argv)
+    if args.external is not None and not args.external > 0:
+        parser.error(f"--external: the SD must be > 0 per month (e.g. 0.02), got {args.external}")
     candidates = tuple(_parse_options(c) for c in args.candidate)
     only = tuple(args.methods.split(",")) if args.methods else ()
     reps = args.reps or (6 if args.small else 300)
@@ -597,6 +656,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     tasks = [(seeds[list(FAMILIES).index(f) * reps + r], f) for f in families for r in range(reps)]
     started = time.perf_counter()
     options = (args.ablate, candidates, only, args.unreached, args.informed)
+    options += (args.external, args.external_bias)
     results = _run_all(tasks, n_sims, args.jobs, *options)
     if args.csv:
         results.to_csv(args.csv, index=False)
