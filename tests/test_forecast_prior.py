@@ -131,7 +131,10 @@ def test_the_estimator_checks_a_prior_given_in_python(sample):
     with pytest.raises(ScreenkitError, match="above 0"):
         RecruitmentForecast(decline_prior_sd=0.0).fit(evaluation)
     with pytest.raises(ScreenkitError, match="outside the declines"):
-        RecruitmentForecast(decline_prior_mean=0.2, decline_range=(-0.05, 0.15)).fit(evaluation)
+        RecruitmentForecast(decline_prior_mean=0.4).fit(evaluation)
+    # a grid narrower than the default truncates the prior: allowed (the decline fixed)
+    fixed = RecruitmentForecast(n_sims=50, decline_range=(0.08, 0.08)).fit(evaluation)
+    assert fixed.decline_prior_.mean == CHANGE_PRIOR_MEAN and fixed.gamma_ == 0.08
 
 
 # ------------------------------------------------------------------ one forecast, named

@@ -157,7 +157,6 @@ class RecruitmentForecast:
             self.decline_prior_sd,
             self.protocol_,
             self.decline_prior_source,
-            self.decline_range,
         )
         log, what_if, source, notes = resolve_log(log)
         rates = recruitment_rates(log, sites=sites, as_of=as_of)

@@ -125,14 +125,14 @@ def parse_decline_prior(text: str, source: str = OPTION) -> DeclinePrior:
 
 
 def resolve_decline_prior(
-    mean: float | None,
-    sd: float | None,
-    protocol: Any,
-    source: str = "argument",
-    decline_range: tuple[float, float] = CHANGE_RANGE,
+    mean: float | None, sd: float | None, protocol: Any, source: str = "argument"
 ) -> DeclinePrior:
     """The prior a forecast uses: the values given (``source``), else the protocol file's
     ``decline_prior``, else the defaults; a value not given is taken from the next place.
+
+    The mean is checked against the default grid's range (:data:`CHANGE_RANGE`), not a
+    forecast's own ``decline_range``: a narrower grid (even one point, the decline fixed)
+    truncates the prior, which is legitimate.
     """
     given = getattr(protocol, "decline_prior", None)  # (mean, sd) from the protocol file
     base = (
@@ -141,6 +141,6 @@ def resolve_decline_prior(
         else DeclinePrior(float(given[0]), float(given[1]), "protocol file")
     )
     if mean is None and sd is None:
-        return base.check(decline_range)
+        return base.check()
     prior = DeclinePrior(base.mean if mean is None else mean, base.sd if sd is None else sd, source)
-    return prior.check(decline_range)
+    return prior.check()
