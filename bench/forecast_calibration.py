@@ -439,6 +439,30 @@ def _ablated(fc: RecruitmentForecast, source: str | None, rng: np.random.Generat
             setattr(fc, k, v)
 
 
+def curve_decline(trial: dict, until: float) -> float:
+    """The monthly decline of a trial's screening curve up to month ``until`` (its target's
+    date), closures included: the ML ``g`` of site intensities proportional to
+    ``exp(-g * age)`` over each site's window from its activation, conditional on each
+    site's count (so the site rates drop out; the sites that stopped still count as open,
+    as an outside reader of the curves would see them). What a completed earlier trial of
+    the same kind would show."""
+    from scipy.optimize import minimize_scalar
+
+    act = (trial["sites"]["activation_date"] - START).dt.days.to_numpy(float) / DPM
+    opened = dict(zip(trial["sites"]["site_id"], act, strict=True))
+    log = trial["log"]
+    seen = log[log["t"] <= until]
+    ages = seen["t"].to_numpy(float) - seen["site_id"].map(opened).to_numpy(float)
+    # each event's own site's window: conditional on a site's count its rate drops out
+    windows = np.maximum(until - seen["site_id"].map(opened).to_numpy(float), 1e-9)
+
+    def minus_log_lik(g: float) -> float:
+        return g * ages.sum() + np.log(_exposure(windows, g)).sum()
+
+    lo, hi = uncertainty_module.CHANGE_RANGE
+    return float(minimize_scalar(minus_log_lik, bounds=(lo, hi), method="bounded").x)
+
+
 def one_replicate(
     seed: np.random.SeedSequence,
     family: str,
@@ -450,6 +474,7 @@ def one_replicate(
     informed: float | None = None,
     external: float | None = None,
     external_bias: float = 0.0,
+    external_centre: str = "truth",
 ) -> dict:
     """One trial of ``family`` and every method's intervals at its cut. With ``informed``
     (an SD per month) the rows of the default model (``default``, the ablations and the
@@ -462,7 +487,9 @@ def one_replicate(
     ("not reached" included); its width and bias are left out (NaN). With ``external``
     (an SD per month) a row ``external`` is added: the default model with the prior from
     :func:`external_prior` (the trial's true decline, ``external_bias`` and an N(0, SD)
-    error; prior SD = SD)."""
+    error; prior SD = SD). With ``external_centre="curve"`` the source's centre is not the
+    simulated decline but :func:`curve_decline`, the decline the trial's whole screening
+    curve shows (closures included), as a completed trial of the same kind would."""
     rng = np.random.default_rng(seed)
     n_sites = int(rng.choice(SITES))
     cut = float(rng.choice(CUTS))
@@ -491,7 +518,11 @@ def one_replicate(
         skip = ("parameter_uncertainty", "ablate", "external")
         kwargs = {k: v for k, v in options.items() if k not in skip}
         if options.get("external"):
-            mean, sd = external_prior(seed, trial["gamma"], external, external_bias)
+            centre = trial["gamma"]
+            if external_centre == "curve":
+                centre = curve_decline(trial, (truth - START).days / DPM)
+            out["external_centre"] = centre
+            mean, sd = external_prior(seed, centre, external, external_bias)
             kwargs = {"decline_prior_mean": mean, "decline_prior_sd": sd}
             out["external_mean"] = mean
         if informed is not None and "model" not in kwargs and "decline_prior_mean" not in kwargs:
@@ -644,6 +675,14 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         help="with --external: shift the outside estimate by B per month (e.g. -0.02: a "
         "source that is confidently wrong)",
     )
+    parser.add_argument(
+        "--external-centre",
+        choices=("truth", "curve"),
+        default="truth",
+        help="with --external: centre the outside estimate on the simulated decline "
+        "(truth) or on the decline of the trial's whole screening curve, closures included "
+        "(curve: what a completed trial of the kind would show)",
+    )
     args = parser.parse_args(argv)
     if args.external is not None and not args.external > 0:
         parser.error(f"--external: the SD must be > 0 per month (e.g. 0.02), got {args.external}")
@@ -656,7 +695,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     tasks = [(seeds[list(FAMILIES).index(f) * reps + r], f) for f in families for r in range(reps)]
     started = time.perf_counter()
     options = (args.ablate, candidates, only, args.unreached, args.informed)
-    options += (args.external, args.external_bias)
+    options += (args.external, args.external_bias, args.external_centre)
     results = _run_all(tasks, n_sims, args.jobs, *options)
     if args.csv:
         results.to_csv(args.csv, index=False)

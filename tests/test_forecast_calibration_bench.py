@@ -123,3 +123,18 @@ def test_external_row_is_reproducible_and_leaves_the_trial_and_default_row_alone
     assert list(table["method"]) == ["default", "external"]
     with pytest.raises(SystemExit):
         bench.main(["--external", "0", "--reps", "1"])
+
+
+def test_curve_decline_reads_the_decline_off_the_whole_screening_curve():
+    rng = np.random.default_rng(2)
+    steep = [bench.curve_decline(bench.simulate_trial(rng, "decay 8%", 60), 30.0) for _ in range(3)]
+    flat = [bench.curve_decline(bench.simulate_trial(rng, "constant", 60), 30.0) for _ in range(3)]
+    assert all(abs(g - 0.08) < 0.02 for g in steep) and all(abs(g) < 0.015 for g in flat)
+    seed = np.random.SeedSequence(3).spawn(1)[0]
+    run = bench.one_replicate(
+        seed, "closing", 100, only=("external",), external=0.02, external_centre="curve"
+    )
+    assert run["external_centre"] != 0.0  # the curve's decline, not the simulated 0
+    assert run == bench.one_replicate(
+        seed, "closing", 100, only=("external",), external=0.02, external_centre="curve"
+    )
