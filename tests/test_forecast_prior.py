@@ -215,3 +215,13 @@ def test_a_narrower_correct_prior_narrows_the_80_percent_interval(sample):
     assert width(narrow) < 0.9 * width(default)
     assert narrow.decline_prior == DeclinePrior(centre, 0.01, "argument")
     assert default.decline_prior.source == "default"
+
+
+def test_the_recruitment_sheet_follows_the_protocol_files_prior(sample, tmp_path):
+    from screenkit.export.recruitment import build_recruitment
+
+    data, _ = sample
+    own = sk.get_protocol(_own(tmp_path, "decline_prior: {mean: 0.01, sd: 0.02}"))
+    recruitment = build_recruitment(sk.evaluate(data, own), n_sims=200)
+    assert recruitment.forecast.decline_prior == DeclinePrior(0.01, 0.02, "protocol file")
+    assert any("prior from the protocol file's decline_prior" in n for n in recruitment.notes)
