@@ -199,8 +199,8 @@ calibrated (0.81 / 0.90 pooled, mean PIT 0.51) and narrows the 80% interval by 3
 declines' over-coverage is gone (0.81 / 0.92 and 0.81 / 0.89 at SD 2%), and the 8%
 decline's median is no longer early (bias -0.25 -> 0.00; its interval widens, 0.97 -> 1.33,
 because the default's prior pulled it towards smaller declines). The 8% decline covers
-0.75-0.76 at 80% here under every prior, the default's included, on these 150 trials (one
-SE and a half below 0.80; the oracle's N(true, 1%) gave 0.82 / 0.90 on 250 others).
+0.75-0.76 at 80% on these 150 trials under the default and both honest sources alike
+(1.4 SE below 0.80; the oracle's N(true, 1%) gave 0.82 / 0.90 on 250 others).
 
 The sites that close are the exception, as with the decline fixed at the truth (oracle,
 above): ``closing`` and ``mixed`` under-cover (0.71 / 0.83 and 0.74 / 0.86 at SD 2%, mean
