@@ -91,3 +91,50 @@ def test_methods_filter_and_candidate_rows():
     assert methods == {"default": {}, "cand1": {"decline_prior_sd": 0.05}}
     assert set(bench._methods(True)) == {"default"} | {f"no-{s}" for s in bench.ABLATIONS}
     assert isinstance(pd.Timestamp(bench.START), pd.Timestamp)
+
+
+def test_external_prior_is_seeded_per_trial_and_centred_on_the_truth_with_its_sd():
+    seeds = np.random.SeedSequence(20250806).spawn(400)
+    first = [bench.external_prior(s, 0.04, 0.02) for s in seeds]
+    assert first == [bench.external_prior(s, 0.04, 0.02) for s in seeds]  # reproducible
+    means = np.array([m for m, _ in first])
+    assert {sd for _, sd in first} == {0.02}
+    assert abs(means.mean() - 0.04) < 3 * 0.02 / np.sqrt(400)  # centred on the truth
+    assert 0.017 < means.std() < 0.023  # its error has the SD it claims
+    assert np.unique(means).size == 400  # a draw of its own per trial
+    biased = np.array([bench.external_prior(s, 0.04, 0.02, -0.02)[0] for s in seeds])
+    assert np.allclose(biased, means - 0.02)  # the same errors, shifted
+    low = bench.external_prior(seeds[0], -0.05, 0.02, -0.05)[0]
+    assert low >= uncertainty_module.CHANGE_RANGE[0]  # kept inside the posterior grid
+
+
+def test_external_row_is_reproducible_and_leaves_the_trial_and_default_row_alone():
+    seed = np.random.SeedSequence(7).spawn(1)[0]
+    run = bench.one_replicate(seed, "decay 4%", 200, only=("default", "external"), external=0.02)
+    again = bench.one_replicate(seed, "decay 4%", 200, only=("default", "external"), external=0.02)
+    assert run == again
+    alone = bench.one_replicate(seed, "decay 4%", 200, only=("default",))
+    assert alone["left"] == run["left"] and alone["default|pit"] == run["default|pit"]
+    assert run["external_mean"] == bench.external_prior(seed, 0.04, 0.02)[0]
+    assert "external|cover80%" in run and "external|cover80%" not in alone
+    # an honest outside source narrows what the trial alone leaves open about its decline
+    assert run["external_decline_sd"] < run["decline_sd"]
+    table = bench.summarize(pd.DataFrame([run, again]).assign(all="all"), "all")
+    assert list(table["method"]) == ["default", "external"]
+    with pytest.raises(SystemExit):
+        bench.main(["--external", "0", "--reps", "1"])
+
+
+def test_curve_decline_reads_the_decline_off_the_whole_screening_curve():
+    rng = np.random.default_rng(2)
+    steep = [bench.curve_decline(bench.simulate_trial(rng, "decay 8%", 60), 30.0) for _ in range(3)]
+    flat = [bench.curve_decline(bench.simulate_trial(rng, "constant", 60), 30.0) for _ in range(3)]
+    assert all(abs(g - 0.08) < 0.02 for g in steep) and all(abs(g) < 0.015 for g in flat)
+    seed = np.random.SeedSequence(3).spawn(1)[0]
+    run = bench.one_replicate(
+        seed, "closing", 100, only=("external",), external=0.02, external_centre="curve"
+    )
+    assert run["external_centre"] != 0.0  # the curve's decline, not the simulated 0
+    assert run == bench.one_replicate(
+        seed, "closing", 100, only=("external",), external=0.02, external_centre="curve"
+    )

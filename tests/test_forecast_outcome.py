@@ -15,6 +15,7 @@ import pytest
 
 import screenkit as sk
 from screenkit.forecast import RecruitmentForecast
+from screenkit.forecast.prior import parse_decline_prior
 from tests.conftest import plain_enrollment_log
 from tests.test_forecast_cli import run_cli
 
@@ -107,8 +108,11 @@ def test_the_python_routes_agree(sample):
     assert forecast(relaxed) != forecast(evaluation)
 
 
-@pytest.mark.parametrize("params", [[], ["lesion_max_cm=7"]])
-def test_the_command_line_and_python_give_the_same_forecast(sample, tmp_path, params):
+@pytest.mark.parametrize(
+    ("params", "prior"),
+    [([], None), (["lesion_max_cm=7"], None), (["lesion_max_cm=7"], "2%,1%")],
+)
+def test_the_command_line_and_python_give_the_same_forecast(sample, tmp_path, params, prior):
     data, protocol, _ = sample
     path = tmp_path / "log.xlsx"
     path.write_bytes(Path(data.source).read_bytes())
@@ -116,11 +120,15 @@ def test_the_command_line_and_python_give_the_same_forecast(sample, tmp_path, pa
     argv = [path, "--seed", 5, "--sims", 500, "--json", out]
     for p in params:
         argv += ["--param", p]
+    given = {}  # an outside estimate of the decline: the same function parses it
+    if prior is not None:
+        argv += ["--decline-prior", prior]
+        given = parse_decline_prior(prior).forecast_options()
     assert run_cli(argv) == 0
     got = json.loads(out.read_text(encoding="utf-8"))
     overrides = {k: float(v) for k, v in (p.split("=") for p in params)}
     evaluation = sk.evaluate(sk.load_screening(path), protocol, **overrides)
-    expected = RecruitmentForecast(n_sims=500, random_state=5).fit(evaluation).predict()
+    expected = RecruitmentForecast(n_sims=500, random_state=5, **given).fit(evaluation).predict()
     want = json.loads(json.dumps(expected.to_dict()))
     assert {k: got[k] for k in want} == want
     assert got["protocol"] == PROTOCOL and got["parameters"]["lesion_max_cm"] == overrides.get(

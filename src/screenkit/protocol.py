@@ -6,6 +6,8 @@ A protocol file (see ``protocols/NCT07103668.yaml``) has::
     title: ...
     version: ...
     target: 150                  # patients to randomize (for forecasts and reports)
+    decline_prior: {mean: 0.035, sd: 0.05}   # optional: the forecast's prior on the
+                                 # monthly screening decline (e.g. from earlier trials)
     parameters:                  # every threshold a user may change, with a range
       lesion_max_cm: {value: 5, unit: cm, min: 2, max: 10, step: 0.5, label: ...}
     derived:                     # named values computed from columns, shown to users

@@ -85,6 +85,28 @@ class _CriterionSpec(BaseModel):
         return value
 
 
+class _DeclinePriorSpec(BaseModel):
+    """``decline_prior: {mean: 0.035, sd: 0.05}``: the forecast's normal prior on the
+    monthly screening decline (fractions per month), e.g. from a sponsor's earlier trials."""
+
+    model_config = ConfigDict(extra="forbid")
+    mean: float = Field(allow_inf_nan=False)
+    sd: float = Field(gt=0, allow_inf_nan=False)
+
+    @field_validator("mean")
+    @classmethod
+    def _in_grid(cls, value: float) -> float:
+        from screenkit.forecast.uncertainty import CHANGE_RANGE  # the posterior's grid
+
+        lo, hi = CHANGE_RANGE
+        if not lo <= value <= hi:
+            raise ValueError(
+                f"the mean monthly decline must be from {lo:g} to {hi:g} (a fraction per "
+                f"month, negative = rising screening; e.g. 0.035 for 3.5%), not {value:g}"
+            )
+        return value
+
+
 class _ProtocolSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1)
@@ -95,10 +117,21 @@ class _ProtocolSpec(BaseModel):
     target: int | None = None
     start_date: str | None = None
     primary_completion: str | None = None
+    decline_prior: _DeclinePriorSpec | None = None
     notes: str = ""
     parameters: dict[str, _ParameterSpec] = {}
     derived: dict[str, _DerivedSpec] = {}
     criteria: list[_CriterionSpec] = Field(min_length=1)
+
+    @field_validator("decline_prior", mode="before")
+    @classmethod
+    def _prior_mapping(cls, value):
+        if value is not None and not isinstance(value, Mapping):
+            raise ValueError(
+                "decline_prior must be a mapping of the mean and SD of the monthly decline "
+                "(fractions per month), e.g. {mean: 0.035, sd: 0.05}"
+            )
+        return value
 
 
 # ---------------------------------------------------------------- loading
@@ -246,6 +279,9 @@ def _build(spec: _ProtocolSpec, where: str, problems: list | None = None) -> Pro
         target=spec.target,
         start_date=spec.start_date,
         primary_completion=spec.primary_completion,
+        decline_prior=(
+            None if spec.decline_prior is None else (spec.decline_prior.mean, spec.decline_prior.sd)
+        ),
         registry=spec.registry,
         notes=spec.notes,
         path=None if where == "<mapping>" else where,

@@ -112,6 +112,10 @@ class Protocol:
     target: int | None = None
     start_date: str | None = None
     primary_completion: str | None = None
+    #: the forecast's prior on the monthly screening decline, ``(mean, sd)`` per month, from
+    #: the file's ``decline_prior:`` (``None``: the forecast's defaults); see
+    #: :mod:`screenkit.forecast.prior`
+    decline_prior: tuple[float, float] | None = None
     registry: str = ""
     notes: str = ""
     path: str | None = None

@@ -10,7 +10,11 @@ The input options are those of ``screenkit report`` (``--sheet``, ``--columns``,
 (eligible / screen_failed / pending) is the eligibility the forecast uses, exactly as
 ``RecruitmentForecast().fit(evaluate(data, protocol, **params))`` does in Python. The target
 and the primary completion date (``--by-date``) come from the protocol file (``target:``,
-``primary_completion:``); ``--target`` / ``--by-date`` override them.
+``primary_completion:``); ``--target`` / ``--by-date`` override them. The prior on the
+monthly screening decline comes from the protocol file's ``decline_prior: {mean, sd}``, or
+``--decline-prior MEAN,SD`` (``0.02,0.01`` or ``2%,1%``), which overrides it, else the
+calibrated defaults; the notes and the JSON (``decline_prior_mean``, ``decline_prior_sd``,
+``decline_prior_source``) say which was used.
 
 ``--exclude E26,E7`` switches criteria off as ``report --exclude`` does, and here it is a
 what-if on eligibility: patients who fail only those criteria become eligible, so the
@@ -101,6 +105,14 @@ def register(subparsers) -> None:
         "posterior, sites may close), averaged (the previous default: constant and declining "
         "rates averaged by evidence), constant, decay, or auto (constant or decay by AIC)",
     )
+    parser.add_argument(
+        "--decline-prior",
+        default=None,
+        metavar="MEAN,SD",
+        help="the prior on the monthly screening decline, e.g. 0.02,0.01 or 2%%,1%% (an "
+        "estimate from outside the trial, such as the sponsor's earlier trials); overrides "
+        "the protocol file's decline_prior (default: 3.5%%,5%%)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--sims", type=int, default=4000, help="simulations (default 4000)")
     parser.add_argument(
@@ -152,6 +164,7 @@ def _file(value) -> Path | None:
 def run(args: argparse.Namespace) -> int:
     from screenkit.errors import InputError
     from screenkit.forecast import RecruitmentForecast
+    from screenkit.forecast.prior import parse_decline_prior
     from screenkit.forecast.sites import read_sites
     from screenkit.forecast.whatif import forecast_evaluation
 
@@ -162,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
     by_date = _date(args.by_date, "--by-date")
     as_of = _date(args.as_of, "--as-of")
     new_sites_open = _date(args.new_sites_open, "--new-sites-open")
+    prior = None if args.decline_prior is None else parse_decline_prior(args.decline_prior)
     sites = read_sites(args.sites)  # before the slow steps: a bad file fails at once
     # fail fast on an unusable output, before the (slow) loading and simulation
     planned = plan_outputs({"--json": args.json}, input_files(args), force=args.force)
@@ -179,7 +193,11 @@ def run(args: argparse.Namespace) -> int:
     if by_date is None:
         by_date = _date(protocol.primary_completion, "the protocol's primary_completion")
     _data, evaluation = load_and_evaluate(args)
-    forecast = RecruitmentForecast(model=args.model, n_sims=args.sims, random_state=args.seed)
+    # without --decline-prior: the protocol file's decline_prior, else the defaults
+    given = {} if prior is None else prior.forecast_options()
+    forecast = RecruitmentForecast(
+        model=args.model, n_sims=args.sims, random_state=args.seed, **given
+    )
     result = forecast_evaluation(
         forecast,
         evaluation,

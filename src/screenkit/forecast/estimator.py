@@ -34,12 +34,11 @@ from screenkit.forecast.model import (
 )
 from screenkit.forecast.notes import model_notes
 from screenkit.forecast.predict import predict as predict_forecast
+from screenkit.forecast.prior import DeclinePrior, resolve_decline_prior
 from screenkit.forecast.probability import randomization_probability, resolve_log
 from screenkit.forecast.rates import RecruitmentRates, recruitment_rates
 from screenkit.forecast.result import ForecastResult
 from screenkit.forecast.uncertainty import (
-    CHANGE_PRIOR_MEAN,
-    CHANGE_PRIOR_SD,
     CHANGE_RANGE,
     CLOSURE_PRIOR,
     change_grid,
@@ -78,10 +77,16 @@ class RecruitmentForecast:
         Probability an eligible patient is randomized, used only when the log cannot
         estimate it (no ``randomized`` column, or nobody randomized yet).
     decline_prior_sd, decline_prior_mean, decline_range
-        The ``"posterior"`` model's normal prior on the monthly decline (SD and centre;
-        default 5% and 3.5% per month, chosen by the calibration study, see
-        :mod:`screenkit.forecast.uncertainty`) and the range of declines it considers
-        (negative = rising rates).
+        The ``"posterior"`` model's normal prior on the monthly decline (SD and centre,
+        fractions per month) and the range of declines it considers (negative = rising
+        rates). ``None`` (default): the ``decline_prior:`` of the protocol file of the
+        Evaluation fitted, else :data:`~screenkit.forecast.uncertainty.CHANGE_PRIOR_SD`
+        5% and :data:`~screenkit.forecast.uncertainty.CHANGE_PRIOR_MEAN` 3.5% (chosen by
+        the calibration study). ``decline_prior_`` holds the prior used and its source
+        (:class:`~screenkit.forecast.prior.DeclinePrior`), which the notes and JSON name.
+    decline_prior_source
+        What a given ``decline_prior_mean`` / ``_sd`` is called in the notes (``screenkit
+        forecast --decline-prior`` passes ``"--decline-prior"``).
     closure_prior
         Gamma (shape, rate per site-month) prior of the site closure hazard.
     """
@@ -93,10 +98,11 @@ class RecruitmentForecast:
         random_state: int | np.random.Generator | None = None,
         parameter_uncertainty: bool = True,
         randomized_given_eligible: float = 1.0,
-        decline_prior_sd: float = CHANGE_PRIOR_SD,
+        decline_prior_sd: float | None = None,
         closure_prior: tuple[float, float] = CLOSURE_PRIOR,
         decline_range: tuple[float, float] = CHANGE_RANGE,
-        decline_prior_mean: float = CHANGE_PRIOR_MEAN,
+        decline_prior_mean: float | None = None,
+        decline_prior_source: str = "argument",
     ) -> None:
         self.model = model
         self.n_sims = n_sims
@@ -107,6 +113,7 @@ class RecruitmentForecast:
         self.closure_prior = closure_prior
         self.decline_range = decline_range
         self.decline_prior_mean = decline_prior_mean
+        self.decline_prior_source = decline_prior_source
 
     def __repr__(self) -> str:
         return (
@@ -145,6 +152,12 @@ class RecruitmentForecast:
                 expected="a number in (0, 1]",
             )
         self.protocol_ = getattr(log, "protocol", None) if hasattr(log, "status") else None
+        self.decline_prior_: DeclinePrior = resolve_decline_prior(
+            self.decline_prior_mean,
+            self.decline_prior_sd,
+            self.protocol_,
+            self.decline_prior_source,
+        )
         log, what_if, source, notes = resolve_log(log)
         rates = recruitment_rates(log, sites=sites, as_of=as_of)
         data = site_data(rates)
@@ -174,8 +187,8 @@ class RecruitmentForecast:
             self.change_posterior_ = change_posterior(
                 data,
                 change_grid(*self.decline_range),
-                self.decline_prior_sd,
-                self.decline_prior_mean,
+                self.decline_prior_.sd,
+                self.decline_prior_.mean,
             )
             hyper = self.change_posterior_.hyperparameters()
             self.gamma_ = self.change_posterior_.mean

@@ -23,13 +23,15 @@ from typing import Any
 import numpy as np
 
 from screenkit.forecast.uncertainty import (
+    CHANGE_PRIOR_MEAN,
+    CHANGE_PRIOR_SD,
     CLOSURE_PRIOR,
     DECAY_PRIOR_SCALE,
     closure_hazard_posterior,
 )
 from screenkit.style import percent
 
-__all__ = ["closed_notes", "model_notes"]
+__all__ = ["closed_notes", "model_notes", "prior_words"]
 
 
 def model_notes(fc: Any) -> list[str]:
@@ -54,10 +56,7 @@ def model_notes(fc: Any) -> list[str]:
             f"decline {percent(cp.mean)}/month on average (90% credible interval "
             f"{percent(cp.quantile(0.05), 0)} to {percent(cp.quantile(0.95), 0)}; "
             "negative = rising; "
-            f"P(declining) {percent(cp.p_decline, 0)}; prior: normal, mean decline "
-            f"{percent(cp.prior_mean)}/month, SD {percent(cp.prior_sd, 0)}/month, spanning the "
-            "declines of a few % per month that trials commonly show; its centre and SD were "
-            "chosen by the calibration study on simulated trials declining 0-8%/month); "
+            f"P(declining) {percent(cp.p_decline, 0)}; {prior_words(fc)}); "
             "sites may also have stopped screening unannounced: a site silent for much "
             "longer than its current rate implies is taken as closed in that share of the "
             "simulations (closure hazard prior mean "
@@ -88,6 +87,39 @@ def model_notes(fc: Any) -> list[str]:
     if fc.model == "auto":
         return [f"Model: {fc.model_} site rates, chosen by AIC ({evidence})."]
     return [f"Model: {fc.model_} site rates, as requested ({evidence})."]
+
+
+_SOURCES = {
+    "protocol file": "from the protocol file's decline_prior",
+    "--decline-prior": "given with --decline-prior",
+    "argument": "given as decline_prior_mean / decline_prior_sd",
+}
+
+
+def prior_words(fc: Any) -> str:
+    """The prior on the decline the fitted ``"posterior"`` forecast used, and its source."""
+    prior = fc.decline_prior_
+    what = f"normal, mean decline {_pct(prior.mean)}/month, SD {_pct(prior.sd)}/month"
+    if prior.source == "default":
+        # the default's words, unchanged since notebook 04 shows them: "chosen by the
+        # calibration study" is what says it is the default (JSON: decline_prior_source)
+        return (
+            f"prior: {what}, spanning the declines of a few % per month that "
+            "trials commonly show; its centre and SD were chosen by the calibration study on "
+            "simulated trials declining 0-8%/month"
+        )
+    where = _SOURCES.get(prior.source, f"from {prior.source}")
+    return (
+        f"prior {where}, not the default ({_pct(CHANGE_PRIOR_MEAN)}, SD "
+        f"{_pct(CHANGE_PRIOR_SD)}): {what}, an estimate of this trial's decline from outside "
+        "its data; the intervals are as trustworthy as that estimate (an honest one narrows "
+        "them and stays calibrated, a confident but wrong one makes them too narrow)"
+    )
+
+
+def _pct(fraction: float) -> str:
+    """``0.035`` -> ``"3.5%"``, ``0.05`` -> ``"5%"``, ``0.0125`` -> ``"1.25%"``."""
+    return f"{round(100 * fraction, 2):g}%"
 
 
 def closed_notes(fc: Any) -> list[str]:

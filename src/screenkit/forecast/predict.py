@@ -163,6 +163,8 @@ def predict(
         "aic": dict(fc.aic_),
         "n_sims": fc.n_sims,
         "eligibility": fc.eligibility_,
+        # the prior on the decline, where the model uses one (its notes name it too)
+        "decline_prior": fc.decline_prior_ if fc.model_ == "posterior" else None,
     }
     if so_far >= target:
         reached = observed_counts(rates)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from screenkit.forecast.outcome import OutcomeCounts
+from screenkit.forecast.prior import DeclinePrior
 from screenkit.forecast.rates import RecruitmentRates
 from screenkit.stats import wilson_interval
 from screenkit.style import percent
@@ -22,6 +23,13 @@ def _iso(date: pd.Timestamp | None) -> str | None:
 
 def _words(date: pd.Timestamp | None, never: str = "not within 100 years") -> str:
     return never if date is None else date.strftime("%d %b %Y")
+
+
+def _prior_keys(prior: DeclinePrior | None) -> dict[str, Any]:
+    """The decline prior's JSON keys; ``None`` values when the model uses no prior."""
+    if prior is None:
+        return {"decline_prior_mean": None, "decline_prior_sd": None, "decline_prior_source": None}
+    return prior.to_dict()
 
 
 _MODEL_WORDS = {
@@ -72,6 +80,8 @@ class ForecastResult:
     notes: tuple[str, ...] = field(default_factory=tuple)
     eligibility: OutcomeCounts | None = None
     prob_reached: float = 1.0  # share of simulations that ever reach the target
+    #: the prior on the monthly decline and its source (:mod:`screenkit.forecast.prior`)
+    decline_prior: DeclinePrior | None = None
 
     def _eligibility(self) -> tuple[float, tuple[float, float]]:
         """The eligibility the forecast uses (eligible among decided) and its 95% CI."""
@@ -113,7 +123,7 @@ class ForecastResult:
             "n_sims": self.n_sims,
             "prob_reached_ever": round(self.prob_reached, 4),
             "notes": list(self.notes),
-        }
+        } | _prior_keys(self.decline_prior)
 
     def to_frame(self) -> pd.DataFrame:
         """The answers as a two-column table (``quantity``, ``value``)."""
