@@ -309,12 +309,18 @@ def _ages(u: np.ndarray, length: float, gamma: float) -> np.ndarray:
     return -np.log1p(-u * -np.expm1(-gamma * length)) / gamma
 
 
-def simulate_trial(rng: np.random.Generator, family: str, n_sites: int) -> dict:
-    """One trial of a family: its full log (past the target) and its sites table."""
+def simulate_trial(
+    rng: np.random.Generator, family: str, n_sites: int, fixed: dict | None = None
+) -> dict:
+    """One trial of a family: its full log (past the target), its sites table and its true
+    parameters (``truth``, for ``forecast_oracle.py``). ``fixed`` overrides alpha, mu and p
+    without changing the draws (each is drawn and then replaced), so the other trials stay
+    the same."""
     spec = FAMILIES[family]
-    alpha = rng.choice([1.0, 2.0])
-    mu = rng.choice([0.6, 1.5])
-    p = rng.choice([0.4, 0.7])
+    fixed = fixed or {}
+    alpha = fixed.get("alpha", rng.choice([1.0, 2.0]))
+    mu = fixed.get("mu", rng.choice([0.6, 1.5]))
+    p = fixed.get("p", rng.choice([0.4, 0.7]))
     gamma = float(rng.choice(spec["decay"]))
     act = rng.uniform(0, spec["stagger"], n_sites) if spec["stagger"] else np.zeros(n_sites)
     lam = rng.gamma(alpha, mu / alpha, n_sites)
@@ -342,7 +348,8 @@ def simulate_trial(rng: np.random.Generator, family: str, n_sites: int) -> dict:
             "activation_date": (START + pd.to_timedelta(act * DPM, unit="D")).normalize(),
         }
     )
-    return {"log": log, "sites": sites, "target": target, "gamma": gamma}
+    truth = {"alpha": alpha, "mu": mu, "p": p, "gamma": gamma, "lam": lam, "close_t": close}
+    return {"log": log, "sites": sites, "target": target, "gamma": gamma, "truth": truth}
 
 
 def _methods(

@@ -43,47 +43,6 @@ from screenkit.forecast.simulate import exposure, time_to_reach
 STEPS = ("truth", "hyper", "fit-g", "default")
 
 
-def simulate_with_truth(
-    rng: np.random.Generator, family: str, n_sites: int, fixed: dict | None = None
-) -> dict:
-    """:func:`forecast_calibration.simulate_trial` (the same draws in the same order),
-    also returning the true parameters; ``fixed`` overrides alpha, mu and p."""
-    spec = calib.FAMILIES[family]
-    fixed = fixed or {}
-    alpha = fixed.get("alpha", rng.choice([1.0, 2.0]))
-    mu = fixed.get("mu", rng.choice([0.6, 1.5]))
-    p = fixed.get("p", rng.choice([0.4, 0.7]))
-    gamma = float(rng.choice(spec["decay"]))
-    act = rng.uniform(0, spec["stagger"], n_sites) if spec["stagger"] else np.zeros(n_sites)
-    lam = rng.gamma(alpha, mu / alpha, n_sites)
-    share = rng.uniform(0, spec["closing"]) if spec["closing"] else 0.0
-    closes = rng.random(n_sites) < share
-    close = np.where(closes, act + rng.uniform(1, 18, n_sites), np.inf)
-    expected = mu * p * calib._exposure(calib.HORIZON_MONTHS - act, gamma).sum()
-    target = max(20, round(expected))
-    horizon = 6 * calib.HORIZON_MONTHS
-    length = np.minimum(close, horizon) - act
-    counts = rng.poisson(lam * calib._exposure(length, gamma))
-    rows = []
-    for i in np.nonzero(counts)[0]:
-        u = rng.random(counts[i])
-        age = calib._ages(u, length[i], gamma)
-        rows.append(pd.DataFrame({"site_id": f"S{i:02d}", "t": np.sort(act[i] + age)}))
-    log = pd.concat(rows, ignore_index=True).sort_values("t", ignore_index=True)
-    log["randomized"] = rng.random(len(log)) < p
-    dpm = calib.DPM
-    log["screening_date"] = (calib.START + pd.to_timedelta(log["t"] * dpm, unit="D")).dt.normalize()
-    log["patient_id"] = [f"P{i:05d}" for i in range(len(log))]
-    sites = pd.DataFrame(
-        {
-            "site_id": [f"S{i:02d}" for i in range(n_sites)],
-            "activation_date": (calib.START + pd.to_timedelta(act * dpm, unit="D")).normalize(),
-        }
-    )
-    truth = {"alpha": alpha, "mu": mu, "p": p, "gamma": gamma, "lam": lam, "close_t": close}
-    return {"log": log, "sites": sites, "target": target, "truth": truth}
-
-
 def _times_known(fc, truth: dict, need: int, rng, n: int, rates: np.ndarray | None) -> np.ndarray:
     """Times to ``need`` more randomized, the sites' rates given (truth) or drawn from their
     posterior under the true hyperparameters (``rates`` None)."""
@@ -117,7 +76,7 @@ def one(seed, family: str, n_sims: int, informed: float | None, design: dict | N
     n_sites = int(design.get("sites", rng.choice(calib.SITES)))
     cut = float(design.get("cut", rng.choice(calib.CUTS)))
     while True:
-        trial = simulate_with_truth(rng, family, n_sites, design)
+        trial = calib.simulate_trial(rng, family, n_sites, design)
         log, target = trial["log"], trial["target"]
         rand_dates = log.loc[log["randomized"], "screening_date"]
         if len(rand_dates) < target:

@@ -15,9 +15,10 @@ import forecast_oracle as oracle
 
 
 @pytest.mark.parametrize("family", ["constant", "decay 8%", "closing"])
-def test_the_oracle_simulates_the_calibrations_trials(family):
-    ours = oracle.simulate_with_truth(np.random.default_rng(11), family, 8)
-    theirs = calib.simulate_trial(np.random.default_rng(11), family, 8)
+def test_the_calibrations_trials_carry_their_truth(family):
+    ours = calib.simulate_trial(np.random.default_rng(11), family, 8)
+    # an empty override draws the same trial as none (the oracle passes its design)
+    theirs = calib.simulate_trial(np.random.default_rng(11), family, 8, {})
     pd.testing.assert_frame_equal(ours["log"], theirs["log"])
     pd.testing.assert_frame_equal(ours["sites"], theirs["sites"])
     assert ours["target"] == theirs["target"]
@@ -33,8 +34,8 @@ def test_the_oracle_simulates_the_calibrations_trials(family):
 
 
 def test_a_fixed_design_overrides_only_what_it_names():
-    drawn = oracle.simulate_with_truth(np.random.default_rng(3), "decay 4%", 20)["truth"]
-    fixed = oracle.simulate_with_truth(
+    drawn = calib.simulate_trial(np.random.default_rng(3), "decay 4%", 20)["truth"]
+    fixed = calib.simulate_trial(
         np.random.default_rng(3), "decay 4%", 20, {"alpha": 5.0, "p": 0.9}
     )["truth"]
     assert fixed["alpha"] == 5.0 and fixed["p"] == 0.9
