@@ -64,7 +64,13 @@ from screenkit.errors import InputError, ProtocolError
 from screenkit.evaluate import Evaluation, _unwrap
 from screenkit.grammar.compile import Rule
 from screenkit.protocol import Criterion, Protocol, get_protocol
-from screenkit.recorded_cells import ReasonReader, match_label, tally, unknown_id_table
+from screenkit.recorded_cells import (
+    ReasonReader,
+    match_label,
+    stripped_codes,
+    tally,
+    unknown_id_table,
+)
 
 __all__ = [
     "NOT_RECORDED",
@@ -276,7 +282,7 @@ def evaluate_recorded(
         )
     ids = protocol.ids
     n, k = len(frame), len(ids)
-    codes, uniques = _stripped_codes(frame[column])
+    codes, uniques = stripped_codes(frame[column])
     blank = codes < 0
     reader = ReasonReader(protocol)  # IDs and labels folded once, not once per cell
     per_cell, listed = reader.read_all(uniques, ids)
@@ -319,23 +325,6 @@ def evaluate_recorded(
         ),
     )
     return recorded_evaluation(frame, protocol, statuses, all_fails, unknown, recorded, data)
-
-
-def _stripped_codes(cells: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """``(codes, distinct texts)`` of a column's cells stripped, code -1 for a missing
-    or blank cell: the cells are hashed as they are, and only their distinct values
-    stripped and hashed again (not every cell stripped first).
-
-    >>> codes, texts = _stripped_codes(pd.Series(["E1 ", None, " ", "E1", "I2"]))
-    >>> codes.tolist(), texts
-    ([0, -1, -1, 0, 1], ['E1', 'I2'])
-    """
-    raw_codes, raw = pd.factorize(cells.astype("string"), use_na_sentinel=True)
-    stripped = pd.Series(raw, dtype="string").str.strip()
-    blank = (stripped == "").to_numpy(dtype=bool, na_value=True)
-    codes, uniques = pd.factorize(stripped.where(~blank), use_na_sentinel=True)
-    # a missing cell (raw code -1) takes the appended -1
-    return np.append(codes, -1)[raw_codes], uniques.tolist()
 
 
 def recorded_statuses(
