@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from screenkit.bits import pack_rows
 from screenkit.errors import InputError, ProtocolError
 from screenkit.evaluate import Evaluation, _unwrap
 from screenkit.grammar.compile import Rule
@@ -348,15 +349,16 @@ def recorded_statuses(
     (:func:`screenkit.sdtm.evaluation.evaluate_sdtm`).
 
     ``codes``: when given, ``fails`` holds one row per distinct reasons cell and patient
-    ``i`` has row ``codes[i]``; every per-patient matrix is then taken from that small
-    table (no patients x criteria matrix transposed or scanned; ~13 ms on 200,000 rows).
+    ``i`` has row ``codes[i]``; everything per patient is then taken from that small table
+    (27 -> 17 ms on 200,000 rows), and the returned fails and unknown are bit-packed
+    (:func:`screenkit.bits.pack_rows`: not packed again per patient, ~12 ms).
 
     >>> st, f, u, nr = recorded_statuses(
     ...     ["E1"], pd.RangeIndex(3), np.array([[True], [False]]), codes=np.array([0, 1, 1]),
     ...     reported=np.array([True, True, False]), screen_failed=np.zeros(3, bool),
     ...     outcome_unknown=np.array([False, False, True]))
-    >>> st["E1"].tolist(), st["NR"].tolist(), f.tolist()
-    ([False, True, True], [True, False, <NA>], [[True, False], [False, True], [False, False]])
+    >>> st["E1"].tolist(), st["NR"].tolist(), f.ravel().tolist(), u.ravel().tolist()
+    ([False, True, True], [True, False, <NA>], [1, 2, 0], [0, 0, 2])
     """
     if codes is None:
         n, k = fails.shape
@@ -380,14 +382,15 @@ def recorded_statuses(
     nr[nr_unknown] = pd.NA
     statuses[NOT_RECORDED] = nr
     if codes is None:
-        all_fails = np.column_stack([fails, nr_fail])
-    else:  # the cell table widened by the NR column, gathered once by patient
-        widened = np.zeros((len(fails), k + 1), bool)
-        widened[:, :k] = fails
-        all_fails = widened[codes]
-        all_fails[:, k] = nr_fail
-    unknown = np.zeros((n, k + 1), bool)
-    unknown[:, k] = nr_unknown
+        unknown = np.zeros((n, k + 1), bool)
+        unknown[:, k] = nr_unknown
+        return statuses, np.column_stack([fails, nr_fail]), unknown, nr_fail
+    # the cell table packed (NR bit clear), gathered by patient, the NR bit set per patient
+    all_fails = pack_rows(np.pad(fails, ((0, 0), (0, 1))))[codes]
+    unknown = np.zeros_like(all_fails)
+    nr_bit = np.uint64(1) << np.uint64(k % 64)
+    all_fails[nr_fail, k // 64] |= nr_bit
+    unknown[nr_unknown, k // 64] = nr_bit
     return statuses, all_fails, unknown, nr_fail
 
 
@@ -401,9 +404,10 @@ def recorded_evaluation(
     source: Any = None,
 ) -> Evaluation:
     """The :class:`~screenkit.evaluate.Evaluation` of recorded mode from
-    :func:`recorded_statuses`' parts: ``protocol`` plus the ``NR`` pseudo-criterion,
-    ``status_source == "recorded"``."""
+    :func:`recorded_statuses`' parts (``fails`` / ``unknown`` bool or bit-packed uint64):
+    ``protocol`` plus the ``NR`` pseudo-criterion, ``status_source == "recorded"``."""
     extended = replace(protocol, criteria=(*protocol.criteria, _not_recorded_criterion()))
+    packed = fails.dtype == np.uint64
     return Evaluation(
         data=frame,
         protocol=extended,
@@ -413,10 +417,12 @@ def recorded_evaluation(
         missing_columns={cid: () for cid in extended.ids},
         source=source if frame is not source else None,
         not_applicable=None,
-        _fails=fails,
-        _unknown=unknown,
+        _fails=None if packed else fails,
+        _unknown=None if packed else unknown,
         status_source="recorded",
         recorded=recorded,
+        fail_words=fails if packed else None,
+        unknown_words=unknown if packed else None,
     )
 
 
