@@ -533,6 +533,40 @@ def curve_decline(trial: dict, until: float) -> float:
     return float(minimize_scalar(minus_log_lik, bounds=(lo, hi), method="bounded").x)
 
 
+def draw_cut_trial(
+    rng: np.random.Generator, family: str, design: dict | None = None, unreached: bool = False
+) -> dict:
+    """Draw a trial design (sites, cut) and trials until one passes its cut before its
+    target: ``trial``, ``sites``, ``cut``, ``as_of`` (the cut's date), ``truth`` (the date
+    the target was reached) and ``reached``. The one trial selection of every forecast bench
+    (this script, ``forecast_prior_scan.py``, ``forecast_oracle.py``). ``design`` fixes
+    ``sites``, ``cut``, ``alpha``, ``mu`` or ``p`` (each still drawn, then replaced, so the
+    other trials stay the same); with ``unreached`` a trial that passes its cut but never
+    reaches the target within ``6 x HORIZON_MONTHS`` is kept, its truth that horizon's end."""
+    design = design or {}
+    n_sites = int(design.get("sites", rng.choice(SITES)))
+    cut = float(design.get("cut", rng.choice(CUTS)))
+    while True:
+        trial = simulate_trial(rng, family, n_sites, design)
+        target = trial["target"]
+        rand_dates = trial["log"].loc[trial["log"]["randomized"], "screening_date"]
+        reached = len(rand_dates) >= target
+        if not reached and not (unreached and len(rand_dates) >= max(round(cut * target), 1)):
+            continue  # no true date to check (or, with unreached, the cut never comes)
+        as_of = rand_dates.iloc[max(round(cut * target), 1) - 1]
+        end = START + pd.to_timedelta(6 * HORIZON_MONTHS * DPM, unit="D")
+        truth = rand_dates.iloc[target - 1] if reached else end
+        if int((rand_dates <= as_of).sum()) < target and truth > as_of:
+            return {
+                "trial": trial,
+                "sites": n_sites,
+                "cut": cut,
+                "as_of": as_of,
+                "truth": truth,
+                "reached": reached,
+            }
+
+
 def one_replicate(
     seed: np.random.SeedSequence,
     family: str,
@@ -561,21 +595,11 @@ def one_replicate(
     simulated decline but :func:`curve_decline`, the decline the trial's whole screening
     curve shows (closures included), as a completed trial of the same kind would."""
     rng = np.random.default_rng(seed)
-    n_sites = int(rng.choice(SITES))
-    cut = float(rng.choice(CUTS))
-    while True:
-        trial = simulate_trial(rng, family, n_sites)
-        log, target = trial["log"], trial["target"]
-        rand_dates = log.loc[log["randomized"], "screening_date"]
-        reached = len(rand_dates) >= target
-        if not reached and not (unreached and len(rand_dates) >= max(round(cut * target), 1)):
-            continue  # no true date to check (or, with unreached, the cut never comes)
-        as_of = rand_dates.iloc[max(round(cut * target), 1) - 1]
-        end = START + pd.to_timedelta(6 * HORIZON_MONTHS * DPM, unit="D")
-        truth = rand_dates.iloc[target - 1] if reached else end
-        so_far = int((rand_dates <= as_of).sum())
-        if so_far < target and truth > as_of:
-            break
+    drawn = draw_cut_trial(rng, family, unreached=unreached)
+    trial, n_sites, cut, as_of, truth = (
+        drawn[k] for k in ("trial", "sites", "cut", "as_of", "truth")
+    )
+    log, target, reached = trial["log"], trial["target"], drawn["reached"]
     left = (truth - as_of).days / DPM
     out = {"family": family, "sites": n_sites, "cut": f"{cut:.0%}", "left": left}
     out["unreached"] = not reached

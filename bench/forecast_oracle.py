@@ -71,21 +71,10 @@ def _order(data) -> np.ndarray:
 def one(seed, family: str, n_sims: int, informed: float | None, design: dict | None = None) -> dict:
     """One trial of ``family`` and the forecast at each step (``design``: fixed
     ``sites``, ``cut``, ``alpha``, ``mu``, ``p`` instead of the family's draws)."""
-    design = design or {}
     rng = np.random.default_rng(seed)
-    n_sites = int(design.get("sites", rng.choice(calib.SITES)))
-    cut = float(design.get("cut", rng.choice(calib.CUTS)))
-    while True:
-        trial = calib.simulate_trial(rng, family, n_sites, design)
-        log, target = trial["log"], trial["target"]
-        rand_dates = log.loc[log["randomized"], "screening_date"]
-        if len(rand_dates) < target:
-            continue
-        as_of = rand_dates.iloc[max(round(cut * target), 1) - 1]
-        truth_date = rand_dates.iloc[target - 1]
-        so_far = int((rand_dates <= as_of).sum())
-        if so_far < target and truth_date > as_of:
-            break
+    drawn = calib.draw_cut_trial(rng, family, design)
+    trial, n_sites, cut, as_of = drawn["trial"], drawn["sites"], drawn["cut"], drawn["as_of"]
+    truth_date, log, target = drawn["truth"], trial["log"], trial["target"]
     left = (truth_date - as_of).days / calib.DPM
     truth = trial["truth"] | {"as_of_t": (as_of - calib.START).days / calib.DPM}
     frame = log[["patient_id", "site_id", "screening_date", "randomized"]]

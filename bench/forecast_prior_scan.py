@@ -146,18 +146,14 @@ def simulate(families: list[str], reps: int, n_sims: int, seed: int) -> dict:
     for family in families:
         for r in range(reps):
             rng = np.random.default_rng(seeds[list(calib.FAMILIES).index(family) * reps + r])
-            n_sites = int(rng.choice(calib.SITES))
-            cut = float(rng.choice(calib.CUTS))
-            while True:  # the same trial selection as forecast_calibration.one_replicate
-                trial = calib.simulate_trial(rng, family, n_sites)
-                log, target = trial["log"], trial["target"]
-                rand = log.loc[log["randomized"], "screening_date"]
-                if len(rand) < target:
-                    continue
-                as_of = rand.iloc[max(round(cut * target), 1) - 1]
-                truth = rand.iloc[target - 1]
-                if int((rand <= as_of).sum()) < target and truth > as_of:
-                    break
+            drawn = calib.draw_cut_trial(rng, family)  # the calibration's trial selection
+            trial, n_sites, cut, as_of = (
+                drawn["trial"],
+                drawn["sites"],
+                drawn["cut"],
+                drawn["as_of"],
+            )
+            log, target, truth = trial["log"], trial["target"], drawn["truth"]
             frame = log[["patient_id", "site_id", "screening_date", "randomized"]]
             mean, sd, _, lo, hi = PROPOSAL
             fc = RecruitmentForecast(
