@@ -43,6 +43,10 @@ ACCEPTED = (
 )
 
 
+#: the prior's JSON keys, named as the ``RecruitmentForecast`` options
+KEYS = ("decline_prior_mean", "decline_prior_sd", "decline_prior_source")
+
+
 @dataclass(frozen=True)
 class DeclinePrior:
     """A normal prior on the monthly decline of the site screening rates (fractions per
@@ -74,25 +78,16 @@ class DeclinePrior:
             )
         return self
 
-    def forecast_options(self) -> dict[str, Any]:
-        """The ``RecruitmentForecast`` options that give this prior (and its source).
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON keys of ``screenkit forecast --json`` (:data:`KEYS`), which are also
+        the ``RecruitmentForecast`` options that give this prior and its source.
 
-        >>> DeclinePrior(0.02, 0.01, "--decline-prior").forecast_options()["decline_prior_sd"]
+        >>> DeclinePrior(0.02, 0.01, "--decline-prior").to_dict()["decline_prior_sd"]
         0.01
         """
-        return {
-            "decline_prior_mean": self.mean,
-            "decline_prior_sd": self.sd,
-            "decline_prior_source": self.source,
-        }
+        return dict(zip(KEYS, (self.mean, self.sd, self.source), strict=True))
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON keys of ``screenkit forecast --json``."""
-        return {
-            "decline_prior_mean": self.mean,
-            "decline_prior_sd": self.sd,
-            "decline_prior_source": self.source,
-        }
+    forecast_options = to_dict  # RecruitmentForecast(**prior.forecast_options())
 
 
 def _number(text: str) -> float:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from screenkit.forecast.outcome import OutcomeCounts
+from screenkit.forecast.prior import KEYS as PRIOR_KEYS
 from screenkit.forecast.prior import DeclinePrior
 from screenkit.forecast.rates import RecruitmentRates
 from screenkit.stats import wilson_interval
@@ -27,9 +28,7 @@ def _words(date: pd.Timestamp | None, never: str = "not within 100 years") -> st
 
 def _prior_keys(prior: DeclinePrior | None) -> dict[str, Any]:
     """The decline prior's JSON keys; ``None`` values when the model uses no prior."""
-    if prior is None:
-        return {"decline_prior_mean": None, "decline_prior_sd": None, "decline_prior_source": None}
-    return prior.to_dict()
+    return dict.fromkeys(PRIOR_KEYS) if prior is None else prior.to_dict()
 
 
 _MODEL_WORDS = {
