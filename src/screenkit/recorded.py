@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from screenkit.bits import pack_rows
+from screenkit.bits import pack_rows, set_column
 from screenkit.errors import InputError, ProtocolError
 from screenkit.evaluate import Evaluation, _unwrap
 from screenkit.grammar.compile import Rule
@@ -388,9 +388,8 @@ def recorded_statuses(
     # the cell table packed (NR bit clear), gathered by patient, the NR bit set per patient
     all_fails = pack_rows(np.pad(fails, ((0, 0), (0, 1))))[codes]
     unknown = np.zeros_like(all_fails)
-    nr_bit = np.uint64(1) << np.uint64(k % 64)
-    all_fails[nr_fail, k // 64] |= nr_bit
-    unknown[nr_unknown, k // 64] = nr_bit
+    set_column(all_fails, k, nr_fail)
+    set_column(unknown, k, nr_unknown)
     return statuses, all_fails, unknown, nr_fail
 
 
