@@ -48,7 +48,7 @@ def arrow_grid(data: Any, dialect: Any, width: int) -> list[tuple[np.ndarray, li
     import pyarrow as pa
 
     sample = _sample(data, dialect, width)
-    flags = _flag_columns(data, dialect, width, sample)
+    flags = _flag_columns(sample)
     unique = _unique_columns(sample, flags)
     if flags:
         try:
@@ -169,14 +169,12 @@ def _unique_columns(sample: Any, flags: set[int]) -> set[int]:
     }
 
 
-def _flag_columns(data: Any, dialect: Any, width: int, sample: Any = False) -> set[int]:
+def _flag_columns(sample: Any) -> set[int]:
     """Columns whose cells below the first record are all ``True`` / ``False`` / blank in
-    the sample (:func:`_sample`, read here unless given; none without a sample)."""
+    the ``sample`` (:func:`_sample`; none without a sample)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if sample is False:
-        sample = _sample(data, dialect, width)
     if sample is None:
         return set()
     flags = pa.array(_FLAGS, type=pa.string())
