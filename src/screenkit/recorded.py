@@ -85,6 +85,7 @@ __all__ = [
     "protocol_of",
     "recorded_evaluation",
     "recorded_statuses",
+    "recorded_words",
     "source_sentence",
 ]
 
@@ -301,9 +302,9 @@ def evaluate_recorded(
     else:
         said_no = said_yes = np.zeros(n, bool)
         outcome_unknown = np.zeros(n, bool)
-    statuses, all_fails, unknown, nr_fail = recorded_statuses(
-        ids, frame.index, cell_fails, reported=nonblank, screen_failed=said_no,
-        outcome_unknown=outcome_unknown, codes=codes,
+    all_fails, unknown, nr_fail = recorded_words(
+        cell_fails, codes, reported=nonblank, screen_failed=said_no,
+        outcome_unknown=outcome_unknown,
     )  # fmt: skip
 
     patients_per_cell = np.bincount(codes, minlength=len(uniques) + 1)
@@ -325,7 +326,7 @@ def evaluate_recorded(
             ["text", "criterion"],
         ),
     )
-    return recorded_evaluation(frame, protocol, statuses, all_fails, unknown, recorded, data)
+    return recorded_evaluation(frame, protocol, None, all_fails, unknown, recorded, data)
 
 
 def recorded_statuses(
@@ -336,7 +337,6 @@ def recorded_statuses(
     reported: np.ndarray,
     screen_failed: np.ndarray,
     outcome_unknown: np.ndarray,
-    codes: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     """``(statuses, fails, unknown, nr_fail)`` of recorded mode, ``NR`` column appended.
 
@@ -345,34 +345,26 @@ def recorded_statuses(
     ``screen_failed``: the outcome says screen failure; ``outcome_unknown``: the outcome
     is not known. ``NR`` fails for a screen failure (recorded or by outcome) with no
     criterion recorded, and is unknown when nothing is recorded and the outcome is not
-    known (pending). Shared by :func:`evaluate_recorded` and the SDTM evaluation
-    (:func:`screenkit.sdtm.evaluation.evaluate_sdtm`).
-
-    ``codes``: when given, ``fails`` holds one row per distinct reasons cell and patient
-    ``i`` has row ``codes[i]``; everything per patient is then taken from that small table
-    (27 -> 17 ms on 200,000 rows), and the returned fails and unknown are bit-packed
-    (:func:`screenkit.bits.pack_rows`: not packed again per patient, ~12 ms).
+    known (pending). Used by the SDTM evaluation
+    (:func:`screenkit.sdtm.evaluation.evaluate_sdtm`); a log's reasons column, read per
+    distinct cell, takes :func:`recorded_words` instead.
 
     >>> st, f, u, nr = recorded_statuses(
-    ...     ["E1"], pd.RangeIndex(3), np.array([[True], [False]]), codes=np.array([0, 1, 1]),
+    ...     ["E1"], pd.RangeIndex(3), np.array([[True], [False], [False]]),
     ...     reported=np.array([True, True, False]), screen_failed=np.zeros(3, bool),
     ...     outcome_unknown=np.array([False, False, True]))
-    >>> st["E1"].tolist(), st["NR"].tolist(), f.ravel().tolist(), u.ravel().tolist()
-    ([False, True, True], [True, False, <NA>], [1, 2, 0], [0, 0, 2])
+    >>> st["E1"].tolist(), st["NR"].tolist()
+    ([False, True, True], [True, False, <NA>])
+    >>> f.tolist(), u[:, 1].tolist()   # the last column: NR
+    ([[True, False], [False, True], [False, False]], [False, False, True])
     """
-    if codes is None:
-        n, k = fails.shape
-        any_known = fails.any(axis=1)
-        # each criterion's passes contiguous (one pass over the matrix, not a strided
-        # gather per criterion), wrapped as boolean columns without another copy
-        passes = np.logical_not(fails.T, order="C")
-    else:
-        n, k = len(codes), fails.shape[1]
-        any_known = fails.any(axis=1)[codes]
-        # criteria x cells, then each criterion's row gathered by patient: contiguous
-        passes = np.take(np.logical_not(fails.T), codes, axis=1)
+    n, k = fails.shape
+    any_known = fails.any(axis=1)
     nr_fail = ~any_known & (reported | screen_failed)
     nr_unknown = ~any_known & ~reported & outcome_unknown
+    # each criterion's passes contiguous (one pass over the matrix, not a strided
+    # gather per criterion), wrapped as boolean columns without another copy
+    passes = np.logical_not(fails.T, order="C")
     statuses = pd.DataFrame(
         {cid: pd.arrays.BooleanArray(passes[j], np.zeros(n, bool)) for j, cid in enumerate(ids)},
         index=index,
@@ -381,30 +373,61 @@ def recorded_statuses(
     nr = pd.array(~nr_fail, dtype="boolean")
     nr[nr_unknown] = pd.NA
     statuses[NOT_RECORDED] = nr
-    if codes is None:
-        unknown = np.zeros((n, k + 1), bool)
-        unknown[:, k] = nr_unknown
-        return statuses, np.column_stack([fails, nr_fail]), unknown, nr_fail
-    # the cell table packed (NR bit clear), gathered by patient, the NR bit set per patient
-    all_fails = pack_rows(np.pad(fails, ((0, 0), (0, 1))))[codes]
-    unknown = np.zeros_like(all_fails)
-    set_column(all_fails, k, nr_fail)
-    set_column(unknown, k, nr_unknown)
-    return statuses, all_fails, unknown, nr_fail
+    unknown = np.zeros((n, k + 1), bool)
+    unknown[:, k] = nr_unknown
+    return statuses, np.column_stack([fails, nr_fail]), unknown, nr_fail
+
+
+def recorded_words(
+    cell_fails: np.ndarray,
+    codes: np.ndarray,
+    *,
+    reported: np.ndarray,
+    screen_failed: np.ndarray,
+    outcome_unknown: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(fail_words, unknown_words, nr_fail)`` of recorded mode, bit-packed
+    (:mod:`screenkit.bits`), ``NR`` the bit after the criteria; the rules of
+    :func:`recorded_statuses`.
+
+    ``cell_fails``: distinct reasons cells x criteria, True where the cell lists the
+    criterion; patient ``i`` has the cell ``codes[i]``. The cell table is packed once and
+    gathered by patient, the ``NR`` bit set per patient: no patients x criteria matrix,
+    and no status frame (an :class:`~screenkit.evaluate.Evaluation` builds its
+    ``statuses`` from these sets on first use).
+
+    >>> f, u, nr = recorded_words(
+    ...     np.array([[True], [False]]), np.array([0, 1, 1]),
+    ...     reported=np.array([True, True, False]), screen_failed=np.zeros(3, bool),
+    ...     outcome_unknown=np.array([False, False, True]))
+    >>> f.ravel().tolist(), u.ravel().tolist(), nr.tolist()   # bit 0: E1, bit 1: NR
+    ([1, 2, 0], [0, 0, 2], [False, True, False])
+    """
+    k = cell_fails.shape[1]
+    any_known = cell_fails.any(axis=1)[codes]
+    nr_fail = ~any_known & (reported | screen_failed)
+    nr_unknown = ~any_known & ~reported & outcome_unknown
+    fail_words = pack_rows(np.pad(cell_fails, ((0, 0), (0, 1))))[codes]
+    unknown_words = np.zeros_like(fail_words)
+    set_column(fail_words, k, nr_fail)
+    set_column(unknown_words, k, nr_unknown)
+    return fail_words, unknown_words, nr_fail
 
 
 def recorded_evaluation(
     frame: pd.DataFrame,
     protocol: Protocol,
-    statuses: pd.DataFrame,
+    statuses: pd.DataFrame | None,
     fails: np.ndarray,
     unknown: np.ndarray,
     recorded: RecordedReasons,
     source: Any = None,
 ) -> Evaluation:
     """The :class:`~screenkit.evaluate.Evaluation` of recorded mode from
-    :func:`recorded_statuses`' parts (``fails`` / ``unknown`` bool or bit-packed uint64):
-    ``protocol`` plus the ``NR`` pseudo-criterion, ``status_source == "recorded"``."""
+    :func:`recorded_statuses`' parts (``fails`` / ``unknown`` bool) or
+    :func:`recorded_words`' (bit-packed uint64, ``statuses`` None: built from them on
+    first use): ``protocol`` plus the ``NR`` pseudo-criterion,
+    ``status_source == "recorded"``."""
     extended = replace(protocol, criteria=(*protocol.criteria, _not_recorded_criterion()))
     packed = fails.dtype == np.uint64
     return Evaluation(
