@@ -31,6 +31,7 @@ from screenkit import bits
 from screenkit.evaluate import Evaluation, evaluate
 from screenkit.protocol import Protocol, get_protocol
 from screenkit.recorded import REASONS_COLUMN, evaluate_recorded
+from screenkit.status import STATUSES, status_codes
 
 __all__ = ["CONCORDANCE_COLUMNS", "PATIENTS", "TOTAL", "concordance", "concordance_records"]
 
@@ -44,6 +45,7 @@ CONCORDANCE_COLUMNS = (
 )
 TOTAL = "Total"
 PATIENTS = "Screen-failed patients"
+_FAILED, _PENDING = STATUSES.index("screen_failed"), STATUSES.index("pending")
 
 
 def concordance(
@@ -81,9 +83,11 @@ def concordance(
         index=pd.Index(ids, name="criterion"),
     ).astype(np.int64)
     table.loc[TOTAL] = table.sum(axis=0)
-    r_failed = (recorded.status == "screen_failed").to_numpy()
-    c_failed = (computed.status == "screen_failed").to_numpy()
-    c_pending = (computed.status == "pending").to_numpy()
+    # the status codes themselves (0 eligible, 1 screen_failed, 2 pending), not a
+    # categorical Series per comparison
+    r_failed = status_codes(recorded.fail_words, recorded.unknown_words) == _FAILED
+    c_status = status_codes(computed.fail_words, computed.unknown_words)
+    c_failed, c_pending = c_status == _FAILED, c_status == _PENDING
     table.loc[PATIENTS] = [
         int(r_failed.sum()),
         int(c_failed.sum()),

@@ -60,7 +60,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from screenkit.bits import pack_rows, set_column
 from screenkit.errors import InputError, ProtocolError
 from screenkit.evaluate import Evaluation, _unwrap
 from screenkit.grammar.compile import Rule
@@ -72,6 +71,7 @@ from screenkit.recorded_cells import (
     tally,
     unknown_id_table,
 )
+from screenkit.recorded_sets import NOT_RECORDED, recorded_statuses, recorded_words
 
 __all__ = [
     "NOT_RECORDED",
@@ -85,11 +85,10 @@ __all__ = [
     "protocol_of",
     "recorded_evaluation",
     "recorded_statuses",
+    "recorded_words",
     "source_sentence",
 ]
 
-#: The pseudo-criterion ID of "screen failure, reason not recorded".
-NOT_RECORDED = "NR"
 NOT_RECORDED_LABEL = "Reason not recorded (screen failure with no protocol criterion recorded)"
 #: The canonical reasons column (headers such as "Screen fail reason" map onto it).
 REASONS_COLUMN = "fail_reasons"
@@ -301,11 +300,14 @@ def evaluate_recorded(
     else:
         said_no = said_yes = np.zeros(n, bool)
         outcome_unknown = np.zeros(n, bool)
-    statuses, all_fails, unknown, nr_fail = recorded_statuses(
-        ids, frame.index, cell_fails, reported=nonblank, screen_failed=said_no,
-        outcome_unknown=outcome_unknown, codes=codes,
+    all_fails, unknown, nr_fail = recorded_words(
+        cell_fails, codes, reported=nonblank, screen_failed=said_no,
+        outcome_unknown=outcome_unknown,
     )  # fmt: skip
 
+    # the cells with anything beside protocol IDs, once (of 10,630 distinct cells in a
+    # 200,000-row log a few hundred); the rest add nothing to the tables below
+    read = [(u, reading) for u, reading in enumerate(per_cell) if any(reading)]
     patients_per_cell = np.bincount(codes, minlength=len(uniques) + 1)
     nr_per_cell = np.bincount(codes, weights=nr_fail, minlength=len(uniques) + 1)
     recorded = RecordedReasons(
@@ -313,98 +315,35 @@ def evaluate_recorded(
         outcome_column=outcome_column,
         not_recorded=int(nr_fail.sum()),
         conflicts=int((said_yes & nonblank).sum()),
-        unknown_ids=unknown_id_table(per_cell, patients_per_cell, nr_per_cell, ids),
+        unknown_ids=unknown_id_table(read, patients_per_cell, nr_per_cell, ids),
         unmatched_text=tally(
-            [(t,) for _, _, texts, _ in per_cell for t in texts],
-            [patients_per_cell[u] for u, (_, _, texts, _) in enumerate(per_cell) for _ in texts],
+            [(t,) for _, (_, _, texts, _) in read for t in texts],
+            [patients_per_cell[u] for u, (_, _, texts, _) in read for _ in texts],
             ["text"],
         ),
         label_matches=tally(
-            [m for _, _, _, matches in per_cell for m in matches],
-            [patients_per_cell[u] for u, (_, _, _, ms) in enumerate(per_cell) for _ in ms],
+            [m for _, (_, _, _, matches) in read for m in matches],
+            [patients_per_cell[u] for u, (_, _, _, ms) in read for _ in ms],
             ["text", "criterion"],
         ),
     )
-    return recorded_evaluation(frame, protocol, statuses, all_fails, unknown, recorded, data)
-
-
-def recorded_statuses(
-    ids: list[str],
-    index: pd.Index,
-    fails: np.ndarray,
-    *,
-    reported: np.ndarray,
-    screen_failed: np.ndarray,
-    outcome_unknown: np.ndarray,
-    codes: np.ndarray | None = None,
-) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    """``(statuses, fails, unknown, nr_fail)`` of recorded mode, ``NR`` column appended.
-
-    ``fails``: patients x ``ids``, True where a criterion is recorded as failed;
-    ``reported``: something was recorded for the patient (a non-blank reasons cell);
-    ``screen_failed``: the outcome says screen failure; ``outcome_unknown``: the outcome
-    is not known. ``NR`` fails for a screen failure (recorded or by outcome) with no
-    criterion recorded, and is unknown when nothing is recorded and the outcome is not
-    known (pending). Shared by :func:`evaluate_recorded` and the SDTM evaluation
-    (:func:`screenkit.sdtm.evaluation.evaluate_sdtm`).
-
-    ``codes``: when given, ``fails`` holds one row per distinct reasons cell and patient
-    ``i`` has row ``codes[i]``; everything per patient is then taken from that small table
-    (27 -> 17 ms on 200,000 rows), and the returned fails and unknown are bit-packed
-    (:func:`screenkit.bits.pack_rows`: not packed again per patient, ~12 ms).
-
-    >>> st, f, u, nr = recorded_statuses(
-    ...     ["E1"], pd.RangeIndex(3), np.array([[True], [False]]), codes=np.array([0, 1, 1]),
-    ...     reported=np.array([True, True, False]), screen_failed=np.zeros(3, bool),
-    ...     outcome_unknown=np.array([False, False, True]))
-    >>> st["E1"].tolist(), st["NR"].tolist(), f.ravel().tolist(), u.ravel().tolist()
-    ([False, True, True], [True, False, <NA>], [1, 2, 0], [0, 0, 2])
-    """
-    if codes is None:
-        n, k = fails.shape
-        any_known = fails.any(axis=1)
-        # each criterion's passes contiguous (one pass over the matrix, not a strided
-        # gather per criterion), wrapped as boolean columns without another copy
-        passes = np.logical_not(fails.T, order="C")
-    else:
-        n, k = len(codes), fails.shape[1]
-        any_known = fails.any(axis=1)[codes]
-        # criteria x cells, then each criterion's row gathered by patient: contiguous
-        passes = np.take(np.logical_not(fails.T), codes, axis=1)
-    nr_fail = ~any_known & (reported | screen_failed)
-    nr_unknown = ~any_known & ~reported & outcome_unknown
-    statuses = pd.DataFrame(
-        {cid: pd.arrays.BooleanArray(passes[j], np.zeros(n, bool)) for j, cid in enumerate(ids)},
-        index=index,
-        copy=False,
-    )
-    nr = pd.array(~nr_fail, dtype="boolean")
-    nr[nr_unknown] = pd.NA
-    statuses[NOT_RECORDED] = nr
-    if codes is None:
-        unknown = np.zeros((n, k + 1), bool)
-        unknown[:, k] = nr_unknown
-        return statuses, np.column_stack([fails, nr_fail]), unknown, nr_fail
-    # the cell table packed (NR bit clear), gathered by patient, the NR bit set per patient
-    all_fails = pack_rows(np.pad(fails, ((0, 0), (0, 1))))[codes]
-    unknown = np.zeros_like(all_fails)
-    set_column(all_fails, k, nr_fail)
-    set_column(unknown, k, nr_unknown)
-    return statuses, all_fails, unknown, nr_fail
+    return recorded_evaluation(frame, protocol, None, all_fails, unknown, recorded, data)
 
 
 def recorded_evaluation(
     frame: pd.DataFrame,
     protocol: Protocol,
-    statuses: pd.DataFrame,
+    statuses: pd.DataFrame | None,
     fails: np.ndarray,
     unknown: np.ndarray,
     recorded: RecordedReasons,
     source: Any = None,
 ) -> Evaluation:
     """The :class:`~screenkit.evaluate.Evaluation` of recorded mode from
-    :func:`recorded_statuses`' parts (``fails`` / ``unknown`` bool or bit-packed uint64):
-    ``protocol`` plus the ``NR`` pseudo-criterion, ``status_source == "recorded"``."""
+    :func:`recorded_statuses`' parts (``fails`` / ``unknown`` bool) or
+    :func:`recorded_words`' (bit-packed uint64, ``statuses`` None: built from them on
+    first use): ``protocol`` plus the ``NR`` pseudo-criterion,
+    ``status_source == "recorded"``."""
     extended = replace(protocol, criteria=(*protocol.criteria, _not_recorded_criterion()))
     packed = fails.dtype == np.uint64
     return Evaluation(

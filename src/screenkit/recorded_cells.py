@@ -128,9 +128,19 @@ def match_label(text: str, protocol: Protocol) -> str | None:
     return ReasonReader(protocol).match_label(text)
 
 
-def unknown_id_table(per_cell, patients, nr_patients, ids: list[str]) -> pd.DataFrame:
+def unknown_id_table(readings, patients, nr_patients, ids: list[str]) -> pd.DataFrame:
+    """IDs the protocol lacks, with their patients: ``readings`` are ``(cell, reading)``
+    pairs (:meth:`ReasonReader.read` of the distinct cell ``cell``, cells listing
+    protocol IDs only may be left out); ``patients`` / ``nr_patients`` per cell.
+
+    >>> from screenkit.protocol import get_protocol
+    >>> reader = ReasonReader(get_protocol("NCT07103668"))
+    >>> table = unknown_id_table([(1, reader.read("I2; E7"))], [5, 3], [0, 1], ["I2a", "I2b"])
+    >>> table.to_dict("records")
+    [{'id': 'I2', 'patients': 3, 'not_recorded': 1, 'note': 'the protocol has I2a, I2b'}]
+    """
     counts: dict[str, list[float]] = {}
-    for u, (_, unknown, _, _) in enumerate(per_cell):
+    for u, (_, unknown, _, _) in readings:
         for token in unknown:
             entry = counts.setdefault(token, [0, 0])
             entry[0] += patients[u]
