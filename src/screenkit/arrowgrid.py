@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from .codedframe import ArrowCells
+
 __all__ = ["SAMPLE", "UNIQUE_ROWS", "arrow_grid"]
 
 #: bytes from the start of the file in which the flag columns are found
@@ -106,18 +108,20 @@ def _read(data: Any, dialect: Any, width: int, flags: set[int], skip: int = 0) -
 
 def _coded(chunks: list[Any], unique: bool) -> tuple[np.ndarray, list[Any]]:
     """Codes and cells of a text column: its distinct cells (order of first appearance),
-    or, for a ``unique`` column, every cell in order (codes ``0..n-1``, no hashing).
+    or, for a ``unique`` column, every cell in order (codes ``0..n-1``, no hashing), held
+    by pyarrow (:class:`~screenkit.codedframe.ArrowCells`).
 
     >>> import pyarrow as pa
-    >>> _coded([pa.array(["a", "b"]), pa.array(["a"])], unique=True)
+    >>> codes, cells = _coded([pa.array(["a", "b"]), pa.array(["a"])], unique=True)
+    >>> codes, cells.tolist()
     (array([0, 1, 2], dtype=int32), ['a', 'b', 'a'])
     """
     import pyarrow as pa
 
-    column = pa.chunked_array(chunks, type=pa.string())
-    if unique:
-        return np.arange(len(column), dtype=np.int32), column.to_pylist()
-    return _encoded(column.combine_chunks())
+    column = pa.chunked_array(chunks, type=pa.string()).combine_chunks()
+    if unique:  # held by pyarrow: no Python string per cell (see ArrowCells)
+        return np.arange(len(column), dtype=np.int32), ArrowCells(column)
+    return _encoded(column)
 
 
 def _encoded(array: Any) -> tuple[np.ndarray, list[Any]]:

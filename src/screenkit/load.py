@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-from .codedframe import CodedFrame
+from .codedframe import ArrowCells, CodedFrame
 from .columnparse import distinct_cells
 from .errors import InputError
 from .guards import check_workbook
@@ -147,7 +147,9 @@ def _masks(distinct, n: int) -> tuple[list[np.ndarray], list[np.ndarray] | None]
     error cells (None when no column has one), judged once per distinct value."""
     blank, error = [], []
     for codes, uniques in distinct:
-        if infer_dtype(uniques, skipna=False) == "string":  # text only (CSV)
+        if isinstance(uniques, ArrowCells):  # a CSV's IDs: judged by pyarrow
+            flags, errors = uniques.blank(), None
+        elif infer_dtype(uniques, skipna=False) == "string":  # text only (CSV)
             flags = [not u or u.isspace() for u in uniques]  # = u.strip() == ""
             errors = None
         else:
@@ -155,7 +157,8 @@ def _masks(distinct, n: int) -> tuple[list[np.ndarray], list[np.ndarray] | None]
             errors = [isinstance(u, CellError) for u in uniques]
         # code -1 (None, NaN) takes the last entry: blank, not an error; a column without
         # a blank distinct cell is blank only where a cell is missing (one compare)
-        blank.append(np.array([*flags, True], dtype=bool)[codes] if any(flags) else codes < 0)
+        flags = np.append(np.asarray(flags, dtype=bool), True)
+        blank.append(flags[codes] if flags[:-1].any() else codes < 0)
         if errors is not None and any(errors):
             error.append(np.array([*errors, False], dtype=bool)[codes])
         else:
