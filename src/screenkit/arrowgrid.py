@@ -27,18 +27,21 @@ The caller (:mod:`screenkit.textfile`) checks that the records are the csv modul
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
 from .codedframe import ArrowCells
 
-__all__ = ["SAMPLE", "UNIQUE_ROWS", "arrow_grid"]
+__all__ = ["SAMPLE", "THREADS", "UNIQUE_ROWS", "arrow_grid"]
 
 #: bytes from the start of the file in which the flag columns are found
 SAMPLE = 1 << 18
 #: sample records (below the first) a column's cells must all differ in to go unhashed
 UNIQUE_ROWS = 100
+#: threads hashing text columns (pyarrow releases the GIL while it hashes)
+THREADS = min(2, os.cpu_count() or 1)
 _FLAGS = ("True", "False", "")  # a blank flag cell reads as null
 
 
@@ -72,7 +75,7 @@ def _as_text(data: Any, dialect: Any, width: int, unique: set[int]):
         return None
     if any(t != pa.string() for t in table.schema.types):
         return None  # a column past ``width`` (a quoted delimiter in the head) was inferred
-    return [_coded(column.chunks, j in unique) for j, column in enumerate(table.columns)]
+    return _coded_all([(column.chunks, j in unique) for j, column in enumerate(table.columns)])
 
 
 def _read(data: Any, dialect: Any, width: int, flags: set[int], skip: int = 0) -> Any:
@@ -104,6 +107,24 @@ def _read(data: Any, dialect: Any, width: int, flags: set[int], skip: int = 0) -
             check_utf8=False,  # the caller decoded the bytes as UTF-8 already
         ),
     )
+
+
+def _coded_all(columns: list[tuple[list[Any], bool]]) -> list[tuple[np.ndarray, Any]]:
+    """:func:`_coded` of each ``(chunks, unique)``, :data:`THREADS` columns at a time
+    (pyarrow hashes without holding the GIL: 47 text columns of 200,000 rows took
+    0.08-0.11 s in two threads against 0.13 s in one on the shared 2-core machine).
+
+    >>> import pyarrow as pa
+    >>> [(codes.tolist(), list(cells)) for codes, cells in _coded_all(
+    ...     [([pa.array(["a", "b", "a"])], False), ([pa.array(["x", "y", "z"])], True)])]
+    [([0, 1, 0], ['a', 'b']), ([0, 1, 2], ['x', 'y', 'z'])]
+    """
+    if THREADS < 2 or len(columns) < 2:
+        return [_coded(chunks, unique) for chunks, unique in columns]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        return list(pool.map(lambda column: _coded(*column), columns))
 
 
 def _coded(chunks: list[Any], unique: bool) -> tuple[np.ndarray, list[Any]]:
@@ -203,13 +224,14 @@ def _with_flags(data: Any, dialect: Any, width: int, flags: set[int], unique: se
     types = [pa.bool_() if j in flags else pa.string() for j in range(table.num_columns)]
     if table.schema.types != types:  # a column past ``width`` was typed by inference
         raise pa.ArrowInvalid("a column is neither text nor flags")
-    distinct = []
-    for j, column in enumerate(table.columns):
-        if j in flags:
-            distinct.append(_flag_codes(head.column(j)[0].as_py(), column))
-        else:
-            distinct.append(_coded([*head.column(j).chunks, *column.chunks], j in unique))
-    return distinct
+    texts = [j for j in range(table.num_columns) if j not in flags]
+    coded = _coded_all(
+        [([*head.column(j).chunks, *table.column(j).chunks], j in unique) for j in texts]
+    )
+    distinct = dict(zip(texts, coded, strict=True))
+    for j in flags:
+        distinct[j] = _flag_codes(head.column(j)[0].as_py(), table.column(j))
+    return [distinct[j] for j in range(table.num_columns)]
 
 
 def _flag_codes(first: str, column: Any) -> tuple[np.ndarray, list[Any]]:
