@@ -149,7 +149,7 @@ def parse_coded(
         kind_of[:] = kinds
         detail_of = np.empty(len(details), dtype=object)
         detail_of[:] = details
-    at = np.flatnonzero(noted[codes]) if noted[:-1].any() else np.array([], np.intp)
+    at = np.flatnonzero(noted[codes]) if _any_present(noted[:-1], codes) else np.array([], np.intp)
     noted_codes = codes[at]
     if cells_at is None:
         cells = np.empty(len(noted_codes), dtype=object)
@@ -160,6 +160,22 @@ def parse_coded(
     else:
         cells = cells_at(at)
     return ParsedColumn(out, censor, at, cells, noted_codes, kind_of, detail_of)
+
+
+def _any_present(noted: np.ndarray, codes: np.ndarray) -> bool:
+    """Does any cell hold one of the ``noted`` distinct cells (a mask by code)? Most
+    columns note only a cell no patient row holds (the header's, above the rows) or a
+    few: each is looked for by a compare, not by spreading the mask over every cell.
+
+    >>> _any_present(np.array([True, False, False]), np.array([1, 2, 1, -1]))
+    False
+    >>> _any_present(np.array([False, False, True]), np.array([1, 2, 1, -1]))
+    True
+    """
+    which = np.flatnonzero(noted)
+    if len(which) > 4:  # many: one gather tells
+        return bool(np.append(noted, False)[codes].any())
+    return any(bool((codes == code).any()) for code in which.tolist())
 
 
 def _missing_text(n: int) -> pd.api.extensions.ExtensionArray:

@@ -156,9 +156,17 @@ def _masks(distinct, n: int) -> tuple[list[np.ndarray], list[np.ndarray] | None]
             flags = [_blank(u) for u in uniques]
             errors = [isinstance(u, CellError) for u in uniques]
         # code -1 (None, NaN) takes the last entry: blank, not an error; a column without
-        # a blank distinct cell is blank only where a cell is missing (one compare)
+        # a blank distinct cell is blank only where a cell is missing, and one with a
+        # single blank distinct cell (a flag column's "") where its code is that one or
+        # -1: compares, not a gather
         flags = np.append(np.asarray(flags, dtype=bool), True)
-        blank.append(flags[codes] if flags[:-1].any() else codes < 0)
+        blank_codes = np.flatnonzero(flags[:-1])
+        if not len(blank_codes):
+            blank.append(codes < 0)
+        elif len(blank_codes) == 1:
+            blank.append((codes == blank_codes[0]) | (codes < 0))
+        else:
+            blank.append(flags[codes])
         if errors is not None and any(errors):
             error.append(np.array([*errors, False], dtype=bool)[codes])
         else:
