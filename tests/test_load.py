@@ -130,3 +130,20 @@ def test_trailing_blank_rows_and_columns_ignored(tmp_path):
     raw = read_table(path)
     assert raw.headers == ["ID", "Hb"]
     assert raw.rows_read == 1 and raw.skipped_rows.empty
+
+
+def test_blanked_codes_are_the_masked_write():
+    """Codes blanked by arithmetic are what writing -1 where blank gives, any int dtype."""
+    import numpy as np
+
+    from screenkit.load import _blanked
+
+    rng = np.random.default_rng(7)
+    for dtype in (np.int32, np.intp):
+        codes = rng.integers(-1, 50, 1000).astype(dtype)
+        empty = rng.random(1000) < 0.3
+        want = codes.copy()
+        want[empty] = -1
+        got = _blanked(codes[1:], empty[1:])
+        assert got.dtype == dtype and np.array_equal(got, want[1:])
+        assert not np.shares_memory(got, codes)  # a copy: the codes given are kept
