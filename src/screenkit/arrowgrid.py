@@ -15,7 +15,9 @@ A column whose cells in the sample are all different, over at least :data:`UNIQU
 records (the patient IDs), is not hashed: hashing would find no repeat, and the caller
 judges each cell of it anyway. Its codes are ``0..n-1`` into its cells as read (a cell
 repeated further down is then listed twice, and judged twice; nothing else changes: a
-code still names the cell as written, and duplicate IDs are found after parsing).
+code still names the cell as written, and duplicate IDs are found after parsing); the
+cells stay a pyarrow array (:class:`~screenkit.codedframe.ArrowCells`), judged and
+stripped by pyarrow. The other text columns are hashed :data:`THREADS` at a time.
 
 The caller (:mod:`screenkit.textfile`) checks that the records are the csv module's.
 

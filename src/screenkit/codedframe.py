@@ -4,7 +4,8 @@ The loader hashes every column into its distinct cells once (pyarrow's
 ``dictionary_encode`` for a CSV, :func:`~screenkit.columnparse.distinct_cells` otherwise)
 and everything after it judges distinct cells, not cells (a CSV column whose cells all
 differ, the patient IDs, is not hashed: codes 0..n-1 into its cells, a repeated cell
-listed again, see :mod:`screenkit.arrowgrid`). :class:`CodedFrame` keeps that
+listed again, see :mod:`screenkit.arrowgrid`, its cells held by pyarrow as
+:class:`ArrowCells`). :class:`CodedFrame` keeps that
 shape: per column ``(codes, distinct cells)`` (code -1: a blank cell, read as None), and
 builds a column of Python objects only when one is asked for (``frame[j]``), so a
 200,000-row CSV never becomes 20 million Python references unless a caller wants them.
