@@ -132,3 +132,18 @@ def test_an_id_repeated_below_the_sample_is_still_refused(tmp_path, monkeypatch)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=rf"Duplicate patient ID 'P3' on rows 5 and {n + 2}"):
         load_screening(path)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_columns_hashed_in_threads_are_the_serial_ones(monkeypatch, threads):
+    """Text columns hashed in a pool of threads give each column its own codes and
+    cells, in column order, as one thread does (flag and unique columns among them)."""
+    n = arrowgrid.UNIQUE_ROWS + 30
+    lines = ["id,hiv,site,hb,note"]
+    lines += [f"P{i},{'True' if i % 3 else ''},S{i % 4},{i % 7}.5,n{i % 11}" for i in range(n)]
+    raw = ("\n".join(lines) + "\n").encode("utf-8")
+    monkeypatch.setattr(arrowgrid, "THREADS", threads)
+    got = arrowgrid.arrow_grid(raw, csv.excel, 5)
+    assert _cells(got) == _cells(_csv_module(raw))
+    monkeypatch.setattr(arrowgrid, "_flag_columns", lambda *args: set())  # all as text
+    assert _cells(arrowgrid.arrow_grid(raw, csv.excel, 5)) == _cells(_csv_module(raw))

@@ -165,3 +165,25 @@ def test_day_first_is_guessed_from_the_cells_present_only():
     assert parsed.values.tolist() == [pd.Timestamp("2025-01-02")] * 2
     both = parse_coded(pd.RangeIndex(2), np.array([0, 1]), uniques, COLUMNS["screening_date"])
     assert both.values.tolist() == [pd.Timestamp("2025-02-01"), pd.Timestamp("2025-01-13")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    noted=st.lists(st.booleans(), min_size=1, max_size=9),
+    data=st.data(),
+)
+def test_noted_cells_are_found_as_by_spreading_the_mask(noted, data):
+    """Whether any cell holds a noted distinct cell (compares for a few, a gather for
+    many) is what spreading the mask over the cells says; and the blank masks of the
+    loader (none, one or several blank distinct cells) are each cell's own judgement."""
+    from screenkit.columnparse import _any_present
+    from screenkit.load import _masks
+
+    k = len(noted)
+    codes = np.array(data.draw(st.lists(st.integers(-1, k - 1), max_size=30)), dtype=np.int32)
+    mask = np.array(noted, dtype=bool)
+    assert _any_present(mask, codes) == bool(np.append(mask, False)[codes].any())
+    uniques = [" " if n else f"v{i}" for i, n in enumerate(noted)]  # noted: blank
+    (blank,), errors = _masks([(codes, uniques)], len(codes))
+    want = [c < 0 or not uniques[c].strip() for c in codes.tolist()]
+    assert blank.tolist() == want and errors is None

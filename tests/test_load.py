@@ -130,3 +130,39 @@ def test_trailing_blank_rows_and_columns_ignored(tmp_path):
     raw = read_table(path)
     assert raw.headers == ["ID", "Hb"]
     assert raw.rows_read == 1 and raw.skipped_rows.empty
+
+
+def test_blanked_codes_are_the_masked_write():
+    """Codes blanked by arithmetic are what writing -1 where blank gives, any int dtype."""
+    import numpy as np
+
+    from screenkit.load import _blanked
+
+    rng = np.random.default_rng(7)
+    for dtype in (np.int32, np.intp):
+        codes = rng.integers(-1, 50, 1000).astype(dtype)
+        empty = rng.random(1000) < 0.3
+        want = codes.copy()
+        want[empty] = -1
+        got = _blanked(codes[1:], empty[1:])
+        assert got.dtype == dtype and np.array_equal(got, want[1:])
+        assert not np.shares_memory(got, codes)  # a copy: the codes given are kept
+
+
+def test_a_first_row_of_text_and_day_month_dates_loads(tmp_path):
+    """A first patient row of text cells and a date such as 01/01/2024 (no number among
+    them) is looked at as a possible units row; the date is no unit (pint read it as
+    arithmetic, 01/01/2024 dividing by zero, and the load stopped with a traceback)."""
+    from screenkit.normalize import load_screening
+    from screenkit.units import is_unit
+
+    assert not is_unit("01/01/2024") and not is_unit("12/01/2024")
+    path = tmp_path / "log.csv"
+    path.write_text(
+        "Subject ID,Site,Screening date,Reasons\nP-A,Site A,01/01/2024,E7\n"
+        "P-B,Site B,02/01/2024,\n",
+        encoding="utf-8",
+    )
+    sd = load_screening(path)
+    assert sd.data["patient_id"].tolist() == ["P-A", "P-B"]
+    assert sd.report.skipped_rows.empty

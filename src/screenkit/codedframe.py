@@ -4,7 +4,8 @@ The loader hashes every column into its distinct cells once (pyarrow's
 ``dictionary_encode`` for a CSV, :func:`~screenkit.columnparse.distinct_cells` otherwise)
 and everything after it judges distinct cells, not cells (a CSV column whose cells all
 differ, the patient IDs, is not hashed: codes 0..n-1 into its cells, a repeated cell
-listed again, see :mod:`screenkit.arrowgrid`). :class:`CodedFrame` keeps that
+listed again, see :mod:`screenkit.arrowgrid`, its cells held by pyarrow as
+:class:`ArrowCells`). :class:`CodedFrame` keeps that
 shape: per column ``(codes, distinct cells)`` (code -1: a blank cell, read as None), and
 builds a column of Python objects only when one is asked for (``frame[j]``), so a
 200,000-row CSV never becomes 20 million Python references unless a caller wants them.
@@ -23,19 +24,105 @@ Columns already held as objects (a workbook's cells) are kept and handed out as 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["CodedFrame"]
+__all__ = ["WHITESPACE", "ArrowCells", "CodedFrame"]
+
+#: the characters ``str.strip()`` and ``str.isspace()`` take for whitespace (every one)
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+class ArrowCells(Sequence[str]):
+    """A column's cells as pyarrow holds them (a string array without nulls): a sequence
+    of ``str`` that becomes Python strings only when iterated (once, then kept), so the
+    patient IDs of a CSV (one cell per patient, not hashed) are judged, stripped and
+    checked column-wise by pyarrow instead of as 200,000 Python strings.
+
+    >>> import pyarrow as pa
+    >>> cells = ArrowCells(pa.array(["007", " ", "008 "]))
+    >>> len(cells), cells[2], cells == ["007", " ", "008 "]
+    (3, '008 ', True)
+    >>> cells.stripped().to_pylist(), cells.blank().tolist()
+    (['007', '', '008'], [False, True, False])
+    """
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+        self._list: list[str] | None = None
+        self._stripped: Any = None
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice) or self._list is not None:
+            return self.tolist()[i]
+        return self.array[int(i)].as_py()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tolist())
+
+    def __eq__(self, other: object) -> bool:
+        return self.tolist() == (other.tolist() if isinstance(other, ArrowCells) else other)
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value, like a list
+
+    def __repr__(self) -> str:
+        return f"ArrowCells({len(self)} cells)"
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = np.empty(len(self), dtype=object)
+        out[:] = self.tolist()
+        return out if dtype is None else out.astype(dtype)
+
+    def tolist(self) -> list[str]:
+        """The cells as Python strings (built once)."""
+        if self._list is None:
+            self._list = self.array.to_pylist()
+        return self._list
+
+    def utf8(self) -> bytes:
+        """Every cell's UTF-8 bytes one after the other (pyarrow's value buffer).
+
+        >>> import pyarrow as pa
+        >>> ArrowCells(pa.array(["ab", "é", "c"]).slice(1)).utf8()
+        b'\\xc3\\xa9c'
+        """
+        import pyarrow as pa
+
+        array = self.array.cast(pa.string())  # 32-bit offsets, as read
+        _, offsets, data = array.buffers()
+        if data is None or not len(array):
+            return b""
+        ends = np.frombuffer(offsets, dtype=np.int32)[array.offset : array.offset + len(array) + 1]
+        return data.to_pybytes()[int(ends[0]) : int(ends[-1])]
+
+    def stripped(self) -> Any:
+        """The cells as ``str.strip()`` gives them, as a pyarrow array (built once)."""
+        if self._stripped is None:
+            import pyarrow.compute as pc
+
+            self._stripped = pc.utf8_trim(self.array, characters=WHITESPACE)
+        return self._stripped
+
+    def blank(self) -> np.ndarray:
+        """Per cell, whether it is empty or whitespace only (``not u or u.isspace()``)."""
+        import pyarrow.compute as pc
+
+        return pc.equal(pc.utf8_length(self.stripped()), 0).to_numpy(zero_copy_only=False)
 
 
 def _object_array(values: Sequence[Any], extra: Any = None) -> np.ndarray:
     """``values`` then ``extra`` as a 1-d object array (never broadcast into 2-d)."""
     out = np.empty(len(values) + 1, dtype=object)
-    out[:-1] = values
+    out[:-1] = values.tolist() if isinstance(values, ArrowCells) else values
     out[-1] = extra
     return out
 
@@ -131,7 +218,13 @@ class CodedFrame:
         if cells is not None:
             return cells[np.asarray(positions, dtype=np.intp)]
         codes, uniques = self.codes(j)
-        return _object_array(uniques).take(codes[np.asarray(positions, dtype=np.intp)])
+        picked = codes[np.asarray(positions, dtype=np.intp)]
+        if isinstance(uniques, ArrowCells):  # only the cells asked for become strings
+            out = np.full(len(picked), None, dtype=object)
+            known = picked >= 0
+            out[known] = uniques.array.take(picked[known]).to_pylist()
+            return out
+        return _object_array(uniques).take(picked)
 
     def cells(self, j: int, rows: Any) -> pd.Series:
         """Cells of column ``j`` at row labels ``rows``, as ``frame[j].loc[rows]`` gives."""

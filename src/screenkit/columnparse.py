@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from pandas._libs import lib
 
+from .codedframe import ArrowCells
 from .columns import Column
 from .values import Parsed, _day_first, parse_cell
 
@@ -117,16 +118,21 @@ def parse_coded(
     values, kinds, details, censors = _parse_distinct(uniques, column)
     # code -1 (a missing cell) takes the last entry (a take without fill, as numpy's):
     # missing, no note
-    values.append(None)
     if kinds is None and column.dtype == "string":
         # stripped text only (IDs, free text): pyarrow builds the strings from the list
-        # in one pass, without pandas' check of each value's type (all are str or None)
+        # in one pass, without pandas' check of each value's type (all are str or None),
+        # or has them already (ArrowCells)
         import pyarrow as pa
 
-        typed = pd.array(pa.array(values, type=pa.large_string()), dtype="string")
+        if not isinstance(values, pa.Array):
+            values = pa.array(values, type=pa.string())
+        ended = pa.concat_arrays([values, pa.nulls(1, pa.string())])
+        typed = pd.array(ended.cast(pa.large_string()), dtype="string")
     elif column.kind == "date":
+        values.append(None)
         typed = pd.to_datetime(pd.Series(values, dtype=object)).astype("datetime64[ns]").array
     else:
+        values.append(None)
         typed = pd.Series(values, dtype=object).astype(column.dtype).array
     out = pd.Series(typed.take(codes), index=index, copy=False)  # a new array
     censor = None
@@ -143,15 +149,33 @@ def parse_coded(
         kind_of[:] = kinds
         detail_of = np.empty(len(details), dtype=object)
         detail_of[:] = details
-    at = np.flatnonzero(noted[codes]) if noted[:-1].any() else np.array([], np.intp)
+    at = np.flatnonzero(noted[codes]) if _any_present(noted[:-1], codes) else np.array([], np.intp)
     noted_codes = codes[at]
     if cells_at is None:
-        written = np.empty(len(uniques), dtype=object)
-        written[:] = uniques
-        cells = written[noted_codes]
+        cells = np.empty(len(noted_codes), dtype=object)
+        if len(noted_codes):  # the noted cells only, not every distinct cell
+            written = np.empty(len(uniques), dtype=object)
+            written[:] = list(uniques)
+            cells = written[noted_codes]
     else:
         cells = cells_at(at)
     return ParsedColumn(out, censor, at, cells, noted_codes, kind_of, detail_of)
+
+
+def _any_present(noted: np.ndarray, codes: np.ndarray) -> bool:
+    """Does any cell hold one of the ``noted`` distinct cells (a mask by code)? Most
+    columns note only a cell no patient row holds (the header's, above the rows) or a
+    few: each is looked for by a compare, not by spreading the mask over every cell.
+
+    >>> _any_present(np.array([True, False, False]), np.array([1, 2, 1, -1]))
+    False
+    >>> _any_present(np.array([False, False, True]), np.array([1, 2, 1, -1]))
+    True
+    """
+    which = np.flatnonzero(noted)
+    if len(which) > 4:  # many: one gather tells
+        return bool(np.append(noted, False)[codes].any())
+    return any(bool((codes == code).any()) for code in which.tolist())
 
 
 def _missing_text(n: int) -> pd.api.extensions.ExtensionArray:
@@ -170,6 +194,13 @@ def _parse_distinct(uniques: list[Any], column: Column):
     a note). An ID or free-text column of text only (a CSV's patient IDs: one distinct
     value per patient) is just stripped, which is what :func:`parse_cell` does to such a
     cell (blank -> missing, no note)."""
+    if column.kind in ("id", "text") and isinstance(uniques, ArrowCells):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        stripped = uniques.stripped()  # blank -> missing, by pyarrow
+        blank = pc.equal(pc.utf8_length(stripped), 0)
+        return pc.if_else(blank, pa.scalar(None, pa.string()), stripped), None, None, None
     if column.kind in ("id", "text") and lib.infer_dtype(uniques, skipna=False) == "string":
         return [u.strip() or None for u in uniques], None, None, None
     day_first = _day_first(uniques) if column.kind == "date" else True

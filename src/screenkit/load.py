@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-from .codedframe import CodedFrame
+from .codedframe import ArrowCells, CodedFrame
 from .columnparse import distinct_cells
 from .errors import InputError
 from .guards import check_workbook
@@ -147,15 +147,26 @@ def _masks(distinct, n: int) -> tuple[list[np.ndarray], list[np.ndarray] | None]
     error cells (None when no column has one), judged once per distinct value."""
     blank, error = [], []
     for codes, uniques in distinct:
-        if infer_dtype(uniques, skipna=False) == "string":  # text only (CSV)
+        if isinstance(uniques, ArrowCells):  # a CSV's IDs: judged by pyarrow
+            flags, errors = uniques.blank(), None
+        elif infer_dtype(uniques, skipna=False) == "string":  # text only (CSV)
             flags = [not u or u.isspace() for u in uniques]  # = u.strip() == ""
             errors = None
         else:
             flags = [_blank(u) for u in uniques]
             errors = [isinstance(u, CellError) for u in uniques]
         # code -1 (None, NaN) takes the last entry: blank, not an error; a column without
-        # a blank distinct cell is blank only where a cell is missing (one compare)
-        blank.append(np.array([*flags, True], dtype=bool)[codes] if any(flags) else codes < 0)
+        # a blank distinct cell is blank only where a cell is missing, and one with a
+        # single blank distinct cell (a flag column's "") where its code is that one or
+        # -1: compares, not a gather
+        flags = np.append(np.asarray(flags, dtype=bool), True)
+        blank_codes = np.flatnonzero(flags[:-1])
+        if not len(blank_codes):
+            blank.append(codes < 0)
+        elif len(blank_codes) == 1:
+            blank.append((codes == blank_codes[0]) | (codes < 0))
+        else:
+            blank.append(flags[codes])
         if errors is not None and any(errors):
             error.append(np.array([*errors, False], dtype=bool)[codes])
         else:
@@ -170,6 +181,20 @@ def _all(masks: list[np.ndarray], n: int) -> np.ndarray:
     out = np.ones(n, dtype=bool)
     for mask in masks:
         out &= mask
+    return out
+
+
+def _blanked(codes: np.ndarray, empty: np.ndarray) -> np.ndarray:
+    """A copy of ``codes`` with -1 (a blank cell) where ``empty``, by arithmetic: a
+    masked write (``codes[empty] = -1``) branches on every cell and took 8x longer where
+    blanks are scattered (0.68 against 0.08 ms on 200,000 cells).
+
+    >>> _blanked(np.array([4, 0, 2], np.int32), np.array([False, True, False])).tolist()
+    [4, -1, 2]
+    """
+    out = codes + 1  # a code + 1 is 0 where blank, then 1 less: -1
+    out *= ~empty
+    out -= 1
     return out
 
 
@@ -269,8 +294,7 @@ def _table(
             codes = distinct[j][0][take]
             values = cols[j][take] if cols is not None else None
             if empty.any():  # blank cells become None (in a copy: a slice is a view)
-                codes = codes.copy()
-                codes[empty] = -1
+                codes = _blanked(codes, empty)
                 if values is not None:
                     values = values.copy()
                     values[empty] = None

@@ -16,7 +16,7 @@ row
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-from .codedframe import CodedFrame
+from .codedframe import ArrowCells, CodedFrame
 from .columnparse import parse_coded
 from .columns import COLUMNS, canonical_order
 from .errors import InputError
@@ -263,7 +263,7 @@ def _drop_non_patient_rows(raw: RawTable, mapped: pd.DataFrame):
     header = header_key(spec.header)
     codes, uniques = raw.coded.codes(spec.pos)
     # each distinct ID cell judged once; most IDs are ruled out in C (_maybe_keys)
-    if infer_dtype(uniques, skipna=False) == "string":  # a CSV's IDs: text only
+    if isinstance(uniques, ArrowCells) or infer_dtype(uniques, skipna=False) == "string":
         positions: Any = range(len(uniques))
         texts = uniques
     else:
@@ -290,7 +290,7 @@ def _drop_non_patient_rows(raw: RawTable, mapped: pd.DataFrame):
     return frame, skipped.sort_values("row", kind="stable").reset_index(drop=True)
 
 
-def _maybe_keys(texts: list[str], keys: set[str]) -> list[int]:
+def _maybe_keys(texts: Sequence[str], keys: set[str]) -> list[int]:
     """Positions of the texts whose :func:`header_key` may be one of ``keys``: every
     non-ASCII text, and the ASCII texts whose key (lower case, letters and digits only,
     as header_key gives for ASCII) is one, found by pyarrow in one pass: a key's letters
@@ -304,7 +304,7 @@ def _maybe_keys(texts: list[str], keys: set[str]) -> list[int]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    array = pa.array(texts, type=pa.string())
+    array = texts.array if isinstance(texts, ArrowCells) else pa.array(texts, type=pa.string())
     hit = pc.invert(pc.string_is_ascii(array))
     gap = "[^a-z0-9]*"
     ascii_keys = sorted(k for k in keys if re.fullmatch("[a-z0-9]*", k))

@@ -271,7 +271,7 @@ def _c_grid(text: str, dialect: Any, source: Any, size: int | None = None):
     grid, distinct, reader = fast
     if (len(text) if size is None else size) > csv.field_size_limit():
         limit = csv.field_size_limit()
-        if any(max(map(len, uniques), default=0) > limit for _, uniques in distinct):
+        if any(_longest(uniques) > limit for _, uniques in distinct):
             return None  # the csv module refuses such a field, with its line
     return grid, distinct, reader
 
@@ -329,14 +329,35 @@ def _arrow_grid(text: str, dialect: Any, source: Any, width: int):
     return None, distinct, "pyarrow"
 
 
-def _breaks_lines(cells: list[str]) -> bool:
-    """Does any of the ``cells`` hold a line break (``\\n`` or ``\\r``)?
+def _breaks_lines(cells: Any) -> bool:
+    """Does any of the ``cells`` (a list, or :class:`~screenkit.codedframe.ArrowCells`)
+    hold a line break (``\\n`` or ``\\r``)?
 
     >>> _breaks_lines(["a", "b"]), _breaks_lines(["a", "b\\r\\nc"])
     (False, True)
     """
+    from .codedframe import ArrowCells
+
+    if isinstance(cells, ArrowCells):  # one search of the bytes pyarrow holds them in
+        data = cells.utf8()
+        return b"\n" in data or b"\r" in data
     joined = "".join(cells)  # one search of one string, not one per cell
     return "\n" in joined or "\r" in joined
+
+
+def _longest(cells: Any) -> int:
+    """Characters of the longest of the ``cells`` (0: none).
+
+    >>> _longest(["ab", "abc"]), _longest([])
+    (3, 0)
+    """
+    from .codedframe import ArrowCells
+
+    if isinstance(cells, ArrowCells):
+        import pyarrow.compute as pc
+
+        return pc.max(pc.utf8_length(cells.array)).as_py() or 0
+    return max(map(len, cells), default=0)
 
 
 def _pandas_grid(text: str, dialect: Any, source: Any, width: int, lines: int):

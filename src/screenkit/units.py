@@ -147,6 +147,8 @@ def _quantity(text: str):
         return None
     except (AssertionError, tokenize.TokenError):  # pint's parser on "#N/A", "("
         return None
+    except ArithmeticError:  # a date read as arithmetic: "01/01/2024" divides by 0
+        return None
     if not isinstance(q, _registry().Quantity):
         q = _registry().Quantity(q)
     return q
