@@ -147,3 +147,20 @@ def test_columns_hashed_in_threads_are_the_serial_ones(monkeypatch, threads):
     assert _cells(got) == _cells(_csv_module(raw))
     monkeypatch.setattr(arrowgrid, "_flag_columns", lambda *args: set())  # all as text
     assert _cells(arrowgrid.arrow_grid(raw, csv.excel, 5)) == _cells(_csv_module(raw))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_ids_differing_only_by_spaces_below_the_sample_are_refused(tmp_path, monkeypatch, threads):
+    """The unhashed ID column is judged stripped: ' P3 ' below the sample repeats P3."""
+    from screenkit import load_screening
+    from screenkit.errors import InputError
+
+    n = arrowgrid.UNIQUE_ROWS + 10
+    lines = ["patient_id,hb,site", *[f"P{i},9.{i % 10},S{i % 3}" for i in range(n)]]
+    lines.append(" P3 ,8.0,S1")
+    monkeypatch.setattr(arrowgrid, "SAMPLE", len("\n".join(lines[:-1])))
+    monkeypatch.setattr(arrowgrid, "THREADS", threads)
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=rf"Duplicate patient ID 'P3' on rows 5 and {n + 2}"):
+        load_screening(path)

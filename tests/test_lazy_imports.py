@@ -80,3 +80,30 @@ def test_a_function_named_like_its_module_stays_the_function(name):
     code = f"import screenkit.{name}\nimport screenkit as sk\nassert callable(sk.{name})"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_report_json_does_not_load_threadpoolctl(csv_log, tmp_path):
+    """The funnel's products are below OpenBLAS's threading size: no BLAS limit, so
+    threadpoolctl (import and first look at the loaded libraries) stays unloaded."""
+    out = tmp_path / "r.json"
+    argv = ["report", str(csv_log), "--json", str(out)]
+    code = (
+        f"from screenkit.cli import main\nassert main({argv!r}) == 0\n"
+        "import sys\nassert 'threadpoolctl' not in sys.modules, 'threadpoolctl loaded'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["funnel"]
+
+
+def test_a_large_product_still_runs_on_one_blas_thread():
+    import numpy as np
+
+    from screenkit import _blas
+
+    big = _blas.threads(np.zeros((8, 70_000)), np.zeros((70_000, 55)))
+    assert big is not None and _blas.threads(np.zeros((7, 256)), np.zeros((256, 8))) is None
+    with big:
+        from threadpoolctl import threadpool_info
+
+        assert {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"} == {1}

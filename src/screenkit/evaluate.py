@@ -180,7 +180,7 @@ class Evaluation:
         :func:`screenkit.groups.group_codes`), computed once per evaluation family."""
         key = tuple(by)
         if key not in self._groups:
-            self._groups[key] = group_codes(self.data, key)
+            self._groups[key] = group_codes(self.data, key, getattr(self.source, "codes", None))
         return self._groups[key]
 
     def counts(self) -> dict[str, int]:
@@ -342,7 +342,11 @@ def evaluate(
         needed |= protocol.columns_needed(c.id)
     check_dtypes(frame, needed)
     ns = Namespace.from_frame(
-        frame[[c for c in frame.columns if c in needed]], censored, values, unreadable
+        frame[[c for c in frame.columns if c in needed]],
+        censored,
+        values,
+        unreadable,
+        known=getattr(data, "codes", None),  # the loader's codes of text columns
     )
     derived = {}
     for name, d in protocol.derived.items():

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from screenkit import bits
-from screenkit._blas import one_blas_thread
+from screenkit._blas import matmul
 from screenkit.errors import ScreenkitError
 from screenkit.funnel_view import first_in_order, switched
 from screenkit.patterns import (
@@ -213,8 +213,7 @@ class Funnel:
         codes, uniques = pd.factorize(p.groups[group], sort=True)
         weights = np.zeros((len(uniques), len(p.core_fails)))
         np.add.at(weights, (codes, p.pattern), p.counts)
-        with one_blas_thread():
-            fails = weights @ p._fails_f
+        fails = matmul(weights, p._fails_f)  # large: on one BLAS thread
         table = pd.DataFrame(
             fails.round().astype(np.int64),
             index=pd.Index(uniques, name=group),
@@ -294,8 +293,7 @@ def funnel(
     exclude : criterion IDs switched off (they exclude nobody).
     """
     patterns = source if isinstance(source, PatternCounts) else source.patterns()
-    with one_blas_thread():
-        return _funnel(patterns, order, exclude)
+    return _funnel(patterns, order, exclude)  # small products only: no BLAS limit
 
 
 def _funnel(patterns: PatternCounts, order: Sequence[str] | None, exclude: Iterable[str]) -> Funnel:

@@ -116,6 +116,8 @@ def _count_by_fails(set_cells, weights, n_fail, k: int) -> np.ndarray:
     m = int(n_fail.max()) + 1 if len(n_fail) else 1
     cells = (set_cells + n_fail * (256 * n_bytes)).ravel()
     per_value = np.bincount(cells, weights=np.tile(weights, n_bytes), minlength=m * n_bytes * 256)
+    # (n_bytes, 256) x (256, 8) products: below OpenBLAS's threading size (no BLAS limit,
+    # screenkit._blas); the same time with one thread or two
     per_bit = per_value.reshape(m, n_bytes, 256) @ bits.BYTE_BITS.astype(float)
     return per_bit.reshape(m, n_bytes * 8)[:, :k]
 

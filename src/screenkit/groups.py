@@ -18,13 +18,15 @@ site reads ``(no site)``, a missing date ``(no date)``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from screenkit.bits import dense_ids, first_index
 from screenkit.errors import ScreenkitError
+from screenkit.loadedcodes import LoadedCodes, known_codes
 
 __all__ = ["NO_DATE", "NO_SITE", "group_codes", "site_order"]
 
@@ -48,13 +50,15 @@ def site_order(labels) -> list:
     return sorted(labels, key=key)
 
 
-def group_codes(data: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+def group_codes(
+    data: pd.DataFrame, by: Sequence[str], known: Mapping[str, LoadedCodes] | None = None
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Per patient, a dense group id (order of first appearance); and the table of group
     values, one row per id, one column per name of ``by``."""
     n = len(data)
     codes, labels = [], []
     for name in by:
-        c, values = _column_codes(data, name)
+        c, values = _column_codes(data, name, known)
         codes.append(c)
         labels.append(values)
     if not codes:
@@ -69,8 +73,11 @@ def group_codes(data: pd.DataFrame, by: Sequence[str]) -> tuple[np.ndarray, pd.D
     return group_id, table
 
 
-def _column_codes(data: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Dense codes (first appearance) and their labels (object array) for one key."""
+def _column_codes(
+    data: pd.DataFrame, name: str, known: Mapping[str, LoadedCodes] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dense codes (first appearance) and their labels (object array) for one key
+    (``known``: the loader's codes of text columns, used for the site)."""
     n = len(data)
     if name == "screening_month":
         if "screening_date" not in data.columns:
@@ -79,7 +86,8 @@ def _column_codes(data: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray
     if name == "site_id":
         if "site_id" not in data.columns:
             return np.zeros(n, np.int64), np.array([NO_SITE], dtype=object)
-        return _codes_with_missing(data["site_id"], NO_SITE)
+        site = data["site_id"]
+        return _codes_with_missing(site, NO_SITE, known_codes(known, "site_id", site))
     if name in data.columns:
         codes, uniques = pd.factorize(data[name].astype(object), use_na_sentinel=False)
         return codes.astype(np.int64), np.asarray(uniques, dtype=object)
@@ -89,12 +97,42 @@ def _column_codes(data: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray
     )
 
 
-def _codes_with_missing(series: pd.Series, missing: str) -> tuple[np.ndarray, np.ndarray]:
-    """Codes of a column whose missing values read ``missing`` (merged with that text)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=False)  # a blank is one value
+def _codes_with_missing(
+    series: pd.Series, missing: str, loaded: LoadedCodes | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a column whose missing values read ``missing`` (merged with that text);
+    ``loaded``: the column's codes from the loader (not hashed again).
+
+    >>> site = pd.Series(["S2", None, "S1", "(no site)"])
+    >>> codes, labels = _codes_with_missing(site, "(no site)")
+    >>> codes.tolist(), labels.tolist()
+    ([0, 1, 2, 1], ['S2', '(no site)', 'S1'])
+    """
+    if loaded is None:
+        codes, uniques = pd.factorize(series, use_na_sentinel=False)  # a blank is one value
+    else:
+        codes, uniques = _with_missing_value(loaded.codes, loaded.categories)
     labels = np.array([missing if pd.isna(u) else u for u in uniques], dtype=object)
     merged, merged_labels = pd.factorize(labels)  # blank and the text typed in
     return merged[codes].astype(np.int64), np.asarray(merged_labels, dtype=object)
+
+
+def _with_missing_value(codes: np.ndarray, categories: np.ndarray) -> tuple[np.ndarray, Any]:
+    """Codes with -1 for missing -> ``pd.factorize(use_na_sentinel=False)``'s: missing
+    a value of its own (NaN), numbered where it first appears.
+
+    >>> labels = np.array(list("abc"), dtype=object)
+    >>> codes, uniques = _with_missing_value(np.array([0, 1, -1, 2, -1]), labels)
+    >>> codes.tolist(), uniques
+    ([0, 1, 2, 3, 2], ['a', 'b', nan, 'c'])
+    """
+    blank = codes < 0
+    if not blank.any():
+        return codes, list(categories)
+    first = int(np.argmax(blank))
+    at = int(codes[:first].max()) + 1 if first else 0  # codes before it: 0..at-1
+    out = np.where(blank, at, codes + (codes >= at))
+    return out, [*categories[:at], np.nan, *categories[at:]]
 
 
 def _month_codes(dates: pd.Series) -> tuple[np.ndarray, np.ndarray]:

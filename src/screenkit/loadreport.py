@@ -8,7 +8,9 @@ Both are frozen dataclasses holding plain DataFrames; ``to_frame()`` returns the
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -268,6 +270,10 @@ class ScreeningData:
     ``unreadable``: bool frame (columns with any), True where a cell held something that
     could not be read or was impossible (listed in the report as unparsed / implausible);
     such cells are missing in ``data`` and unknown for every criterion using them.
+
+    ``codes``: text columns of ``data`` as codes into their distinct values, as the
+    loader had them (:class:`~screenkit.loadedcodes.LoadedCodes`; each used only while
+    the column is the one loaded), so they are not hashed again downstream.
     """
 
     data: pd.DataFrame
@@ -276,6 +282,7 @@ class ScreeningData:
     source: str
     sheet: str | None
     unreadable: pd.DataFrame | None = None
+    codes: Mapping[str, Any] = dataclass_field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         return self.data

@@ -33,6 +33,7 @@ from .header_map import _header_score, _is_header, header_key, header_keys, matc
 from .header_map import map_headers as _map_headers
 from .header_map import read_user_map as _read_user_map
 from .load import RawTable, read_table
+from .loadedcodes import LoadedCodes
 from .loadreport import CellNotes, Coded, LoadReport, ScreeningData
 from .normalize_units import convert, implausible, infer_uln_units
 
@@ -95,6 +96,7 @@ def load_screening(
     cells, conversions = CellNotes(), []
     given_unit: dict[str, str | None] = {}  # canonical -> the unit the file states (or None)
     source_of: dict[str, tuple[str, int]] = {}  # canonical -> (header, position)
+    loaded_codes: dict[str, LoadedCodes | None] = {}  # text columns: codes handed on
     # the first unit column of each canonical column, looked up once, not per column
     units = headers[headers["how"] == "unit column"]
     unit_column_at: dict[str, Any] = {}
@@ -108,6 +110,8 @@ def load_screening(
         cells_at = partial(frame.values_at, spec.pos) if objects else None
         noted = parse_coded(frame.index, codes, uniques, column, cells_at)
         parsed, censor = noted.values, noted.censor
+        if column.kind in ("text", "category") and column.dtype == "string":
+            loaded_codes[column.name] = LoadedCodes.from_column(parsed, codes)
         cells.add(  # the notes stay codes into the distinct cells, kinds and details
             frame.index[noted.at],
             spec.header,
@@ -236,8 +240,19 @@ def load_screening(
     unreadable_frame = pd.DataFrame(
         {n: m for n, m in unreadable.items() if m.any()}, index=frame.index, dtype=bool
     )
+    handed_on = {  # only for columns still as parsed (their very pyarrow data)
+        name: found
+        for name, found in loaded_codes.items()
+        if found is not None and found.describes(table[name])
+    }
     return ScreeningData(
-        table, censor_frame, report, str(path), raw.sheet, unreadable=unreadable_frame
+        table,
+        censor_frame,
+        report,
+        str(path),
+        raw.sheet,
+        unreadable=unreadable_frame,
+        codes=handed_on,
     )
 
 

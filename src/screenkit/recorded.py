@@ -63,6 +63,7 @@ import pandas as pd
 from screenkit.errors import InputError, ProtocolError
 from screenkit.evaluate import Evaluation, _unwrap
 from screenkit.grammar.compile import Rule
+from screenkit.loadedcodes import known_codes
 from screenkit.protocol import Criterion, Protocol, get_protocol
 from screenkit.recorded_cells import (
     ReasonReader,
@@ -282,7 +283,8 @@ def evaluate_recorded(
         )
     ids = protocol.ids
     n, k = len(frame), len(ids)
-    codes, uniques = stripped_codes(frame[column])
+    cells = frame[column]  # the loader's codes when it is the column as loaded
+    codes, uniques = stripped_codes(cells, known_codes(getattr(data, "codes", None), column, cells))
     blank = codes < 0
     reader = ReasonReader(protocol)  # IDs and labels folded once, not once per cell
     per_cell, listed = reader.read_all(uniques, ids)

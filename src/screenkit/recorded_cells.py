@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from screenkit.loadedcodes import LoadedCodes
 from screenkit.protocol import Protocol
 from screenkit.reasons import criterion_id, parse_reasons
 
@@ -173,16 +174,22 @@ def tally(keys: list[tuple], weights: list, names: list[str]) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def stripped_codes(cells: pd.Series) -> tuple[np.ndarray, list[str]]:
+def stripped_codes(
+    cells: pd.Series, loaded: LoadedCodes | None = None
+) -> tuple[np.ndarray, list[str]]:
     """``(codes, distinct texts)`` of a column's cells stripped, code -1 for a missing
-    or blank cell: the cells are hashed as they are, and only their distinct values
-    stripped and hashed again (not every cell stripped first).
+    or blank cell: the cells are hashed as they are (or their codes come from the loader,
+    ``loaded``), and only their distinct values stripped and hashed again (not every
+    cell stripped first).
 
     >>> codes, texts = stripped_codes(pd.Series(["E1 ", None, " ", "E1", "I2"]))
     >>> codes.tolist(), texts
     ([0, -1, -1, 0, 1], ['E1', 'I2'])
     """
-    raw_codes, raw = pd.factorize(cells.astype("string"), use_na_sentinel=True)
+    if loaded is None:
+        raw_codes, raw = pd.factorize(cells.astype("string"), use_na_sentinel=True)
+    else:
+        raw_codes, raw = loaded.codes, loaded.categories
     stripped = pd.Series(raw, dtype="string").str.strip()
     blank = (stripped == "").to_numpy(dtype=bool, na_value=True)
     codes, uniques = pd.factorize(stripped.where(~blank), use_na_sentinel=True)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from screenkit.columns import COLUMNS
+from screenkit.loadedcodes import LoadedCodes, known_codes
 
 _INF = np.inf
 
@@ -155,6 +156,7 @@ class Namespace:
     unreadable: dict[str, np.ndarray] = field(default_factory=dict)
     frame: pd.DataFrame | None = None
     censored: pd.DataFrame | None = None
+    known: Mapping[str, LoadedCodes] | None = None
 
     @classmethod
     def from_frame(
@@ -163,9 +165,17 @@ class Namespace:
         censored: pd.DataFrame | None = None,
         parameters: Mapping[str, float] | None = None,
         unreadable: pd.DataFrame | None = None,
+        known: Mapping[str, LoadedCodes] | None = None,
     ) -> Namespace:
-        """Build a namespace from a canonical frame (columns missing from it are unknown)."""
-        ns = cls(len(frame), parameters=dict(parameters or {}), frame=frame, censored=censored)
+        """Build a namespace from a canonical frame (columns missing from it are unknown);
+        ``known``: the loader's codes of text columns (``ScreeningData.codes``)."""
+        ns = cls(
+            len(frame),
+            parameters=dict(parameters or {}),
+            frame=frame,
+            censored=censored,
+            known=known,
+        )
         if unreadable is not None:
             for name in unreadable.columns:
                 if name in frame.columns:
@@ -178,7 +188,12 @@ class Namespace:
         if name in self.values:
             return self.values[name]
         if self.frame is not None and name in self.frame.columns:
-            value = _column_value(self.frame[name], name, self.censored)
+            series = self.frame[name]
+            loaded = known_codes(self.known, name, series)  # a text column, as loaded
+            if loaded is not None:
+                value = Cat(loaded.codes, loaded.categories)  # Cat.from_values, not hashed
+            else:
+                value = _column_value(series, name, self.censored)
             if isinstance(value, Cat):  # factorized once: hashing labels is the costly part
                 self.values[name] = value
             return value
