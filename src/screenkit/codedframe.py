@@ -57,6 +57,7 @@ class ArrowCells(Sequence[str]):
         self.array = array
         self._list: list[str] | None = None
         self._stripped: Any = None
+        self._blank: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.array)
@@ -113,10 +114,15 @@ class ArrowCells(Sequence[str]):
         return self._stripped
 
     def blank(self) -> np.ndarray:
-        """Per cell, whether it is empty or whitespace only (``not u or u.isspace()``)."""
-        import pyarrow.compute as pc
+        """Per cell, whether it is empty or whitespace only (``not u or u.isspace()``;
+        built once, read-only: the loader's blank masks and the ID parsing share it)."""
+        if self._blank is None:
+            import pyarrow.compute as pc
 
-        return pc.equal(pc.utf8_length(self.stripped()), 0).to_numpy(zero_copy_only=False)
+            blank = pc.equal(pc.utf8_length(self.stripped()), 0)
+            self._blank = blank.to_numpy(zero_copy_only=False)
+            self._blank.flags.writeable = False
+        return self._blank
 
 
 def _object_array(values: Sequence[Any], extra: Any = None) -> np.ndarray:

@@ -198,9 +198,9 @@ def _parse_distinct(uniques: list[Any], column: Column):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        stripped = uniques.stripped()  # blank -> missing, by pyarrow
-        blank = pc.equal(pc.utf8_length(stripped), 0)
-        return pc.if_else(blank, pa.scalar(None, pa.string()), stripped), None, None, None
+        # blank -> missing, by pyarrow (the blank mask the loader's masks already built)
+        blank = pa.array(uniques.blank())
+        return pc.if_else(blank, pa.scalar(None, pa.string()), uniques.stripped()), None, None, None
     if column.kind in ("id", "text") and lib.infer_dtype(uniques, skipna=False) == "string":
         return [u.strip() or None for u in uniques], None, None, None
     day_first = _day_first(uniques) if column.kind == "date" else True
