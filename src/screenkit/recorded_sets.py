@@ -58,9 +58,7 @@ def recorded_statuses(
     ([[True, False], [False, True], [False, False]], [False, False, True])
     """
     n, k = fails.shape
-    any_known = fails.any(axis=1)
-    nr_fail = ~any_known & (reported | screen_failed)
-    nr_unknown = ~any_known & ~reported & outcome_unknown
+    nr_fail, nr_unknown = _not_recorded(fails.any(axis=1), reported, screen_failed, outcome_unknown)
     # each criterion's passes contiguous (one pass over the matrix, not a strided
     # gather per criterion), wrapped as boolean columns without another copy
     passes = np.logical_not(fails.T, order="C")
@@ -103,11 +101,30 @@ def recorded_words(
     ([1, 2, 0], [0, 0, 2], [False, True, False])
     """
     k = cell_fails.shape[1]
-    any_known = cell_fails.any(axis=1)[codes]
-    nr_fail = ~any_known & (reported | screen_failed)
-    nr_unknown = ~any_known & ~reported & outcome_unknown
+    nr_fail, nr_unknown = _not_recorded(
+        cell_fails.any(axis=1)[codes], reported, screen_failed, outcome_unknown
+    )
     fail_words = pack_rows(np.pad(cell_fails, ((0, 0), (0, 1))))[codes]
     unknown_words = np.zeros_like(fail_words)
     set_column(fail_words, k, nr_fail)
     set_column(unknown_words, k, nr_unknown)
     return fail_words, unknown_words, nr_fail
+
+
+def _not_recorded(
+    any_listed: np.ndarray,
+    reported: np.ndarray,
+    screen_failed: np.ndarray,
+    outcome_unknown: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``NR``'s rule, per patient ``(fails, unknown)``: it fails for a screen failure
+    (something recorded, or the outcome says so) with no criterion listed, and is unknown
+    when nothing is recorded and the outcome is not known.
+
+    >>> f, u = _not_recorded(np.array([True, False, False]), np.array([True, True, False]),
+    ...     np.zeros(3, bool), np.array([False, False, True]))
+    >>> f.tolist(), u.tolist()
+    ([False, True, False], [False, False, True])
+    """
+    none_listed = ~any_listed
+    return none_listed & (reported | screen_failed), none_listed & ~reported & outcome_unknown
